@@ -1,0 +1,143 @@
+//! Straight-line blocks and their guards: the hoisted bounds check of every optimized backend.
+//!
+//! [`guard`] splits IR into blocks (maximal runs of nodes other than loop boundaries and scans) and puts
+//! a `Guard { lo, hi, len }` before each. `lo ..= hi` is the union of two ranges, so that neither a wrong
+//! pass nor a wrong walk can make unchecked code touch memory off the tape:
+//! - every pointer position the block's *source* visits (one iteration of each folded loop included);
+//! - every cell the block's *nodes* access, and every position their moves reach.
+
+use super::{Node, Op, Span};
+use crate::syntax::{CmdKind, Program};
+
+/// Whether a node belongs inside a straight-line block.
+pub fn in_block(op: &Op) -> bool {
+    !matches!(
+        op,
+        Op::LoopStart | Op::LoopEnd | Op::Scan { .. } | Op::Guard { .. }
+    )
+}
+
+/// The pointer range `(lo, hi)` that source commands `span` visit, relative to the start, treating
+/// brackets as no-ops (right for blocks, whose only loops are balanced folded ones).
+pub fn source_reach(program: &Program, span: Span) -> (i64, i64) {
+    let (mut pos, mut lo, mut hi) = (0i64, 0i64, 0i64);
+    for cmd in &program.cmds()[span.range()] {
+        match cmd.kind {
+            CmdKind::Left => pos -= 1,
+            CmdKind::Right => pos += 1,
+            _ => continue,
+        }
+        lo = lo.min(pos);
+        hi = hi.max(pos);
+    }
+    (lo, hi)
+}
+
+/// The range of cells `nodes` access and positions they move to, relative to the block start.
+pub fn node_reach(nodes: &[Node]) -> (i64, i64) {
+    let (mut pos, mut lo, mut hi) = (0i64, 0i64, 0i64);
+    let touch = |at: i64, lo: &mut i64, hi: &mut i64| {
+        *lo = (*lo).min(at);
+        *hi = (*hi).max(at);
+    };
+    for node in nodes {
+        match &node.op {
+            Op::Add { offset, .. }
+            | Op::Set { offset, .. }
+            | Op::Output { offset }
+            | Op::Input { offset } => touch(pos + *offset as i64, &mut lo, &mut hi),
+            Op::MulLoop { offset, targets } => {
+                touch(pos + *offset as i64, &mut lo, &mut hi);
+                for t in targets {
+                    touch(pos + *offset as i64 + t.offset as i64, &mut lo, &mut hi);
+                }
+            }
+            Op::Move { by } => {
+                pos += *by as i64;
+                touch(pos, &mut lo, &mut hi);
+            }
+            Op::Scan { .. } | Op::LoopStart | Op::LoopEnd | Op::Guard { .. } => {}
+        }
+    }
+    (lo, hi)
+}
+
+/// Removes every guard (passes work on unguarded IR).
+pub fn strip_guards(nodes: Vec<Node>) -> Vec<Node> {
+    nodes
+        .into_iter()
+        .filter(|n| !matches!(n.op, Op::Guard { .. }))
+        .collect()
+}
+
+/// Puts a guard before every straight-line block (existing guards are recomputed).
+pub fn guard(program: &Program, nodes: Vec<Node>) -> Vec<Node> {
+    let nodes = strip_guards(nodes);
+    let mut out = Vec::with_capacity(nodes.len() + nodes.len() / 4);
+    let mut i = 0;
+    while i < nodes.len() {
+        if !in_block(&nodes[i].op) {
+            out.push(nodes[i].clone());
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < nodes.len() && in_block(&nodes[i].op) {
+            i += 1;
+        }
+        let block = &nodes[start..i];
+        let span = block
+            .iter()
+            .fold(block[0].span, |acc, node| acc.merge(node.span));
+        let (src_lo, src_hi) = source_reach(program, span);
+        let (ir_lo, ir_hi) = node_reach(block);
+        let clamp = |v: i64| v.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+        out.push(Node::new(
+            Op::Guard {
+                lo: clamp(src_lo.min(ir_lo)),
+                hi: clamp(src_hi.max(ir_hi)),
+                len: block.len() as u32,
+            },
+            span,
+        ));
+        out.extend_from_slice(block);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::lower;
+
+    #[test]
+    fn each_block_gets_one_guard_with_its_reach() {
+        let p = Program::parse(">>+<<<[-]>").unwrap();
+        let g = guard(&p, lower(&p));
+        assert_eq!(
+            g[0].op,
+            Op::Guard {
+                lo: -1,
+                hi: 2,
+                len: 6
+            }
+        );
+        assert_eq!(g[0].span, Span { start: 0, end: 6 });
+        // `[`, then a block `-`, then `]`, then a block `>`.
+        assert!(matches!(g[7].op, Op::LoopStart));
+        assert!(matches!(g[8].op, Op::Guard { lo: 0, hi: 0, len: 1 }));
+        assert!(matches!(g[11].op, Op::Guard { lo: 0, hi: 1, len: 1 }));
+    }
+
+    #[test]
+    fn node_reach_covers_what_passes_claim() {
+        let nodes = vec![Node::new(
+            Op::Add {
+                offset: -7,
+                delta: 1,
+            },
+            Span::single(0),
+        )];
+        assert_eq!(node_reach(&nodes), (-7, 0));
+    }
+}
