@@ -25,6 +25,7 @@
 pub mod backend;
 pub mod config;
 pub mod ir;
+pub mod jit;
 pub mod outcome;
 pub mod reference;
 pub mod runtime;

@@ -126,7 +126,10 @@ impl fmt::Display for ParseError {
                 write!(f, "unmatched '[' at {position}: it has no closing ']'")
             }
             ParseError::UnmatchedClose { position } => {
-                write!(f, "unmatched ']' at {position}: there is no '[' open before it")
+                write!(
+                    f,
+                    "unmatched ']' at {position}: there is no '[' open before it"
+                )
             }
             ParseError::TooLarge { len } => {
                 write!(f, "program of {len} bytes is too large (at most 4 GiB)")

@@ -125,8 +125,22 @@ mod tests {
         assert_eq!(g[0].span, Span { start: 0, end: 6 });
         // `[`, then a block `-`, then `]`, then a block `>`.
         assert!(matches!(g[7].op, Op::LoopStart));
-        assert!(matches!(g[8].op, Op::Guard { lo: 0, hi: 0, len: 1 }));
-        assert!(matches!(g[11].op, Op::Guard { lo: 0, hi: 1, len: 1 }));
+        assert!(matches!(
+            g[8].op,
+            Op::Guard {
+                lo: 0,
+                hi: 0,
+                len: 1
+            }
+        ));
+        assert!(matches!(
+            g[11].op,
+            Op::Guard {
+                lo: 0,
+                hi: 1,
+                len: 1
+            }
+        ));
     }
 
     #[test]

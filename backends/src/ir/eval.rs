@@ -54,7 +54,14 @@ fn eval_nodes(
                 let low = m.ptr as i64 + *lo as i64;
                 let high = m.ptr as i64 + *hi as i64;
                 if low < 0 || high >= m.tape.len() as i64 {
-                    execute_exact(program, node.span.range(), &mut m.tape, &mut m.ptr, io, None)?;
+                    execute_exact(
+                        program,
+                        node.span.range(),
+                        &mut m.tape,
+                        &mut m.ptr,
+                        io,
+                        None,
+                    )?;
                     pc += *len as usize;
                 }
             }
@@ -88,7 +95,14 @@ fn eval_nodes(
                     let next = m.ptr as i64 + *stride as i64;
                     if next < 0 || next >= m.tape.len() as i64 {
                         // Re-run the loop exactly from this iteration boundary to raise the exact error.
-                        execute_exact(program, node.span.range(), &mut m.tape, &mut m.ptr, io, None)?;
+                        execute_exact(
+                            program,
+                            node.span.range(),
+                            &mut m.tape,
+                            &mut m.ptr,
+                            io,
+                            None,
+                        )?;
                         break;
                     }
                     m.ptr = next as usize;

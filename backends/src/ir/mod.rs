@@ -223,7 +223,9 @@ pub fn dump(program: &Program, nodes: &[Node]) -> String {
             depth = depth.saturating_sub(1);
         }
         let at = if (node.span.start as usize) < program.len() {
-            program.position_of_cmd(node.span.start as usize).to_string()
+            program
+                .position_of_cmd(node.span.start as usize)
+                .to_string()
         } else {
             "-".to_string()
         };
