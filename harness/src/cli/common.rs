@@ -1,0 +1,148 @@
+//! What several subcommands share: reading sources, parsing with compiler-style errors, config flags.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use bfjit_backends::{
+    backend_by_name, backend_names, Availability, Backend, Config, EofPolicy, Program,
+    DEFAULT_TAPE_LEN, MAX_TAPE_LEN,
+};
+use clap::ValueEnum;
+
+use super::EXIT_USAGE;
+
+/// The EOF policy as a command-line value.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum EofArg {
+    /// `,` at end of input leaves the cell unchanged.
+    Unchanged,
+    /// `,` at end of input stores 0.
+    Zero,
+    /// `,` at end of input stores 255.
+    Max,
+}
+
+impl From<EofArg> for EofPolicy {
+    fn from(e: EofArg) -> Self {
+        match e {
+            EofArg::Unchanged => EofPolicy::Unchanged,
+            EofArg::Zero => EofPolicy::Zero,
+            EofArg::Max => EofPolicy::Max,
+        }
+    }
+}
+
+fn parse_tape_len(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number; allowed: 1 to {MAX_TAPE_LEN}"))?;
+    if n == 0 || n > MAX_TAPE_LEN {
+        return Err(format!(
+            "{n} is not allowed; the tape length must be 1 to {MAX_TAPE_LEN}"
+        ));
+    }
+    Ok(n)
+}
+
+/// The run-configuration flags shared by every subcommand that runs programs.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ConfigArgs {
+    /// Number of tape cells (1 to 1073741824).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_TAPE_LEN, value_parser = parse_tape_len)]
+    pub tape_len: usize,
+    /// What `,` stores at end of input.
+    #[arg(long, value_enum, default_value = "unchanged")]
+    pub eof: EofArg,
+    /// Stop with "out of fuel" after N loop-body entries (default: unlimited).
+    #[arg(long, value_name = "N")]
+    pub fuel: Option<u64>,
+}
+
+impl ConfigArgs {
+    /// The configuration these flags describe.
+    pub fn config(&self) -> Config {
+        Config {
+            tape_len: self.tape_len,
+            eof: self.eof.into(),
+            fuel: self.fuel,
+        }
+    }
+}
+
+/// Prints `error: message` to stderr.
+pub fn error(message: impl std::fmt::Display) {
+    eprintln!("error: {message}");
+}
+
+/// Reads a file, or standard input for `-`; errors are printed and mapped to exit code 2.
+pub fn read_source(path: &Path) -> Result<Vec<u8>, u8> {
+    let result = if path == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::stdin().read_to_end(&mut buf).map(|_| buf)
+    } else {
+        std::fs::read(path)
+    };
+    result.map_err(|e| {
+        error(format_args!("cannot read {}: {e}", path.display()));
+        EXIT_USAGE
+    })
+}
+
+/// Reads and parses a program; a parse error is printed compiler-style and mapped to exit code 2.
+pub fn load_program(path: &PathBuf) -> Result<Program, u8> {
+    let source = read_source(path)?;
+    Program::parse(source.clone()).map_err(|e| {
+        error(&e);
+        if let Some(position) = e.position() {
+            eprintln!(
+                "  --> {}:{position}\n{}",
+                path.display(),
+                bfjit_backends::syntax::snippet(&source, position)
+            );
+        }
+        EXIT_USAGE
+    })
+}
+
+/// The backends `auto` tries, fastest first.
+pub const AUTO_PREFERENCE: &[&str] = &["dynasm-opt", "cranelift", "bytecode", "reference"];
+
+/// Looks up a backend by name (`auto` picks the fastest available); errors list what is allowed.
+pub fn pick_backend(name: &str) -> Result<&'static dyn Backend, u8> {
+    if name == "auto" {
+        let found = AUTO_PREFERENCE
+            .iter()
+            .filter_map(|n| backend_by_name(n))
+            .find(|b| b.availability() == Availability::Available);
+        return found.ok_or_else(|| {
+            error("no backend is available on this machine");
+            EXIT_USAGE
+        });
+    }
+    let backend = backend_by_name(name).ok_or_else(|| {
+        error(format_args!(
+            "unknown backend '{name}'; allowed: auto, {}",
+            backend_names().join(", ")
+        ));
+        EXIT_USAGE
+    })?;
+    if let Availability::Unsupported(why) = backend.availability() {
+        error(format_args!(
+            "backend '{name}' is not available here: {why}"
+        ));
+        return Err(EXIT_USAGE);
+    }
+    Ok(backend)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tape_len_errors_say_what_is_allowed() {
+        assert!(parse_tape_len("0").unwrap_err().contains("1 to 1073741824"));
+        assert!(parse_tape_len("x").unwrap_err().contains("1 to 1073741824"));
+        assert_eq!(parse_tape_len("16"), Ok(16));
+    }
+}
