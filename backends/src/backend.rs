@@ -88,7 +88,16 @@ pub fn compile_and_run(
 
 /// Every registered backend, the reference first.
 pub fn registry() -> Vec<&'static dyn Backend> {
-    vec![&crate::reference::Reference]
+    vec![
+        &crate::reference::Reference,
+        &crate::bytecode::BytecodeBackend,
+        &crate::dynasm_simple::DynasmSimple,
+        &crate::handjit::HandJit,
+        &crate::dynasm_opt::DynasmOpt,
+        &crate::cranelift::Cranelift,
+        &crate::c_baseline::CBaseline,
+        &crate::c_baseline::COpt,
+    ]
 }
 
 /// The registered backend called `name`.

@@ -23,9 +23,16 @@
 //! ```
 
 pub mod backend;
+pub mod bytecode;
+pub mod c_baseline;
 pub mod config;
+pub mod cranelift;
+pub mod dynasm_opt;
+pub mod dynasm_simple;
+pub mod handjit;
 pub mod ir;
 pub mod jit;
+pub mod optimizer;
 pub mod outcome;
 pub mod reference;
 pub mod runtime;

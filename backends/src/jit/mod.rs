@@ -12,6 +12,8 @@
 //!
 //! Callbacks never unwind into generated frames: each catches panics and turns them into a stop.
 
+pub mod memory;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::config::Config;
@@ -46,6 +48,11 @@ pub struct JitState<'r, 'io> {
     pub stop: Option<Stop>,
     io: &'r mut Io<'io>,
     program: &'r Program,
+    /// Number of bytes queued in [`JitState::out_buf`] (generated code appends and bumps it inline).
+    pub out_len: usize,
+    /// Output queued by generated code, handed to the I/O channel by [`jit_flush`] (or by any other
+    /// callback, before it does anything else) so the byte order is kept.
+    pub out_buf: [u8; OUT_BUF_CAP],
 }
 
 /// Offset of [`JitState::tape`] in bytes.
@@ -56,6 +63,12 @@ pub const OFFSET_TAPE_LEN: i32 = 8;
 pub const OFFSET_PTR: i32 = 16;
 /// Offset of [`JitState::fuel_left`] in bytes.
 pub const OFFSET_FUEL: i32 = 24;
+/// Capacity of [`JitState::out_buf`]: generated code calls [`jit_flush`] when it is full.
+pub const OUT_BUF_CAP: usize = 4096;
+/// Offset of [`JitState::out_len`] in bytes.
+pub const OFFSET_OUT_LEN: i32 = std::mem::offset_of!(JitState<'static, 'static>, out_len) as i32;
+/// Offset of [`JitState::out_buf`] in bytes.
+pub const OFFSET_OUT_BUF: i32 = std::mem::offset_of!(JitState<'static, 'static>, out_buf) as i32;
 
 /// The signature of a generated entry point.
 pub type EntryFn = unsafe extern "C" fn(*mut JitState) -> u32;
@@ -71,7 +84,18 @@ impl<'r, 'io> JitState<'r, 'io> {
             stop: None,
             io,
             program,
+            out_len: 0,
+            out_buf: [0; OUT_BUF_CAP],
         }
+    }
+
+    /// Hands the bytes queued in `out_buf` to the I/O channel, in order, and empties the queue.
+    pub fn drain_output(&mut self) -> Result<(), IoFailure> {
+        let len = std::mem::take(&mut self.out_len).min(OUT_BUF_CAP);
+        for &byte in &self.out_buf[..len] {
+            self.io.write_byte(byte)?;
+        }
+        Ok(())
     }
 
     /// The result generated code's `status` stands for: the one mapping from status codes to results.
@@ -110,7 +134,12 @@ pub unsafe fn run_entry(
         // SAFETY: the caller guarantees `entry` follows the calling convention; `state` is a live,
         // exclusively borrowed JitState whose tape pointer covers `tape_len` cells for the whole call.
         let status = unsafe { entry(&mut state) };
-        (state.result(status), state.ptr, state.fuel_left)
+        // Output queued before the stop came first: a failure to write it wins over the stop.
+        let result = match state.drain_output() {
+            Ok(()) => state.result(status),
+            Err(e) => Err(Stop::Io(e)),
+        };
+        (result, state.ptr, state.fuel_left)
     };
     machine.ptr = ptr;
     if machine.fuel_left.is_some() {
@@ -141,11 +170,13 @@ fn guarded(state: *mut JitState, body: impl FnOnce(&mut JitState) -> u32) -> u32
 
 /// Writes `byte` to the run's output. Returns 0, or 1 when the run must stop (reason recorded).
 pub extern "C" fn jit_output(state: *mut JitState, byte: u32) -> u32 {
-    guarded(state, |s| match s.io.write_byte(byte as u8) {
-        Ok(()) => 0,
-        Err(e) => {
-            s.record(Stop::Io(e));
-            1
+    guarded(state, |s| {
+        match s.drain_output().and_then(|()| s.io.write_byte(byte as u8)) {
+            Ok(()) => 0,
+            Err(e) => {
+                s.record(Stop::Io(e));
+                1
+            }
         }
     })
 }
@@ -155,7 +186,7 @@ pub extern "C" fn jit_input(state: *mut JitState, cell: *mut u8) -> u32 {
     guarded(state, |s| {
         // SAFETY: generated code passes the address of a tape cell it has bounds-checked.
         let current = unsafe { *cell };
-        match s.io.read_byte(current) {
+        match s.drain_output().and_then(|()| s.io.read_byte(current)) {
             Ok(value) => {
                 // SAFETY: as above; the tape outlives the call and nothing else holds a reference to it.
                 unsafe { *cell = value };
@@ -169,6 +200,18 @@ pub extern "C" fn jit_input(state: *mut JitState, cell: *mut u8) -> u32 {
     })
 }
 
+/// Hands the output generated code queued in `out_buf` to the I/O channel. Returns 0, or 1 when the
+/// run must stop (reason recorded).
+pub extern "C" fn jit_flush(state: *mut JitState) -> u32 {
+    guarded(state, |s| match s.drain_output() {
+        Ok(()) => 0,
+        Err(e) => {
+            s.record(Stop::Io(e));
+            1
+        }
+    })
+}
+
 /// Runs source commands `start..end` exactly from pointer index `ptr` (the fallback of a failed guard
 /// or scan). Returns the new pointer index, or [`EXACT_STOPPED`] when the run must stop.
 pub extern "C" fn jit_exact(state: *mut JitState, start: u32, end: u32, ptr: usize) -> usize {
@@ -176,6 +219,11 @@ pub extern "C" fn jit_exact(state: *mut JitState, start: u32, end: u32, ptr: usi
     guarded(state, |s| {
         // SAFETY: `tape` and `tape_len` describe the run's tape, alive for the whole run; generated code
         // holds no reference into it across this call.
+        if let Err(e) = s.drain_output() {
+            s.ptr = ptr;
+            s.record(Stop::Io(e));
+            return 1;
+        }
         let tape = unsafe { std::slice::from_raw_parts_mut(s.tape, s.tape_len) };
         let mut p = ptr;
         let program = s.program;
@@ -216,6 +264,14 @@ mod tests {
         assert_eq!(
             std::mem::offset_of!(JitState, fuel_left),
             OFFSET_FUEL as usize
+        );
+        assert_eq!(
+            std::mem::offset_of!(JitState, out_len),
+            OFFSET_OUT_LEN as usize
+        );
+        assert_eq!(
+            std::mem::offset_of!(JitState, out_buf),
+            OFFSET_OUT_BUF as usize
         );
     }
 }

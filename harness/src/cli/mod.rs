@@ -4,8 +4,14 @@
 //! 0 success; 1 the BF program failed at run time (pointer off the tape, out of fuel, I/O error);
 //! 2 usage error, unreadable file or parse error; 3 backends disagree (`check`, `fuzz`).
 
+pub mod asm;
 pub mod backends;
+pub mod bench;
+pub mod check;
 pub mod common;
+pub mod fuzz;
+pub mod gen_workloads;
+pub mod ir;
 pub mod run;
 
 use std::process::ExitCode;
@@ -42,6 +48,21 @@ enum Command {
     Run(run::Args),
     /// List the backends and whether each is available here.
     Backends(backends::Args),
+    /// Print a JIT backend's generated code, disassembled and annotated with its IR.
+    Asm(asm::Args),
+    /// Benchmark every backend on the workloads and write the HTML report.
+    Bench(bench::Args),
+    /// Cross-check programs on every backend against reference (exit 3 when any differ).
+    Check(check::Args),
+    /// Print a program's IR after parsing and after each optimizer pass, with source positions.
+    Ir(ir::Args),
+    /// Generate programs and cross-check them until the time is up; minimize divergences.
+    Fuzz(fuzz::Args),
+    /// Regenerate the benchmark workloads in corpus/bench/ (`--check` only reports stale files).
+    GenWorkloads(gen_workloads::Args),
+    /// Internal: the child process of `--isolate` (reads cases on stdin).
+    #[command(name = "__isolate-worker", hide = true)]
+    IsolateWorker,
 }
 
 /// Parses the command line and runs the subcommand; returns the process exit code.
@@ -50,6 +71,13 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run::main(args),
         Command::Backends(args) => backends::main(args),
+        Command::Asm(args) => asm::main(args),
+        Command::Bench(args) => bench::main(args),
+        Command::Check(args) => check::main(args),
+        Command::Fuzz(args) => fuzz::main(args),
+        Command::GenWorkloads(args) => gen_workloads::main(args),
+        Command::Ir(args) => ir::main(args),
+        Command::IsolateWorker => crate::isolate::worker_main(),
     };
     ExitCode::from(code)
 }

@@ -1,0 +1,140 @@
+//! Tests of the `bytecode` backend against the reference interpreter.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::backend::compile_and_run;
+use crate::config::EofPolicy;
+use crate::optimizer::tests::{config, input, program};
+use crate::outcome::{compare, Outcome, Status};
+use crate::reference::Reference;
+
+fn both(src: &str, config: &Config, input: &[u8]) -> (Outcome, Outcome) {
+    let program = Program::parse(src).unwrap();
+    let expected = compile_and_run(&Reference, &program, config, input).unwrap();
+    let got = compile_and_run(&BytecodeBackend, &program, config, input).unwrap();
+    (expected, got)
+}
+
+fn assert_agree(src: &str, config: &Config, input: &[u8]) -> Outcome {
+    let (expected, got) = both(src, config, input);
+    assert!(
+        compare(&expected, &got).is_none(),
+        "{src}: {:?}",
+        compare(&expected, &got)
+    );
+    got
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, max_global_rejects: 100_000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn bytecode_agrees_with_reference(src in program(), config in config(), input in input()) {
+        let (expected, got) = both(&src, &config, &input);
+        prop_assume!(expected.status != Status::OutOfFuel);
+        prop_assert!(compare(&expected, &got).is_none(), "{:?}\nprogram: {src}", compare(&expected, &got));
+        prop_assert!(got.fuel_used <= expected.fuel_used);
+    }
+
+    #[test]
+    fn bytecode_without_fuel_agrees(src in program(), tape_len in 1..40usize, input in input()) {
+        // Only programs the reference finishes within a budget, then both run without one.
+        let budgeted = Config::new(tape_len, EofPolicy::Zero, Some(2_000)).unwrap();
+        let program = Program::parse(src.as_str()).unwrap();
+        let probe = compile_and_run(&Reference, &program, &budgeted, &input).unwrap();
+        prop_assume!(probe.status != Status::OutOfFuel);
+        let free = budgeted.with_fuel(None);
+        let (expected, got) = both(&src, &free, &input);
+        prop_assert!(compare(&expected, &got).is_none(), "{:?}\nprogram: {src}", compare(&expected, &got));
+    }
+}
+
+#[test]
+fn kept_loops_charge_fuel_exactly_like_the_reference() {
+    // `[-->+<]` steps by 2, so it is not folded: 3 entries, and one more for the outer loop.
+    let src = "++++++[-->+<]>.";
+    let config = Config::default().with_fuel(Some(100));
+    let got = assert_agree(src, &config, b"");
+    let (expected, _) = both(src, &config, b"");
+    assert_eq!(got.fuel_used, expected.fuel_used);
+    assert_eq!(got.fuel_used, 3);
+    // Exactly out of fuel at the same loop entry.
+    let short = Config::default().with_fuel(Some(2));
+    assert_eq!(assert_agree(src, &short, b"").status, Status::OutOfFuel);
+}
+
+#[test]
+fn folded_loops_charge_nothing() {
+    // The reference needs 5 + 10 loop entries; the folded multiply and clear need none.
+    let src = "+++++[->++<]>[-]";
+    let enough = assert_agree(src, &Config::default().with_fuel(Some(15)), b"");
+    assert_eq!(enough.fuel_used, 0);
+    let program = Program::parse(src).unwrap();
+    let none = Config::default().with_fuel(Some(0));
+    let got = compile_and_run(&BytecodeBackend, &program, &none, b"").unwrap();
+    assert!(compare(&enough, &got).is_none());
+}
+
+#[test]
+fn failed_guard_reports_the_exact_command_and_output() {
+    let config = Config::new(3, EofPolicy::Zero, None).unwrap();
+    let got = assert_agree("+.>+.>+.>+.", &config, b"");
+    assert_eq!(got.output, [1, 1, 1]);
+    assert!(matches!(got.status, Status::PointerOutOfBounds { .. }));
+    assert_agree("<", &config, b"");
+    assert_agree(">>+<<<", &config, b"");
+}
+
+#[test]
+fn scans_stop_or_fail_exactly() {
+    let config = Config::new(7, EofPolicy::Zero, None).unwrap();
+    for src in [
+        "+>+>+>+[>]",
+        "+>+>+>+>+>+>+[>]",
+        ">>>>>>+<+<+<+[<]",
+        "+>>+>>+>>+[>>]",
+        "+>>+>>+>>+>+[>>>]",
+        ">>>>>>+<<<+[<<<]",
+        "+[<]",
+    ] {
+        assert_agree(src, &config, b"");
+    }
+}
+
+#[test]
+fn input_at_eof_follows_every_policy() {
+    for eof in EofPolicy::ALL {
+        let config = Config::new(4, eof, None).unwrap();
+        let got = assert_agree("+++,.,.,.", &config, b"x");
+        assert_eq!(got.output.len(), 3);
+    }
+}
+
+#[test]
+fn million_nested_loops_run() {
+    let n = 1_000_000;
+    let src = format!("+{}>+<-{}", "[".repeat(n), "]".repeat(n));
+    assert_agree(&src, &Config::default(), b"");
+}
+
+#[test]
+fn loop_headers_are_addressable() {
+    let program = Program::parse("+[>,[.,]<-]").unwrap();
+    let bc = Bytecode::compile(&program, &crate::optimizer::optimize_default(&program)).unwrap();
+    assert_eq!(bc.loop_headers().len(), 2);
+    for (id, &at) in bc.loop_headers().iter().enumerate() {
+        let Insn::LoopStart { exit, id: named } = bc.code()[at as usize] else {
+            panic!("header {id} is not a loop start");
+        };
+        assert_eq!(named as usize, id);
+        assert!(matches!(bc.code()[exit as usize - 1], Insn::LoopEnd { body } if body == at + 1));
+    }
+    assert_eq!(bc.code().last(), Some(&Insn::Halt));
+}
+
+#[test]
+fn hello_style_program_prints() {
+    let got = assert_agree("++++++++[>++++++++<-]>+.+.", &Config::default(), b"");
+    assert_eq!(got.output, b"AB");
+}

@@ -1,0 +1,158 @@
+//! Tests of `c-baseline` and `c-opt` against the reference interpreter (each compile runs the C
+//! compiler, so the property test keeps to a few cases). Every test needs a C compiler; without one
+//! the backends must say so, which `unavailable_without_a_compiler_is_reported` checks instead.
+
+use proptest::prelude::*;
+
+use super::{find_compiler, CBaseline, COpt};
+use crate::backend::{compile_and_run, Availability, Backend};
+use crate::config::{Config, EofPolicy};
+use crate::jit::{OFFSET_FUEL, OFFSET_PTR, OFFSET_TAPE, OFFSET_TAPE_LEN};
+use crate::outcome::{compare, Outcome, Side, Status};
+use crate::reference::Reference;
+use crate::syntax::Program;
+
+fn backends() -> [&'static dyn Backend; 2] {
+    [&CBaseline, &COpt]
+}
+
+/// Whether a C compiler is here; when not, both backends must report themselves unavailable.
+fn have_cc() -> bool {
+    let found = find_compiler().is_some();
+    for b in backends() {
+        assert_eq!(b.availability() == Availability::Available, found, "{}", b.name());
+    }
+    found
+}
+
+/// Runs `src` on both C backends and the reference; requires agreement (fuel included) and returns
+/// the reference outcome.
+fn agree(src: &str, config: Config, input: &[u8]) -> Outcome {
+    let program = Program::parse(src).unwrap();
+    let want = compile_and_run(&Reference, &program, &config, input).unwrap();
+    for backend in backends() {
+        let got = compile_and_run(backend, &program, &config, input).unwrap();
+        assert_eq!(
+            compare(&want, &got),
+            None,
+            "{} on {src:?} under {config:?}",
+            backend.name()
+        );
+        if config.fuel.is_some() && got.status == Status::Ok {
+            assert!(got.fuel_used <= want.fuel_used, "{} fuel", backend.name());
+        }
+        if backend.name() == "c-baseline" {
+            assert_eq!(want.fuel_used, got.fuel_used, "c-baseline fuel on {src:?}");
+        }
+    }
+    want
+}
+
+fn tape(len: usize) -> Config {
+    Config::new(len, EofPolicy::Unchanged, None).unwrap()
+}
+
+#[test]
+fn the_c_struct_mirrors_the_jit_state_layout() {
+    assert_eq!(
+        [OFFSET_TAPE, OFFSET_TAPE_LEN, OFFSET_PTR, OFFSET_FUEL],
+        [0, 8, 16, 24]
+    );
+}
+
+#[test]
+fn unavailable_without_a_compiler_is_reported() {
+    // Either way, availability and compile agree.
+    let program = Program::parse("+.").unwrap();
+    for b in backends() {
+        let compiled = b.compile(&program, &Config::default());
+        assert_eq!(compiled.is_ok(), have_cc(), "{}", b.name());
+    }
+}
+
+#[test]
+fn programs_with_loops_output_and_wrapping_agree() {
+    if !have_cc() {
+        return;
+    }
+    let o = agree("++++++++[>++++++++<-]>+.-.+.", Config::default(), b"");
+    assert_eq!(o.output, b"A@A");
+    let o = agree("-.+.>++[->+++<]>.[-]<<[>]+[>>>+<]", Config::default(), b"");
+    assert_eq!(o.output, [255, 0, 6]);
+    agree(&"+".repeat(300), Config::default(), b"");
+}
+
+#[test]
+fn leaving_the_tape_names_the_exact_command() {
+    if !have_cc() {
+        return;
+    }
+    let o = agree("+.>><", tape(2), b"");
+    assert!(matches!(
+        o.status,
+        Status::PointerOutOfBounds {
+            side: Side::Right,
+            ..
+        }
+    ));
+    agree("+.\n>><<<", Config::default(), b"");
+    agree("+[.>]", tape(1), b"");
+    agree("+[.<]", tape(3), b"");
+    agree("+>+>+>+<<<[>>]", tape(4), b"");
+    agree(">>>>+[<]", tape(5), b"");
+}
+
+#[test]
+fn input_eof_and_fuel() {
+    if !have_cc() {
+        return;
+    }
+    for eof in EofPolicy::ALL {
+        let config = Config::new(10, eof, None).unwrap();
+        let o = agree("+++++,.,.,.>,.", config, b"ab");
+        assert_eq!(&o.output[..2], b"ab");
+    }
+    for fuel in [0, 2, 3, 5] {
+        agree("+++[-]++[>++[-]<-]", Config::default().with_fuel(Some(fuel)), b"");
+    }
+    let o = agree("+.[]", Config::default().with_fuel(Some(100)), b"");
+    assert_eq!((o.status, o.output), (Status::OutOfFuel, vec![1]));
+}
+
+#[test]
+fn deep_nesting_compiles_and_runs() {
+    if !have_cc() {
+        return;
+    }
+    let n = 100_000;
+    let o = agree(
+        &format!("+{}-{}", "[".repeat(n), "]".repeat(n)),
+        Config::default(),
+        b"",
+    );
+    assert_eq!(o.status, Status::Ok);
+}
+
+fn program_text() -> impl Strategy<Value = String> {
+    // Weighted towards the shapes optimizers fold: clears, multiply loops, scans, offsets.
+    let piece = prop_oneof![
+        4 => prop::sample::select(vec!["+", "-", ">", "<", ".", ","]).prop_map(str::to_string),
+        1 => prop::sample::select(vec!["[-]", "[->+<]", "[->>+++<<]", "[>]", "[<<]", "[+<-->]"])
+            .prop_map(str::to_string),
+    ];
+    prop::collection::vec(prop_oneof![3 => piece.clone(), 1 => prop::collection::vec(piece, 0..6)
+        .prop_map(|body| format!("+[{}-]", body.concat()))], 0..30)
+        .prop_map(|pieces| pieces.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 20, ..ProptestConfig::default() })]
+
+    #[test]
+    fn agrees_with_reference(src in program_text(), tape_len in 1usize..12, fuel in 0u64..400) {
+        if have_cc() {
+            let config = Config::new(tape_len, EofPolicy::Zero, Some(fuel)).unwrap();
+            agree(&src, config, b"xyz");
+        }
+    }
+}

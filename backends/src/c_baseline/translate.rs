@@ -1,0 +1,206 @@
+//! Guarded IR to C: one C statement (or a few) per IR node, loops as labels and gotos.
+//!
+//! The generated file defines `bf_init`, which stores the three callbacks of [`crate::jit`]
+//! (`jit_output`, `jit_input`, `jit_exact`) in file-scope pointers, and `bf_entry`, whose signature is
+//! the JIT calling convention's `EntryFn`: it takes the `JitState` pointer, of which it reads only the
+//! first four fields (`tape`, `tape_len`, `ptr`, `fuel_left`, laid out as the `OFFSET_*` constants
+//! say), and returns a `STATUS_*` code.
+//!
+//! Loops are `if (!t[p]) goto E; B: ... if (t[p]) goto B; E:` rather than nested `while` blocks, so no
+//! nesting depth limit of the C compiler applies (a million nested `[` is a flat list of labels), and
+//! the walk uses an explicit stack, never recursion.
+
+use std::fmt::Write as _;
+
+use crate::backend::CompileError;
+use crate::ir::blocks::{guard, in_block};
+use crate::ir::{Node, Op, Span};
+use crate::jit::{STATUS_OK, STATUS_OUT_OF_FUEL, STATUS_STOPPED};
+use crate::syntax::Program;
+
+fn codegen(what: &str) -> CompileError {
+    CompileError::Codegen(format!("C translation: {what}"))
+}
+
+fn fmt_err(_: std::fmt::Error) -> CompileError {
+    codegen("formatting failed")
+}
+
+const PRELUDE: &str = r#"#include <stddef.h>
+#include <stdint.h>
+
+/* The first fields of the JIT runtime state (repr(C) on the Rust side). */
+typedef struct {
+    unsigned char *tape;
+    size_t tape_len;
+    size_t ptr;
+    uint64_t fuel_left;
+} bf_state;
+
+typedef uint32_t (*bf_output_fn)(bf_state *, uint32_t);
+typedef uint32_t (*bf_input_fn)(bf_state *, unsigned char *);
+typedef size_t (*bf_exact_fn)(bf_state *, uint32_t, uint32_t, size_t);
+
+static bf_output_fn cb_output;
+static bf_input_fn cb_input;
+static bf_exact_fn cb_exact;
+
+void bf_init(bf_output_fn output, bf_input_fn input, bf_exact_fn exact) {
+    cb_output = output;
+    cb_input = input;
+    cb_exact = exact;
+}
+
+/* Runs source commands start..end exactly from the current pointer (a failed guard or scan). */
+#define EXACT(start, end)                                        \
+    do {                                                         \
+        s->ptr = p;                                              \
+        size_t r_ = cb_exact(s, (start), (end), p);              \
+        if (r_ == (size_t)-1) goto stopped;                      \
+        p = r_;                                                  \
+    } while (0)
+"#;
+
+/// `p + offset` as a C index expression.
+fn at(offset: i64) -> String {
+    match offset {
+        0 => "p".to_string(),
+        o if o > 0 => format!("p + {o}u"),
+        o => format!("p - {}u", -o),
+    }
+}
+
+/// Translates IR `nodes` of `program` to a C translation unit; charges fuel at loop-body entries when
+/// `metered`. Guards are recomputed here, so the memory safety of the C code rests on
+/// `ir::blocks::guard` alone.
+pub fn translate(program: &Program, nodes: Vec<Node>, metered: bool) -> Result<String, CompileError> {
+    let nodes = guard(program, nodes);
+    let mut c = String::with_capacity(64 + nodes.len() * 24);
+    c.push_str(PRELUDE);
+    c.push_str("\nuint32_t bf_entry(bf_state *s) {\n");
+    c.push_str("    unsigned char *t = s->tape;\n    const size_t n = s->tape_len;\n");
+    c.push_str("    size_t p = s->ptr;\n    uint64_t fuel = s->fuel_left;\n");
+    let fuel = if metered {
+        "if (fuel == 0) goto out_of_fuel; fuel--;"
+    } else {
+        ""
+    };
+    let mut loops: Vec<usize> = Vec::new();
+    let mut next_loop = 0usize;
+    // Nodes left in the guarded block being emitted (its `else` branch is open).
+    let mut block: Option<u32> = None;
+    for node in &nodes {
+        if in_block(&node.op) && block.is_none() {
+            return Err(codegen("a block node without a guard"));
+        }
+        if !in_block(&node.op) && block.is_some() {
+            return Err(codegen("a guard covers a loop boundary or scan"));
+        }
+        let written: std::fmt::Result = match &node.op {
+            Op::Guard { lo, hi, len } => {
+                if *lo > 0 || *hi < 0 {
+                    return Err(codegen("a guard does not contain its start"));
+                }
+                if *len == 0 {
+                    continue;
+                }
+                let Span { start, end } = node.span;
+                block = Some(*len);
+                writeln!(
+                    c,
+                    "    if (p < {}u || p + {}u >= n) EXACT({start}u, {end}u); else {{",
+                    -(*lo as i64),
+                    hi
+                )
+                .map_err(fmt_err)?;
+                continue;
+            }
+            Op::Add { offset, delta } => {
+                writeln!(c, "    t[{}] += {delta};", at(*offset as i64))
+            }
+            Op::Move { by } => match *by {
+                b if b >= 0 => writeln!(c, "    p += {b}u;"),
+                b => writeln!(c, "    p -= {}u;", -(b as i64)),
+            },
+            Op::Set { offset, value } => writeln!(c, "    t[{}] = {value};", at(*offset as i64)),
+            Op::MulLoop { offset, targets } => {
+                let base = *offset as i64;
+                writeln!(c, "    {{ unsigned char v_ = t[{}]; if (v_) {{", at(base)).map_err(fmt_err)?;
+                for target in targets {
+                    writeln!(
+                        c,
+                        "        t[{}] += (unsigned char)(v_ * {}u);",
+                        at(base + target.offset as i64),
+                        target.factor
+                    )
+                    .map_err(fmt_err)?;
+                }
+                writeln!(c, "        t[{}] = 0; }} }}", at(base))
+            }
+            Op::Output { offset } => writeln!(
+                c,
+                "    s->ptr = p; if (cb_output(s, t[{}])) goto stopped;",
+                at(*offset as i64)
+            ),
+            Op::Input { offset } => writeln!(
+                c,
+                "    s->ptr = p; if (cb_input(s, &t[{}])) goto stopped;",
+                at(*offset as i64)
+            ),
+            Op::Scan { stride } => {
+                let Span { start, end } = node.span;
+                let leaves = if *stride >= 0 {
+                    format!("p + {stride}u >= n")
+                } else {
+                    format!("p < {}u", -(*stride as i64))
+                };
+                writeln!(
+                    c,
+                    "    while (t[p]) {{ if ({leaves}) {{ EXACT({start}u, {end}u); break; }} {} }}",
+                    if *stride >= 0 {
+                        format!("p += {stride}u;")
+                    } else {
+                        format!("p -= {}u;", -(*stride as i64))
+                    }
+                )
+            }
+            Op::LoopStart => {
+                let k = next_loop;
+                next_loop += 1;
+                loops.push(k);
+                writeln!(c, "    if (!t[p]) goto e{k}; {fuel}\nb{k}:;")
+            }
+            Op::LoopEnd => {
+                let k = loops.pop().ok_or_else(|| codegen("unbalanced loop end"))?;
+                if metered {
+                    writeln!(c, "    if (t[p]) {{ {fuel} goto b{k}; }}\ne{k}:;")
+                } else {
+                    writeln!(c, "    if (t[p]) goto b{k};\ne{k}:;")
+                }
+            }
+        };
+        written.map_err(fmt_err)?;
+        if let Some(left) = &mut block {
+            *left -= 1;
+            if *left == 0 {
+                c.push_str("    }\n");
+                block = None;
+            }
+        }
+    }
+    if !loops.is_empty() {
+        return Err(codegen("unbalanced loop start"));
+    }
+    if block.is_some() {
+        return Err(codegen("a guard is longer than the code after it"));
+    }
+    write!(
+        c,
+        "    s->ptr = p; s->fuel_left = fuel; return {STATUS_OK};\n\
+         stopped:\n    s->fuel_left = fuel; return {STATUS_STOPPED};\n\
+         out_of_fuel:\n    s->ptr = p; s->fuel_left = fuel; return {STATUS_OUT_OF_FUEL};\n}}\n"
+    )
+    .map_err(fmt_err)?;
+    Ok(c)
+}
+

@@ -1,0 +1,340 @@
+//! Tests of the `cranelift` backend: edge cases, agreement with the reference and with the IR evaluator
+//! (fuel included), function splitting, the verifier and the CLIF dump.
+//!
+//! Every compilation here runs the CLIF verifier on every generated function.
+
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+
+use super::*;
+use crate::backend::{compile_and_run, run_collect};
+use crate::config::EofPolicy;
+use crate::ir::eval::evaluate;
+use crate::optimizer::optimize_default;
+use crate::optimizer::tests as gen;
+use crate::outcome::{compare, Outcome, Side, Status};
+use crate::reference::Reference;
+
+fn options(budget: usize) -> Options {
+    Options {
+        verify: true,
+        dump: false,
+        budget,
+    }
+}
+
+fn compile_with(src: &str, config: &Config, budget: usize) -> Compiled {
+    let program = Program::parse(src).expect("test programs parse");
+    let nodes = optimize_default(&program);
+    compile_nodes(&program, &nodes, config, &options(budget)).expect("compiles")
+}
+
+fn run_with(src: &str, config: &Config, input: &[u8], budget: usize) -> Outcome {
+    run_collect(&compile_with(src, config, budget), input)
+}
+
+fn run(src: &str, config: &Config, input: &[u8]) -> Outcome {
+    run_with(src, config, input, DEFAULT_BUDGET)
+}
+
+fn reference(src: &str, config: &Config, input: &[u8]) -> Outcome {
+    let program = Program::parse(src).expect("test programs parse");
+    compile_and_run(&Reference, &program, config, input).expect("the reference compiles anything")
+}
+
+fn evaluator(src: &str, config: &Config, input: &[u8]) -> Outcome {
+    let program = Program::parse(src).expect("test programs parse");
+    let nodes = optimize_default(&program);
+    let mut output = Vec::new();
+    let halt = evaluate(&program, &nodes, config, &mut &input[..], &mut output);
+    Outcome::new(halt, output)
+}
+
+/// Requires agreement with the reference; returns the cranelift outcome for further checks.
+fn assert_agrees(src: &str, config: &Config, input: &[u8]) -> Outcome {
+    let expected = reference(src, config, input);
+    let got = run(src, config, input);
+    if let Some(difference) = compare(&expected, &got) {
+        panic!("{difference}\nprogram: {src}\nconfig: {config:?}");
+    }
+    got
+}
+
+fn tape(len: usize) -> Config {
+    Config::new(len, EofPolicy::Unchanged, None).unwrap()
+}
+
+#[test]
+fn hello_prints_and_leaves_the_tape_like_the_reference() {
+    let o = assert_agrees("++++++++[>++++++++<-]>+.+.", &Config::default(), b"");
+    assert_eq!(o.output, b"AB");
+    assert_eq!(o.status, Status::Ok);
+}
+
+#[test]
+fn cells_wrap_both_ways_and_multiply_wraps() {
+    assert_agrees("-.+.+++++[->+++++++++++++++++++++++++++++++++++++++++++++++++++++++++<]>.", &Config::default(), b"");
+    // 255 * 255 wraps to 1; factor 255 stands for -1.
+    assert_agrees("-[->-<]>.", &Config::default(), b"");
+}
+
+#[test]
+fn leaving_the_tape_names_the_command_and_keeps_output() {
+    for src in ["+.<", "+.>>><<<<<", "+.\n>>+[<<<<]", ">+[<<+]"] {
+        let o = assert_agrees(src, &tape(3), b"");
+        assert!(matches!(o.status, Status::PointerOutOfBounds { .. }), "{src}");
+    }
+    let o = assert_agrees("+.>>>", &tape(3), b"");
+    assert!(matches!(
+        o.status,
+        Status::PointerOutOfBounds {
+            side: Side::Right,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_block_wider_than_the_tape_runs_exactly() {
+    // The guard can never pass on a 2-cell tape; the fallback must still finish the program.
+    let o = assert_agrees(">+<+>>", &tape(2), b"");
+    assert!(matches!(o.status, Status::PointerOutOfBounds { .. }));
+    assert_agrees("+>+<", &tape(2), b"");
+    assert_agrees("+", &tape(1), b"");
+}
+
+#[test]
+fn scans_stop_at_both_ends() {
+    // Right: every cell non-zero, the scan walks off the end.
+    let o = assert_agrees("+>+>+>+<<<[>]", &tape(4), b"");
+    assert!(matches!(
+        o.status,
+        Status::PointerOutOfBounds {
+            side: Side::Right,
+            ..
+        }
+    ));
+    let o = assert_agrees(">>>+<+<+<+>>>[<]", &tape(4), b"");
+    assert!(matches!(
+        o.status,
+        Status::PointerOutOfBounds {
+            side: Side::Left,
+            ..
+        }
+    ));
+    // Strides that overshoot, and a scan that finds its zero.
+    assert_agrees("+>+>+>+<<<[>>>]", &tape(5), b"");
+    assert_agrees("+>+>+>+<<<[>>]", &tape(30), b"");
+    assert_agrees(">>>>+<<[<<]", &tape(5), b"");
+}
+
+#[test]
+fn multiply_loops_at_the_tape_ends() {
+    // Cell zero: nothing happens, even though a target is off the tape.
+    assert_agrees("[->+<]", &tape(1), b"");
+    assert_agrees(">[-<+>]", &tape(2), b"");
+    // Cell non-zero: the target is off the tape, which is an error at the right command.
+    let o = assert_agrees("+[->+<]", &tape(1), b"");
+    assert!(matches!(o.status, Status::PointerOutOfBounds { .. }));
+    assert_agrees("+++[->++>+++<<]>.>.", &tape(3), b"");
+}
+
+#[test]
+fn every_eof_policy_matches() {
+    for eof in EofPolicy::ALL {
+        let config = Config::new(8, eof, None).unwrap();
+        for input in [&b""[..], b"a", b"xyz"] {
+            let o = assert_agrees("+++++,.,.>,.", &config, input);
+            assert_eq!(o.status, Status::Ok);
+        }
+    }
+}
+
+#[test]
+fn fuel_is_charged_like_the_evaluator_and_never_more_than_the_reference() {
+    let src = "+++[>++[>+<-]<-]>>.+[-]-[>+<-]";
+    let unlimited = reference(src, &Config::default().with_fuel(Some(1 << 20)), b"");
+    for budget in 0..=unlimited.fuel_used + 1 {
+        let config = Config::default().with_fuel(Some(budget));
+        let expected = evaluator(src, &config, b"");
+        let got = run(src, &config, b"");
+        assert_eq!(compare(&expected, &got), None, "budget {budget}");
+        assert_eq!(got.fuel_used, expected.fuel_used, "budget {budget}");
+        assert!(got.fuel_used <= unlimited.fuel_used);
+    }
+    let o = run("+[]", &Config::default().with_fuel(Some(1000)), b"");
+    assert_eq!(o.status, Status::OutOfFuel);
+    assert_eq!(o.fuel_used, 1000);
+}
+
+#[test]
+fn output_failures_stop_the_run_with_an_io_status() {
+    struct Broken;
+    impl std::io::Write for Broken {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("sink is broken"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Err(std::io::Error::other("sink is broken"))
+        }
+    }
+    let compiled = compile_with("+[.]", &Config::default(), DEFAULT_BUDGET);
+    let halt = compiled.run(&mut &b""[..], &mut Broken);
+    assert!(matches!(halt.status, Status::Io(_)), "{:?}", halt.status);
+}
+
+#[test]
+fn hundred_thousand_nested_loops_compile_and_run() {
+    let src = workload::nested(100_000);
+    let o = assert_agrees(&src, &Config::default(), b"");
+    assert_eq!(o.tape[0], 0);
+}
+
+#[test]
+fn a_million_nested_loops_compile_and_run() {
+    let src = workload::nested(1_000_000);
+    let program = Program::parse(src.as_str()).unwrap();
+    let o = compile_and_run(&Cranelift, &program, &Config::default(), b"").unwrap();
+    assert_eq!(o.status, Status::Ok);
+    assert_eq!(o.tape[0], 0);
+}
+
+#[test]
+fn large_programs_split_into_functions_and_agree() {
+    let src = workload::synthetic(10_000, 3);
+    let compiled = compile_with(&src, &Config::default(), DEFAULT_BUDGET);
+    assert!(compiled.functions > 1, "{} functions", compiled.functions);
+    let expected = reference(&src, &Config::default(), b"");
+    assert_eq!(expected.status, Status::Ok);
+    assert_eq!(compare(&expected, &run_collect(&compiled, b"")), None);
+}
+
+#[test]
+fn tiny_budgets_split_everywhere_and_change_nothing() {
+    let srcs = [
+        "++++++++[>++++++++<-]>+.+.",
+        "+.>+.>+.>+.>+.>+.<<<<<[.>]",
+        "+[>+[>+[>+.<-]<-]<-]>>>.",
+        "++>+++[-<+>]<.,.>>>>>>>>>>>",
+        &workload::synthetic(400, 9),
+    ];
+    for src in srcs {
+        for config in [tape(12), Config::default().with_fuel(Some(50))] {
+            let expected = run(src, &config, b"q");
+            for budget in 1..6 {
+                let got = run_with(src, &config, b"q", budget);
+                assert_eq!(compare(&expected, &got), None, "{src} budget {budget}");
+                assert_eq!(got.fuel_used, expected.fuel_used);
+            }
+        }
+    }
+}
+
+#[test]
+fn clif_dump_shows_every_function_and_verifies() {
+    let program = Program::parse("+[>,.<-]>[>]").unwrap();
+    let text = clif_text(&program, &Config::default().with_fuel(Some(9))).unwrap();
+    assert!(text.contains("function u0:"), "{text}");
+    assert!(text.contains("call fn"), "{text}");
+    assert!(text.contains("return"), "{text}");
+}
+
+#[test]
+fn malformed_ir_is_a_compile_error_not_unchecked_code() {
+    use crate::ir::{Node, Op, Span};
+    let program = Program::parse("+>").unwrap();
+    let config = Config::default();
+    // A block node with no guard before it.
+    let unguarded = vec![Node::new(Op::Add { offset: 0, delta: 1 }, Span::single(0))];
+    // A guard that does not cover the offsets its block reaches.
+    let too_narrow = vec![
+        Node::new(Op::Guard { lo: 0, hi: 0, len: 1 }, Span { start: 0, end: 2 }),
+        Node::new(Op::Add { offset: 5, delta: 1 }, Span::single(0)),
+    ];
+    for nodes in [unguarded, too_narrow] {
+        let result = compile_nodes(&program, &nodes, &config, &options(DEFAULT_BUDGET));
+        assert!(
+            matches!(result, Err(CompileError::Codegen(_))),
+            "{nodes:?}"
+        );
+    }
+}
+
+/// Checks agreement with the reference (cases where the reference runs out of fuel are discarded: an
+/// optimized backend may legitimately finish them) and that no more fuel is used.
+fn check_against_reference(
+    src: &str,
+    config: &Config,
+    input: &[u8],
+    budget: usize,
+) -> Result<(), TestCaseError> {
+    let expected = reference(src, config, input);
+    prop_assume!(expected.status != Status::OutOfFuel);
+    let got = run_with(src, config, input, budget);
+    if let Some(difference) = compare(&expected, &got) {
+        return Err(TestCaseError::fail(format!(
+            "{difference}\nprogram: {src}\nconfig: {config:?}\ninput: {input:?}\nbudget: {budget}"
+        )));
+    }
+    prop_assert!(got.fuel_used <= expected.fuel_used);
+    Ok(())
+}
+
+/// Plain random BF: any command, brackets balanced, loops nested a few deep.
+fn raw_program() -> impl Strategy<Value = String> {
+    let leaf = prop::sample::select(vec!["+", "-", "<", ">", ".", ",", ">>>", "<<<", "[-]"])
+        .prop_map(str::to_string);
+    leaf.prop_recursive(4, 64, 8, |inner| {
+        prop_oneof![
+            3 => prop::collection::vec(inner.clone(), 1..8).prop_map(|v| v.concat()),
+            1 => prop::collection::vec(inner, 0..6).prop_map(|v| format!("[{}]", v.concat())),
+        ]
+    })
+}
+
+/// A tape of 1..32 cells, any EOF policy, and the shared fuel budget.
+fn small_config() -> impl Strategy<Value = Config> {
+    (1..32usize, prop::sample::select(EofPolicy::ALL.to_vec()))
+        .prop_map(|(len, eof)| Config::new(len, eof, Some(gen::FUEL)).unwrap())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, max_global_rejects: 100_000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn agrees_with_reference_on_optimizer_shapes(
+        src in gen::program(), config in gen::config(), input in gen::input()
+    ) {
+        check_against_reference(&src, &config, &input, DEFAULT_BUDGET)?;
+    }
+
+    #[test]
+    fn agrees_with_reference_on_raw_programs(
+        src in raw_program(), config in small_config(), input in gen::input()
+    ) {
+        check_against_reference(&src, &config, &input, DEFAULT_BUDGET)?;
+    }
+
+    #[test]
+    fn splitting_into_small_functions_agrees_with_reference(
+        src in gen::program(), config in small_config(), input in gen::input(), budget in 1..12usize
+    ) {
+        check_against_reference(&src, &config, &input, budget)?;
+    }
+
+    #[test]
+    fn fuel_agrees_exactly_with_the_ir_evaluator(
+        src in gen::program(), config in gen::config(), input in gen::input(), share in 0.0..=1.0f64
+    ) {
+        // The budget is a share of what a full run of the optimized IR needs.
+        let full = evaluator(&src, &config, &input);
+        let used = full.fuel_used as f64;
+        let config = config.with_fuel(Some((used * share).round() as u64));
+        let expected = evaluator(&src, &config, &input);
+        let got = run(&src, &config, &input);
+        if let Some(difference) = compare(&expected, &got) {
+            return Err(TestCaseError::fail(format!("{difference}\nprogram: {src}\nconfig: {config:?}")));
+        }
+        prop_assert_eq!(got.fuel_used, expected.fuel_used);
+    }
+}

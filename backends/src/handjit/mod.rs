@@ -1,0 +1,409 @@
+//! Backend `handjit`: the same one-to-one translation as `dynasm-simple`, with no assembler library.
+//! The machine code is encoded byte by byte ([`encode`]), jumps are `rel32` displacements patched when
+//! their label is bound (a loop's forward jump when the loop closes), and the code is copied into pages
+//! mapped read-write and then switched to read-execute ([`crate::jit::memory`]).
+//!
+//! Register roles and code layout are those of `dynasm-simple` (see its module comment): the state in
+//! `rbx`, the tape base in `r12`, the pointer index in `r13`, the tape length in `r14`.
+//!
+//! Only x86-64 is supported; elsewhere the backend reports itself unsupported.
+
+#[cfg(target_arch = "x86_64")]
+pub mod encode;
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests;
+
+use crate::backend::{Availability, Backend, CompileError, Executable};
+use crate::config::Config;
+use crate::syntax::Program;
+
+/// The `handjit` backend.
+pub struct HandJit;
+
+impl Backend for HandJit {
+    fn name(&self) -> &'static str {
+        "handjit"
+    }
+
+    fn summary(&self) -> &'static str {
+        "one-to-one x86-64 JIT encoded by hand into mmap'd memory (run-length folding only)"
+    }
+
+    fn availability(&self) -> Availability {
+        if cfg!(all(target_arch = "x86_64", unix)) {
+            Availability::Available
+        } else {
+            Availability::Unsupported("needs an x86-64 Unix host".into())
+        }
+    }
+
+    fn compile(
+        &self,
+        program: &Program,
+        config: &Config,
+    ) -> Result<Box<dyn Executable>, CompileError> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            x64::compile(program, config)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (program, config);
+            Err(CompileError::Unsupported("needs an x86-64 host".into()))
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod x64 {
+    use std::io::{Read, Write};
+
+    use super::encode::{Code, Cond, Mem, RangeError, Reg};
+    use crate::backend::{CompileError, Executable};
+    use crate::config::Config;
+    use crate::dynasm_simple::translate::{simple_ir, translate, Emitter};
+    use crate::ir::{Node, Span};
+    use crate::jit::memory::ExecutableMemory;
+    use crate::jit::{
+        jit_exact, jit_input, jit_output, run_entry, EntryFn, OFFSET_FUEL, OFFSET_PTR, OFFSET_TAPE,
+        OFFSET_TAPE_LEN, STATUS_OK, STATUS_OUT_OF_FUEL, STATUS_STOPPED,
+    };
+    use crate::outcome::Halt;
+    use crate::syntax::Program;
+
+    /// The `JitState` pointer.
+    const STATE: Reg = Reg::Rbx;
+    /// The tape base address.
+    const TAPE: Reg = Reg::R12;
+    /// The pointer index.
+    const PTR: Reg = Reg::R13;
+    /// The tape length.
+    const LEN: Reg = Reg::R14;
+    /// Scratch.
+    const TMP: Reg = Reg::Rax;
+
+    /// The cell at `offset` from the pointer.
+    fn cell(offset: i32) -> Mem {
+        Mem::indexed(TAPE, PTR, offset)
+    }
+
+    /// A field of the state.
+    fn field(offset: i32) -> Mem {
+        Mem::base(STATE, offset)
+    }
+
+    /// No jump: the end of a chain of waiting jumps.
+    const NONE: u32 = u32::MAX;
+
+    /// A label: where it is bound, or the last of the jumps waiting for it. The waiting jumps form a
+    /// chain through their own `rel32` fields (each holds the position of the previous one), so a
+    /// label costs no allocation; binding walks the chain and patches every jump.
+    #[derive(Clone, Copy)]
+    enum LabelSlot {
+        Waiting(u32),
+        Bound(usize),
+    }
+
+    /// Encodes one program through the shared walk.
+    struct HandEmitter {
+        code: Code,
+        labels: Vec<LabelSlot>,
+        stopped: usize,
+        out_of_fuel: usize,
+        ret: usize,
+        /// The first thing that went wrong while encoding.
+        error: Option<CompileError>,
+    }
+
+    impl HandEmitter {
+        fn new(nodes: usize) -> HandEmitter {
+            let mut e = HandEmitter {
+                code: Code::with_capacity(nodes * 12 + 256),
+                labels: Vec::with_capacity(nodes / 2 + 8),
+                stopped: 0,
+                out_of_fuel: 0,
+                ret: 0,
+                error: None,
+            };
+            e.stopped = e.new_label();
+            e.out_of_fuel = e.new_label();
+            e.ret = e.new_label();
+            e
+        }
+
+        /// Points the jump whose `rel32` is at `at` to `label`, now or when the label is bound.
+        fn link(&mut self, at: usize, label: usize) {
+            match self.labels[label] {
+                LabelSlot::Bound(target) => self.patch(at, target),
+                LabelSlot::Waiting(previous) => {
+                    let Ok(here) = u32::try_from(at) else {
+                        self.fail(CompileError::TooLarge(RangeError.to_string()));
+                        return;
+                    };
+                    self.code.bytes[at..at + 4].copy_from_slice(&previous.to_le_bytes());
+                    self.labels[label] = LabelSlot::Waiting(here);
+                }
+            }
+        }
+
+        fn patch(&mut self, at: usize, target: usize) {
+            if let Err(e) = self.code.patch(at, target) {
+                self.fail(CompileError::TooLarge(e.to_string()));
+            }
+        }
+
+        fn fail(&mut self, error: CompileError) {
+            self.error.get_or_insert(error);
+        }
+
+        /// Whether every label with jumps to it has been bound.
+        fn all_bound(&self) -> bool {
+            self.labels
+                .iter()
+                .all(|l| !matches!(l, LabelSlot::Waiting(w) if *w != NONE))
+        }
+
+        fn jcc(&mut self, cond: Cond, label: usize) {
+            let at = self.code.jcc(cond);
+            self.link(at, label);
+        }
+
+        fn call(&mut self, target: usize) {
+            self.code.mov_r64_imm64(TMP, target as u64);
+            self.code.call_r(TMP);
+        }
+
+        fn store_ptr(&mut self) {
+            self.code.mov_store(field(OFFSET_PTR), PTR);
+        }
+
+        fn check_flag(&mut self) {
+            self.code.test_rr32(Reg::Rax, Reg::Rax);
+            self.jcc(Cond::Ne, self.stopped);
+        }
+    }
+
+    impl Emitter for HandEmitter {
+        type Label = usize;
+
+        fn new_label(&mut self) -> usize {
+            self.labels.push(LabelSlot::Waiting(NONE));
+            self.labels.len() - 1
+        }
+
+        fn bind(&mut self, label: usize) {
+            let here = self.code.pos();
+            let mut next = match self.labels[label] {
+                LabelSlot::Waiting(last) => last,
+                LabelSlot::Bound(_) => {
+                    self.fail(CompileError::Codegen("a label bound twice".into()));
+                    return;
+                }
+            };
+            self.labels[label] = LabelSlot::Bound(here);
+            while next != NONE {
+                let at = next as usize;
+                let field: [u8; 4] = self.code.bytes[at..at + 4].try_into().expect("4 bytes");
+                next = u32::from_le_bytes(field);
+                self.patch(at, here);
+            }
+        }
+
+        fn prologue(&mut self) {
+            let c = &mut self.code;
+            c.push(Reg::Rbp);
+            c.mov_rr(Reg::Rbp, Reg::Rsp);
+            for r in [STATE, TAPE, PTR, LEN] {
+                c.push(r);
+            }
+            c.mov_rr(STATE, Reg::Rdi);
+            c.mov_load(TAPE, field(OFFSET_TAPE));
+            c.mov_load(LEN, field(OFFSET_TAPE_LEN));
+            c.mov_load(PTR, field(OFFSET_PTR));
+        }
+
+        fn guard(&mut self, lo: i32, hi: i32, fail: usize) {
+            if lo == i32::MIN {
+                // The tape is at most 2^30 cells: this block always leaves it.
+                self.jump(fail);
+                return;
+            }
+            if lo < 0 {
+                self.code.cmp_imm(PTR, -lo);
+                self.jcc(Cond::L, fail);
+            }
+            if hi > 0 {
+                self.code.lea(TMP, Mem::base(PTR, hi));
+                self.code.cmp_rr(TMP, LEN);
+                self.jcc(Cond::Ae, fail);
+            }
+        }
+
+        fn add(&mut self, offset: i32, delta: u8) {
+            self.code.add8_imm(cell(offset), delta);
+        }
+
+        fn move_by(&mut self, by: i32) {
+            self.code.add_imm(PTR, by);
+        }
+
+        fn set(&mut self, offset: i32, value: u8) {
+            self.code.mov_store8_imm(cell(offset), value);
+        }
+
+        fn mul_loop(&mut self, offset: i32, targets: &[(i32, u8)]) {
+            self.code.movzx8(Reg::Rax, cell(offset));
+            for &(at, factor) in targets {
+                self.code.imul_imm(Reg::Rcx, Reg::Rax, factor as i32);
+                self.code.add8_reg(cell(at), Reg::Rcx);
+            }
+            self.code.mov_store8_imm(cell(offset), 0);
+        }
+
+        fn output(&mut self, offset: i32) {
+            self.store_ptr();
+            self.code.mov_rr(Reg::Rdi, STATE);
+            self.code.movzx8(Reg::Rsi, cell(offset));
+            self.call(jit_output as *const () as usize);
+            self.check_flag();
+        }
+
+        fn input(&mut self, offset: i32) {
+            self.store_ptr();
+            self.code.mov_rr(Reg::Rdi, STATE);
+            self.code.lea(Reg::Rsi, cell(offset));
+            self.call(jit_input as *const () as usize);
+            self.check_flag();
+        }
+
+        fn scan(&mut self, stride: i32, fail: usize) {
+            let (top, done) = (self.new_label(), self.new_label());
+            self.bind(top);
+            self.code.cmp8_imm(cell(0), 0);
+            self.jcc(Cond::E, done);
+            self.code.lea(TMP, Mem::base(PTR, stride));
+            if stride < 0 {
+                self.code.test_rr(TMP, TMP);
+                self.jcc(Cond::S, fail);
+            } else {
+                self.code.cmp_rr(TMP, LEN);
+                self.jcc(Cond::Ae, fail);
+            }
+            self.code.mov_rr(PTR, TMP);
+            self.jump(top);
+            self.bind(done);
+        }
+
+        fn jump_if_zero(&mut self, target: usize) {
+            self.code.cmp8_imm(cell(0), 0);
+            self.jcc(Cond::E, target);
+        }
+
+        fn jump_if_nonzero(&mut self, target: usize) {
+            self.code.cmp8_imm(cell(0), 0);
+            self.jcc(Cond::Ne, target);
+        }
+
+        fn charge_fuel(&mut self) {
+            self.code.sub_mem_imm(field(OFFSET_FUEL), 1);
+            self.jcc(Cond::B, self.out_of_fuel);
+        }
+
+        fn exit_ok(&mut self) {
+            self.store_ptr();
+            self.code.mov_r32_imm(Reg::Rax, STATUS_OK);
+            self.jump(self.ret);
+        }
+
+        fn exact(&mut self, span: Span) {
+            self.store_ptr();
+            self.code.mov_rr(Reg::Rdi, STATE);
+            self.code.mov_r32_imm(Reg::Rsi, span.start);
+            self.code.mov_r32_imm(Reg::Rdx, span.end);
+            self.code.mov_rr(Reg::Rcx, PTR);
+            self.call(jit_exact as *const () as usize);
+            self.code.cmp_imm(Reg::Rax, -1);
+            self.jcc(Cond::E, self.stopped);
+            self.code.mov_rr(PTR, Reg::Rax);
+        }
+
+        fn jump(&mut self, target: usize) {
+            let at = self.code.jmp();
+            self.link(at, target);
+        }
+
+        fn epilogue(&mut self) {
+            // The pointer is already in the state (written before the callback that stopped).
+            self.bind(self.stopped);
+            self.code.mov_r32_imm(Reg::Rax, STATUS_STOPPED);
+            self.jump(self.ret);
+            // The fuel was 0 and the `sub` wrapped it: put the 0 back.
+            self.bind(self.out_of_fuel);
+            self.code.mov_store_imm(field(OFFSET_FUEL), 0);
+            self.store_ptr();
+            self.code.mov_r32_imm(Reg::Rax, STATUS_OUT_OF_FUEL);
+            self.bind(self.ret);
+            let c = &mut self.code;
+            for r in [LEN, PTR, TAPE, STATE, Reg::Rbp] {
+                c.pop(r);
+            }
+            c.ret();
+        }
+    }
+
+    /// A compiled program: its read-execute code and what its runs need.
+    struct HandExecutable {
+        code: ExecutableMemory,
+        program: Program,
+        config: Config,
+    }
+
+    impl Executable for HandExecutable {
+        fn run(&self, input: &mut dyn Read, output: &mut dyn Write) -> Halt {
+            // SAFETY: the memory starts with a complete function this module encoded, following the
+            // `jit` calling convention; it is read-execute and lives as long as `self`.
+            let entry: EntryFn = unsafe { std::mem::transmute(self.code.as_ptr()) };
+            // SAFETY: the generated code only touches cells after a bounds check against the tape
+            // length it reads from the state (guards, scans), and returns with the pointer in range.
+            unsafe { run_entry(entry, &self.program, &self.config, input, output) }
+        }
+    }
+
+    /// The machine code for guarded IR `nodes` under `config`.
+    pub(crate) fn encode(nodes: &[Node], config: &Config) -> Result<Vec<u8>, CompileError> {
+        let mut emitter = HandEmitter::new(nodes.len());
+        translate(nodes, config.fuel.is_some(), &mut emitter)?;
+        if let Some(e) = emitter.error {
+            return Err(e);
+        }
+        if !emitter.all_bound() {
+            return Err(CompileError::Codegen("a jump to an unbound label".into()));
+        }
+        Ok(emitter.code.bytes)
+    }
+
+    /// Compiles `program` for runs under `config`.
+    pub(super) fn compile(
+        program: &Program,
+        config: &Config,
+    ) -> Result<Box<dyn Executable>, CompileError> {
+        compile_ir(program, simple_ir(program), config)
+    }
+
+    /// Compiles guarded IR `nodes` of `program` (any ops) for runs under `config`.
+    pub(crate) fn compile_ir(
+        program: &Program,
+        nodes: Vec<Node>,
+        config: &Config,
+    ) -> Result<Box<dyn Executable>, CompileError> {
+        let bytes = encode(&nodes, config)?;
+        let code =
+            ExecutableMemory::new(&bytes).map_err(|e| CompileError::Codegen(e.to_string()))?;
+        Ok(Box::new(HandExecutable {
+            code,
+            program: program.clone(),
+            config: *config,
+        }))
+    }
+}

@@ -1,0 +1,126 @@
+//! The `dead-code` pass: loops that can never be entered are emptied (or, at the start, removed).
+
+use crate::ir::{loop_partners, Node, Op};
+
+/// Empties every loop whose cell is provably 0 when the loop is reached; at the program start, where
+/// nothing comes before, such loops go altogether.
+///
+/// ```text
+/// before: +[-][>+<][<]   add, set [0] = 0, loop { ... }, scan -1   (after a clear the cell is 0)
+/// after:  +[-][]         add, set [0] = 0, loop { }
+/// before: [>+<.]+.       loop { ... }, add, out                   (at the start every cell is 0)
+/// after:  +.             add, out
+/// ```
+///
+/// The cell is known to be 0 right after a loop or a scan ends, after a set of it to 0 or a
+/// multiply-add from it, and at the start of the program as long as nothing wrote to it. A loop right
+/// after a dead loop is dead too, so a run of adjacent dead loops becomes one empty loop (its `[` is
+/// the first loop's, its `]` the last one's). The walk back from each loop only crosses the
+/// straight-line block before it, following moves, so the pass is linear in the program size. A dead
+/// loop never runs in the original either, so neither output nor fuel changes.
+///
+/// Why an empty loop stays in place instead of nothing: guards compute a block's reach by walking its
+/// source with brackets as no-ops, which is right for the folded loops inside a block (they come back
+/// to where they started) but not for a dead loop with moves in it. The empty loop keeps the blocks on
+/// either side apart, whatever later passes do to them.
+pub fn dead_code(nodes: Vec<Node>) -> Vec<Node> {
+    let partners = loop_partners(&nodes);
+    let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
+    let mut i = 0;
+    while i < nodes.len() {
+        if nodes[i].op == Op::LoopStart && cell_is_zero(&out) {
+            let mut end = i;
+            while nodes.get(end).is_some_and(|n| n.op == Op::LoopStart) {
+                end = partners[end] as usize + 1;
+            }
+            if !out.is_empty() {
+                out.push(nodes[i].clone());
+                out.push(nodes[end - 1].clone());
+            }
+            i = end;
+            continue;
+        }
+        out.push(nodes[i].clone());
+        i += 1;
+    }
+    out
+}
+
+/// Whether the current cell is provably 0 after running `before` (which ends where a loop starts).
+fn cell_is_zero(before: &[Node]) -> bool {
+    // The offset of the cell in question relative to the pointer before the node being looked at.
+    let mut cell = 0i64;
+    for node in before.iter().rev() {
+        match &node.op {
+            Op::Move { by } => cell += *by as i64,
+            Op::Add { offset, delta } if *offset as i64 == cell && *delta != 0 => return false,
+            Op::Set { offset, value } if *offset as i64 == cell => return *value == 0,
+            Op::Input { offset } if *offset as i64 == cell => return false,
+            Op::MulLoop { offset, targets } => {
+                let from = *offset as i64;
+                if from == cell {
+                    return true;
+                }
+                if targets.iter().any(|t| from + t.offset as i64 == cell) {
+                    return false;
+                }
+            }
+            Op::LoopEnd | Op::Scan { .. } => return cell == 0,
+            Op::LoopStart => return false,
+            _ => {}
+        }
+    }
+    // Reached the program start without a write to the cell: it still holds its initial 0.
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{lower, Span};
+    use crate::optimizer::{clear, fold_runs, mul, offsets};
+    use crate::syntax::Program;
+
+    fn run(src: &str) -> Vec<Node> {
+        let ir = offsets(mul(clear(fold_runs(lower(&Program::parse(src).unwrap())))));
+        dead_code(ir)
+    }
+
+    fn loops(ir: &[Node]) -> usize {
+        ir.iter().filter(|n| n.op == Op::LoopStart).count()
+    }
+
+    fn is_empty_loop(ir: &[Node], at: usize) -> bool {
+        ir[at].op == Op::LoopStart && ir[at + 1].op == Op::LoopEnd
+    }
+
+    #[test]
+    fn loops_at_the_start_go() {
+        assert_eq!(loops(&run("[>+<.]")), 0);
+        assert_eq!(loops(&run("[.][,]+")), 0);
+    }
+
+    #[test]
+    fn loops_known_to_start_at_zero_are_emptied() {
+        for src in [">>[.]", "+[-][.]", "+>[-]<[->>+<<]>[.,]"] {
+            let ir = run(src);
+            assert_eq!(loops(&ir), 1, "{src}");
+            assert!(is_empty_loop(&ir, ir.len() - 2), "{src}: {ir:?}");
+        }
+        // A run of dead loops after a loop becomes one empty loop, from the first `[` to the last `]`.
+        let ir = run("+[>.<-][.][,][>]+");
+        assert_eq!(loops(&ir), 2);
+        assert!(is_empty_loop(&ir, ir.len() - 3));
+        assert_eq!(ir[ir.len() - 3].span, Span::single(7));
+        assert_eq!(ir[ir.len() - 2].span, Span::single(15));
+    }
+
+    #[test]
+    fn loops_that_may_run_stay() {
+        for src in ["+[.-]", ",[.,]", "+>[-]<[.-]", "+[->+<]>[.-]", "+[.-]+>[.-]"] {
+            let ir = run(src);
+            let last_loop = ir.iter().rposition(|n| n.op == Op::LoopStart).unwrap();
+            assert!(!is_empty_loop(&ir, last_loop), "{src}: {ir:?}");
+        }
+    }
+}

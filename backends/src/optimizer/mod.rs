@@ -1,0 +1,336 @@
+//! The optimizer: small pure passes over the flat IR, selectable by name, run to a fixed point.
+//!
+//! Every pass is a function `Vec<Node> -> Vec<Node>` over *unguarded* IR with one rewrite each (see its
+//! doc comment for the BF before and after). [`optimize`] lowers a program, runs the chosen passes in
+//! order, round after round until nothing changes (at most [`MAX_ROUNDS`] rounds), then puts the guards
+//! in ([`crate::ir::blocks::guard`]), so its result is always ready to run. `docs/optimizer.md` has the
+//! whole story: the passes, the guard scheme and the fuel rule.
+//!
+//! Two invariants every pass keeps, because the guards are computed from them:
+//! - **spans**: the nodes of a straight-line block together cover exactly the contiguous source commands
+//!   the block replaces (a removed node hands its span to a block-mate; a loop folded into one node gets
+//!   the span from its `[` to its `]`);
+//! - **structure**: loops stay balanced, and nothing is moved across a loop boundary or a scan.
+
+mod clear;
+mod dead_code;
+mod fold_runs;
+mod mul;
+mod offsets;
+mod scan;
+#[cfg(test)]
+pub(crate) mod tests;
+
+use std::fmt;
+
+pub use clear::clear;
+pub use dead_code::dead_code;
+pub use fold_runs::fold_runs;
+pub use mul::mul;
+pub use offsets::offsets;
+pub use scan::scan;
+
+use crate::ir::blocks::{guard, in_block};
+use crate::ir::{lower, Node, Op};
+use crate::syntax::Program;
+
+/// The most rounds the driver runs before it stops looking for a fixed point.
+pub const MAX_ROUNDS: usize = 16;
+
+/// The largest pointer distance a pass puts into one offset or move (folding stops there), so that no
+/// sum of two offsets overflows an `i32`.
+pub const MAX_OFFSET: i64 = (1 << 30) - 1;
+
+/// One optimization pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Pass {
+    /// `fold-runs`: `+++--` becomes one add, `>><` one move.
+    FoldRuns,
+    /// `clear`: `[-]`, `[+]`, `[---]` become a set; a set absorbs the adds after it.
+    Clear,
+    /// `mul`: `[->++>-<<]` becomes a multiply-add.
+    Mul,
+    /// `scan`: `[>]`, `[<<<]` become a scan.
+    Scan,
+    /// `offsets`: moves inside a straight-line block become offsets and one move at its end.
+    Offsets,
+    /// `dead-code`: loops that provably never run are removed.
+    DeadCode,
+}
+
+impl Pass {
+    /// Every pass, in the order `-O2` runs them.
+    pub const ALL: [Pass; 6] = [
+        Pass::FoldRuns,
+        Pass::Clear,
+        Pass::Mul,
+        Pass::Scan,
+        Pass::Offsets,
+        Pass::DeadCode,
+    ];
+
+    /// The pass's name as `--passes` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pass::FoldRuns => "fold-runs",
+            Pass::Clear => "clear",
+            Pass::Mul => "mul",
+            Pass::Scan => "scan",
+            Pass::Offsets => "offsets",
+            Pass::DeadCode => "dead-code",
+        }
+    }
+
+    /// A one-line description for help texts.
+    pub fn summary(self) -> &'static str {
+        match self {
+            Pass::FoldRuns => "fold runs of +- and <> into one add or move (with cancellation)",
+            Pass::Clear => "[-], [+] and [-k] (k odd) become a set; following adds fold into it",
+            Pass::Mul => "balanced loops that only add, with the loop cell stepping by 1, become multiply-adds",
+            Pass::Scan => "[>], [<<], ... become a scan",
+            Pass::Offsets => "moves inside a straight-line block become offsets and one move at its end",
+            Pass::DeadCode => "loops that can never be entered are removed",
+        }
+    }
+
+    /// The pass with this name.
+    pub fn by_name(name: &str) -> Option<Pass> {
+        Pass::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// Runs this pass once over unguarded IR.
+    pub fn run(self, nodes: Vec<Node>) -> Vec<Node> {
+        match self {
+            Pass::FoldRuns => fold_runs(nodes),
+            Pass::Clear => clear(nodes),
+            Pass::Mul => mul(nodes),
+            Pass::Scan => scan(nodes),
+            Pass::Offsets => offsets(nodes),
+            Pass::DeadCode => dead_code(nodes),
+        }
+    }
+}
+
+impl fmt::Display for Pass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A pass name that does not exist.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownPass {
+    /// The name that was asked for.
+    pub name: String,
+}
+
+impl fmt::Display for UnknownPass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let allowed: Vec<&str> = Pass::ALL.iter().map(|p| p.name()).collect();
+        write!(
+            f,
+            "unknown pass '{}': the passes are {}",
+            self.name,
+            allowed.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownPass {}
+
+/// An ordered list of passes to run, each at most once per round.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct PassList {
+    passes: Vec<Pass>,
+}
+
+impl PassList {
+    /// Parses a comma-separated list of pass names (`"fold-runs,offsets"`); blanks around names and
+    /// empty items are ignored, a repeated name counts once.
+    pub fn parse(list: &str) -> Result<PassList, UnknownPass> {
+        let mut passes = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let pass = Pass::by_name(name).ok_or_else(|| UnknownPass {
+                name: name.to_string(),
+            })?;
+            if !passes.contains(&pass) {
+                passes.push(pass);
+            }
+        }
+        Ok(PassList { passes })
+    }
+
+    /// The passes of an optimization level: 0 none, 1 `fold-runs` only, 2 (and above) every pass.
+    pub fn preset(level: u8) -> PassList {
+        let passes = match level {
+            0 => Vec::new(),
+            1 => vec![Pass::FoldRuns],
+            _ => Pass::ALL.to_vec(),
+        };
+        PassList { passes }
+    }
+
+    /// The passes with these names; panics on an unknown name (for code and tests, not user input).
+    pub fn only(names: &[&str]) -> PassList {
+        match PassList::parse(&names.join(",")) {
+            Ok(list) => list,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// The passes, in the order they run.
+    pub fn passes(&self) -> &[Pass] {
+        &self.passes
+    }
+
+    /// Whether no pass is selected.
+    pub fn is_empty(&self) -> bool {
+        self.passes.is_empty()
+    }
+}
+
+impl fmt::Display for PassList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.passes.iter().map(|p| p.name()).collect();
+        f.write_str(&names.join(","))
+    }
+}
+
+/// Runs `passes` over unguarded IR, round after round, until a round changes nothing or
+/// [`MAX_ROUNDS`] rounds have run. Guards in the input are dropped.
+pub fn run_passes(nodes: Vec<Node>, passes: &PassList) -> Vec<Node> {
+    let mut nodes = crate::ir::blocks::strip_guards(nodes);
+    for _ in 0..MAX_ROUNDS {
+        let before = nodes.clone();
+        for pass in &passes.passes {
+            nodes = pass.run(nodes);
+        }
+        if nodes == before {
+            break;
+        }
+    }
+    nodes
+}
+
+/// Lowers `program`, runs `passes` to a fixed point and returns guarded IR, ready to run.
+pub fn optimize(program: &Program, passes: &PassList) -> Vec<Node> {
+    guard(program, run_passes(lower(program), passes))
+}
+
+/// Every pass (`-O2`): what the optimizing backends consume.
+pub fn optimize_default(program: &Program) -> Vec<Node> {
+    optimize(program, &PassList::preset(2))
+}
+
+/// Run-length folding only (`-O1`): what the simple JITs consume.
+pub fn fold_runs_only(program: &Program) -> Vec<Node> {
+    optimize(program, &PassList::preset(1))
+}
+
+/// One step of [`trace`]: a label and the unguarded IR after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stage {
+    /// `parsed`, or `round N: PASS` for a pass that changed something.
+    pub label: String,
+    /// The IR after this step.
+    pub nodes: Vec<Node>,
+}
+
+/// The IR after parsing and after every pass application that changed it, for `bfjit ir`.
+pub fn trace(program: &Program, passes: &PassList) -> Vec<Stage> {
+    let mut nodes = lower(program);
+    let mut stages = vec![Stage {
+        label: "parsed".to_string(),
+        nodes: nodes.clone(),
+    }];
+    for round in 1..=MAX_ROUNDS {
+        let mut changed = false;
+        for pass in &passes.passes {
+            let next = pass.run(nodes.clone());
+            if next != nodes {
+                changed = true;
+                stages.push(Stage {
+                    label: format!("round {round}: {pass}"),
+                    nodes: next.clone(),
+                });
+            }
+            nodes = next;
+        }
+        if !changed {
+            break;
+        }
+    }
+    stages
+}
+
+/// Whether `v` may be used as one offset or move distance (see [`MAX_OFFSET`]).
+fn fits(v: i64) -> bool {
+    (-MAX_OFFSET..=MAX_OFFSET).contains(&v)
+}
+
+/// The shared loop walk: calls `fold` on the body of every loop whose body is straight-line code (no
+/// loop, scan or guard inside), innermost first, and replaces the whole loop `[ ... ]` by the op it
+/// returns, spanning the `[` to the `]`. A replaced loop can make its parent straight-line, so nested
+/// idioms like `[[-]]` fold in one walk. Uses an explicit stack: no recursion on nesting depth.
+fn fold_loops(nodes: Vec<Node>, fold: impl Fn(&[Node]) -> Option<Op>) -> Vec<Node> {
+    let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
+    // For each open loop: its index in `out`, and whether its body is straight-line so far.
+    let mut opens: Vec<(usize, bool)> = Vec::new();
+    let not_straight = |opens: &mut Vec<(usize, bool)>| {
+        if let Some(top) = opens.last_mut() {
+            top.1 = false;
+        }
+    };
+    for node in nodes {
+        match node.op {
+            Op::LoopStart => {
+                opens.push((out.len(), true));
+                out.push(node);
+            }
+            Op::LoopEnd => {
+                let (start, straight) = opens.pop().expect("IR loops are balanced");
+                if straight {
+                    if let Some(op) = fold(&out[start + 1..]) {
+                        let span = out[start].span.merge(node.span);
+                        out.truncate(start);
+                        if !in_block(&op) {
+                            not_straight(&mut opens);
+                        }
+                        out.push(Node::new(op, span));
+                        continue;
+                    }
+                }
+                not_straight(&mut opens);
+                out.push(node);
+            }
+            _ => {
+                if !in_block(&node.op) {
+                    not_straight(&mut opens);
+                }
+                out.push(node);
+            }
+        }
+    }
+    out
+}
+
+/// Applies `rewrite` to every straight-line block (maximal run of [`in_block`] nodes), keeping the
+/// nodes between blocks as they are.
+fn map_blocks(nodes: Vec<Node>, rewrite: impl Fn(Vec<Node>) -> Vec<Node>) -> Vec<Node> {
+    let mut out = Vec::with_capacity(nodes.len());
+    let mut block = Vec::new();
+    for node in nodes {
+        if in_block(&node.op) {
+            block.push(node);
+        } else {
+            if !block.is_empty() {
+                out.extend(rewrite(std::mem::take(&mut block)));
+            }
+            out.push(node);
+        }
+    }
+    if !block.is_empty() {
+        out.extend(rewrite(block));
+    }
+    out
+}

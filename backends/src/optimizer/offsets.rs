@@ -1,0 +1,162 @@
+//! The `offsets` pass: pointer moves inside a straight-line block become offsets on the operations.
+
+use super::{fits, map_blocks};
+use crate::ir::{Node, Op, Span};
+
+/// Within each straight-line block, drops the moves, gives each operation the offset the pointer had
+/// there, and puts one move at the end of the block.
+///
+/// ```text
+/// before: >+>--<.     move +1, add [0] +1, move +1, add [0] -2, move -1, out [0]
+/// after:  >+>--<.     add [1] +1, add [2] -2, out [1], move +1
+/// ```
+///
+/// Never across a loop boundary or a scan: the pointer is exact there. The final move carries the
+/// span of all the moves (so the block still covers its source); when the moves cancel, that span goes
+/// to the block's last node instead. Offsets stop growing at [`super::MAX_OFFSET`]: a move is put out
+/// early there.
+pub fn offsets(nodes: Vec<Node>) -> Vec<Node> {
+    map_blocks(nodes, offsets_block)
+}
+
+fn offsets_block(block: Vec<Node>) -> Vec<Node> {
+    let mut out: Vec<Node> = Vec::with_capacity(block.len());
+    let mut pos = 0i64;
+    let mut moves: Option<Span> = None;
+    let put_move = |out: &mut Vec<Node>, pos: &mut i64, moves: &mut Option<Span>| {
+        if let Some(span) = moves.take() {
+            out.push(Node::new(Op::Move { by: *pos as i32 }, span));
+        }
+        *pos = 0;
+    };
+    for node in block {
+        if let Op::Move { by } = node.op {
+            if !fits(pos + by as i64) {
+                put_move(&mut out, &mut pos, &mut moves);
+            }
+            pos += by as i64;
+            moves = Some(moves.map_or(node.span, |s| s.merge(node.span)));
+            continue;
+        }
+        if !fits_shifted(&node.op, pos) {
+            put_move(&mut out, &mut pos, &mut moves);
+        }
+        let shift = pos as i32;
+        let op = match node.op {
+            Op::Add { offset, delta } => Op::Add {
+                offset: offset + shift,
+                delta,
+            },
+            Op::Set { offset, value } => Op::Set {
+                offset: offset + shift,
+                value,
+            },
+            Op::Output { offset } => Op::Output {
+                offset: offset + shift,
+            },
+            Op::Input { offset } => Op::Input {
+                offset: offset + shift,
+            },
+            Op::MulLoop { offset, targets } => Op::MulLoop {
+                offset: offset + shift,
+                targets,
+            },
+            other => other,
+        };
+        out.push(Node::new(op, node.span));
+    }
+    match (moves, out.last_mut()) {
+        (Some(span), Some(last)) if pos == 0 => last.span = last.span.merge(span),
+        _ => put_move(&mut out, &mut pos, &mut moves),
+    }
+    out
+}
+
+/// Whether every offset of `op` stays within [`super::MAX_OFFSET`] when shifted by `pos`.
+fn fits_shifted(op: &Op, pos: i64) -> bool {
+    match op {
+        Op::Add { offset, .. }
+        | Op::Set { offset, .. }
+        | Op::Output { offset }
+        | Op::Input { offset } => fits(*offset as i64 + pos),
+        Op::MulLoop { offset, targets } => {
+            let base = *offset as i64 + pos;
+            fits(base) && targets.iter().all(|t| fits(base + t.offset as i64))
+        }
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::lower;
+    use crate::optimizer::fold_runs;
+    use crate::syntax::Program;
+
+    fn run(src: &str) -> Vec<Node> {
+        offsets(fold_runs(lower(&Program::parse(src).unwrap())))
+    }
+
+    fn node(op: Op, start: u32, end: u32) -> Node {
+        Node::new(op, Span { start, end })
+    }
+
+    #[test]
+    fn moves_become_offsets_and_one_move() {
+        assert_eq!(
+            run(">+>--<."),
+            vec![
+                node(
+                    Op::Add {
+                        offset: 1,
+                        delta: 1
+                    },
+                    1,
+                    2
+                ),
+                node(
+                    Op::Add {
+                        offset: 2,
+                        delta: 254
+                    },
+                    3,
+                    5
+                ),
+                node(Op::Output { offset: 1 }, 6, 7),
+                node(Op::Move { by: 1 }, 0, 6),
+            ]
+        );
+    }
+
+    #[test]
+    fn cancelled_moves_give_their_span_to_the_last_node() {
+        assert_eq!(
+            run("<+>"),
+            vec![node(
+                Op::Add {
+                    offset: -1,
+                    delta: 1
+                },
+                0,
+                3
+            )]
+        );
+    }
+
+    #[test]
+    fn never_across_loop_boundaries() {
+        let ir = run(">[>+<]>");
+        assert_eq!(ir[0].op, Op::Move { by: 1 });
+        assert_eq!(ir[1].op, Op::LoopStart);
+        assert_eq!(
+            ir[2].op,
+            Op::Add {
+                offset: 1,
+                delta: 1
+            }
+        );
+        assert_eq!(ir[3].op, Op::LoopEnd);
+        assert_eq!(ir[4].op, Op::Move { by: 1 });
+    }
+}

@@ -1,0 +1,3 @@
+unclosed open: the outermost open bracket is named and not the innermost
++[-]
+ [ [-] [

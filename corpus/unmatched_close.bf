@@ -1,0 +1,3 @@
+unmatched close: the second loop closes twice
++[-]
+++[-]]

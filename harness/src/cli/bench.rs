@@ -1,0 +1,257 @@
+//! `bfjit bench`: measure every backend on the benchmark workloads and write the HTML report.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bfjit_backends::{backend_names, registry, Backend};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::common::error;
+use super::{EXIT_DIVERGENCE, EXIT_OK, EXIT_USAGE};
+use crate::bench::{self, environment, Plan, Results, Step};
+use crate::report;
+
+/// Arguments of `bfjit bench`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Workloads: `.bf` files (each with a `.out` beside it) or directories of them
+    /// [default: corpus/bench/, or corpus/bench/quick/ with --quick].
+    pub paths: Vec<PathBuf>,
+    /// Comma-separated backends to measure [default: every registered backend].
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub backends: Vec<String>,
+    /// Timed runs per workload and backend, after one warm-up [default: 10, or 3 with --quick].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub runs: Option<u32>,
+    /// Directory for the reports: writes OUT/<timestamp>/ and copies it to OUT/latest/.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub out: PathBuf,
+    /// The small workloads and few runs: a minute or two.
+    #[arg(long)]
+    pub quick: bool,
+    /// Seconds the timed runs of one workload on one backend may take; slower cells do fewer runs
+    /// (one, when a single run is over it) [default: 30, or 3 with --quick].
+    #[arg(long, value_name = "SECS")]
+    pub budget: Option<f64>,
+    /// Skip the compile-time scaling measurement (10k, 100k and 1M commands).
+    #[arg(long)]
+    pub no_scaling: bool,
+    /// Do not measure: render the report again from an existing results.json (written beside it).
+    #[arg(long, value_name = "RESULTS_JSON", conflicts_with_all = ["paths", "backends", "runs", "quick", "budget"])]
+    pub render: Option<PathBuf>,
+}
+
+/// Runs `bfjit bench`; returns the exit code.
+pub fn main(args: Args) -> u8 {
+    match run(args) {
+        Ok(code) | Err(code) => code,
+    }
+}
+
+/// The default workload directory: `corpus/bench` (or its `quick/`) below the current directory,
+/// else the repository's.
+fn default_paths(quick: bool) -> Vec<PathBuf> {
+    let relative = if quick {
+        Path::new("corpus/bench/quick").to_path_buf()
+    } else {
+        Path::new("corpus/bench").to_path_buf()
+    };
+    if relative.is_dir() {
+        return vec![relative];
+    }
+    let in_repo = crate::corpus::default_dir().join(relative.strip_prefix("corpus").unwrap_or(&relative));
+    vec![if in_repo.is_dir() { in_repo } else { relative }]
+}
+
+fn select_backends(names: &[String]) -> Result<Vec<&'static dyn Backend>, u8> {
+    let all = registry();
+    if names.is_empty() {
+        return Ok(all);
+    }
+    let mut chosen = Vec::new();
+    for name in names {
+        match all.iter().find(|b| b.name() == name) {
+            Some(b) => chosen.push(*b),
+            None => {
+                error(format_args!(
+                    "unknown backend '{name}'; allowed: {}",
+                    backend_names().join(", ")
+                ));
+                return Err(EXIT_USAGE);
+            }
+        }
+    }
+    Ok(chosen)
+}
+
+fn run(args: Args) -> Result<u8, u8> {
+    if let Some(results_path) = &args.render {
+        let results = report::load_results(results_path).map_err(|e| {
+            error(&e);
+            EXIT_USAGE
+        })?;
+        let dir = results_path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let check = load_check(&args.out.join("latest").join("check.json"));
+        write_html(&results, check.as_ref(), &dir)?;
+        println!("report: {}", dir.join("index.html").display());
+        return Ok(EXIT_OK);
+    }
+    let mut plan = if args.quick { Plan::quick() } else { Plan::full() };
+    if let Some(runs) = args.runs {
+        plan.runs = runs as usize;
+    }
+    if let Some(budget) = args.budget {
+        if !(budget.is_finite() && budget > 0.0) {
+            error(format_args!("--budget {budget}: give a positive number of seconds"));
+            return Err(EXIT_USAGE);
+        }
+        plan.cell_budget = Duration::from_secs_f64(budget);
+    }
+    if args.no_scaling {
+        plan.scaling_sizes.clear();
+    }
+    let backends = select_backends(&args.backends)?;
+    let paths = if args.paths.is_empty() {
+        default_paths(args.quick)
+    } else {
+        args.paths.clone()
+    };
+    let workloads = bench::load_workloads(&paths).map_err(|e| {
+        error(&e);
+        if args.paths.is_empty() {
+            eprintln!("note: the benchmark workloads are generated into corpus/bench/; give PATHs to measure other programs");
+        }
+        EXIT_USAGE
+    })?;
+
+    let bar = ProgressBar::with_draw_target(
+        Some(bench::step_count(&backends, &workloads, &plan)),
+        ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+    {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let mut progress = |step: Step<'_>| match step {
+        Step::Cell { workload, backend } => bar.set_message(format!("{workload} · {backend}")),
+        Step::Scaling { backend, commands } => {
+            bar.set_message(format!("compile scaling · {backend} · {commands} commands"))
+        }
+        Step::Done => bar.inc(1),
+    };
+    let results = bench::run(&backends, &workloads, &plan, &mut progress);
+    bar.finish_and_clear();
+
+    let dir = write_reports(&results, &args.out)?;
+    print_summary(&results);
+    println!("report: {}", dir.join("index.html").display());
+    println!("latest: {}", args.out.join("latest").join("index.html").display());
+    let failed = results
+        .workloads
+        .iter()
+        .flat_map(|w| &w.cells)
+        .any(|c| c.verdict.is_failure());
+    Ok(if failed { EXIT_DIVERGENCE } else { EXIT_OK })
+}
+
+fn load_check(path: &Path) -> Option<report::CheckSummary> {
+    if !path.exists() {
+        return None;
+    }
+    match report::load_check(path) {
+        Ok(check) => Some(check),
+        Err(e) => {
+            eprintln!("warning: ignoring the differential-check summary: {e}");
+            None
+        }
+    }
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> u8 {
+    error(format_args!("cannot write {}: {e}", path.display()));
+    EXIT_USAGE
+}
+
+fn write_html(
+    results: &Results,
+    check: Option<&report::CheckSummary>,
+    dir: &Path,
+) -> Result<(), u8> {
+    let html = report::render(results, check).map_err(|e| {
+        error(&e);
+        EXIT_USAGE
+    })?;
+    let path = dir.join("index.html");
+    std::fs::write(&path, html).map_err(|e| io_error(&path, e))
+}
+
+/// Writes OUT/<timestamp>/{results.json,index.html} and copies both to OUT/latest/.
+fn write_reports(results: &Results, out: &Path) -> Result<PathBuf, u8> {
+    let stamp = results.created.replace(':', "-");
+    let mut dir = out.join(&stamp);
+    let mut n = 2;
+    while dir.exists() {
+        dir = out.join(format!("{stamp}-{n}"));
+        n += 1;
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
+    let latest = out.join("latest");
+    std::fs::create_dir_all(&latest).map_err(|e| io_error(&latest, e))?;
+    let json = serde_json::to_string_pretty(results).map_err(|e| {
+        error(format_args!("cannot encode the results: {e}"));
+        EXIT_USAGE
+    })?;
+    let json_path = dir.join("results.json");
+    std::fs::write(&json_path, json).map_err(|e| io_error(&json_path, e))?;
+    let check = load_check(&latest.join("check.json"));
+    write_html(results, check.as_ref(), &dir)?;
+    for file in ["results.json", "index.html"] {
+        let to = latest.join(file);
+        std::fs::copy(dir.join(file), &to).map_err(|e| io_error(&to, e))?;
+    }
+    Ok(dir)
+}
+
+/// Prints the run medians, one line per backend, one column per workload.
+fn print_summary(results: &Results) {
+    let names: Vec<&str> = results.workloads.iter().map(|w| w.name.as_str()).collect();
+    let width = results
+        .backends
+        .iter()
+        .map(|b| b.name.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    let col = names.iter().map(|n| n.len()).max().unwrap_or(8).max(10);
+    let mut header = format!("{:width$}", "run median");
+    for n in &names {
+        header.push_str(&format!("  {n:>col$}"));
+    }
+    println!("{header}");
+    for b in &results.backends {
+        let mut line = format!("{:width$}", b.name);
+        for w in &results.workloads {
+            let text = match w.cells.iter().find(|c| c.backend == b.name) {
+                Some(c) => match c.run {
+                    Some(r) if c.verdict == bench::Verdict::Ok => {
+                        let mut t = report::format_secs(r.median);
+                        if c.capped {
+                            t.push('*');
+                        }
+                        t
+                    }
+                    _ => c.verdict.name().to_string(),
+                },
+                None => "-".to_string(),
+            };
+            line.push_str(&format!("  {text:>col$}"));
+        }
+        println!("{line}");
+    }
+    if results.workloads.iter().flat_map(|w| &w.cells).any(|c| c.capped) {
+        println!("* fewer runs than asked: over the time budget (see the report)");
+    }
+    let _ = environment::now_secs;
+}

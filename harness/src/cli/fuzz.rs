@@ -1,0 +1,195 @@
+//! `bfjit fuzz`: generate programs until the time is up, check each on every backend (in a child
+//! process by default), minimize and save every divergence, and print a summary table per backend.
+//! Exit 0 when no divergence was found, 3 otherwise.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use proptest::prelude::Rng;
+
+use super::check::{announce, EngineArgs};
+use super::common::error;
+use super::{EXIT_DIVERGENCE, EXIT_OK, EXIT_USAGE};
+use crate::external::ExternalEngine;
+use crate::generate::{mutate, ShapeStream};
+use crate::minimize::{minimize, reproducer_name, write_reproducer, Limits};
+use crate::oracle::{Case, Class, Engine, Oracle, Tally, DEFAULT_BUDGET};
+
+/// Arguments of `bfjit fuzz`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// How long to generate programs.
+    #[arg(long, value_name = "N", default_value_t = 60)]
+    pub seconds: u64,
+    /// Stop after this many programs (default: only the time limit).
+    #[arg(long, value_name = "N")]
+    pub cases: Option<u64>,
+    /// Seed of the program generator (default: from the clock; printed for replay).
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub engines: EngineArgs,
+    /// Directory for minimized reproducers.
+    #[arg(long, value_name = "DIR", default_value = "fuzz-findings")]
+    pub out: PathBuf,
+    /// Run backends in this process (faster, but a crashing backend ends the run).
+    #[arg(long)]
+    pub no_isolate: bool,
+    /// Fuel budget of each reference run; programs that need more are discarded.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_BUDGET)]
+    pub fuel: u64,
+    /// Also mutate the programs in this directory (default: the repository's corpus, if found).
+    #[arg(long, value_name = "DIR")]
+    pub corpus: Option<PathBuf>,
+    /// Minimize and save at most this many divergences per backend and class.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub max_saved: usize,
+}
+
+/// Runs `bfjit fuzz`; returns the exit code.
+pub fn main(args: Args) -> u8 {
+    match run(args) {
+        Ok(code) | Err(code) => code,
+    }
+}
+
+fn corpus_sources(args: &Args) -> Vec<Vec<u8>> {
+    let dir = args
+        .corpus
+        .clone()
+        .unwrap_or_else(crate::corpus::default_dir);
+    match crate::corpus::load_dir(&dir) {
+        Ok(cases) => cases
+            .into_iter()
+            .filter(|c| !c.slow && c.source.len() <= 4096 && c.program().is_ok())
+            .map(|c| c.source)
+            .collect(),
+        Err(e) => {
+            if args.corpus.is_some() {
+                error(format_args!("cannot load the corpus to mutate: {e}"));
+            }
+            Vec::new()
+        }
+    }
+}
+
+fn run(args: Args) -> Result<u8, u8> {
+    let (engines, unsupported) = args.engines.engines()?;
+    // External engines that cannot be told the tape length / EOF policy pin them for every case.
+    let mut pinned_tape = None;
+    let mut pinned_eof = None;
+    for engine in &engines {
+        if let Engine::External(e) = engine {
+            let (tape, eof) = ExternalEngine::pinned(e);
+            pinned_tape = pinned_tape.or(tape);
+            pinned_eof = pinned_eof.or(eof);
+        }
+    }
+    let mut oracle = Oracle::new(engines, args.fuel);
+    if !args.no_isolate {
+        oracle = oracle.isolated(args.engines.worker()?);
+    }
+    announce(oracle.engines(), &unsupported);
+    let seed = args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    });
+    eprintln!(
+        "seed {seed} (replay with --seed {seed}); reproducers go to {}",
+        args.out.display()
+    );
+    let corpus = corpus_sources(&args);
+    let mut stream = ShapeStream::new(seed);
+    let mut tally = Tally::default();
+    let mut saved: HashMap<(String, Class), usize> = HashMap::new();
+    let limit = Duration::from_secs(args.seconds);
+    let bar = ProgressBar::new(args.seconds);
+    bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {msg}")
+            .map_err(|e| {
+                error(e);
+                EXIT_USAGE
+            })?
+            .progress_chars("=> "),
+    );
+    let start = Instant::now();
+    let mut programs = 0u64;
+    let mut fuzz_time = Duration::ZERO;
+    while start.elapsed() < limit && args.cases.is_none_or(|n| programs < n) {
+        let shape = stream.next_shape().pinned(pinned_tape, pinned_eof);
+        let mut case = shape.to_case();
+        if !corpus.is_empty() && stream.rng().next_u32() % 8 == 0 {
+            let pick = stream.rng().next_u32() as usize % corpus.len();
+            let mutant = mutate(&corpus[pick], stream.rng());
+            if let Some(c) = Case::from_source(mutant, case.input.clone(), case.config) {
+                case = c;
+            }
+        }
+        let checked = Instant::now();
+        let report = oracle.check(&case);
+        fuzz_time += checked.elapsed();
+        programs += 1;
+        tally.record(&report);
+        for divergence in report.divergences() {
+            let key = (divergence.engine.clone(), divergence.class);
+            let count = saved.entry(key).or_insert(0);
+            *count += 1;
+            if *count > args.max_saved {
+                continue;
+            }
+            bar.println(format!("found: {divergence}"));
+            let index = oracle
+                .engines()
+                .iter()
+                .position(|e| e.name() == divergence.engine)
+                .expect("divergences name engines of the oracle");
+            let limits = Limits {
+                max_time: Duration::from_secs(20),
+                ..Limits::default()
+            };
+            let m = minimize(&mut oracle, &case, index, divergence.class, limits);
+            let name = reproducer_name(&m.case, &m.divergence);
+            match write_reproducer(&args.out, &name, &m.case, &m.report, &m.divergence) {
+                Ok(path) => bar.println(format!(
+                    "  minimized from {} to {} commands ({} checks): {}\n  {}",
+                    case.program.len(),
+                    m.case.program.len(),
+                    m.checks,
+                    path.display(),
+                    String::from_utf8_lossy(m.case.program.source())
+                )),
+                Err(e) => error(format_args!("cannot write to {}: {e}", args.out.display())),
+            }
+        }
+        if programs % 16 == 0 {
+            let secs = start.elapsed().as_secs_f64().max(1e-9);
+            bar.set_position(start.elapsed().as_secs().min(args.seconds));
+            bar.set_message(format!(
+                "{programs} programs, {:.0}/s, {} divergences",
+                programs as f64 / secs,
+                tally.divergences()
+            ));
+        }
+    }
+    bar.finish_and_clear();
+    let secs = fuzz_time.as_secs_f64().max(1e-9);
+    print!("{}", tally.table(&unsupported));
+    println!(
+        "{programs} programs in {:.1} s ({} discarded: reference out of fuel): {:.0} programs/s, \
+         {:.0} backend runs/s, {} divergences",
+        start.elapsed().as_secs_f64(),
+        tally.discarded,
+        programs as f64 / secs,
+        tally.runs() as f64 / secs,
+        tally.divergences()
+    );
+    Ok(if tally.divergences() > 0 {
+        EXIT_DIVERGENCE
+    } else {
+        EXIT_OK
+    })
+}

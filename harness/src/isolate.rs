@@ -1,0 +1,394 @@
+//! Child-process isolation: backends run in a worker process, so a backend that crashes the process
+//! (a bad JIT can segfault) is reported as a divergence with its signal, and the harness carries on.
+//!
+//! The worker is the `bfjit` binary itself, started with a hidden subcommand
+//! (`bfjit __isolate-worker`, see [`worker_main`]). It stays alive across cases: the parent writes one
+//! JSON request per line to its standard input (the program source, input, configuration and the
+//! backend names to run), and the worker answers one JSON line per backend, in order, flushing after
+//! each. When the worker dies mid-case, the backend it was running is the culprit: the parent reports
+//! it as crashed with the signal, starts a new worker, and continues with the remaining backends.
+//! A backend that hangs past the timeout is killed the same way.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use bfjit_backends::{
+    backend_by_name, Backend, CompileError, Config, EofPolicy, IoFailure, Outcome, Position,
+    Program, Side, Status,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::external::{exit_info, ExitInfo};
+use crate::oracle::{run_in_process, Case, Observed};
+
+/// The hidden subcommand that starts a worker.
+pub const WORKER_SUBCOMMAND: &str = "__isolate-worker";
+/// The default time one backend may take on one case before it counts as hung.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How to start a worker process: a program (normally the `bfjit` binary) and its arguments.
+#[derive(Clone, Debug)]
+pub struct WorkerCommand {
+    /// The executable.
+    pub program: PathBuf,
+    /// Its arguments (normally just [`WORKER_SUBCOMMAND`]).
+    pub args: Vec<String>,
+    /// How long one backend may take on one case.
+    pub timeout: Duration,
+}
+
+impl WorkerCommand {
+    /// The worker command for the `bfjit` binary at `program`.
+    pub fn bfjit(program: impl Into<PathBuf>) -> WorkerCommand {
+        WorkerCommand {
+            program: program.into(),
+            args: vec![WORKER_SUBCOMMAND.to_string()],
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// The worker command for the running binary (which must be `bfjit`).
+    pub fn current_exe() -> std::io::Result<WorkerCommand> {
+        Ok(WorkerCommand::bfjit(std::env::current_exe()?))
+    }
+}
+
+/// A running worker process, restarted whenever it dies.
+pub struct Worker {
+    command: WorkerCommand,
+    process: Option<Running>,
+}
+
+struct Running {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<String>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Worker {
+    /// A worker started by `command` (the process starts with the first request).
+    pub fn new(command: WorkerCommand) -> Worker {
+        Worker {
+            command,
+            process: None,
+        }
+    }
+
+    fn start(&self) -> std::io::Result<Running> {
+        let mut child = Command::new(&self.command.program)
+            .args(&self.command.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (send, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Running {
+            child,
+            stdin,
+            lines,
+        })
+    }
+
+    /// Runs `backends` (by name) on `case` under `config` in the worker; one result and the time it
+    /// took per backend, in order.
+    pub fn run(
+        &mut self,
+        case: &Case,
+        config: &Config,
+        backends: &[&str],
+    ) -> Vec<(Observed, Duration)> {
+        let mut results = Vec::with_capacity(backends.len());
+        while results.len() < backends.len() {
+            let remaining = &backends[results.len()..];
+            let request = Request {
+                source: hex(case.program.source()),
+                input: hex(&case.input),
+                tape_len: config.tape_len,
+                eof: config.eof.name().to_string(),
+                fuel: config.fuel,
+                backends: remaining.iter().map(|s| s.to_string()).collect(),
+            };
+            let mut line = serde_json::to_string(&request).expect("requests serialize");
+            line.push('\n');
+            if self.process.is_none() {
+                match self.start() {
+                    Ok(p) => self.process = Some(p),
+                    Err(e) => {
+                        let why = format!("could not start the isolation worker: {e}");
+                        results.extend(remaining.iter().map(|_| {
+                            (Observed::Crashed(why.clone()), Duration::ZERO)
+                        }));
+                        break;
+                    }
+                }
+            }
+            let process = self.process.as_mut().expect("started above");
+            let sent = process
+                .stdin
+                .write_all(line.as_bytes())
+                .and_then(|_| process.stdin.flush());
+            let mut start = Instant::now();
+            let mut failure = sent.err().map(|e| format!("worker unreachable: {e}"));
+            while failure.is_none() && results.len() < backends.len() {
+                match process.lines.recv_timeout(self.command.timeout) {
+                    Ok(answer) => match serde_json::from_str::<WireObserved>(&answer) {
+                        Ok(observed) => {
+                            results.push((observed.into_observed(), start.elapsed()));
+                            start = Instant::now();
+                        }
+                        Err(e) => failure = Some(format!("garbled worker answer: {e}")),
+                    },
+                    Err(RecvTimeoutError::Timeout) => {
+                        let _ = process.child.kill();
+                        let _ = process.child.wait();
+                        failure = Some(format!(
+                            "hung: no result within {:.1} s (killed)",
+                            self.command.timeout.as_secs_f64()
+                        ));
+                    }
+                    Err(RecvTimeoutError::Disconnected) => {
+                        let how = match process.child.wait() {
+                            Ok(status) => match exit_info(status) {
+                                ExitInfo::Signal(s) => format!(
+                                    "killed by signal {s} ({})",
+                                    crate::external::signal_name(s)
+                                ),
+                                other => format!("worker process ended: {other}"),
+                            },
+                            Err(e) => format!("worker process lost: {e}"),
+                        };
+                        failure = Some(how);
+                    }
+                }
+            }
+            if let Some(how) = failure {
+                // The backend being run when the worker died is the one that crashed.
+                results.push((Observed::Crashed(how), start.elapsed()));
+                self.process = None;
+            }
+        }
+        results
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Request {
+    source: String,
+    input: String,
+    tape_len: usize,
+    eof: String,
+    fuel: Option<u64>,
+    backends: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+enum WireStatus {
+    Ok,
+    OutOfBounds {
+        offset: usize,
+        line: u32,
+        column: u32,
+        left: bool,
+    },
+    OutOfFuel,
+    Io(String),
+}
+
+#[derive(Serialize, Deserialize)]
+enum WireObserved {
+    Outcome {
+        output: String,
+        status: WireStatus,
+        pointer: usize,
+        tape: String,
+        fuel_used: u64,
+    },
+    Crashed(String),
+    CompileError(String),
+    Skipped(String),
+}
+
+impl WireObserved {
+    fn from_observed(observed: &Observed) -> WireObserved {
+        match observed {
+            Observed::Outcome(o) => WireObserved::Outcome {
+                output: hex(&o.output),
+                status: match &o.status {
+                    Status::Ok => WireStatus::Ok,
+                    Status::PointerOutOfBounds { position, side } => WireStatus::OutOfBounds {
+                        offset: position.offset,
+                        line: position.line,
+                        column: position.column,
+                        left: *side == Side::Left,
+                    },
+                    Status::OutOfFuel => WireStatus::OutOfFuel,
+                    Status::Io(e) => WireStatus::Io(e.message.clone()),
+                },
+                pointer: o.pointer,
+                tape: hex(&o.tape),
+                fuel_used: o.fuel_used,
+            },
+            Observed::Crashed(how) => WireObserved::Crashed(how.clone()),
+            Observed::CompileError(e) => WireObserved::CompileError(e.to_string()),
+            Observed::Skipped(why) => WireObserved::Skipped(why.clone()),
+            Observed::External { .. } => WireObserved::Skipped("external engine".into()),
+        }
+    }
+
+    fn into_observed(self) -> Observed {
+        match self {
+            WireObserved::Outcome {
+                output,
+                status,
+                pointer,
+                tape,
+                fuel_used,
+            } => Observed::Outcome(Outcome {
+                output: unhex(&output),
+                status: match status {
+                    WireStatus::Ok => Status::Ok,
+                    WireStatus::OutOfBounds {
+                        offset,
+                        line,
+                        column,
+                        left,
+                    } => Status::PointerOutOfBounds {
+                        position: Position {
+                            offset,
+                            line,
+                            column,
+                        },
+                        side: if left { Side::Left } else { Side::Right },
+                    },
+                    WireStatus::OutOfFuel => Status::OutOfFuel,
+                    WireStatus::Io(message) => Status::Io(IoFailure {
+                        kind: std::io::ErrorKind::Other,
+                        message,
+                    }),
+                },
+                pointer,
+                tape: unhex(&tape),
+                fuel_used,
+            }),
+            WireObserved::Crashed(how) => Observed::Crashed(how),
+            WireObserved::CompileError(e) => Observed::CompileError(CompileError::Codegen(e)),
+            WireObserved::Skipped(why) => Observed::Skipped(why),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        _ => 0,
+    };
+    s.as_bytes()
+        .chunks(2)
+        .map(|p| digit(p[0]) << 4 | digit(*p.get(1).unwrap_or(&b'0')))
+        .collect()
+}
+
+/// Finds a backend by name: the registry first, then the deliberately broken test backends.
+pub fn resolve_backend(name: &str) -> Option<&'static dyn Backend> {
+    backend_by_name(name).or_else(|| crate::broken::by_name(name))
+}
+
+/// The worker's main loop: answers requests from standard input until it closes. Returns the exit
+/// code (0 at end of input, 2 on a malformed request).
+pub fn worker_main() -> u8 {
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for line in stdin.lock().lines() {
+        let Ok(line) = line else { return 2 };
+        let Ok(request) = serde_json::from_str::<Request>(&line) else {
+            return 2;
+        };
+        let Ok(program) = Program::parse(unhex(&request.source)) else {
+            return 2;
+        };
+        let Ok(eof) = request.eof.parse::<EofPolicy>() else {
+            return 2;
+        };
+        let config = Config {
+            tape_len: request.tape_len,
+            eof,
+            fuel: request.fuel,
+        };
+        if config.validate().is_err() {
+            return 2;
+        }
+        let input = unhex(&request.input);
+        for name in &request.backends {
+            let observed = match resolve_backend(name) {
+                Some(backend) => run_in_process(backend, &program, &config, &input),
+                None => Observed::Skipped(format!("unknown backend '{name}'")),
+            };
+            let answer = serde_json::to_string(&WireObserved::from_observed(&observed))
+                .expect("answers serialize");
+            if writeln!(out, "{answer}").and_then(|_| out.flush()).is_err() {
+                return 0;
+            }
+        }
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        assert_eq!(unhex(&hex(&bytes)), bytes);
+    }
+
+    #[test]
+    fn outcomes_survive_the_wire() {
+        let program = Program::parse("+.>><").unwrap();
+        let config = Config::new(2, EofPolicy::Zero, Some(5)).unwrap();
+        let observed = run_in_process(
+            &bfjit_backends::reference::Reference,
+            &program,
+            &config,
+            b"",
+        );
+        let wire = serde_json::to_string(&WireObserved::from_observed(&observed)).unwrap();
+        let back = serde_json::from_str::<WireObserved>(&wire)
+            .unwrap()
+            .into_observed();
+        assert_eq!(back, observed);
+    }
+}

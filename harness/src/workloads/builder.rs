@@ -1,0 +1,791 @@
+//! A small library that emits BF from higher-level building blocks.
+//!
+//! A [`Builder`] tracks the pointer position statically, so code is written in terms of named cells
+//! ([`Cell`]) rather than `<` and `>`: `b.copy(x, y)` emits the moves and the copy loop. Every loop the
+//! builder emits ends where it started, which keeps the static pointer exact. Cells come from an
+//! allocator; a freed cell is cleared first, so a fresh cell is always zero.
+//!
+//! Numbers wider than a cell:
+//! - [`Bits`]: a two's-complement binary number, one bit (0 or 1) per cell, least significant first:
+//!   copy, add, negate, signed fixed-point multiply (shift-add), threshold tests;
+//! - [`Decimal`]: an unsigned decimal number, one digit per cell: increment and print;
+//! - [`Builder::repeat`]: a counted loop whose counter spans as many cells as the count needs.
+//!
+//! A *fragment* builder ([`Builder::fragment`]) works relative to a moving base, for loops whose body
+//! moves the pointer (array walks): its cells are offsets from the base and its allocator is confined
+//! to a given range of offsets.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+/// One tape cell, by absolute index (or by offset from the base, in a fragment builder).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Cell(pub usize);
+
+/// Emits BF code while tracking the pointer and which cells are in use.
+#[derive(Debug)]
+pub struct Builder {
+    code: String,
+    ptr: usize,
+    used: BTreeSet<usize>,
+    pool: Range<usize>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// A builder for a whole program: pointer at cell 0, every cell free.
+    pub fn new() -> Builder {
+        Builder {
+            code: String::new(),
+            ptr: 0,
+            used: BTreeSet::new(),
+            pool: 0..usize::MAX,
+        }
+    }
+
+    /// A builder for code that runs with the pointer at `origin` and may allocate temporaries only
+    /// within `pool` (cells of a moving record, say).
+    pub fn fragment(origin: usize, pool: Range<usize>) -> Builder {
+        Builder {
+            code: String::new(),
+            ptr: origin,
+            used: BTreeSet::new(),
+            pool,
+        }
+    }
+
+    /// The code emitted so far.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// Ends building and returns the program text.
+    pub fn finish(self) -> String {
+        self.code
+    }
+
+    /// Where the builder believes the pointer stands.
+    pub fn pointer(&self) -> Cell {
+        Cell(self.ptr)
+    }
+
+    /// Tells the builder the pointer now stands at `cell` (after code that moved it dynamically and
+    /// resynchronised, e.g. a scan back to a known sentinel).
+    pub fn assume_pointer(&mut self, cell: Cell) {
+        self.ptr = cell.0;
+    }
+
+    /// Marks `cell` as in use so the allocator never hands it out.
+    pub fn claim(&mut self, cell: Cell) {
+        assert!(self.used.insert(cell.0), "cell {} claimed twice", cell.0);
+    }
+
+    /// Marks `count` cells from `first` as in use.
+    pub fn claim_range(&mut self, first: Cell, count: usize) {
+        for i in 0..count {
+            self.claim(Cell(first.0 + i));
+        }
+    }
+
+    /// A free cell (zero), the lowest available in the pool.
+    pub fn alloc(&mut self) -> Cell {
+        self.alloc_block(1)
+    }
+
+    /// `count` contiguous free cells (zero); returns the first.
+    pub fn alloc_block(&mut self, count: usize) -> Cell {
+        let mut start = self.pool.start;
+        'search: loop {
+            assert!(
+                start + count <= self.pool.end,
+                "builder pool {:?} exhausted",
+                self.pool
+            );
+            for i in start..start + count {
+                if self.used.contains(&i) {
+                    start = i + 1;
+                    continue 'search;
+                }
+            }
+            break;
+        }
+        self.claim_range(Cell(start), count);
+        Cell(start)
+    }
+
+    /// Clears `cell` and returns it to the allocator.
+    pub fn free(&mut self, cell: Cell) {
+        self.clear(cell);
+        self.release(cell);
+    }
+
+    /// Returns `cell`, which the caller knows is zero, to the allocator without emitting code.
+    pub fn release(&mut self, cell: Cell) {
+        assert!(self.used.remove(&cell.0), "cell {} freed twice", cell.0);
+    }
+
+    /// Emits raw, pointer-neutral BF at the current cell.
+    pub fn raw(&mut self, code: &str) {
+        self.code.push_str(code);
+    }
+
+    /// Moves the pointer to `cell`.
+    pub fn goto(&mut self, cell: Cell) {
+        let (ch, n) = if cell.0 >= self.ptr {
+            ('>', cell.0 - self.ptr)
+        } else {
+            ('<', self.ptr - cell.0)
+        };
+        self.code.extend(std::iter::repeat_n(ch, n));
+        self.ptr = cell.0;
+    }
+
+    /// Moves the pointer by `by` cells and keeps the static position unchanged: the step of a walk
+    /// whose body is written relative to a moving base.
+    pub fn shift_base(&mut self, by: isize) {
+        let ch = if by >= 0 { '>' } else { '<' };
+        self.code
+            .extend(std::iter::repeat_n(ch, by.unsigned_abs()));
+    }
+
+    /// Adds `delta` (wrapping) to `cell`, with `+` or `-` whichever is shorter.
+    pub fn add(&mut self, cell: Cell, delta: i32) {
+        let delta = delta.rem_euclid(256) as usize;
+        if delta == 0 {
+            return;
+        }
+        self.goto(cell);
+        if delta <= 128 {
+            self.code.extend(std::iter::repeat_n('+', delta));
+        } else {
+            self.code.extend(std::iter::repeat_n('-', 256 - delta));
+        }
+    }
+
+    /// Sets `cell` to zero (`[-]`).
+    pub fn clear(&mut self, cell: Cell) {
+        self.goto(cell);
+        self.code.push_str("[-]");
+    }
+
+    /// Sets `cell` to `value`.
+    pub fn set(&mut self, cell: Cell, value: u8) {
+        self.clear(cell);
+        self.add(cell, value as i32);
+    }
+
+    /// Writes `cell` to the output.
+    pub fn output(&mut self, cell: Cell) {
+        self.goto(cell);
+        self.code.push('.');
+    }
+
+    /// Reads one input byte into `cell`.
+    pub fn input(&mut self, cell: Cell) {
+        self.goto(cell);
+        self.code.push(',');
+    }
+
+    /// Writes the bytes of `text` using one temporary cell.
+    pub fn print(&mut self, text: &[u8]) {
+        let t = self.alloc();
+        let mut current = 0u8;
+        for &byte in text {
+            self.add(t, byte.wrapping_sub(current) as i32);
+            self.output(t);
+            current = byte;
+        }
+        self.free(t);
+    }
+
+    /// A loop on `cell`: `body` runs while `cell` is non-zero (checked before each pass).
+    pub fn while_nonzero(&mut self, cell: Cell, body: impl FnOnce(&mut Builder)) {
+        self.goto(cell);
+        self.code.push('[');
+        body(self);
+        self.goto(cell);
+        self.code.push(']');
+    }
+
+    /// Opens a loop on `cell` (`[` at `cell`); close it with [`Builder::loop_close`] on the same cell.
+    pub fn loop_open(&mut self, cell: Cell) {
+        self.goto(cell);
+        self.code.push('[');
+    }
+
+    /// Closes a loop opened on `cell` (`]` at `cell`).
+    pub fn loop_close(&mut self, cell: Cell) {
+        self.goto(cell);
+        self.code.push(']');
+    }
+
+    /// Empties `src` into each target: `target += src * factor` (wrapping); `src` becomes 0.
+    pub fn move_add(&mut self, src: Cell, targets: &[(Cell, i32)]) {
+        self.while_nonzero(src, |b| {
+            b.add(src, -1);
+            for &(t, f) in targets {
+                b.add(t, f);
+            }
+        });
+    }
+
+    /// Adds `src * factor` to each target, leaving `src` unchanged (through one temporary).
+    pub fn copy_add(&mut self, src: Cell, targets: &[(Cell, i32)]) {
+        let tmp = self.alloc();
+        let mut all = targets.to_vec();
+        all.push((tmp, 1));
+        self.move_add(src, &all);
+        self.move_add(tmp, &[(src, 1)]);
+        self.release(tmp);
+    }
+
+    /// Sets `dst` to the value of `src`.
+    pub fn copy(&mut self, src: Cell, dst: Cell) {
+        self.clear(dst);
+        self.copy_add(src, &[(dst, 1)]);
+    }
+
+    /// Runs `body` once when `cond` is non-zero, consuming `cond` (it is zero afterwards).
+    pub fn if_nonzero_consume(&mut self, cond: Cell, body: impl FnOnce(&mut Builder)) {
+        self.while_nonzero(cond, |b| {
+            body(b);
+            b.clear(cond);
+        });
+    }
+
+    /// Runs `body` once when `cond` is non-zero; `cond` is unchanged (`body` must not change it).
+    pub fn if_nonzero(&mut self, cond: Cell, body: impl FnOnce(&mut Builder)) {
+        let t = self.alloc();
+        self.copy_add(cond, &[(t, 1)]);
+        self.if_nonzero_consume(t, body);
+        self.release(t);
+    }
+
+    /// Runs `then` when `cond` is non-zero, `otherwise` when it is zero; `cond` is read once, before
+    /// either branch runs (so a branch may change it).
+    pub fn if_else(
+        &mut self,
+        cond: Cell,
+        then: impl FnOnce(&mut Builder),
+        otherwise: impl FnOnce(&mut Builder),
+    ) {
+        let t = self.alloc();
+        let e = self.alloc();
+        self.add(e, 1);
+        self.copy_add(cond, &[(t, 1)]);
+        self.if_nonzero_consume(t, |b| {
+            b.add(e, -1);
+            then(b);
+        });
+        self.if_nonzero_consume(e, otherwise);
+        self.release(t);
+        self.release(e);
+    }
+
+    /// Runs `body` once when `cond` is zero (`cond` is read before `body` runs).
+    pub fn if_zero(&mut self, cond: Cell, body: impl FnOnce(&mut Builder)) {
+        self.if_else(cond, |_| {}, body);
+    }
+
+    /// Runs `body` once when `cell == value`; `cell` is unchanged.
+    pub fn if_equals(&mut self, cell: Cell, value: u8, body: impl FnOnce(&mut Builder)) {
+        let t = self.alloc();
+        self.copy_add(cell, &[(t, 1)]);
+        self.add(t, -(value as i32));
+        self.if_zero(t, body);
+        self.free(t);
+    }
+
+    /// A new cell holding 1 when `a < b` (unsigned cell values) and 0 otherwise.
+    pub fn less_than(&mut self, a: Cell, b: Cell) -> Cell {
+        let r = self.alloc();
+        let ta = self.alloc();
+        let tb = self.alloc();
+        self.copy_add(a, &[(ta, 1)]);
+        self.copy_add(b, &[(tb, 1)]);
+        // Count both down; `a < b` when `ta` runs out while `tb` still has some left.
+        self.while_nonzero(tb, |bl| {
+            bl.add(tb, -1);
+            bl.if_else(
+                ta,
+                |bl| bl.add(ta, -1),
+                |bl| {
+                    bl.add(r, 1);
+                    bl.clear(tb);
+                },
+            );
+        });
+        self.free(ta);
+        self.release(tb);
+        r
+    }
+
+    /// Decodes a small count: `levels[k]` runs once when `counter > k`; `counter` ends at zero.
+    /// Emitted as a chain of nested at-most-once loops (`t[- A t[- B t[- C]]]`).
+    pub fn unary_decode(&mut self, counter: Cell, levels: &[&dyn Fn(&mut Builder)]) {
+        if levels.is_empty() {
+            self.clear(counter);
+            return;
+        }
+        // Open every level, then close them all: nesting depth is the number of levels, and the
+        // generator itself does not recurse.
+        let last = levels.len() - 1;
+        for (k, level) in levels.iter().enumerate() {
+            self.goto(counter);
+            self.code.push('[');
+            self.add(counter, -1);
+            level(self);
+            if k == last {
+                // The deepest level drains whatever is left, so the chain always ends at zero.
+                self.clear(counter);
+            }
+            self.goto(counter);
+        }
+        for _ in levels {
+            self.goto(counter);
+            self.code.push(']');
+        }
+    }
+
+    /// Runs `body` `count` times (a counted loop; the counter uses as many cells as `count` needs).
+    pub fn repeat(&mut self, count: u64, body: impl FnOnce(&mut Builder)) {
+        if count == 0 {
+            return;
+        }
+        let width = ((64 - count.leading_zeros()) as usize).div_ceil(8).max(1);
+        let digits: Vec<Cell> = (0..width).map(|_| self.alloc()).collect();
+        for (i, &d) in digits.iter().enumerate() {
+            self.add(d, ((count >> (8 * i)) & 0xff) as i32);
+        }
+        let go = self.alloc();
+        self.any_nonzero(&digits, go);
+        self.while_nonzero(go, |b| {
+            body(b);
+            b.decrement_wide(&digits);
+            b.clear(go);
+            b.any_nonzero(&digits, go);
+        });
+        self.release(go);
+        for d in digits {
+            self.release(d);
+        }
+    }
+
+    /// Decrements a base-256 number (least significant cell first), borrowing across cells.
+    pub fn decrement_wide(&mut self, digits: &[Cell]) {
+        // Borrow from the next cell when this one is zero, then decrement (0 wraps to 255).
+        let mut i = 0;
+        let mut opened = Vec::new();
+        while i + 1 < digits.len() {
+            let flag = self.alloc();
+            let t = self.alloc();
+            self.add(flag, 1);
+            self.copy_add(digits[i], &[(t, 1)]);
+            self.if_nonzero_consume(t, |b| b.add(flag, -1));
+            self.release(t);
+            // Open "if flag": the inner digits are decremented inside it.
+            self.goto(flag);
+            self.code.push('[');
+            self.add(flag, -1);
+            opened.push(flag);
+            i += 1;
+        }
+        self.add(digits[i], -1);
+        while let Some(flag) = opened.pop() {
+            self.goto(flag);
+            self.code.push(']');
+            self.release(flag);
+            i -= 1;
+            self.add(digits[i], -1);
+        }
+    }
+
+    /// Sets `flag` (which must be zero) to a non-zero value when any of `cells` is non-zero.
+    pub fn any_nonzero(&mut self, cells: &[Cell], flag: Cell) {
+        for &c in cells {
+            self.if_nonzero(c, |b| b.set(flag, 1));
+        }
+    }
+
+    /// Allocates a binary number of `width` bits (all zero).
+    pub fn bits(&mut self, width: usize) -> Bits {
+        Bits {
+            cells: (0..width).map(|_| self.alloc()).collect(),
+        }
+    }
+
+    /// Frees every cell of `x` (clearing them).
+    pub fn free_bits(&mut self, x: Bits) {
+        for c in x.cells {
+            self.free(c);
+        }
+    }
+
+    /// Sets `x` to `value` modulo `2^width` (two's complement for negative values).
+    pub fn bits_set(&mut self, x: &Bits, value: i64) {
+        for (i, &c) in x.cells.iter().enumerate() {
+            self.clear(c);
+            if (value >> i) & 1 == 1 {
+                self.add(c, 1);
+            }
+        }
+    }
+
+    /// Sets `dst` to `src` (same width).
+    pub fn bits_copy(&mut self, src: &Bits, dst: &Bits) {
+        assert_eq!(src.width(), dst.width());
+        for (&s, &d) in src.cells.iter().zip(&dst.cells) {
+            self.copy(s, d);
+        }
+    }
+
+    /// `dst[k] = src[k - by]` for the bits that fit, zeros below: a left shift into another number.
+    pub fn bits_shift_left_into(&mut self, src: &Bits, by: usize, dst: &Bits) {
+        for (k, &d) in dst.cells.iter().enumerate() {
+            self.clear(d);
+            if k >= by && k - by < src.width() {
+                self.copy_add(src.cells[k - by], &[(d, 1)]);
+            }
+        }
+    }
+
+    /// One full-adder step: `dst += src + carry` for single bits; the new carry goes to `carry`.
+    fn full_add(&mut self, dst: Cell, src: Option<Cell>, carry: Cell) {
+        let t = self.alloc();
+        if let Some(src) = src {
+            self.copy_add(src, &[(t, 1)]);
+        }
+        self.move_add(carry, &[(t, 1)]);
+        self.move_add(dst, &[(t, 1)]);
+        // t is 0..=3: bit 0 goes to dst, bit 1 to carry.
+        self.unary_decode(
+            t,
+            &[
+                &|b: &mut Builder| b.add(dst, 1),
+                &|b: &mut Builder| {
+                    b.add(dst, -1);
+                    b.add(carry, 1);
+                },
+                &|b: &mut Builder| b.add(dst, 1),
+            ],
+        );
+        self.release(t);
+    }
+
+    /// `dst[offset..] += src` modulo `2^dst.width()`; bits of `src` that do not fit are ignored.
+    pub fn bits_add_at(&mut self, dst: &Bits, src: &Bits, offset: usize) {
+        let carry = self.alloc();
+        for k in offset..dst.width() {
+            let s = src.cells.get(k - offset).copied();
+            self.full_add(dst.cells[k], s, carry);
+        }
+        self.free(carry);
+    }
+
+    /// `dst += src` modulo `2^width`.
+    pub fn bits_add(&mut self, dst: &Bits, src: &Bits) {
+        self.bits_add_at(dst, src, 0);
+    }
+
+    /// `dst += value` modulo `2^width`.
+    pub fn bits_add_const(&mut self, dst: &Bits, value: i64) {
+        let t = self.bits(dst.width());
+        self.bits_set(&t, value);
+        self.bits_add(dst, &t);
+        self.free_bits(t);
+    }
+
+    /// Flips every bit of `x`.
+    pub fn bits_invert(&mut self, x: &Bits) {
+        for &c in &x.cells {
+            let t = self.alloc();
+            self.add(t, 1);
+            self.move_add(c, &[(t, -1)]);
+            self.move_add(t, &[(c, 1)]);
+            self.release(t);
+        }
+    }
+
+    /// `x = -x` modulo `2^width` (invert, add one).
+    pub fn bits_negate(&mut self, x: &Bits) {
+        self.bits_invert(x);
+        let carry = self.alloc();
+        self.add(carry, 1);
+        for &c in &x.cells {
+            self.full_add(c, None, carry);
+        }
+        self.free(carry);
+    }
+
+    /// Negates `x` when `flag` is non-zero (`flag` unchanged).
+    pub fn bits_negate_if(&mut self, x: &Bits, flag: Cell) {
+        self.if_nonzero(flag, |b| b.bits_negate(x));
+    }
+
+    /// Signed fixed-point product: `out = (|a| * |b|) >> frac`, negated when the signs differ, modulo
+    /// `2^width` (rounds toward zero). `a` and `b` may be the same number; `out` must be another.
+    pub fn bits_mul_fixed(&mut self, a: &Bits, b: &Bits, out: &Bits, frac: usize) {
+        let n = a.width();
+        assert_eq!(b.width(), n);
+        assert_eq!(out.width(), n);
+        let sign = self.alloc();
+        self.copy_add(a.top(), &[(sign, 1)]);
+        self.copy_add(b.top(), &[(sign, 1)]);
+        // sign is 0, 1 or 2; keep its low bit (the xor of the two signs).
+        let neg = self.alloc();
+        self.unary_decode(
+            sign,
+            &[
+                &|bl: &mut Builder| bl.add(neg, 1),
+                &|bl: &mut Builder| bl.add(neg, -1),
+            ],
+        );
+        self.release(sign);
+        let ma = self.bits(n);
+        self.bits_copy(a, &ma);
+        self.bits_negate_if(&ma, a.top());
+        let mb = self.bits(n);
+        self.bits_copy(b, &mb);
+        self.bits_negate_if(&mb, b.top());
+        // Shift-add: for each set bit i of |a|, add |b| << i into an accumulator of frac + n bits.
+        let acc = self.bits(frac + n);
+        for i in 0..n {
+            let bit = ma.cells[i];
+            self.if_nonzero_consume(bit, |bl| bl.bits_add_at(&acc, &mb, i));
+        }
+        for (k, &o) in out.cells.iter().enumerate() {
+            self.clear(o);
+            self.move_add(acc.cells[frac + k], &[(o, 1)]);
+        }
+        self.bits_negate_if(out, neg);
+        self.free(neg);
+        self.free_bits(acc);
+        self.free_bits(ma);
+        self.free_bits(mb);
+    }
+
+    /// Sets `flag` (zero before) non-zero when any bit of `x` from `from` upward is set: for a
+    /// non-negative number, `x >= 2^from`.
+    pub fn bits_at_least_pow2(&mut self, x: &Bits, from: usize, flag: Cell) {
+        for &c in &x.cells[from..] {
+            self.copy_add(c, &[(flag, 1)]);
+        }
+    }
+
+    /// Allocates a decimal number of `digits` digits (all zero).
+    pub fn decimal(&mut self, digits: usize) -> Decimal {
+        Decimal {
+            digits: (0..digits).map(|_| self.alloc()).collect(),
+        }
+    }
+
+    /// Adds one to `x` (wrapping to zero past the largest value).
+    pub fn decimal_inc(&mut self, x: &Decimal) {
+        // digit 0 += 1; if it reached 10, zero it and carry into digit 1, and so on: the carry
+        // branches nest, so the common case costs one test.
+        let mut opened = Vec::new();
+        for (i, &d) in x.digits.iter().enumerate() {
+            self.add(d, 1);
+            if i + 1 == x.digits.len() {
+                // The top digit wraps from 10 to 0.
+                self.if_equals(d, 10, |b| b.clear(d));
+                break;
+            }
+            let t = self.alloc();
+            let flag = self.alloc();
+            self.copy_add(d, &[(t, 1)]);
+            self.add(t, -10);
+            self.add(flag, 1);
+            self.if_nonzero_consume(t, |b| b.add(flag, -1));
+            self.release(t);
+            self.goto(flag);
+            self.code.push('[');
+            self.add(flag, -1);
+            self.clear(d);
+            opened.push(flag);
+        }
+        while let Some(flag) = opened.pop() {
+            self.goto(flag);
+            self.code.push(']');
+            self.release(flag);
+        }
+    }
+
+    /// Prints `x` in decimal, without leading zeros (zero prints as `0`).
+    pub fn decimal_print(&mut self, x: &Decimal) {
+        let started = self.alloc();
+        let n = x.digits.len();
+        for i in (0..n).rev() {
+            let d = x.digits[i];
+            let print = |b: &mut Builder| {
+                b.add(d, b'0' as i32);
+                b.output(d);
+                b.add(d, -(b'0' as i32));
+            };
+            if i == 0 {
+                print(self);
+            } else {
+                self.if_nonzero(d, |b| b.set(started, 1));
+                self.if_nonzero(started, print);
+            }
+        }
+        self.free(started);
+    }
+
+    /// Prints `x` in decimal with all its digits (leading zeros kept).
+    pub fn decimal_print_padded(&mut self, x: &Decimal) {
+        for &d in x.digits.iter().rev() {
+            self.add(d, b'0' as i32);
+            self.output(d);
+            self.add(d, -(b'0' as i32));
+        }
+    }
+}
+
+/// A two's-complement binary number stored one bit per cell, least significant bit first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bits {
+    /// The bit cells, least significant first.
+    pub cells: Vec<Cell>,
+}
+
+impl Bits {
+    /// Number of bits.
+    pub fn width(&self) -> usize {
+        self.cells.len()
+    }
+
+    /// The sign bit (the most significant).
+    pub fn top(&self) -> Cell {
+        *self.cells.last().expect("a number has at least one bit")
+    }
+}
+
+/// An unsigned decimal number stored one digit (0..=9) per cell, least significant digit first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decimal {
+    /// The digit cells, least significant first.
+    pub digits: Vec<Cell>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bfjit_backends::{backend_by_name, compile_and_run, Config, Program, Status};
+
+    fn run(code: &str) -> Vec<u8> {
+        let program = Program::parse(code).unwrap();
+        let reference = backend_by_name("reference").unwrap();
+        let outcome = compile_and_run(reference, &program, &Config::default(), b"").unwrap();
+        assert_eq!(outcome.status, Status::Ok);
+        outcome.output
+    }
+
+    #[test]
+    fn single_cell_ops_compute_what_they_say() {
+        for (x, y) in [(3u8, 5u8), (5, 3), (4, 4), (0, 7), (7, 0), (200, 199)] {
+            let mut b = Builder::new();
+            let a = b.alloc();
+            let c = b.alloc();
+            b.set(a, x);
+            b.set(c, y);
+            let lt = b.less_than(a, c);
+            b.output(lt);
+            b.if_else(a, |b| b.print(b"T"), |b| b.print(b"F"));
+            b.if_equals(a, 4, |b| b.print(b"4"));
+            let t = b.alloc();
+            b.copy(a, t);
+            b.copy_add(c, &[(t, 3)]);
+            b.output(t);
+            let out = run(&b.finish());
+            let mut expect = vec![(x < y) as u8, if x != 0 { b'T' } else { b'F' }];
+            if x == 4 {
+                expect.push(b'4');
+            }
+            expect.push(x.wrapping_add(y.wrapping_mul(3)));
+            assert_eq!(out, expect, "x={x} y={y}");
+        }
+    }
+
+    #[test]
+    fn repeat_counts_past_one_cell() {
+        for n in [1u64, 255, 256, 600] {
+            let mut b = Builder::new();
+            let d = b.decimal(4);
+            b.repeat(n, |b| b.decimal_inc(&d));
+            b.decimal_print(&d);
+            assert_eq!(run(&b.finish()), n.to_string().as_bytes());
+        }
+    }
+
+    #[test]
+    fn decimal_counter_wraps_and_prints() {
+        let mut b = Builder::new();
+        let d = b.decimal(2);
+        b.repeat(105, |b| b.decimal_inc(&d));
+        b.decimal_print_padded(&d);
+        b.decimal_print(&d);
+        assert_eq!(run(&b.finish()), b"055");
+    }
+
+    fn bits_value(out: &[u8], width: usize) -> i64 {
+        let raw: i64 = out.iter().enumerate().map(|(i, &v)| (v as i64) << i).sum();
+        let sign = 1i64 << (width - 1);
+        (raw ^ sign) - sign
+    }
+
+    #[test]
+    fn bits_add_negate_and_multiply_match_integer_arithmetic() {
+        let width = 12;
+        let frac = 4;
+        for (x, y) in [(37i64, 21i64), (-37, 21), (37, -21), (-50, -33), (0, 99), (127, 1)] {
+            let mut b = Builder::new();
+            let a = b.bits(width);
+            let c = b.bits(width);
+            let out = b.bits(width);
+            b.bits_set(&a, x);
+            b.bits_set(&c, y);
+            b.bits_mul_fixed(&a, &c, &out, frac);
+            b.bits_add(&a, &c);
+            b.bits_negate(&c);
+            for bits in [&out, &a, &c] {
+                for &cell in &bits.cells {
+                    b.output(cell);
+                }
+            }
+            let o = run(&b.finish());
+            let mag = (x.abs() * y.abs()) >> frac;
+            let product = if (x < 0) != (y < 0) { -mag } else { mag };
+            assert_eq!(bits_value(&o[..width], width), product, "{x}*{y}");
+            assert_eq!(bits_value(&o[width..2 * width], width), x + y);
+            assert_eq!(bits_value(&o[2 * width..], width), -y);
+        }
+    }
+
+    #[test]
+    fn unary_decode_runs_levels_below_the_count() {
+        for n in 0..5u8 {
+            let mut b = Builder::new();
+            let c = b.alloc();
+            let o = b.alloc();
+            b.set(c, n);
+            b.unary_decode(
+                c,
+                &[
+                    &|b: &mut Builder| b.add(o, 1),
+                    &|b: &mut Builder| b.add(o, 10),
+                    &|b: &mut Builder| b.add(o, 100),
+                ],
+            );
+            b.output(o);
+            b.output(c);
+            let expect = [0u8, 1, 11, 111, 111][n as usize];
+            assert_eq!(run(&b.finish()), [expect, 0]);
+        }
+    }
+}
