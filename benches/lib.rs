@@ -87,7 +87,11 @@ pub fn backends() -> Vec<&'static dyn Backend> {
         .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
     registry()
         .into_iter()
-        .filter(|b| wanted.as_ref().is_none_or(|w| w.iter().any(|n| n == b.name())))
+        .filter(|b| {
+            wanted
+                .as_ref()
+                .is_none_or(|w| w.iter().any(|n| n == b.name()))
+        })
         .filter(|b| match b.availability() {
             Availability::Available => true,
             Availability::Unsupported(why) => {

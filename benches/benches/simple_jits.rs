@@ -3,7 +3,9 @@
 
 use std::hint::black_box;
 
-use bfjit_backends::{backend_by_name, run_collect, Availability, Backend, Config, Program, Status};
+use bfjit_backends::{
+    backend_by_name, run_collect, Availability, Backend, Config, Program, Status,
+};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 
 /// Three nested counting loops of 255 iterations each (about 16.6 million inner iterations).
@@ -29,7 +31,11 @@ fn compile_time(c: &mut Criterion) {
             continue;
         };
         group.bench_function(name, |b| {
-            b.iter(|| backend.compile(black_box(&program), &Config::default()).unwrap())
+            b.iter(|| {
+                backend
+                    .compile(black_box(&program), &Config::default())
+                    .unwrap()
+            })
         });
     }
     group.finish();

@@ -11,7 +11,9 @@ use std::hint::black_box;
 use bfjit_backends::{Executable, Program};
 use bfjit_benches::{backends, compile_limit, criterion, run_limit, workloads};
 use bfjit_harness::bench::{probe, verify, SCALING_SIZES};
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput};
+use criterion::{
+    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
 
 fn run_once(executable: &dyn Executable, input: &[u8], capacity: usize) {
     let mut input = input;
@@ -94,7 +96,10 @@ fn scaling_benches(c: &mut Criterion) {
         for (n, program) in &programs {
             let start = std::time::Instant::now();
             if let Err(e) = backend.compile(program, &config) {
-                eprintln!("warning: {} cannot compile {n} commands: {e}", backend.name());
+                eprintln!(
+                    "warning: {} cannot compile {n} commands: {e}",
+                    backend.name()
+                );
                 break;
             }
             let once = start.elapsed();

@@ -400,19 +400,27 @@ fn leaf_strategy() -> BoxedStrategy<Piece> {
 
 /// A strategy for one piece, loops nested at most [`MAX_DEPTH`] deep.
 pub fn piece_strategy() -> BoxedStrategy<Piece> {
+    piece_at_depth(MAX_DEPTH)
+}
+
+/// At each level a leaf or (while depth remains) a loop piece, weighted like [`arb_piece`].
+fn piece_at_depth(depth: u32) -> BoxedStrategy<Piece> {
     use NodeKind::*;
+    if depth == 0 {
+        return leaf_strategy();
+    }
+    let leaf_total: u32 = LEAF_WEIGHTS.iter().map(|(_, w)| w).sum();
     let w = |k| weight(&NODE_WEIGHTS, k);
-    leaf_strategy()
-        .prop_recursive(MAX_DEPTH, 32, 4, move |inner| {
-            prop_oneof![
-                w(Counted) => (1u8..=6, prop::collection::vec(inner.clone(), 1..5), any::<bool>())
-                    .prop_map(|(count, body, balanced)| Piece::Counted { count, body, balanced }),
-                w(Loop) => prop::collection::vec(inner.clone(), 1..4).prop_map(Piece::Loop),
-                w(Nest) => (nest_depth_strategy(), prop::collection::vec(inner, 0..2))
-                    .prop_map(|(depth, body)| Piece::Nest { depth, body }),
-            ]
-        })
-        .boxed()
+    let inner = piece_at_depth(depth - 1);
+    prop_oneof![
+        leaf_total => leaf_strategy(),
+        w(Counted) => (1u8..=6, prop::collection::vec(inner.clone(), 1..5), prop::bool::weighted(0.75))
+            .prop_map(|(count, body, balanced)| Piece::Counted { count, body, balanced }),
+        w(Loop) => prop::collection::vec(inner.clone(), 1..4).prop_map(Piece::Loop),
+        w(Nest) => (nest_depth_strategy(), prop::collection::vec(inner, 0..2))
+            .prop_map(|(depth, body)| Piece::Nest { depth, body }),
+    ]
+    .boxed()
 }
 
 /// The proptest strategy for whole cases.
@@ -545,7 +553,7 @@ pub fn arb_piece(u: &mut Unstructured<'_>, depth: u32) -> arbitrary::Result<Piec
         NodeKind::Counted => Piece::Counted {
             count: u.int_in_range(1..=6)?,
             body: arb_vec(u, 1..5, inner)?,
-            balanced: u.arbitrary()?,
+            balanced: u.ratio(3, 4)?,
         },
         NodeKind::Loop => Piece::Loop(arb_vec(u, 1..4, inner)?),
         NodeKind::Nest => Piece::Nest {

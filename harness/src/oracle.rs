@@ -277,7 +277,20 @@ pub struct Oracle {
     engines: Vec<Engine>,
     budget: u64,
     isolation: Option<Isolation>,
+    sampling: Option<Sampling>,
 }
+
+/// Time-share sampling: an engine runs on a case only while the time it has used stays within its
+/// share of the time spent checking, so a backend that takes a second per program (one that calls a
+/// C compiler, say) is checked on fewer programs instead of slowing every check down.
+struct Sampling {
+    share: f64,
+    started: Option<Instant>,
+    spent: Vec<Duration>,
+}
+
+/// Time an engine may use before its share applies, so every engine runs on the first cases.
+const SAMPLING_GRACE: Duration = Duration::from_millis(500);
 
 struct Isolation {
     command: WorkerCommand,
@@ -291,6 +304,7 @@ impl Oracle {
             engines,
             budget,
             isolation: None,
+            sampling: None,
         }
     }
 
@@ -300,6 +314,18 @@ impl Oracle {
         self.isolation = Some(Isolation {
             command,
             worker: None,
+        });
+        self
+    }
+
+    /// Lets each engine use at most `share` (0 to 1) of the time spent in [`Oracle::check`]; an
+    /// engine over its share sits cases out ([`Observed::Skipped`]) until it is back within it.
+    /// [`Oracle::check_engines`] (the minimizer's call) always runs the engines it is given.
+    pub fn time_share(mut self, share: f64) -> Oracle {
+        self.sampling = (share < 1.0).then(|| Sampling {
+            share: share.max(0.0),
+            started: None,
+            spent: vec![Duration::ZERO; self.engines.len()],
         });
         self
     }
@@ -324,10 +350,37 @@ impl Oracle {
         self.budget = budget;
     }
 
-    /// Checks `case` on every engine.
+    /// Checks `case` on every engine (within its time share, when sampling).
     pub fn check(&mut self, case: &Case) -> CaseReport {
-        let all: Vec<usize> = (0..self.engines.len()).collect();
-        self.check_engines(case, &all)
+        let Some(sampling) = &mut self.sampling else {
+            let all: Vec<usize> = (0..self.engines.len()).collect();
+            return self.check_engines(case, &all);
+        };
+        let started = *sampling.started.get_or_insert_with(Instant::now);
+        let allowed = started.elapsed().mul_f64(sampling.share) + SAMPLING_GRACE;
+        let (run, sat_out): (Vec<usize>, Vec<usize>) =
+            (0..self.engines.len()).partition(|&i| sampling.spent[i] <= allowed);
+        let mut report = self.check_engines(case, &run);
+        if let Some(sampling) = &mut self.sampling {
+            for (&i, r) in run.iter().zip(&report.runs) {
+                sampling.spent[i] += r.elapsed;
+            }
+        }
+        // Put the sampled-out engines back in engine order.
+        let mut runs: Vec<Option<EngineRun>> = (0..self.engines.len()).map(|_| None).collect();
+        for (i, r) in run.into_iter().zip(report.runs.drain(..)) {
+            runs[i] = Some(r);
+        }
+        for i in sat_out {
+            runs[i] = Some(EngineRun {
+                engine: self.engines[i].name().to_string(),
+                observed: Observed::Skipped("sampled out: over its time share".into()),
+                divergence: None,
+                elapsed: Duration::ZERO,
+            });
+        }
+        report.runs = runs.into_iter().map(|r| r.expect("every engine placed")).collect();
+        report
     }
 
     /// Checks `case` on the engines with the given indices only (the minimizer's predicate).
@@ -657,7 +710,7 @@ pub struct TallyRow {
     pub agreed: u64,
     /// Divergences by class, in [`Class::ALL`] order.
     pub by_class: [u64; 5],
-    /// Runs the engine skipped (program beyond its limits).
+    /// Cases the engine did not run (program beyond its limits, or sampled out).
     pub skipped: u64,
     /// Total time in the engine.
     pub time: Duration,
@@ -730,7 +783,7 @@ impl Tally {
             "tape",
             "crashed",
             "failed",
-            "skipped",
+            "not run",
             "time"
         );
         for r in &self.rows {

@@ -312,9 +312,18 @@ impl Bytecode {
                     let high = ptr as isize + hi as isize;
                     if low < 0 || high >= len as isize {
                         let info = self.blocks[block as usize];
-                        if let Err(stop) =
-                            execute_exact(&self.program, info.span.range(), tape, &mut ptr, io, None)
-                        {
+                        // A copy of the pointer goes out, so `ptr` itself can live in a register.
+                        let mut exact_ptr = ptr;
+                        let result = execute_exact(
+                            &self.program,
+                            info.span.range(),
+                            tape,
+                            &mut exact_ptr,
+                            io,
+                            None,
+                        );
+                        ptr = exact_ptr;
+                        if let Err(stop) = result {
                             break Err(stop);
                         }
                         pc = info.skip as usize;
@@ -356,7 +365,10 @@ impl Bytecode {
                     }
                 }
                 Insn::Scan { stride, span } => {
-                    if let Err(stop) = self.scan(tape, &mut ptr, stride, span, io) {
+                    let mut scan_ptr = ptr;
+                    let result = self.scan(tape, &mut scan_ptr, stride, span, io);
+                    ptr = scan_ptr;
+                    if let Err(stop) = result {
                         break Err(stop);
                     }
                 }
@@ -394,7 +406,7 @@ impl Bytecode {
 
     /// Runs a scan: steps by `stride` while the cell is not 0; a step off the tape re-runs the loop's
     /// source from here so the error is the reference's.
-    #[inline]
+    #[inline(never)]
     fn scan(
         &self,
         tape: &mut [u8],

@@ -6,7 +6,8 @@
 //! optimized IR. Comparing the two with the JITs shows how much speed comes from the IR and how much
 //! from the code generator. The compiler is `$CC` when set (its first word; further words are extra
 //! arguments), else `cc` from `PATH`; without one, both backends report themselves unavailable.
-//! `compile` includes the C compiler's run, so compile times measure it.
+//! `compile` includes the C compiler's run, so compile times measure it. Loops nested deeper than
+//! [`translate::MAX_NESTING`] are refused (`TooLarge`): the C compiler cannot handle them in useful time.
 
 pub mod translate;
 

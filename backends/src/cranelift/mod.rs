@@ -79,7 +79,8 @@ pub fn clif_text(program: &Program, config: &Config) -> Result<String, CompileEr
         ..Options::default()
     };
     let mut compiled = compile_nodes(program, &nodes, config, &options)?;
-    Ok(compiled.clif.take().unwrap_or_default())
+    let text = compiled.clif.take().unwrap_or_default();
+    Ok(format!("; {} function(s)\n{text}", compiled.functions))
 }
 
 /// Knobs of one compilation (tests lower the budget to exercise splitting).

@@ -476,9 +476,10 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             .store(trusted(), spent, self.state, OFFSET_FUEL);
     }
 
-    /// Runs source commands `span` exactly from pointer `p` through `jit_exact`; on a stop returns
-    /// `STATUS_STOPPED` (the callback has written `state.ptr`), else the pointer becomes its result.
-    fn call_exact(&mut self, span: Span, p: Value) {
+    /// Runs source commands `span` exactly from pointer `p` through `jit_exact`, then goes on to `then`
+    /// with the pointer it returns; on a stop returns `STATUS_STOPPED` instead (the callback has written
+    /// `state.ptr`).
+    fn call_exact(&mut self, span: Span, p: Value, then: Block) {
         self.store_ptr(p);
         let start = self.builder.ins().iconst(types::I32, span.start as i64);
         let end = self.builder.ins().iconst(types::I32, span.end as i64);
@@ -491,8 +492,10 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             .builder
             .ins()
             .icmp_imm_s(IntCC::Equal, result, EXACT_STOPPED as i64);
-        self.check_callback(stopped);
+        // The stop path does not read the pointer, so defining it before the branch is right for both.
         self.builder.def_var(self.ptr, result);
+        let stop = Self::shared_block(&mut self.stopped, &mut self.builder);
+        self.builder.ins().brif(stopped, stop, &[], then, &[]);
     }
 
     /// `Guard { lo, hi, len }`: one check that `ptr + lo >= 0 && ptr + hi < tape_len`, written as a single
@@ -509,7 +512,10 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         // When the block is wider than the tape the check can never pass; a limit of 0 says so.
         let limit = self.env.tape_len.saturating_sub(width as u64) as i64;
         let p = self.builder.use_var(self.ptr);
-        let low = self.builder.ins().iadd_imm_s(p, lo as i64);
+        let low = match lo {
+            0 => p,
+            lo => self.builder.ins().iadd_imm_s(p, lo as i64),
+        };
         let fits = self.builder.ins().icmp_imm_s(IntCC::UnsignedLessThan, low, limit);
         let fast = self.builder.create_block();
         let fallback = self.builder.create_block();
@@ -520,8 +526,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         self.builder.seal_block(fast);
         self.builder.seal_block(fallback);
         self.builder.switch_to_block(fallback);
-        self.call_exact(span, p);
-        self.builder.ins().jump(after, &[]);
+        self.call_exact(span, p, after);
         self.builder.switch_to_block(fast);
         let reach = Reach {
             lo: lo as i64,
@@ -654,8 +659,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         self.builder.seal_block(head);
         self.builder.switch_to_block(off_tape);
         self.builder.seal_block(off_tape);
-        self.call_exact(span, p);
-        self.builder.ins().jump(exit, &[]);
+        self.call_exact(span, p, exit);
         self.builder.switch_to_block(exit);
         // `exit` is reached from `head` (cell zero) and from the exact fallback.
         self.builder.seal_block(exit);

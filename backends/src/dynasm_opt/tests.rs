@@ -308,7 +308,7 @@ fn fuel_matches_the_ir_evaluator() {
 
 #[test]
 fn fuel_from_a_reference_run_is_enough() {
-    for src in ["+++[>++[>+<-]<-]>>.", "++++[>++++[>.<-]<-]", ">+[>+++[-<+>]<-]"] {
+    for src in ["+++[>++[>+<-]<-]>>.", "++++[>++++[>.<-]<-]", ">++[>+++[-<<+>>]<-]<."] {
         let program = Program::parse(src).unwrap();
         let used = reference(&program, Config::default().with_fuel(Some(1 << 20)), b"").fuel_used;
         let config = Config::default().with_fuel(Some(used));

@@ -93,20 +93,50 @@ mod x64 {
         stopped: DynamicLabel,
         out_of_fuel: DynamicLabel,
         ret: DynamicLabel,
+        /// Shared tails of the `jit_output`, `jit_input` and `jit_exact` calls (see `thunk`).
+        output_thunk: DynamicLabel,
+        input_thunk: DynamicLabel,
+        exact_thunk: DynamicLabel,
     }
 
     impl DynasmEmitter {
-        /// Calls `target` (an `extern "C"` function) with the arguments already in registers.
-        fn call(&mut self, target: usize) {
-            asm!(self.ops
-                ; mov rax, QWORD target as i64
-                ; call rax
-            );
+        fn new(ops: Assembler) -> DynasmEmitter {
+            let mut ops = ops;
+            let mut label = || ops.new_dynamic_label();
+            let (stopped, out_of_fuel, ret) = (label(), label(), label());
+            let (output_thunk, input_thunk, exact_thunk) = (label(), label(), label());
+            DynasmEmitter {
+                ops,
+                stopped,
+                out_of_fuel,
+                ret,
+                output_thunk,
+                input_thunk,
+                exact_thunk,
+            }
         }
 
         /// Writes the pointer index back to the state (before a callback or a return).
         fn store_ptr(&mut self) {
             asm!(self.ops; mov [a_state + OFFSET_PTR], a_ptr);
+        }
+
+        /// A shared call tail at `label`, reached by `call`: writes the pointer back, passes the
+        /// state as the first argument (the others are already in place) and tail-jumps to `target`,
+        /// which returns straight to the call site (the stack is aligned as at a direct call).
+        fn thunk(&mut self, label: DynamicLabel, target: usize, ptr_in_rcx: bool) {
+            asm!(self.ops
+                ; =>label
+                ; mov [a_state + OFFSET_PTR], a_ptr
+                ; mov rdi, a_state
+            );
+            if ptr_in_rcx {
+                asm!(self.ops; mov rcx, a_ptr);
+            }
+            asm!(self.ops
+                ; mov rax, QWORD target as i64
+                ; jmp rax
+            );
         }
     }
 
@@ -181,28 +211,20 @@ mod x64 {
         }
 
         fn output(&mut self, offset: i32) {
-            self.store_ptr();
+            let (thunk, stopped) = (self.output_thunk, self.stopped);
             asm!(self.ops
-                ; mov rdi, a_state
                 ; movzx esi, BYTE [a_tape + a_ptr + offset]
-            );
-            self.call(jit_output as *const () as usize);
-            let stopped = self.stopped;
-            asm!(self.ops
+                ; call =>thunk
                 ; test eax, eax
                 ; jnz =>stopped
             );
         }
 
         fn input(&mut self, offset: i32) {
-            self.store_ptr();
+            let (thunk, stopped) = (self.input_thunk, self.stopped);
             asm!(self.ops
-                ; mov rdi, a_state
                 ; lea rsi, [a_tape + a_ptr + offset]
-            );
-            self.call(jit_input as *const () as usize);
-            let stopped = self.stopped;
-            asm!(self.ops
+                ; call =>thunk
                 ; test eax, eax
                 ; jnz =>stopped
             );
@@ -266,16 +288,11 @@ mod x64 {
         }
 
         fn exact(&mut self, span: Span) {
-            self.store_ptr();
+            let (thunk, stopped) = (self.exact_thunk, self.stopped);
             asm!(self.ops
-                ; mov rdi, a_state
                 ; mov esi, span.start as i32
                 ; mov edx, span.end as i32
-                ; mov rcx, a_ptr
-            );
-            self.call(jit_exact as *const () as usize);
-            let stopped = self.stopped;
-            asm!(self.ops
+                ; call =>thunk
                 ; cmp rax, -1
                 ; je =>stopped
                 ; mov a_ptr, rax
@@ -287,6 +304,9 @@ mod x64 {
         }
 
         fn epilogue(&mut self) {
+            self.thunk(self.output_thunk, jit_output as *const () as usize, false);
+            self.thunk(self.input_thunk, jit_input as *const () as usize, false);
+            self.thunk(self.exact_thunk, jit_exact as *const () as usize, true);
             let (stopped, out_of_fuel, ret) = (self.stopped, self.out_of_fuel, self.ret);
             asm!(self.ops
                 // The pointer is already in the state (written before the callback that stopped).
@@ -346,19 +366,9 @@ mod x64 {
         nodes: Vec<Node>,
         config: &Config,
     ) -> Result<Box<dyn Executable>, CompileError> {
-        let mut ops = Assembler::new_with_capacity(nodes.len() * 12 + 256).map_err(codegen)?;
+        let ops = Assembler::new_with_capacity(nodes.len() * 12 + 256).map_err(codegen)?;
         let entry = ops.offset();
-        let (stopped, out_of_fuel, ret) = (
-            ops.new_dynamic_label(),
-            ops.new_dynamic_label(),
-            ops.new_dynamic_label(),
-        );
-        let mut emitter = DynasmEmitter {
-            ops,
-            stopped,
-            out_of_fuel,
-            ret,
-        };
+        let mut emitter = DynasmEmitter::new(ops);
         translate(&nodes, config.fuel.is_some(), &mut emitter)?;
         let mut ops = emitter.ops;
         ops.commit().map_err(codegen)?;

@@ -38,7 +38,12 @@ fn agree(src: &str, config: Config, input: &[u8]) -> Outcome {
             "{} on {src:?} under {config:?}",
             jit.name()
         );
-        assert_eq!(want.fuel_used, got.fuel_used, "{} fuel on {src:?}", jit.name());
+        assert_eq!(
+            want.fuel_used,
+            got.fuel_used,
+            "{} fuel on {src:?}",
+            jit.name()
+        );
     }
     want
 }
@@ -320,31 +325,4 @@ proptest! {
             }
         }
     }
-}
-
-#[test]
-fn tmp_phase_timing() {
-    let chunk = "+>+<[->+<]>.<,";
-    let src = chunk.repeat(1_000_000 / chunk.len() + 1);
-    let t = std::time::Instant::now();
-    let program = Program::parse(src).unwrap();
-    eprintln!("parse {:?}", t.elapsed());
-    let t = std::time::Instant::now();
-    let nodes = crate::optimizer::fold_runs_only(&program);
-    eprintln!("fold {:?} {}", t.elapsed(), nodes.len());
-    let t = std::time::Instant::now();
-    let g = crate::ir::blocks::guard(&program, nodes.clone());
-    eprintln!("guard {:?} {}", t.elapsed(), g.len());
-    let t = std::time::Instant::now();
-    let _p = program.clone();
-    eprintln!("clone {:?}", t.elapsed());
-    let t = std::time::Instant::now();
-    let b = crate::handjit::x64::encode(&nodes, &Config::default()).unwrap();
-    eprintln!("encode {:?} {}", t.elapsed(), b.len());
-    let t = std::time::Instant::now();
-    let _e = super::x64::compile_ir(&program, nodes.clone(), &Config::default()).unwrap();
-    eprintln!("dynasm {:?}", t.elapsed());
-    let t = std::time::Instant::now();
-    let _e = crate::handjit::x64::compile_ir(&program, nodes.clone(), &Config::default()).unwrap();
-    eprintln!("hand {:?}", t.elapsed());
 }

@@ -93,8 +93,9 @@ pub(crate) fn translate<E: Emitter>(
 ) -> Result<(), CompileError> {
     let mut loops: Vec<(E::Label, E::Label)> = Vec::new();
     let mut stubs: Vec<(E::Label, E::Label, Span)> = Vec::new();
-    // The guarded block being emitted: nodes left in it and the label after it.
-    let mut block: Option<(u32, E::Label)> = None;
+    // The guarded block being emitted: nodes left in it and the label after it (none when the guard
+    // needs no check).
+    let mut block: Option<(u32, Option<E::Label>)> = None;
     e.prologue();
     for (i, node) in nodes.iter().enumerate() {
         if in_block(&node.op) && block.is_none() {
@@ -109,10 +110,15 @@ pub(crate) fn translate<E: Emitter>(
                 if *len == 0 {
                     continue;
                 }
+                if (*lo, *hi) == (0, 0) {
+                    // The pointer is always on the tape: the block stays at it.
+                    block = Some((*len, None));
+                    continue;
+                }
                 let (fail, resume) = (e.new_label(), e.new_label());
                 e.guard(*lo, *hi, fail);
                 stubs.push((fail, resume, node.span));
-                block = Some((*len, resume));
+                block = Some((*len, Some(resume)));
                 continue;
             }
             Op::Add { offset, delta } => e.add(*offset, *delta),
@@ -154,7 +160,9 @@ pub(crate) fn translate<E: Emitter>(
         if let Some((left, resume)) = &mut block {
             *left -= 1;
             if *left == 0 {
-                e.bind(*resume);
+                if let Some(resume) = resume {
+                    e.bind(*resume);
+                }
                 block = None;
             }
         }

@@ -332,6 +332,18 @@ impl Code {
         self.op(false, &[0xff], 2, Rm::Reg(r));
     }
 
+    /// `jmp r64`
+    pub fn jmp_r(&mut self, r: Reg) {
+        self.op(false, &[0xff], 4, Rm::Reg(r));
+    }
+
+    /// `call rel32`; returns the offset of the displacement (to patch).
+    pub fn call_rel(&mut self) -> usize {
+        self.byte(0xe8);
+        self.imm32(0);
+        self.pos() - 4
+    }
+
     /// `ret`
     pub fn ret(&mut self) {
         self.byte(0xc3);
@@ -564,17 +576,15 @@ mod tests {
             &[0xbe, 0x34, 0x12, 0, 0],
             "mov esi,1234h",
         );
-        check(
-            |c| c.mov_r32_imm(Rax, 2),
-            &[0xb8, 2, 0, 0, 0],
-            "mov eax,2",
-        );
+        check(|c| c.mov_r32_imm(Rax, 2), &[0xb8, 2, 0, 0, 0], "mov eax,2");
         check(
             |c| c.mov_r64_imm64(Rax, 0x1122_3344_5566_7788),
             &[0x48, 0xb8, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11],
             "mov rax,1122334455667788h",
         );
         check(|c| c.call_r(Rax), &[0xff, 0xd0], "call rax");
+        check(|c| c.jmp_r(Rax), &[0xff, 0xe0], "jmp rax");
+        check(|c| c.jmp_r(R11), &[0x41, 0xff, 0xe3], "jmp r11");
     }
 
     #[test]
@@ -591,14 +601,17 @@ mod tests {
         code.patch(fwd, target).unwrap();
         assert_eq!(
             code.bytes,
-            [
-                0xc3, 0x0f, 0x85, 0xf9, 0xff, 0xff, 0xff, 0xe9, 0x01, 0, 0, 0, 0xc3, 0xc3
-            ]
+            [0xc3, 0x0f, 0x85, 0xf9, 0xff, 0xff, 0xff, 0xe9, 0x01, 0, 0, 0, 0xc3, 0xc3]
         );
         assert_eq!(
             decode(&code.bytes),
             ["ret", "jne 0", "jmp 0Dh", "ret", "ret"]
         );
+        let mut code = Code::new();
+        let at = code.call_rel();
+        code.patch(at, 0x20).unwrap();
+        assert_eq!(code.bytes, [0xe8, 0x1b, 0, 0, 0]);
+        assert_eq!(decode(&code.bytes), ["call 20h"]);
         for (cond, name) in [
             (Cond::B, "jb"),
             (Cond::Ae, "jae"),

@@ -112,6 +112,10 @@ pub(crate) mod x64 {
         stopped: usize,
         out_of_fuel: usize,
         ret: usize,
+        /// Shared tails of the `jit_output`, `jit_input` and `jit_exact` calls (see `thunk`).
+        output_thunk: usize,
+        input_thunk: usize,
+        exact_thunk: usize,
         /// The first thing that went wrong while encoding.
         error: Option<CompileError>,
     }
@@ -124,11 +128,17 @@ pub(crate) mod x64 {
                 stopped: 0,
                 out_of_fuel: 0,
                 ret: 0,
+                output_thunk: 0,
+                input_thunk: 0,
+                exact_thunk: 0,
                 error: None,
             };
             e.stopped = e.new_label();
             e.out_of_fuel = e.new_label();
             e.ret = e.new_label();
+            e.output_thunk = e.new_label();
+            e.input_thunk = e.new_label();
+            e.exact_thunk = e.new_label();
             e
         }
 
@@ -169,9 +179,24 @@ pub(crate) mod x64 {
             self.link(at, label);
         }
 
-        fn call(&mut self, target: usize) {
+        /// Calls the shared tail at `label`.
+        fn call(&mut self, label: usize) {
+            let at = self.code.call_rel();
+            self.link(at, label);
+        }
+
+        /// A shared call tail at `label`, reached by `call`: writes the pointer back, passes the
+        /// state as the first argument (the others are already in place) and tail-jumps to `target`,
+        /// which returns straight to the call site (the stack is aligned as at a direct call).
+        fn thunk(&mut self, label: usize, target: usize, ptr_in_rcx: bool) {
+            self.bind(label);
+            self.store_ptr();
+            self.code.mov_rr(Reg::Rdi, STATE);
+            if ptr_in_rcx {
+                self.code.mov_rr(Reg::Rcx, PTR);
+            }
             self.code.mov_r64_imm64(TMP, target as u64);
-            self.code.call_r(TMP);
+            self.code.jmp_r(TMP);
         }
 
         fn store_ptr(&mut self) {
@@ -262,18 +287,14 @@ pub(crate) mod x64 {
         }
 
         fn output(&mut self, offset: i32) {
-            self.store_ptr();
-            self.code.mov_rr(Reg::Rdi, STATE);
             self.code.movzx8(Reg::Rsi, cell(offset));
-            self.call(jit_output as *const () as usize);
+            self.call(self.output_thunk);
             self.check_flag();
         }
 
         fn input(&mut self, offset: i32) {
-            self.store_ptr();
-            self.code.mov_rr(Reg::Rdi, STATE);
             self.code.lea(Reg::Rsi, cell(offset));
-            self.call(jit_input as *const () as usize);
+            self.call(self.input_thunk);
             self.check_flag();
         }
 
@@ -317,12 +338,9 @@ pub(crate) mod x64 {
         }
 
         fn exact(&mut self, span: Span) {
-            self.store_ptr();
-            self.code.mov_rr(Reg::Rdi, STATE);
             self.code.mov_r32_imm(Reg::Rsi, span.start);
             self.code.mov_r32_imm(Reg::Rdx, span.end);
-            self.code.mov_rr(Reg::Rcx, PTR);
-            self.call(jit_exact as *const () as usize);
+            self.call(self.exact_thunk);
             self.code.cmp_imm(Reg::Rax, -1);
             self.jcc(Cond::E, self.stopped);
             self.code.mov_rr(PTR, Reg::Rax);
@@ -334,6 +352,9 @@ pub(crate) mod x64 {
         }
 
         fn epilogue(&mut self) {
+            self.thunk(self.output_thunk, jit_output as *const () as usize, false);
+            self.thunk(self.input_thunk, jit_input as *const () as usize, false);
+            self.thunk(self.exact_thunk, jit_exact as *const () as usize, true);
             // The pointer is already in the state (written before the callback that stopped).
             self.bind(self.stopped);
             self.code.mov_r32_imm(Reg::Rax, STATUS_STOPPED);

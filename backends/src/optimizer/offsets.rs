@@ -1,5 +1,7 @@
 //! The `offsets` pass: pointer moves inside a straight-line block become offsets on the operations.
 
+use std::collections::HashMap;
+
 use super::{fits, map_blocks};
 use crate::ir::{Node, Op, Span};
 
@@ -9,6 +11,15 @@ use crate::ir::{Node, Op, Span};
 /// ```text
 /// before: >+>--<.     move +1, add [0] +1, move +1, add [0] -2, move -1, out [0]
 /// after:  >+>--<.     add [1] +1, add [2] -2, out [1], move +1
+/// ```
+///
+/// Then adds to one cell are combined into the earlier add (or set) of that cell when nothing in
+/// between reads or writes it (an output, input or multiply-add of that cell), since the block runs
+/// behind one guard and cannot stop half-way:
+///
+/// ```text
+/// before: ->+<->+<    add [0] -1, add [1] +1, add [0] -1, add [1] +1
+/// after:  ->+<->+<    add [0] -2, add [1] +2
 /// ```
 ///
 /// Never across a loop boundary or a scan: the pointer is exact there. The final move carries the
@@ -68,6 +79,49 @@ fn offsets_block(block: Vec<Node>) -> Vec<Node> {
     match (moves, out.last_mut()) {
         (Some(span), Some(last)) if pos == 0 => last.span = last.span.merge(span),
         _ => put_move(&mut out, &mut pos, &mut moves),
+    }
+    combine_adds(out)
+}
+
+/// Folds each add into the latest earlier add or set of the same cell, unless an op in between
+/// reads or writes that cell. Runs on offset form (only the final node moves).
+fn combine_adds(block: Vec<Node>) -> Vec<Node> {
+    let mut out: Vec<Node> = Vec::with_capacity(block.len());
+    // Cell offset -> index in `out` of the add or set an add to that cell may fold into.
+    let mut open: HashMap<i32, usize> = HashMap::new();
+    for node in block {
+        match node.op {
+            Op::Add { offset, delta } => {
+                if let Some(&at) = open.get(&offset) {
+                    let target = &mut out[at];
+                    match &mut target.op {
+                        Op::Add { delta: d, .. } => *d = d.wrapping_add(delta),
+                        Op::Set { value, .. } => *value = value.wrapping_add(delta),
+                        _ => unreachable!("only adds and sets are open"),
+                    }
+                    target.span = target.span.merge(node.span);
+                    continue;
+                }
+                open.insert(offset, out.len());
+            }
+            Op::Set { offset, .. } => {
+                open.insert(offset, out.len());
+            }
+            Op::Output { offset } | Op::Input { offset } => {
+                open.remove(&offset);
+            }
+            Op::MulLoop {
+                offset,
+                ref targets,
+            } => {
+                open.remove(&offset);
+                for t in targets {
+                    open.remove(&(offset + t.offset));
+                }
+            }
+            _ => open.clear(),
+        }
+        out.push(node);
     }
     out
 }
@@ -142,6 +196,16 @@ mod tests {
                 3
             )]
         );
+    }
+
+    #[test]
+    fn adds_to_one_cell_combine_unless_the_cell_is_used_between() {
+        let ops = |src: &str| run(src).into_iter().map(|n| n.op).collect::<Vec<_>>();
+        let add = |offset, delta| Op::Add { offset, delta };
+        assert_eq!(ops("->+<->+<"), vec![add(0, 254), add(1, 2)]);
+        assert_eq!(ops("+.+"), vec![add(0, 1), Op::Output { offset: 0 }, add(0, 1)]);
+        assert_eq!(ops("+>.<+"), vec![add(0, 2), Op::Output { offset: 1 }]);
+        assert_eq!(ops("+,+"), vec![add(0, 1), Op::Input { offset: 0 }, add(0, 1)]);
     }
 
     #[test]

@@ -116,9 +116,15 @@ impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LoadError::Corpus(e) => write!(f, "{e}"),
-            LoadError::NotFound { path } => write!(f, "{}: no such file or directory", path.display()),
+            LoadError::NotFound { path } => {
+                write!(f, "{}: no such file or directory", path.display())
+            }
             LoadError::NotBf { path } => {
-                write!(f, "{}: not a .bf file (give .bf files or directories)", path.display())
+                write!(
+                    f,
+                    "{}: not a .bf file (give .bf files or directories)",
+                    path.display()
+                )
             }
             LoadError::NoExpectedOutput { path } => write!(
                 f,

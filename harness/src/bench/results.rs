@@ -231,7 +231,11 @@ mod tests {
 
     #[test]
     fn stats_of_odd_and_even_counts() {
-        let ms = |v: &[u64]| v.iter().map(|&m| Duration::from_millis(m)).collect::<Vec<_>>();
+        let ms = |v: &[u64]| {
+            v.iter()
+                .map(|&m| Duration::from_millis(m))
+                .collect::<Vec<_>>()
+        };
         let s = Stats::of(&ms(&[30, 10, 20])).unwrap();
         assert_eq!((s.median, s.min, s.max, s.samples), (0.02, 0.01, 0.03, 3));
         let s = Stats::of(&ms(&[40, 10, 20, 30])).unwrap();
@@ -250,7 +254,10 @@ mod tests {
             Verdict::Unsupported,
             Verdict::Skipped,
         ] {
-            assert_eq!(serde_json::to_string(&v).unwrap(), format!("\"{}\"", v.name()));
+            assert_eq!(
+                serde_json::to_string(&v).unwrap(),
+                format!("\"{}\"", v.name())
+            );
         }
     }
 }

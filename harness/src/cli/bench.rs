@@ -59,7 +59,8 @@ fn default_paths(quick: bool) -> Vec<PathBuf> {
     if relative.is_dir() {
         return vec![relative];
     }
-    let in_repo = crate::corpus::default_dir().join(relative.strip_prefix("corpus").unwrap_or(&relative));
+    let in_repo =
+        crate::corpus::default_dir().join(relative.strip_prefix("corpus").unwrap_or(&relative));
     vec![if in_repo.is_dir() { in_repo } else { relative }]
 }
 
@@ -90,19 +91,28 @@ fn run(args: Args) -> Result<u8, u8> {
             error(&e);
             EXIT_USAGE
         })?;
-        let dir = results_path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let dir = results_path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
         let check = load_check(&args.out.join("latest").join("check.json"));
         write_html(&results, check.as_ref(), &dir)?;
         println!("report: {}", dir.join("index.html").display());
         return Ok(EXIT_OK);
     }
-    let mut plan = if args.quick { Plan::quick() } else { Plan::full() };
+    let mut plan = if args.quick {
+        Plan::quick()
+    } else {
+        Plan::full()
+    };
     if let Some(runs) = args.runs {
         plan.runs = runs as usize;
     }
     if let Some(budget) = args.budget {
         if !(budget.is_finite() && budget > 0.0) {
-            error(format_args!("--budget {budget}: give a positive number of seconds"));
+            error(format_args!(
+                "--budget {budget}: give a positive number of seconds"
+            ));
             return Err(EXIT_USAGE);
         }
         plan.cell_budget = Duration::from_secs_f64(budget);
@@ -147,7 +157,10 @@ fn run(args: Args) -> Result<u8, u8> {
     let dir = write_reports(&results, &args.out)?;
     print_summary(&results);
     println!("report: {}", dir.join("index.html").display());
-    println!("latest: {}", args.out.join("latest").join("index.html").display());
+    println!(
+        "latest: {}",
+        args.out.join("latest").join("index.html").display()
+    );
     let failed = results
         .workloads
         .iter()
@@ -250,7 +263,12 @@ fn print_summary(results: &Results) {
         }
         println!("{line}");
     }
-    if results.workloads.iter().flat_map(|w| &w.cells).any(|c| c.capped) {
+    if results
+        .workloads
+        .iter()
+        .flat_map(|w| &w.cells)
+        .any(|c| c.capped)
+    {
         println!("* fewer runs than asked: over the time budget (see the report)");
     }
     let _ = environment::now_secs;

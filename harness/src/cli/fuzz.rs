@@ -43,6 +43,10 @@ pub struct Args {
     /// Also mutate the programs in this directory (default: the repository's corpus, if found).
     #[arg(long, value_name = "DIR")]
     pub corpus: Option<PathBuf>,
+    /// The most of the time one backend may take (0 to 1); a slower backend (e.g. one that calls a
+    /// C compiler) then sits some programs out. 1 runs every backend on every program.
+    #[arg(long, value_name = "F", default_value_t = 0.2)]
+    pub time_share: f64,
     /// Minimize and save at most this many divergences per backend and class.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub max_saved: usize,
@@ -87,7 +91,7 @@ fn run(args: Args) -> Result<u8, u8> {
             pinned_eof = pinned_eof.or(eof);
         }
     }
-    let mut oracle = Oracle::new(engines, args.fuel);
+    let mut oracle = Oracle::new(engines, args.fuel).time_share(args.time_share);
     if !args.no_isolate {
         oracle = oracle.isolated(args.engines.worker()?);
     }

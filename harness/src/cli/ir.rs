@@ -24,6 +24,9 @@ pub struct Args {
     /// Print only the final guarded IR.
     #[arg(long)]
     pub final_only: bool,
+    /// Print the Cranelift IR (CLIF) the `cranelift` backend generates (default configuration).
+    #[arg(long, conflicts_with_all = ["passes", "level", "final_only"])]
+    pub clif: bool,
 }
 
 /// Runs `bfjit ir`; returns the exit code.
@@ -42,6 +45,15 @@ fn run(args: Args) -> Result<u8, u8> {
         None => PassList::preset(args.level.unwrap_or(2)),
     };
     let program = load_program(&args.file)?;
+    if args.clif {
+        let config = bfjit_backends::Config::default();
+        let text = bfjit_backends::cranelift::clif_text(&program, &config).map_err(|e| {
+            error(&e);
+            EXIT_USAGE
+        })?;
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        return Ok(EXIT_OK);
+    }
     let stages = trace(&program, &passes);
     let mut text = String::new();
     if !args.final_only {

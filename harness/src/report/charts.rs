@@ -85,7 +85,10 @@ fn err<E: std::fmt::Debug>(e: E) -> ChartError {
 /// class for the stylesheet.
 fn finish(svg: String, label: &str) -> String {
     let svg = svg.replace(" xmlns=\"http://www.w3.org/2000/svg\"", "");
-    let label = label.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;");
+    let label = label
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;");
     svg.replacen(
         "<svg ",
         &format!("<svg class=\"chart\" role=\"img\" aria-label=\"{label}\" "),
@@ -152,7 +155,11 @@ pub fn bar_chart(
         root.fill(&WHITE).map_err(err)?;
         let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = values.iter().copied().fold(0.0, f64::max);
-        let (lo, hi) = if values.is_empty() { (0.1, 1.0) } else { (lo, hi) };
+        let (lo, hi) = if values.is_empty() {
+            (0.1, 1.0)
+        } else {
+            (lo, hi)
+        };
         let log = hi / lo > LOG_THRESHOLD;
         let n = rows.len().max(1) as f64;
         let label_area = canvas.label_area;
@@ -209,7 +216,11 @@ pub fn bar_chart(
 }
 
 fn draw_bars<X>(
-    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<X, plotters::coord::types::RangedCoordf64>>,
+    chart: &mut ChartContext<
+        '_,
+        SVGBackend<'_>,
+        Cartesian2d<X, plotters::coord::types::RangedCoordf64>,
+    >,
     root: &DrawingArea<SVGBackend<'_>, Shift>,
     canvas: Canvas,
     rows: &[BarRow],
@@ -311,7 +322,10 @@ pub struct ScalingLine {
 
 /// The compile-time scaling chart: compile time against program size, log-log, one line per backend.
 pub fn scaling_chart(canvas: Canvas, lines: &[ScalingLine]) -> Result<String, ChartError> {
-    let xs: Vec<f64> = lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)).collect();
+    let xs: Vec<f64> = lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.0))
+        .collect();
     let ys: Vec<f64> = lines
         .iter()
         .flat_map(|l| l.points.iter().map(|p| p.1))
@@ -321,7 +335,11 @@ pub fn scaling_chart(canvas: Canvas, lines: &[ScalingLine]) -> Result<String, Ch
     let x_hi = xs.iter().copied().fold(0.0, f64::max).max(1e6);
     let y_lo = ys.iter().copied().fold(f64::INFINITY, f64::min);
     let y_hi = ys.iter().copied().fold(0.0, f64::max);
-    let (y_lo, y_hi) = if ys.is_empty() { (1e-3, 1.0) } else { (y_lo, y_hi) };
+    let (y_lo, y_hi) = if ys.is_empty() {
+        (1e-3, 1.0)
+    } else {
+        (y_lo, y_hi)
+    };
     let height = if canvas.width < 600 { 380 } else { 460 };
     let mut svg = String::new();
     {
@@ -418,7 +436,11 @@ mod tests {
         let svg = time_bars(
             Canvas::WIDE,
             "t",
-            &[row("slow", &[Some(0.001), Some(10.0)]), failed, row("fast", &[Some(1e-5), Some(0.01)])],
+            &[
+                row("slow", &[Some(0.001), Some(10.0)]),
+                failed,
+                row("fast", &[Some(1e-5), Some(0.01)]),
+            ],
         )
         .unwrap();
         assert!(svg.starts_with("<svg class=\"chart\""));
@@ -431,11 +453,14 @@ mod tests {
 
     #[test]
     fn scaling_chart_labels_lines() {
-        let svg = scaling_chart(Canvas::NARROW, &[ScalingLine {
-            backend: "cranelift".into(),
-            color: 0,
-            points: vec![(1e4, 0.001), (1e5, 0.01), (1e6, 0.1)],
-        }])
+        let svg = scaling_chart(
+            Canvas::NARROW,
+            &[ScalingLine {
+                backend: "cranelift".into(),
+                color: 0,
+                points: vec![(1e4, 0.001), (1e5, 0.01), (1e6, 0.1)],
+            }],
+        )
         .unwrap();
         assert!(svg.contains("cranelift"));
         assert!(svg.contains("<path") || svg.contains("<polyline"));

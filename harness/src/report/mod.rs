@@ -149,32 +149,36 @@ pub fn load_check(path: &Path) -> Result<CheckSummary, ReportError> {
 pub fn format_secs(secs: f64) -> String {
     let (value, unit) = if secs <= 0.0 {
         return "0".to_string();
-    } else if secs < 1e-6 {
+    } else if secs < 0.9995e-6 {
         (secs * 1e9, "ns")
-    } else if secs < 1e-3 {
+    } else if secs < 0.9995e-3 {
         (secs * 1e6, "µs")
-    } else if secs < 1.0 {
+    } else if secs < 0.9995 {
         (secs * 1e3, "ms")
     } else {
         (secs, "s")
     };
-    let text = if value >= 100.0 {
+    format!("{} {unit}", three_digits(value))
+}
+
+/// A number in 1..1000 written with three significant digits (`1.23`, `12.3`, `123`).
+fn three_digits(value: f64) -> String {
+    if value >= 99.95 {
         format!("{value:.0}")
-    } else if value >= 10.0 {
+    } else if value >= 9.995 {
         format!("{value:.1}")
     } else {
         format!("{value:.2}")
-    };
-    format!("{text} {unit}")
+    }
 }
 
 fn format_ratio(r: f64) -> String {
-    if r >= 100.0 {
-        format!("{r:.0}×")
-    } else if r >= 10.0 {
-        format!("{r:.1}×")
+    if r >= 0.995 {
+        format!("{}×", three_digits(r))
     } else {
-        format!("{r:.2}×")
+        // Slower than the base: three significant digits below one.
+        let digits = (-r.log10().floor()) as usize + 2;
+        format!("{r:.digits$}×")
     }
 }
 
@@ -191,8 +195,10 @@ struct Row {
     vs_c: String,
     vs_c_run: String,
     spread: String,
+    range: Option<String>,
     samples: String,
     detail: Option<String>,
+    mark: String,
     fastest: bool,
 }
 
@@ -207,6 +213,7 @@ struct WorkloadView {
     config: String,
     chart: Chart,
     rows: Vec<Row>,
+    notes: bool,
 }
 
 /// A chart in its wide and narrow renderings (empty strings: no chart).
@@ -296,7 +303,13 @@ fn verdict_label(v: Verdict) -> &'static str {
 fn anchor(name: &str) -> String {
     let slug: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     format!("w-{slug}")
 }
@@ -344,7 +357,9 @@ pub fn render(results: &Results, check: Option<&CheckSummary>) -> Result<String,
                     cell.backend,
                     w.name,
                     verdict_label(cell.verdict),
-                    cell.detail.as_ref().map_or(String::new(), |d| format!(" — {d}"))
+                    cell.detail
+                        .as_ref()
+                        .map_or(String::new(), |d| format!(" — {d}"))
                 ));
             }
             let this_total = total(&cell.compile, &cell.run);
@@ -363,18 +378,32 @@ pub fn render(results: &Results, check: Option<&CheckSummary>) -> Result<String,
                 compile: show(&cell.compile),
                 run: show(&cell.run),
                 total: this_total.map_or("—".to_string(), format_secs),
-                vs_reference: if ok { ratio(ref_total, this_total) } else { "—".into() },
-                vs_reference_run: if ok { ratio(ref_run, this_run) } else { "—".into() },
-                vs_c: if ok { ratio(c_total, this_total) } else { "—".into() },
-                vs_c_run: if ok { ratio(c_run, this_run) } else { "—".into() },
-                spread: cell.run.map_or("—".to_string(), |r| {
-                    format!(
-                        "±{:.0}% ({} – {})",
-                        r.spread() * 50.0,
-                        format_secs(r.min),
-                        format_secs(r.max)
-                    )
-                }),
+                vs_reference: if ok {
+                    ratio(ref_total, this_total)
+                } else {
+                    "—".into()
+                },
+                vs_reference_run: if ok {
+                    ratio(ref_run, this_run)
+                } else {
+                    "—".into()
+                },
+                vs_c: if ok {
+                    ratio(c_total, this_total)
+                } else {
+                    "—".into()
+                },
+                vs_c_run: if ok {
+                    ratio(c_run, this_run)
+                } else {
+                    "—".into()
+                },
+                spread: cell
+                    .run
+                    .map_or("—".to_string(), |r| format!("±{:.0}%", r.spread() * 50.0)),
+                range: cell
+                    .run
+                    .map(|r| format!("{} – {}", format_secs(r.min), format_secs(r.max))),
                 samples: cell.run.map_or("—".to_string(), |r| {
                     if cell.capped {
                         format!("{} (capped)", r.samples)
@@ -383,6 +412,7 @@ pub fn render(results: &Results, check: Option<&CheckSummary>) -> Result<String,
                     }
                 }),
                 detail: cell.detail.clone(),
+                mark: String::new(),
                 fastest: ok && this_run == Some(fastest_run),
             });
             let note = (!ok).then(|| match &cell.detail {
@@ -397,6 +427,11 @@ pub fn render(results: &Results, check: Option<&CheckSummary>) -> Result<String,
                 ],
                 note,
             });
+        }
+        let mut marks = 0;
+        for row in rows.iter_mut().filter(|r| r.detail.is_some()) {
+            marks += 1;
+            row.mark = marks.to_string();
         }
         let title = format!("{}: compile and run time", w.name);
         let chart = if bars.iter().any(|b| b.values.iter().any(Option::is_some)) {
@@ -414,6 +449,7 @@ pub fn render(results: &Results, check: Option<&CheckSummary>) -> Result<String,
             config: w.config.clone(),
             chart,
             rows,
+            notes: marks > 0,
         });
     }
 
@@ -545,7 +581,11 @@ pub fn render(results: &Results, check: Option<&CheckSummary>) -> Result<String,
     let page = Page {
         results,
         title: format!("bfjit benchmark report — {}", results.created),
-        mode: if results.settings.quick { "quick" } else { "full" },
+        mode: if results.settings.quick {
+            "quick"
+        } else {
+            "full"
+        },
         verified,
         failures,
         unsupported: results
@@ -573,14 +613,14 @@ pub fn render(results: &Results, check: Option<&CheckSummary>) -> Result<String,
     };
     let mut env = Environment::new();
     env.add_template("report.html", TEMPLATE)?;
-    let html = env
-        .get_template("report.html")?
-        .render(template_value(serde_json::to_value(&page).map_err(
-            |e| ReportError::Template(minijinja::Error::new(
+    let html = env.get_template("report.html")?.render(template_value(
+        serde_json::to_value(&page).map_err(|e| {
+            ReportError::Template(minijinja::Error::new(
                 minijinja::ErrorKind::BadSerialization,
                 e.to_string(),
-            )),
-        )?))?;
+            ))
+        })?,
+    ))?;
     Ok(html)
 }
 
@@ -620,6 +660,10 @@ mod tests {
         assert_eq!(format_secs(0.0456), "45.6 ms");
         assert_eq!(format_secs(42.0), "42.0 s");
         assert_eq!(format_ratio(123.4), "123×");
+        assert_eq!(format_ratio(0.5), "0.500×");
+        assert_eq!(format_ratio(0.00123), "0.00123×");
+        assert_eq!(format_secs(9.9999e-5), "100 µs");
+        assert_eq!(format_secs(0.99999), "1.00 s");
         assert_eq!(group_digits(1_234_567), "1,234,567");
         assert_eq!(group_digits(12), "12");
     }
