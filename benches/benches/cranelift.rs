@@ -5,7 +5,9 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use bfjit_backends::{backend_by_name, run_collect, Availability, Backend, Config, Program, Status};
+use bfjit_backends::{
+    backend_by_name, run_collect, Availability, Backend, Config, Program, Status,
+};
 use bfjit_harness::workloads::{mandelbrot, scaling_program};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 

@@ -8,7 +8,9 @@
 
 use std::hint::black_box;
 
-use bfjit_backends::{Executable, Program};
+use std::time::{Duration, Instant};
+
+use bfjit_backends::{Backend, Config, Executable, Program};
 use bfjit_benches::{backends, compile_limit, criterion, run_limit, workloads};
 use bfjit_harness::bench::{probe, verify, SCALING_SIZES};
 use criterion::{
@@ -22,14 +24,61 @@ fn run_once(executable: &dyn Executable, input: &[u8], capacity: usize) {
     black_box(output);
 }
 
+/// Seconds per command each backend takes to compile the 10k-command scaling program, measured once
+/// when a workload is larger than that (to skip compiles that would take minutes, e.g. C at -O3).
+struct CompileRates {
+    program: Program,
+    rates: Vec<(&'static str, f64)>,
+}
+
+impl CompileRates {
+    fn new() -> CompileRates {
+        let program = Program::parse(bfjit_harness::workloads::scaling_program(10_000))
+            .expect("scaling programs are balanced");
+        CompileRates {
+            program,
+            rates: Vec::new(),
+        }
+    }
+
+    /// The predicted compile time of `commands` commands on `backend`.
+    fn predict(&mut self, backend: &'static dyn Backend, commands: usize) -> Duration {
+        if commands <= self.program.len() {
+            return Duration::ZERO;
+        }
+        let rate = match self.rates.iter().find(|(name, _)| *name == backend.name()) {
+            Some((_, rate)) => *rate,
+            None => {
+                let start = Instant::now();
+                let _ = backend.compile(&self.program, &Config::default());
+                let rate = start.elapsed().as_secs_f64() / self.program.len() as f64;
+                self.rates.push((backend.name(), rate));
+                rate
+            }
+        };
+        Duration::from_secs_f64(rate * commands as f64)
+    }
+}
+
 fn workload_benches(c: &mut Criterion) {
     let backends = backends();
+    let mut rates = CompileRates::new();
     for workload in workloads() {
         let name = workload.name().replace('/', "_");
         let expected_len = workload.case.expected_output.as_ref().map_or(0, Vec::len);
         // Probe every pair first: verified pairs are timed, failing and very slow ones are not.
         let mut ready = Vec::new();
         for &backend in &backends {
+            let predicted = rates.predict(backend, workload.program.len());
+            if predicted > compile_limit() {
+                eprintln!(
+                    "note: {} on {name}: compiling would take about {:.0} s, over the {} s limit; not timed",
+                    backend.name(),
+                    predicted.as_secs_f64(),
+                    compile_limit().as_secs()
+                );
+                continue;
+            }
             match probe(backend, &workload) {
                 Ok((_, run)) if run > run_limit() => eprintln!(
                     "note: {} on {name}: one run took {:.1} s, over the {} s criterion limit; \
@@ -89,7 +138,7 @@ fn scaling_benches(c: &mut Criterion) {
             (n, program)
         })
         .collect();
-    let config = bfjit_backends::Config::default();
+    let config = Config::default();
     for backend in backends() {
         let mut group = c.benchmark_group(format!("compile_scaling/{}", backend.name()));
         group.sampling_mode(SamplingMode::Flat);

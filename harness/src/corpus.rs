@@ -8,9 +8,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use bfjit_backends::{
-    Config, ConfigError, EofPolicy, Outcome, ParseError, Program, Side, Status,
-};
+use bfjit_backends::{Config, ConfigError, EofPolicy, Outcome, ParseError, Program, Side, Status};
 
 /// The result a failing corpus program must end with, as written in its `NAME.err` file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -248,7 +246,9 @@ impl fmt::Display for Mismatch {
                 show(actual)
             ),
             Mismatch::Status { expected, actual } => {
-                let expected = expected.as_ref().map_or("ok".to_string(), |e| e.to_string());
+                let expected = expected
+                    .as_ref()
+                    .map_or("ok".to_string(), |e| e.to_string());
                 write!(f, "status differs: expected {expected}, got {actual}")
             }
         }
@@ -364,13 +364,15 @@ pub fn load_case(root: &Path, path: &Path) -> Result<CorpusCase, CorpusError> {
     let cfg_path = path.with_extension("cfg");
     let (config, slow) = match read_optional(&cfg_path)? {
         None => (Config::default(), false),
-        Some(bytes) => parse_config(&String::from_utf8_lossy(&bytes)).map_err(
-            |(line, message)| CorpusError::Format {
-                path: cfg_path.clone(),
-                line,
-                message,
-            },
-        )?,
+        Some(bytes) => {
+            parse_config(&String::from_utf8_lossy(&bytes)).map_err(|(line, message)| {
+                CorpusError::Format {
+                    path: cfg_path.clone(),
+                    line,
+                    message,
+                }
+            })?
+        }
     };
     Ok(CorpusCase {
         name,
@@ -402,9 +404,7 @@ pub fn parse_config(text: &str) -> Result<(Config, bool), (usize, String)> {
         let bad = |what: &str| (line_no, format!("{key} = '{value}': {what}"));
         match key {
             "tape_len" => {
-                config.tape_len = value
-                    .parse()
-                    .map_err(|_| bad("expected a whole number"))?;
+                config.tape_len = value.parse().map_err(|_| bad("expected a whole number"))?;
                 config
                     .validate()
                     .map_err(|e: ConfigError| bad(&e.to_string()))?;

@@ -23,6 +23,7 @@ fn tiny_plan() -> Plan {
         scaling_sizes: vec![],
         scaling_runs: 1,
         scaling_budget: Duration::from_secs(5),
+        compile_budget: Duration::from_secs(60),
         quick: true,
     }
 }
@@ -148,4 +149,25 @@ fn a_whole_run_round_trips_through_json_and_renders() {
     assert_eq!(back, results);
     let html = bfjit_harness::report::render(&back, None).unwrap();
     assert!(html.contains("reference on wrong: wrong output"));
+}
+
+#[test]
+fn a_compile_predicted_over_budget_is_skipped_and_said() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a", PRINT_A, b"A");
+    let workloads = load_workloads(&[dir.path().to_path_buf()]).unwrap();
+    let backends = vec![backend_by_name("reference").unwrap()];
+    let mut plan = tiny_plan();
+    plan.scaling_sizes = vec![100];
+    plan.compile_budget = Duration::from_nanos(1);
+    let results = bench::run(&backends, &workloads, &plan, &mut |_| {});
+    let cell = &results.workloads[0].cells[0];
+    assert_eq!(cell.verdict, Verdict::Skipped);
+    assert!(cell.run.is_none());
+    assert!(cell.detail.as_ref().unwrap().contains("compile budget"));
+    assert!(results.notes.iter().any(|n| n.contains("compile budget")));
+    // Without a scaling measurement there is no prediction: the cell is measured.
+    plan.scaling_sizes.clear();
+    let results = bench::run(&backends, &workloads, &plan, &mut |_| {});
+    assert_eq!(results.workloads[0].cells[0].verdict, Verdict::Ok);
 }

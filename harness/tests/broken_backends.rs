@@ -17,7 +17,7 @@ fn programs_until_caught(oracle: &mut Oracle, seed: u64) -> Option<(usize, Class
     let mut stream = ShapeStream::new(seed);
     (1..=BOUND).find_map(|n| {
         let report = oracle.check(&stream.next_shape().to_case());
-        report.divergences().next().map(|d| (n, d.class))
+        report.first_divergence().map(|d| (n, d.class))
     })
 }
 
@@ -55,7 +55,7 @@ fn the_bug_free_control_agrees_on_everything() {
     for _ in 0..3000 {
         let case = stream.next_shape().to_case();
         let report = oracle.check(&case);
-        if let Some(d) = report.divergences().next() {
+        if let Some(d) = report.first_divergence() {
             panic!(
                 "{d}\nprogram: {}",
                 String::from_utf8_lossy(case.program.source())

@@ -1,8 +1,10 @@
 //! Runs every corpus program (`corpus/`, subfolders included) on every registered backend and checks
 //! its output and status against the expected files and its whole outcome against the reference.
 //!
-//! Programs under a `bench/` folder or marked `slow = true` are not run on the reference (too slow for
-//! the default test run); the other backends still run them against the expected files.
+//! Programs under a `bench/` folder or marked `slow = true` are heavy (the C backends alone spend
+//! minutes compiling a large benchmark program), so the default run leaves them out and says so;
+//! `BFJIT_CORPUS_ALL=1` includes them, checked against their expected files on every backend but the
+//! reference (which would take too long to run them).
 //!
 //! `BFJIT_BLESS=1 cargo test --release -p bfjit-harness --test corpus` (re)writes the `.out` and
 //! `.err` files from the reference before checking: use it after adding a program, then read the new
@@ -25,9 +27,14 @@ fn case(cases: &[CorpusCase], name: &str) -> CorpusCase {
         .clone()
 }
 
-/// Whether the reference interpreter skips this case in the default test run.
+/// Whether the case is heavy: under a `bench/` folder or marked `slow`. The reference never runs
+/// heavy cases; the other backends run them only with `BFJIT_CORPUS_ALL=1`.
 fn reference_skips(case: &CorpusCase) -> bool {
     case.slow || case.name.split('/').any(|part| part == "bench")
+}
+
+fn run_heavy_cases() -> bool {
+    std::env::var_os("BFJIT_CORPUS_ALL").is_some()
 }
 
 fn reference() -> &'static dyn Backend {
@@ -72,10 +79,20 @@ fn every_corpus_program_agrees_on_every_backend() {
     let backends = registry();
     for backend in &backends {
         if let Availability::Unsupported(why) = backend.availability() {
-            println!("skipping backend {}: unsupported here ({why})", backend.name());
+            println!(
+                "skipping backend {}: unsupported here ({why})",
+                backend.name()
+            );
         }
     }
+    let heavy = cases.iter().filter(|c| reference_skips(c)).count();
+    if heavy > 0 && !run_heavy_cases() {
+        println!("leaving out {heavy} bench/slow programs: set BFJIT_CORPUS_ALL=1 to run them");
+    }
     for case in &cases {
+        if reference_skips(case) && !run_heavy_cases() {
+            continue;
+        }
         let program = match case.program() {
             Ok(program) => program,
             Err(error) => {
@@ -141,7 +158,11 @@ fn corpus_covers_the_required_programs() {
     // Every command appears somewhere, and the required situations are all present.
     let all: Vec<u8> = cases.iter().flat_map(|c| c.source.clone()).collect();
     for command in b"+-<>.,[]" {
-        assert!(all.contains(command), "no program uses {}", *command as char);
+        assert!(
+            all.contains(command),
+            "no program uses {}",
+            *command as char
+        );
     }
     for eof in bfjit_backends::EofPolicy::ALL {
         let name = format!("eof_{eof}");
@@ -151,7 +172,11 @@ fn corpus_covers_the_required_programs() {
     }
     let big = cases
         .iter()
-        .filter(|c| c.expected_output.as_ref().is_some_and(|o| o.len() >= 10_000))
+        .filter(|c| {
+            c.expected_output
+                .as_ref()
+                .is_some_and(|o| o.len() >= 10_000)
+        })
         .count();
     assert!(big >= 2, "{big} programs print 10 KB or more");
     let sides: Vec<_> = cases

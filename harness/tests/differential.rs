@@ -80,7 +80,7 @@ fn soak_check(case: &Case, label: &str) -> Result<(), TestCaseError> {
 /// Checks one case; on a divergence, minimizes it and fails with the reproducer in corpus format.
 fn check_agrees(oracle: &mut Oracle, case: &Case) -> Result<Verdict, TestCaseError> {
     let report = oracle.check(case);
-    let Some(divergence) = report.divergences().next().cloned() else {
+    let Some(divergence) = report.first_divergence().cloned() else {
         return Ok(report.verdict);
     };
     let index = oracle
@@ -225,7 +225,7 @@ fn external_engine_with_a_planted_bug_is_caught_and_minimized() {
         .find_map(|n| {
             let case = stream.next_shape().to_case();
             let report = oracle.check(&case);
-            let class = report.divergences().next().map(|d| d.class)?;
+            let class = report.first_divergence().map(|d| d.class)?;
             Some((n, case, class))
         })
         .expect("the planted bug is found within 300 programs");

@@ -154,3 +154,17 @@ fn text_from_results_is_escaped() {
     assert!(html.contains("a &lt; b &amp; c"));
     assert_balanced(&html);
 }
+
+#[test]
+fn skipped_cells_are_listed_as_not_measured() {
+    let mut results = load_results(&data("results-sample.json")).unwrap();
+    let cell = &mut results.workloads[1].cells[3];
+    cell.verdict = bfjit_harness::bench::Verdict::Skipped;
+    cell.detail = Some("not measured: over the 20.0 s compile budget".to_string());
+    cell.compile = None;
+    cell.run = None;
+    let html = render(&results, None).unwrap();
+    assert!(html.contains("1 cell not measured"));
+    assert!(html.contains("c-baseline on fizzbuzz: not measured"));
+    assert_balanced(&html);
+}

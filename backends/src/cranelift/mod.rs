@@ -228,7 +228,12 @@ impl JitCompiler {
                 .declare_function(name, Linkage::Import, &sig)
                 .map_err(codegen)
         };
-        let output = import(&mut module, "bfjit_output", &[ptr_ty, types::I32], types::I32)?;
+        let output = import(
+            &mut module,
+            "bfjit_output",
+            &[ptr_ty, types::I32],
+            types::I32,
+        )?;
         let input = import(&mut module, "bfjit_input", &[ptr_ty, ptr_ty], types::I32)?;
         let exact = import(
             &mut module,
@@ -252,7 +257,10 @@ impl JitCompiler {
     }
 
     fn module(&mut self) -> &mut JITModule {
-        self.module.0.as_mut().expect("the module lives until the compiler is done")
+        self.module
+            .0
+            .as_mut()
+            .expect("the module lives until the compiler is done")
     }
 
     /// Declares a new function for `nodes` and queues it.
@@ -289,7 +297,10 @@ impl JitCompiler {
             clif,
             verify,
         } = self;
-        let module = module.0.as_mut().expect("the module lives until the compiler is done");
+        let module = module
+            .0
+            .as_mut()
+            .expect("the module lives until the compiler is done");
         ctx.func = Function::with_name_signature(
             UserFuncName::user(0, unit.id.as_u32()),
             unit_sig.clone(),
@@ -315,7 +326,11 @@ impl JitCompiler {
                 "; nodes {}..{}{}\n{}",
                 unit.nodes.start,
                 unit.nodes.end,
-                if unit.tail.is_some() { " (block tail)" } else { "" },
+                if unit.tail.is_some() {
+                    " (block tail)"
+                } else {
+                    ""
+                },
                 ctx.func.display()
             );
         }
@@ -359,7 +374,11 @@ fn compile_nodes(
     };
     let entry = compiler.queue(0..nodes.len(), None)?;
     compiler.run(&env)?;
-    let module = compiler.module.0.take().expect("the module lives until the compiler is done");
+    let module = compiler
+        .module
+        .0
+        .take()
+        .expect("the module lives until the compiler is done");
     let code = module.get_finalized_function(entry);
     // SAFETY: `entry` was declared with `unit_sig`, i.e. `extern "C" fn(*mut JitState) -> u32` in the
     // host's default calling convention, and has just been compiled and finalized (made executable).

@@ -73,7 +73,11 @@ fn hello_prints_and_leaves_the_tape_like_the_reference() {
 
 #[test]
 fn cells_wrap_both_ways_and_multiply_wraps() {
-    assert_agrees("-.+.+++++[->+++++++++++++++++++++++++++++++++++++++++++++++++++++++++<]>.", &Config::default(), b"");
+    assert_agrees(
+        "-.+.+++++[->+++++++++++++++++++++++++++++++++++++++++++++++++++++++++<]>.",
+        &Config::default(),
+        b"",
+    );
     // 255 * 255 wraps to 1; factor 255 stands for -1.
     assert_agrees("-[->-<]>.", &Config::default(), b"");
 }
@@ -82,7 +86,10 @@ fn cells_wrap_both_ways_and_multiply_wraps() {
 fn leaving_the_tape_names_the_command_and_keeps_output() {
     for src in ["+.<", "+.>>><<<<<", "+.\n>>+[<<<<]", ">+[<<+]"] {
         let o = assert_agrees(src, &tape(3), b"");
-        assert!(matches!(o.status, Status::PointerOutOfBounds { .. }), "{src}");
+        assert!(
+            matches!(o.status, Status::PointerOutOfBounds { .. }),
+            "{src}"
+        );
     }
     let o = assert_agrees("+.>>>", &tape(3), b"");
     assert!(matches!(
@@ -245,18 +252,34 @@ fn malformed_ir_is_a_compile_error_not_unchecked_code() {
     let program = Program::parse("+>").unwrap();
     let config = Config::default();
     // A block node with no guard before it.
-    let unguarded = vec![Node::new(Op::Add { offset: 0, delta: 1 }, Span::single(0))];
+    let unguarded = vec![Node::new(
+        Op::Add {
+            offset: 0,
+            delta: 1,
+        },
+        Span::single(0),
+    )];
     // A guard that does not cover the offsets its block reaches.
     let too_narrow = vec![
-        Node::new(Op::Guard { lo: 0, hi: 0, len: 1 }, Span { start: 0, end: 2 }),
-        Node::new(Op::Add { offset: 5, delta: 1 }, Span::single(0)),
+        Node::new(
+            Op::Guard {
+                lo: 0,
+                hi: 0,
+                len: 1,
+            },
+            Span { start: 0, end: 2 },
+        ),
+        Node::new(
+            Op::Add {
+                offset: 5,
+                delta: 1,
+            },
+            Span::single(0),
+        ),
     ];
     for nodes in [unguarded, too_narrow] {
         let result = compile_nodes(&program, &nodes, &config, &options(DEFAULT_BUDGET));
-        assert!(
-            matches!(result, Err(CompileError::Codegen(_))),
-            "{nodes:?}"
-        );
+        assert!(matches!(result, Err(CompileError::Codegen(_))), "{nodes:?}");
     }
 }
 

@@ -3,14 +3,18 @@
 //! Roles of the values every function works with:
 //! - `state`: the `*mut JitState` parameter; `state.ptr` is written before every callback and return;
 //! - `tape`: the tape base address, loaded once at entry (the tape never moves during a run);
-//! - `ptr`: the pointer *index* as an SSA variable (always within `[0, tape_len)` where code runs);
-//! - a cell is addressed as `tape + ptr` with the node's offset folded into the load or store.
+//! - `ptr`: the pointer *index* as an SSA variable (always within `[0, tape_len)` where code runs).
+//!
+//! Inside a guarded block, cells live in SSA values: each is loaded on first use (at the block's base
+//! address plus a constant offset) and stored once when the block ends, and moves only shift a
+//! compile-time position; the pointer variable is updated when the block ends. Only `,` sends its cell
+//! through memory, since `jit_input` reads and writes it there.
 //!
 //! Control flow: each loop is a `body` and an `exit` block; `[` and `]` both test the cell and branch to
 //! one of them, so the body has exactly two predecessors and is sealed at its `]`. A guard branches to
 //! the block's code or to a cold fallback that runs the block's source exactly; both meet at an `after`
-//! block, sealed when the guarded block ends. Every error path ends in one shared `bail` block per
-//! function that returns the status code it is given.
+//! block, sealed when the guarded block ends. Error paths end in shared cold exit blocks, one per kind
+//! (`stopped`, `out_of_fuel`, `bail` for a status passed on from an outlined callee), sealed last.
 //!
 //! Inside a guarded block no access is checked at run time; instead the translator checks, while
 //! lowering, that every offset the block's nodes reach lies within the guard's `lo ..= hi`, and refuses
@@ -20,11 +24,11 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_codegen::ir::{
     condcodes::IntCC, types, Block, BlockArg, FuncRef, Function, InstBuilder, MemFlagsData, Type,
     Value,
 };
+use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, Variable};
 
 use crate::backend::CompileError;
@@ -78,6 +82,9 @@ pub(super) struct Callbacks {
 /// returns a reference to it from `func`.
 pub(super) type Outline<'o> =
     dyn FnMut(Range<usize>, Option<Reach>, &mut Function) -> Result<FuncRef, CompileError> + 'o;
+
+/// Nodes to move to a new function, with their `Reach` when they are a guarded block's tail.
+type Rest = (Range<usize>, Option<Reach>);
 
 /// An open loop: its blocks and the index of its `LoopEnd`.
 struct LoopFrame {
@@ -218,11 +225,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
 
     /// Where the rest of the current level starts and ends, if it can be moved out here: the rest of an
     /// open guarded block, or every item up to the end of the innermost open loop (or of the function).
-    fn outline_point(
-        &self,
-        i: usize,
-        end: usize,
-    ) -> Result<Option<(Range<usize>, Option<Reach>)>, CompileError> {
+    fn outline_point(&self, i: usize, end: usize) -> Result<Option<Rest>, CompileError> {
         if let Some(block) = &self.block {
             let rest_end = i + block.remaining as usize;
             if block.remaining == 0 || rest_end > end {
@@ -261,7 +264,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         &mut self,
         lower: impl FnOnce(&mut Self) -> Result<(), CompileError>,
     ) -> Result<(), CompileError> {
-        if !self.block.as_ref().is_some_and(|b| b.remaining > 0) {
+        if self.block.as_ref().is_none_or(|b| b.remaining == 0) {
             return Err(malformed("a block node without a guard before it"));
         }
         lower(self)?;
@@ -464,9 +467,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             .ins()
             .load(types::I64, trusted(), self.state, OFFSET_FUEL);
         let charge = self.builder.create_block();
-        self.builder
-            .ins()
-            .brif(left, charge, &[], out_of_fuel, &[]);
+        self.builder.ins().brif(left, charge, &[], out_of_fuel, &[]);
         self.builder.switch_to_block(charge);
         // Only the fuel test reaches `charge`.
         self.builder.seal_block(charge);
@@ -501,7 +502,13 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
     /// `Guard { lo, hi, len }`: one check that `ptr + lo >= 0 && ptr + hi < tape_len`, written as a single
     /// unsigned compare `(ptr + lo) < tape_len - (hi - lo)`; on failure the block's span runs exactly
     /// and its nodes are skipped.
-    fn translate_guard(&mut self, span: Span, lo: i32, hi: i32, len: u32) -> Result<(), CompileError> {
+    fn translate_guard(
+        &mut self,
+        span: Span,
+        lo: i32,
+        hi: i32,
+        len: u32,
+    ) -> Result<(), CompileError> {
         if self.block.is_some() {
             return Err(malformed("a guard inside a guarded block"));
         }
@@ -516,7 +523,10 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             0 => p,
             lo => self.builder.ins().iadd_imm_s(p, lo as i64),
         };
-        let fits = self.builder.ins().icmp_imm_s(IntCC::UnsignedLessThan, low, limit);
+        let fits = self
+            .builder
+            .ins()
+            .icmp_imm_s(IntCC::UnsignedLessThan, low, limit);
         let fast = self.builder.create_block();
         let fallback = self.builder.create_block();
         let after = self.builder.create_block();
@@ -618,7 +628,10 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         }
         let p = self.block_ptr();
         self.store_ptr(p);
-        let cell = self.builder.ins().iadd_imm_s(origin_base, from_origin as i64);
+        let cell = self
+            .builder
+            .ins()
+            .iadd_imm_s(origin_base, from_origin as i64);
         let call = self
             .builder
             .ins()

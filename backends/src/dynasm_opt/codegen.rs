@@ -7,15 +7,18 @@
 //! every callback and return, meters fuel only when asked, and leaves `state.out_buf` empty on return.
 //!
 //! Register roles (all callee-saved, so callbacks keep them):
-//! - `r_ptr` (rbx): the pointer as a tape index; cells are addressed as `[r_tape + r_ptr + offset]`;
-//! - `r_tape` (r12): the tape base address;
+//! - `r_cell` (rbx): the address of the current cell; cells are addressed as `[r_cell + offset]`
+//!   (an 8-bit displacement when it fits, so most operations take 3 to 4 bytes);
+//! - `r_tape` (r12): the tape base address (the pointer index is `r_cell - r_tape`);
 //! - `r_state` (r13): the `JitState`;
 //! - `r_fuel` (r15): fuel left, when metered (loaded at entry, stored at every exit).
 //!
 //! Code shape:
-//! - each straight-line block is one bounds check (`lea; cmp; ja` — one unsigned compare covers both
-//!   ends), its operations at constant offsets, and one pointer update (`lea`, which keeps the flags);
-//!   a failed check jumps to a cold stub calling [`jit_exact`] and resumes after the block;
+//! - each straight-line block is one bounds check (`lea; sub; cmp; ja` — one unsigned compare covers
+//!   both ends), its operations at constant offsets, and one pointer update (`lea`, which keeps the
+//!   flags); a failed check jumps to a cold stub calling [`jit_exact`] and resumes after the block.
+//!   The pointer's range is tracked at compile time (exact from the entry, kept across balanced
+//!   loops), and a check whose outcome that range decides is not emitted;
 //! - loops are tested at the top once and at the bottom on every iteration; innermost loop bodies are
 //!   16-byte aligned; when the last flag-setting instruction was arithmetic on the tested cell, the test
 //!   is just the conditional jump (the block is reordered to make that so when it can be);
@@ -84,6 +87,9 @@ pub struct Options {
     pub fuel: bool,
     /// Vector instructions for ±1 scans.
     pub simd: Simd,
+    /// The pointer at entry when it is fixed (0 for a whole program; the entry refuses any other),
+    /// which lets bounds checks of blocks whose pointer is known at compile time be decided then.
+    pub entry_ptr: Option<usize>,
 }
 
 /// Why IR could not be compiled.
@@ -95,7 +101,7 @@ pub enum GenError {
     BadGuard(usize),
     /// A `LoopEnd` at this index has no `LoopStart`, or (with `usize::MAX`) a `LoopStart` is unclosed.
     Unbalanced(usize),
-    /// The tape length is outside what the generated code supports.
+    /// The tape length (or the entry pointer) is outside what the generated code supports.
     TapeLen(usize),
     /// The assembler failed (a bug), with its message.
     Assembler(String),
@@ -155,11 +161,26 @@ pub struct Generated {
     pub annotations: Vec<Annotation>,
 }
 
+/// One instruction with a memory operand at cell `$d` (relative to `r_cell`), with the shortest
+/// displacement: `cell_op!(gen, d, [add BYTE] [, 3])` is `add BYTE [r_cell + d], 3`.
+macro_rules! cell_op {
+    ($gen:expr, $d:expr, [$($pre:tt)*] [$($post:tt)*]) => {{
+        let d: i32 = $d;
+        if d == 0 {
+            asm!($gen.ops; $($pre)* [r_cell] $($post)*);
+        } else if let Ok(d8) = i8::try_from(d) {
+            asm!($gen.ops; $($pre)* [BYTE r_cell + d8] $($post)*);
+        } else {
+            asm!($gen.ops; $($pre)* [r_cell + d] $($post)*);
+        }
+    }};
+}
+
 macro_rules! asm {
     ($ops:expr; $($t:tt)*) => {
         dynasm!($ops
             ; .arch x64
-            ; .alias r_ptr, rbx
+            ; .alias r_cell, rbx
             ; .alias r_tape, r12
             ; .alias r_state, r13
             ; .alias r_fuel, r15
@@ -171,12 +192,14 @@ macro_rules! asm {
 /// A cold stub emitted after the main code.
 enum Stub {
     /// Guard failure: run `span` exactly, then (re-establishing the flags if `flags`) resume.
+    /// `moved` is the net move the span must make (checked: compile-time pointer ranges rely on it).
     Exact {
         part: Part,
         label: DynamicLabel,
         span: Span,
         resume: DynamicLabel,
         flags: bool,
+        moved: Option<i64>,
     },
     /// Output buffer full: flush, resume.
     Flush {
@@ -192,6 +215,23 @@ struct OpenLoop {
     head: DynamicLabel,
     /// Just after the loop.
     exit: DynamicLabel,
+    /// Whether the loop ends where it started (pointer range kept across it).
+    balanced: bool,
+    /// The pointer range at the loop's `[`.
+    range: (i64, i64),
+    /// Whether ZF reflects the (zero) current cell on the jump from the top test to the exit.
+    exit_flags: bool,
+}
+
+/// How a loop test was decided.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Test {
+    /// At run time, with a compare (or flags left by arithmetic on the cell).
+    Dynamic,
+    /// At compile time: the cell is known to be zero.
+    Zero,
+    /// At compile time: the cell is known to be non-zero.
+    NonZero,
 }
 
 /// Which cell the zero flag currently reflects, relative to the pointer (`None`: unknown).
@@ -207,6 +247,12 @@ struct Gen<'n> {
     fuel_exit: DynamicLabel,
     stopped_exit: DynamicLabel,
     flags: Flags,
+    /// The range the pointer is known to lie in (always within the tape).
+    range: (i64, i64),
+    /// The current cell's value when known at compile time.
+    cell: Option<u8>,
+    /// For each `LoopStart`, whether its loop is balanced (see [`balanced_loops`]).
+    balanced: Vec<bool>,
 }
 
 /// Compiles balanced, guarded IR `nodes` into one function over [`crate::jit::JitState`].
@@ -214,6 +260,12 @@ pub fn generate(nodes: &[Node], options: &Options) -> Result<Generated, GenError
     if options.tape_len == 0 || options.tape_len > (1 << 30) {
         return Err(GenError::TapeLen(options.tape_len));
     }
+    let last = options.tape_len as i64 - 1;
+    let range = match options.entry_ptr {
+        Some(p) if p < options.tape_len => (p as i64, p as i64),
+        Some(_) => return Err(GenError::TapeLen(options.tape_len)),
+        None => (0, last),
+    };
     let mut ops = VecAssembler::<X64Relocation>::new(0);
     let ok_exit = ops.new_dynamic_label();
     let fuel_exit = ops.new_dynamic_label();
@@ -228,6 +280,9 @@ pub fn generate(nodes: &[Node], options: &Options) -> Result<Generated, GenError
         fuel_exit,
         stopped_exit,
         flags: None,
+        range,
+        cell: None,
+        balanced: balanced_loops(nodes),
     };
     gen.prologue();
     gen.body()?;
@@ -305,14 +360,21 @@ impl Gen<'_> {
             ; sub rsp, 8
             ; mov r_state, rdi
             ; mov r_tape, [r_state + OFFSET_TAPE]
-            ; mov r_ptr, [r_state + OFFSET_PTR]
+            ; mov rax, [r_state + OFFSET_PTR]
             ; mov r_fuel, [r_state + OFFSET_FUEL]
             // The bounds checks bake the tape length in: refuse any other state.
             ; cmp QWORD [r_state + OFFSET_TAPE_LEN], len
             ; jne =>stopped
-            ; cmp r_ptr, len
+            ; cmp rax, len
             ; jae =>stopped
         );
+        if let Some(p) = self.options.entry_ptr {
+            asm!(self.ops
+                ; cmp rax, p as i32
+                ; jne =>stopped
+            );
+        }
+        asm!(self.ops; lea r_cell, [r_tape + rax]);
     }
 
     fn body(&mut self) -> Result<(), GenError> {
@@ -357,36 +419,92 @@ impl Gen<'_> {
     /// The zero test of the current cell, skipped when the flags already hold it.
     fn test_cell(&mut self) {
         if self.flags != Some(0) {
-            asm!(self.ops; cmp BYTE [r_tape + r_ptr], 0);
+            asm!(self.ops; cmp BYTE [r_cell], 0);
         }
+    }
+
+    /// Stores the pointer index to `state.ptr` (clobbers rax, which then holds the index).
+    fn store_ptr(&mut self) {
+        asm!(self.ops
+            ; mov rax, r_cell
+            ; sub rax, r_tape
+            ; mov [r_state + OFFSET_PTR], rax
+        );
+    }
+
+    /// How the test of the current cell is decided here.
+    fn test_kind(&self) -> Test {
+        match self.cell {
+            Some(0) => Test::Zero,
+            Some(_) => Test::NonZero,
+            None => Test::Dynamic,
+        }
+    }
+
+    fn full_range(&self) -> (i64, i64) {
+        (0, self.options.tape_len as i64 - 1)
     }
 
     fn loop_start(&mut self, index: usize, innermost: bool) -> OpenLoop {
         self.mark(Part::Node(index));
         let head = self.ops.new_dynamic_label();
         let exit = self.ops.new_dynamic_label();
-        self.test_cell();
-        asm!(self.ops; jz =>exit);
+        let test = self.test_kind();
+        let flags_before = self.flags == Some(0);
+        match test {
+            Test::Dynamic => {
+                self.test_cell();
+                asm!(self.ops; jz =>exit);
+            }
+            Test::Zero => asm!(self.ops; jmp =>exit),
+            Test::NonZero => {}
+        }
         if innermost {
             self.align16();
         }
         asm!(self.ops; =>head);
         self.fuel_check();
-        // From the top test and from the back edge alike, ZF is clear for the (non-zero) current cell.
-        self.flags = if self.options.fuel { None } else { Some(0) };
-        OpenLoop { head, exit }
+        // From a run-time top test and from the (always run-time) back edge alike, ZF is clear for
+        // the non-zero current cell.
+        let head_flags = !self.options.fuel && (test == Test::Dynamic || flags_before);
+        self.flags = head_flags.then_some(0);
+        let balanced = self.balanced[index];
+        let range = self.range;
+        if !balanced {
+            self.range = self.full_range();
+        }
+        self.cell = None;
+        OpenLoop {
+            head,
+            exit,
+            balanced,
+            range,
+            exit_flags: test != Test::Zero || flags_before,
+        }
     }
 
     fn loop_end(&mut self, index: usize, open: OpenLoop) {
         self.mark(Part::Node(index));
-        self.test_cell();
-        let OpenLoop { head, exit } = open;
-        asm!(self.ops
-            ; jnz =>head
-            ; =>exit
-        );
-        // Both ways here (top test, bottom test) leave ZF set for the zero current cell.
-        self.flags = Some(0);
+        let OpenLoop {
+            head,
+            exit,
+            balanced,
+            range,
+            exit_flags,
+        } = open;
+        // A cell known to be zero ends the loop without a test; any other runs the test (a known
+        // non-zero cell only loops until fuel or an error stops it: not worth a special case).
+        let bottom_flags = if self.test_kind() == Test::Zero {
+            self.flags == Some(0)
+        } else {
+            self.test_cell();
+            asm!(self.ops; jnz =>head);
+            true
+        };
+        asm!(self.ops; =>exit);
+        self.flags = (exit_flags && bottom_flags).then_some(0);
+        self.range = if balanced { range } else { self.full_range() };
+        self.cell = Some(0);
     }
 
     fn fuel_check(&mut self) {
@@ -432,8 +550,19 @@ impl Gen<'_> {
         let resume = self.ops.new_dynamic_label();
         // The whole block must be addressable with 32-bit displacements and fit the tape.
         let addressable = fits(lo) && fits(hi) && hi - lo < tape_len;
+        let (rlo, rhi) = self.range;
+        let last = tape_len - 1;
+        // Decided at compile time from the pointer's known range: every pointer passes or every fails.
+        let always = rlo + lo >= 0 && rhi + hi <= last;
+        let never = rhi + lo < 0 || rlo + hi > last;
+        let after = (
+            (rlo + total).clamp(0, last),
+            (rhi + total).clamp(0, last),
+        );
+        self.range = after;
+        self.cell = cell_after_block(nodes, &order, total, self.cell);
         self.mark(Part::GuardCheck(g));
-        if !addressable {
+        if !addressable || never {
             // The check can never pass: the block always runs exactly.
             let stub = self.ops.new_dynamic_label();
             asm!(self.ops; jmp =>stub);
@@ -443,27 +572,27 @@ impl Gen<'_> {
                 span: guard.span,
                 resume,
                 flags: false,
+                moved: Some(total),
             });
             asm!(self.ops; =>resume);
             self.flags = None;
             return;
         }
         let stub = self.ops.new_dynamic_label();
-        if lo != 0 || hi != 0 {
+        let checked = (lo != 0 || hi != 0) && !always;
+        if checked {
             // One unsigned compare: 0 <= ptr + lo && ptr + hi < tape_len.
             let limit = (tape_len - 1 - (hi - lo)) as i32;
             if lo == 0 {
-                asm!(self.ops
-                    ; cmp r_ptr, limit
-                    ; ja =>stub
-                );
+                asm!(self.ops; mov rax, r_cell);
             } else {
-                asm!(self.ops
-                    ; lea rax, [r_ptr + lo as i32]
-                    ; cmp rax, limit
-                    ; ja =>stub
-                );
+                asm!(self.ops; lea rax, [r_cell + lo as i32]);
             }
+            asm!(self.ops
+                ; sub rax, r_tape
+                ; cmp rax, limit
+                ; ja =>stub
+            );
             self.flags = None;
         }
         for &(at, index) in &order {
@@ -472,7 +601,7 @@ impl Gen<'_> {
         }
         if total != 0 {
             self.mark(Part::PointerUpdate(g));
-            asm!(self.ops; lea r_ptr, [r_ptr + total as i32]);
+            asm!(self.ops; lea r_cell, [r_cell + total as i32]);
             self.flags = self.flags.map(|f| f - total);
         }
         let keep_flags = self.flags == Some(0);
@@ -480,13 +609,14 @@ impl Gen<'_> {
             self.flags = None;
         }
         asm!(self.ops; =>resume);
-        if lo != 0 || hi != 0 {
+        if checked {
             self.stubs.push(Stub::Exact {
                 part: Part::GuardFallback(g),
                 label: stub,
                 span: guard.span,
                 resume,
                 flags: keep_flags,
+                moved: Some(total),
             });
         }
     }
@@ -508,19 +638,19 @@ impl Gen<'_> {
                 match *delta {
                     0 => {}
                     1..=128 => {
-                        asm!(self.ops; add BYTE [r_tape + r_ptr + disp], *delta as i8);
+                        cell_op!(self, disp, [add BYTE] [, *delta as i8]);
                         self.flags = Some(d);
                     }
                     _ => {
                         let neg = delta.wrapping_neg() as i8;
-                        asm!(self.ops; sub BYTE [r_tape + r_ptr + disp], neg);
+                        cell_op!(self, disp, [sub BYTE] [, neg]);
                         self.flags = Some(d);
                     }
                 }
             }
             Op::Set { offset, value } => {
                 let d = at + *offset as i64;
-                asm!(self.ops; mov BYTE [r_tape + r_ptr + d as i32], *value as i8);
+                cell_op!(self, d as i32, [mov BYTE] [, *value as i8]);
                 self.clobber(d);
             }
             Op::MulLoop { offset, targets } => self.mul(at + *offset as i64, targets),
@@ -528,10 +658,10 @@ impl Gen<'_> {
             Op::Input { offset } => {
                 let d = at + *offset as i64;
                 let stopped = self.stopped_exit;
+                self.store_ptr();
                 asm!(self.ops
-                    ; mov [r_state + OFFSET_PTR], r_ptr
                     ; mov rdi, r_state
-                    ; lea rsi, [r_tape + r_ptr + d as i32]
+                    ; lea rsi, [r_cell + d as i32]
                 );
                 self.call(jit_input as *const () as usize);
                 asm!(self.ops
@@ -550,7 +680,7 @@ impl Gen<'_> {
 
     fn mul(&mut self, cell: i64, targets: &[MulTarget]) {
         let c = cell as i32;
-        asm!(self.ops; movzx eax, BYTE [r_tape + r_ptr + c]);
+        cell_op!(self, c, [movzx eax, BYTE] []);
         let branchy = targets.len() > BRANCH_FREE_MUL_TARGETS;
         let skip = self.ops.new_dynamic_label();
         if branchy {
@@ -587,14 +717,14 @@ impl Gen<'_> {
                 continue;
             }
             match (negate, in_al) {
-                (false, true) => asm!(self.ops; add BYTE [r_tape + r_ptr + d], al),
-                (true, true) => asm!(self.ops; sub BYTE [r_tape + r_ptr + d], al),
-                (false, false) => asm!(self.ops; add BYTE [r_tape + r_ptr + d], cl),
-                (true, false) => asm!(self.ops; sub BYTE [r_tape + r_ptr + d], cl),
+                (false, true) => cell_op!(self, d, [add BYTE] [, al]),
+                (true, true) => cell_op!(self, d, [sub BYTE] [, al]),
+                (false, false) => cell_op!(self, d, [add BYTE] [, cl]),
+                (true, false) => cell_op!(self, d, [sub BYTE] [, cl]),
             }
             self.flags = Some(d as i64);
         }
-        asm!(self.ops; mov BYTE [r_tape + r_ptr + c], 0);
+        cell_op!(self, c, [mov BYTE] [, 0]);
         self.clobber(cell);
         if branchy {
             asm!(self.ops; =>skip);
@@ -605,8 +735,8 @@ impl Gen<'_> {
     fn output(&mut self, index: usize, cell: i64) {
         let full = self.ops.new_dynamic_label();
         let resume = self.ops.new_dynamic_label();
+        cell_op!(self, cell as i32, [movzx eax, BYTE] []);
         asm!(self.ops
-            ; movzx eax, BYTE [r_tape + r_ptr + cell as i32]
             ; mov rcx, [r_state + OFFSET_OUT_LEN]
             ; mov [r_state + rcx + OFFSET_OUT_BUF], al
             ; add rcx, 1
@@ -629,6 +759,10 @@ impl Gen<'_> {
         let done = self.ops.new_dynamic_label();
         let out = self.ops.new_dynamic_label();
         let tape_len = self.options.tape_len as i64;
+        if self.cell == Some(0) {
+            // Known to stand on a zero cell: the scan does nothing.
+            return;
+        }
         self.test_cell();
         asm!(self.ops; jz =>done);
         match stride {
@@ -653,9 +787,12 @@ impl Gen<'_> {
             span: self.nodes[index].span,
             resume: done,
             flags: false,
+            moved: None,
         });
         asm!(self.ops; =>done);
         self.flags = None;
+        self.range = self.full_range();
+        self.cell = Some(0);
     }
 
     /// Stride +1: vector windows `[p, p + w)` while they end inside the tape, then cell by cell.
@@ -664,7 +801,7 @@ impl Gen<'_> {
         let len = self.options.tape_len as i32;
         let w = self.options.simd.width();
         asm!(self.ops
-            ; lea rdi, [r_tape + r_ptr + 1]
+            ; lea rdi, [r_cell + 1]
             ; lea rsi, [r_tape + len]
         );
         match self.options.simd {
@@ -716,11 +853,10 @@ impl Gen<'_> {
             ; jmp <tail
             ; none:
             // Every cell from the pointer to the end is non-zero: the step off the last one fails.
-            ; mov r_ptr, (len - 1)
+            ; lea r_cell, [r_tape + (len - 1)]
             ; jmp =>out
             ; set:
-            ; sub rdi, r_tape
-            ; mov r_ptr, rdi
+            ; mov r_cell, rdi
             ; jmp =>done
         );
     }
@@ -729,7 +865,7 @@ impl Gen<'_> {
     fn scan_left(&mut self, out: DynamicLabel, done: DynamicLabel) {
         let w = self.options.simd.width();
         asm!(self.ops
-            ; lea rdi, [r_tape + r_ptr - 1]
+            ; lea rdi, [r_cell - 1]
         );
         match self.options.simd {
             Simd::Sse2 => asm!(self.ops
@@ -781,11 +917,10 @@ impl Gen<'_> {
             ; jmp <tail
             ; none:
             // Every cell from the pointer down to 0 is non-zero: the step off cell 0 fails.
-            ; xor r_ptr, r_ptr
+            ; mov r_cell, r_tape
             ; jmp =>out
             ; set:
-            ; sub rdi, r_tape
-            ; mov r_ptr, rdi
+            ; mov r_cell, rdi
             ; jmp =>done
         );
     }
@@ -796,39 +931,41 @@ impl Gen<'_> {
         // One step from p is allowed when p + s <= last.
         let one = (last - s as i64) as i32;
         let four = last - 4 * s as i64;
+        asm!(self.ops; lea rdx, [r_tape + one]);
         if four >= 0 {
             let four = four as i32;
             asm!(self.ops
+                ; lea rsi, [r_tape + four]
                 ; fast:
-                ; cmp r_ptr, four
+                ; cmp r_cell, rsi
                 ; ja >slow
-                ; cmp BYTE [r_tape + r_ptr + s], 0
+                ; cmp BYTE [r_cell + s], 0
                 ; je >at1
-                ; cmp BYTE [r_tape + r_ptr + 2 * s], 0
+                ; cmp BYTE [r_cell + 2 * s], 0
                 ; je >at2
-                ; cmp BYTE [r_tape + r_ptr + 3 * s], 0
+                ; cmp BYTE [r_cell + 3 * s], 0
                 ; je >at3
-                ; lea r_ptr, [r_ptr + 4 * s]
-                ; cmp BYTE [r_tape + r_ptr], 0
+                ; lea r_cell, [r_cell + 4 * s]
+                ; cmp BYTE [r_cell], 0
                 ; jne <fast
                 ; jmp =>done
                 ; at1:
-                ; lea r_ptr, [r_ptr + s]
+                ; lea r_cell, [r_cell + s]
                 ; jmp =>done
                 ; at2:
-                ; lea r_ptr, [r_ptr + 2 * s]
+                ; lea r_cell, [r_cell + 2 * s]
                 ; jmp =>done
                 ; at3:
-                ; lea r_ptr, [r_ptr + 3 * s]
+                ; lea r_cell, [r_cell + 3 * s]
                 ; jmp =>done
             );
         }
         asm!(self.ops
             ; slow:
-            ; cmp r_ptr, one
+            ; cmp r_cell, rdx
             ; ja =>out
-            ; add r_ptr, s
-            ; cmp BYTE [r_tape + r_ptr], 0
+            ; add r_cell, s
+            ; cmp BYTE [r_cell], 0
             ; jne <slow
             ; jmp =>done
         );
@@ -837,39 +974,41 @@ impl Gen<'_> {
     /// Stride `-s` with `s >= 2` (and `s < tape_len`).
     fn scan_strided_left(&mut self, s: i32, out: DynamicLabel, done: DynamicLabel) {
         let four = 4 * s as i64;
+        asm!(self.ops; lea rdx, [r_tape + s]);
         if four < self.options.tape_len as i64 {
             let four = four as i32;
             asm!(self.ops
+                ; lea rsi, [r_tape + four]
                 ; fast:
-                ; cmp r_ptr, four
+                ; cmp r_cell, rsi
                 ; jb >slow
-                ; cmp BYTE [r_tape + r_ptr - s], 0
+                ; cmp BYTE [r_cell - s], 0
                 ; je >at1
-                ; cmp BYTE [r_tape + r_ptr - 2 * s], 0
+                ; cmp BYTE [r_cell - 2 * s], 0
                 ; je >at2
-                ; cmp BYTE [r_tape + r_ptr - 3 * s], 0
+                ; cmp BYTE [r_cell - 3 * s], 0
                 ; je >at3
-                ; lea r_ptr, [r_ptr - 4 * s]
-                ; cmp BYTE [r_tape + r_ptr], 0
+                ; lea r_cell, [r_cell - 4 * s]
+                ; cmp BYTE [r_cell], 0
                 ; jne <fast
                 ; jmp =>done
                 ; at1:
-                ; lea r_ptr, [r_ptr - s]
+                ; lea r_cell, [r_cell - s]
                 ; jmp =>done
                 ; at2:
-                ; lea r_ptr, [r_ptr - 2 * s]
+                ; lea r_cell, [r_cell - 2 * s]
                 ; jmp =>done
                 ; at3:
-                ; lea r_ptr, [r_ptr - 3 * s]
+                ; lea r_cell, [r_cell - 3 * s]
                 ; jmp =>done
             );
         }
         asm!(self.ops
             ; slow:
-            ; cmp r_ptr, s
+            ; cmp r_cell, rdx
             ; jb =>out
-            ; sub r_ptr, s
-            ; cmp BYTE [r_tape + r_ptr], 0
+            ; sub r_cell, s
+            ; cmp BYTE [r_cell], 0
             ; jne <slow
             ; jmp =>done
         );
@@ -885,24 +1024,35 @@ impl Gen<'_> {
                     span,
                     resume,
                     flags,
+                    moved,
                 } => {
                     self.mark(part);
+                    asm!(self.ops; =>label);
+                    self.store_ptr();
                     asm!(self.ops
-                        ; =>label
-                        ; mov [r_state + OFFSET_PTR], r_ptr
                         ; mov rdi, r_state
                         ; mov esi, span.start as i32
                         ; mov edx, span.end as i32
-                        ; mov rcx, r_ptr
+                        ; mov rcx, rax
                     );
                     self.call(jit_exact as *const () as usize);
                     asm!(self.ops
                         ; cmp rax, EXACT_STOPPED as i32
                         ; je =>stopped
-                        ; mov r_ptr, rax
                     );
+                    if let Some(moved) = moved {
+                        // An exact run that moved otherwise than the block would break the pointer
+                        // ranges: stop with an internal error (no recorded stop) rather than go on.
+                        asm!(self.ops
+                            ; lea rdx, [r_cell + moved as i32]
+                            ; sub rdx, r_tape
+                            ; cmp rax, rdx
+                            ; jne =>stopped
+                        );
+                    }
+                    asm!(self.ops; lea r_cell, [r_tape + rax]);
                     if flags {
-                        asm!(self.ops; cmp BYTE [r_tape + r_ptr], 0);
+                        asm!(self.ops; cmp BYTE [r_cell], 0);
                     }
                     asm!(self.ops; jmp =>resume);
                 }
@@ -912,11 +1062,9 @@ impl Gen<'_> {
                     resume,
                 } => {
                     self.mark(Part::OutputFlush(node));
-                    asm!(self.ops
-                        ; =>label
-                        ; mov [r_state + OFFSET_PTR], r_ptr
-                        ; mov rdi, r_state
-                    );
+                    asm!(self.ops; =>label);
+                    self.store_ptr();
+                    asm!(self.ops; mov rdi, r_state);
                     self.call(jit_flush as *const () as usize);
                     asm!(self.ops
                         ; test eax, eax
@@ -940,7 +1088,9 @@ impl Gen<'_> {
             ; =>ok
             ; mov r14d, STATUS_OK as i32
             ; flush:
-            ; mov [r_state + OFFSET_PTR], r_ptr
+            ; mov rax, r_cell
+            ; sub rax, r_tape
+            ; mov [r_state + OFFSET_PTR], rax
             ; cmp QWORD [r_state + OFFSET_OUT_LEN], 0
             ; je >done
             ; mov rdi, r_state
@@ -1012,4 +1162,83 @@ fn move_test_cell_add_last(nodes: &[Node], order: &mut Vec<(i64, usize)>, total:
     }
     let entry = order.remove(k);
     order.push(entry);
+}
+
+/// For each `LoopStart` index, whether its loop is balanced: it contains no scan and no unbalanced
+/// loop, and its body's moves add up to zero, so the pointer is the same at every test of the loop.
+/// (Other indices hold `false`.) Uses an explicit stack; tolerates unbalanced IR (reported later).
+fn balanced_loops(nodes: &[Node]) -> Vec<bool> {
+    struct Frame {
+        start: usize,
+        net: i64,
+        ok: bool,
+    }
+    let mut balanced = vec![false; nodes.len()];
+    let mut stack: Vec<Frame> = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        match node.op {
+            Op::LoopStart => stack.push(Frame {
+                start: i,
+                net: 0,
+                ok: true,
+            }),
+            Op::LoopEnd => {
+                if let Some(frame) = stack.pop() {
+                    let ok = frame.ok && frame.net == 0;
+                    balanced[frame.start] = ok;
+                    if !ok {
+                        if let Some(parent) = stack.last_mut() {
+                            parent.ok = false;
+                        }
+                    }
+                }
+            }
+            Op::Move { by } => {
+                if let Some(top) = stack.last_mut() {
+                    top.net += by as i64;
+                }
+            }
+            Op::Scan { .. } => {
+                if let Some(top) = stack.last_mut() {
+                    top.ok = false;
+                }
+            }
+            _ => {}
+        }
+    }
+    balanced
+}
+
+/// The value of the cell at offset `total` (the current cell after the block) when the block's last
+/// write to it makes it known: a `Set`, or a multiply loop on it. `before` is the current cell's value
+/// before the block, kept when the block does not write the cell and ends where it started.
+fn cell_after_block(
+    nodes: &[Node],
+    order: &[(i64, usize)],
+    total: i64,
+    before: Option<u8>,
+) -> Option<u8> {
+    for &(at, i) in order.iter().rev() {
+        match &nodes[i].op {
+            Op::Set { offset, value } if at + *offset as i64 == total => return Some(*value),
+            Op::Add { offset, .. } | Op::Input { offset } if at + *offset as i64 == total => {
+                return None
+            }
+            Op::MulLoop { offset, targets } => {
+                let c = at + *offset as i64;
+                if c == total {
+                    return Some(0);
+                }
+                if targets.iter().any(|t| c + t.offset as i64 == total) {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+    }
+    if total == 0 {
+        before
+    } else {
+        None
+    }
 }

@@ -37,6 +37,7 @@ pub fn compile_code(
         tape_len: config.tape_len,
         fuel: config.fuel.is_some(),
         simd: Simd::detect(),
+        entry_ptr: Some(0),
     };
     let generated = generate(&nodes, &options).map_err(|e| CompileError::Codegen(e.to_string()))?;
     Ok((nodes, generated))
@@ -108,6 +109,7 @@ mod x64 {
             tape_len: config.tape_len,
             fuel: config.fuel.is_some(),
             simd,
+            entry_ptr: Some(0),
         };
         let generated = super::generate(nodes, &options)
             .map_err(|e| CompileError::Codegen(e.to_string()))?;

@@ -385,6 +385,7 @@ fn bad_ir_is_an_error_not_a_crash() {
         tape_len: 100,
         fuel: false,
         simd: Simd::Sse2,
+        entry_ptr: None,
     };
     let add = Node::new(
         Op::Add {

@@ -9,6 +9,7 @@
 //!
 //! Only x86-64 is supported; elsewhere the backend reports itself unsupported.
 
+#[cfg(target_arch = "x86_64")]
 pub(crate) mod translate;
 
 #[cfg(all(test, target_arch = "x86_64"))]

@@ -17,14 +17,19 @@ pub fn in_block(op: &Op) -> bool {
     )
 }
 
-/// The pointer range `(lo, hi)` that source commands `span` visit, relative to the start, treating
-/// brackets as no-ops (right for blocks, whose only loops are balanced folded ones).
+/// The pointer range `(lo, hi)` that source commands `span` visit, relative to the start: one pass
+/// over each loop body, and the pointer back where it was at the loop's `[` after its `]`. That is exact
+/// for the loops a block may hold (folded loops end where they start) and an over-estimate, which is
+/// safe, for loops proven dead.
 pub fn source_reach(program: &Program, span: Span) -> (i64, i64) {
     let (mut pos, mut lo, mut hi) = (0i64, 0i64, 0i64);
+    let mut loop_starts = Vec::new();
     for cmd in &program.cmds()[span.range()] {
         match cmd.kind {
             CmdKind::Left => pos -= 1,
             CmdKind::Right => pos += 1,
+            CmdKind::Open => loop_starts.push(pos),
+            CmdKind::Close => pos = loop_starts.pop().unwrap_or(pos),
             _ => continue,
         }
         lo = lo.min(pos);
@@ -141,6 +146,13 @@ mod tests {
                 len: 1
             }
         ));
+    }
+
+    #[test]
+    fn source_reach_restores_the_pointer_after_a_loop() {
+        // A dead loop that moves: `[>>]` visits +2 once, and the `<` after it starts from 0 again.
+        let p = Program::parse("[>>]<").unwrap();
+        assert_eq!(source_reach(&p, Span { start: 0, end: 5 }), (-1, 2));
     }
 
     #[test]

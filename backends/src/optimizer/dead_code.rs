@@ -1,28 +1,26 @@
-//! The `dead-code` pass: loops that can never be entered are emptied (or, at the start, removed).
+//! The `dead-code` pass: loops that can never be entered are removed.
 
 use crate::ir::{loop_partners, Node, Op};
 
-/// Empties every loop whose cell is provably 0 when the loop is reached; at the program start, where
-/// nothing comes before, such loops go altogether.
+/// Removes every loop whose cell is provably 0 when the loop is reached.
 ///
 /// ```text
 /// before: +[-][>+<][<]   add, set [0] = 0, loop { ... }, scan -1   (after a clear the cell is 0)
-/// after:  +[-][]         add, set [0] = 0, loop { }
+/// after:  +[-]           add, set [0] = 0
 /// before: [>+<.]+.       loop { ... }, add, out                   (at the start every cell is 0)
 /// after:  +.             add, out
 /// ```
 ///
 /// The cell is known to be 0 right after a loop or a scan ends, after a set of it to 0 or a
 /// multiply-add from it, and at the start of the program as long as nothing wrote to it. A loop right
-/// after a dead loop is dead too, so a run of adjacent dead loops becomes one empty loop (its `[` is
-/// the first loop's, its `]` the last one's). The walk back from each loop only crosses the
-/// straight-line block before it, following moves, so the pass is linear in the program size. A dead
-/// loop never runs in the original either, so neither output nor fuel changes.
+/// after a dead loop is dead too, so a run of adjacent dead loops goes at once. The walk back from each
+/// loop only crosses the straight-line block before it, following moves, so the pass is linear in the
+/// program size. A dead loop never runs in the original either, so neither output nor fuel changes.
 ///
-/// Why an empty loop stays in place instead of nothing: guards compute a block's reach by walking its
-/// source with brackets as no-ops, which is right for the folded loops inside a block (they come back
-/// to where they started) but not for a dead loop with moves in it. The empty loop keeps the blocks on
-/// either side apart, whatever later passes do to them.
+/// Removing a loop may join the blocks on either side into one. That block's span then includes the
+/// dead loop's source; its guard is still right because `ir::blocks::source_reach` puts the pointer
+/// back where it was at `[` after each `]`, and the exact fallback re-runs the dead loop, which does
+/// not run there either.
 pub fn dead_code(nodes: Vec<Node>) -> Vec<Node> {
     let partners = loop_partners(&nodes);
     let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
@@ -32,10 +30,6 @@ pub fn dead_code(nodes: Vec<Node>) -> Vec<Node> {
             let mut end = i;
             while nodes.get(end).is_some_and(|n| n.op == Op::LoopStart) {
                 end = partners[end] as usize + 1;
-            }
-            if !out.is_empty() {
-                out.push(nodes[i].clone());
-                out.push(nodes[end - 1].clone());
             }
             i = end;
             continue;
@@ -90,10 +84,6 @@ mod tests {
         ir.iter().filter(|n| n.op == Op::LoopStart).count()
     }
 
-    fn is_empty_loop(ir: &[Node], at: usize) -> bool {
-        ir[at].op == Op::LoopStart && ir[at + 1].op == Op::LoopEnd
-    }
-
     #[test]
     fn loops_at_the_start_go() {
         assert_eq!(loops(&run("[>+<.]")), 0);
@@ -101,26 +91,28 @@ mod tests {
     }
 
     #[test]
-    fn loops_known_to_start_at_zero_are_emptied() {
+    fn loops_known_to_start_at_zero_are_removed() {
         for src in [">>[.]", "+[-][.]", "+>[-]<[->>+<<]>[.,]"] {
-            let ir = run(src);
-            assert_eq!(loops(&ir), 1, "{src}");
-            assert!(is_empty_loop(&ir, ir.len() - 2), "{src}: {ir:?}");
+            assert_eq!(loops(&run(src)), 0, "{src}");
         }
-        // A run of dead loops after a loop becomes one empty loop, from the first `[` to the last `]`.
+        // A run of dead loops after a loop goes at once; the live loop before it stays.
         let ir = run("+[>.<-][.][,][>]+");
-        assert_eq!(loops(&ir), 2);
-        assert!(is_empty_loop(&ir, ir.len() - 3));
-        assert_eq!(ir[ir.len() - 3].span, Span::single(7));
-        assert_eq!(ir[ir.len() - 2].span, Span::single(15));
+        assert_eq!(loops(&ir), 1);
+        assert_eq!(ir.last().unwrap().span, Span::single(16));
     }
 
     #[test]
     fn loops_that_may_run_stay() {
-        for src in ["+[.-]", ",[.,]", "+>[-]<[.-]", "+[->+<]>[.-]", "+[.-]+>[.-]"] {
+        for src in [
+            "+[.-]",
+            ",[.,]",
+            "+>[-]<[.-]",
+            "+[->+<]>[.-]",
+            "+[.-]+>[.-]",
+        ] {
             let ir = run(src);
             let last_loop = ir.iter().rposition(|n| n.op == Op::LoopStart).unwrap();
-            assert!(!is_empty_loop(&ir, last_loop), "{src}: {ir:?}");
+            assert_ne!(ir[last_loop + 1].op, Op::LoopEnd, "{src}: {ir:?}");
         }
     }
 }

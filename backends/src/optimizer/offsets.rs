@@ -203,9 +203,15 @@ mod tests {
         let ops = |src: &str| run(src).into_iter().map(|n| n.op).collect::<Vec<_>>();
         let add = |offset, delta| Op::Add { offset, delta };
         assert_eq!(ops("->+<->+<"), vec![add(0, 254), add(1, 2)]);
-        assert_eq!(ops("+.+"), vec![add(0, 1), Op::Output { offset: 0 }, add(0, 1)]);
+        assert_eq!(
+            ops("+.+"),
+            vec![add(0, 1), Op::Output { offset: 0 }, add(0, 1)]
+        );
         assert_eq!(ops("+>.<+"), vec![add(0, 2), Op::Output { offset: 1 }]);
-        assert_eq!(ops("+,+"), vec![add(0, 1), Op::Input { offset: 0 }, add(0, 1)]);
+        assert_eq!(
+            ops("+,+"),
+            vec![add(0, 1), Op::Input { offset: 0 }, add(0, 1)]
+        );
     }
 
     #[test]

@@ -58,6 +58,8 @@ mod tests {
         assert!(!run("[<>]").iter().any(|n| matches!(n.op, Op::Scan { .. })));
         assert!(!run("[>+]").iter().any(|n| matches!(n.op, Op::Scan { .. })));
         // Regression: the body overshoots the stride, so it may leave the tape where a scan would not.
-        assert!(!run("[<<<<>>]").iter().any(|n| matches!(n.op, Op::Scan { .. })));
+        assert!(!run("[<<<<>>]")
+            .iter()
+            .any(|n| matches!(n.op, Op::Scan { .. })));
     }
 }

@@ -241,7 +241,10 @@ fn multiply_loop_with_zero_cell_at_the_right_edge_does_not_fault() {
     let src = ">[->+<]";
     let config = Config::new(2, EofPolicy::Zero, None).unwrap();
     let ir = optimized(src);
-    assert!(ir.iter().any(|n| matches!(n.op, Op::MulLoop { .. })), "{ir:?}");
+    assert!(
+        ir.iter().any(|n| matches!(n.op, Op::MulLoop { .. })),
+        "{ir:?}"
+    );
     let (expected, got) = outcome_of(src, &ir, &config, b"");
     assert_eq!(expected.status, Status::Ok);
     assert!(compare(&expected, &got).is_none(), "{got:?}");
@@ -318,7 +321,9 @@ fn pass_lists_parse_and_name_the_allowed_passes() {
     );
     let err = PassList::parse("fold-runs,bogus").unwrap_err();
     assert_eq!(err.name, "bogus");
-    assert!(err.to_string().contains("fold-runs, clear, mul, scan, offsets, dead-code"));
+    assert!(err
+        .to_string()
+        .contains("fold-runs, clear, mul, scan, offsets, dead-code"));
     assert!(PassList::preset(0).is_empty());
     assert_eq!(PassList::preset(1).passes(), &[Pass::FoldRuns]);
     assert_eq!(PassList::preset(2).passes(), &Pass::ALL);
@@ -333,7 +338,9 @@ fn million_nested_loops_optimize_without_recursion() {
     let ir = optimize_default(&program);
     // The innermost `[-]` is a clear, which makes its parent `[[-]]` a clear, and so on outwards.
     assert_eq!(
-        ir.iter().filter(|n| !matches!(n.op, Op::Guard { .. })).count(),
+        ir.iter()
+            .filter(|n| !matches!(n.op, Op::Guard { .. }))
+            .count(),
         1
     );
 }
@@ -351,3 +358,25 @@ fn trace_records_each_change() {
     );
 }
 
+#[test]
+fn removing_a_dead_loop_that_moves_keeps_guards_exact() {
+    // Regression: `[>]` is dead (cell 0 is 0), then `<` leaves the tape at cell 0. Removing the loop
+    // joins the blocks `.` and `<>`; a guard that walked `[>]` with brackets as no-ops would think the
+    // `<` starts from cell 1 (source_reach now restores the pointer at each `]`).
+    for src in [".[>]<>", ">[>][-><]<<>", "+[-]>[>]<<"] {
+        let config = Config::new(4, EofPolicy::Zero, None).unwrap();
+        let ir = run_passes(
+            lower(&Program::parse(src).unwrap()),
+            &PassList::only(&["dead-code"]),
+        );
+        let program = Program::parse(src).unwrap();
+        let (expected, got) = outcome_of(src, &guard(&program, ir), &config, b"");
+        assert!(
+            matches!(expected.status, Status::PointerOutOfBounds { .. }),
+            "{src}"
+        );
+        assert!(compare(&expected, &got).is_none(), "{src}: {got:?}");
+        let (expected, got) = outcome_of(src, &optimized(src), &config, b"");
+        assert!(compare(&expected, &got).is_none(), "{src}: {got:?}");
+    }
+}

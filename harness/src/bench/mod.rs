@@ -207,6 +207,9 @@ pub struct Plan {
     pub scaling_runs: usize,
     /// Time one scaling compile may be predicted to take before larger sizes are skipped.
     pub scaling_budget: Duration,
+    /// A cell whose compile is predicted (from the scaling measurement) to take longer than this is
+    /// skipped, since a running compile cannot be interrupted.
+    pub compile_budget: Duration,
     /// Whether this is the quick plan (recorded in the results).
     pub quick: bool,
 }
@@ -215,7 +218,7 @@ pub struct Plan {
 pub const SCALING_SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];
 
 impl Plan {
-    /// The full plan: 10 runs, 30 s per cell, 3 compiles per scaling point.
+    /// The full plan: 10 runs, 30 s per cell, 3 compiles per scaling point, 10 min per compile.
     pub fn full() -> Plan {
         Plan {
             runs: 10,
@@ -224,11 +227,12 @@ impl Plan {
             scaling_sizes: SCALING_SIZES.to_vec(),
             scaling_runs: 3,
             scaling_budget: Duration::from_secs(20),
+            compile_budget: Duration::from_secs(600),
             quick: false,
         }
     }
 
-    /// The quick plan: 3 runs, 3 s per cell, one compile per scaling point.
+    /// The quick plan: 3 runs, 3 s per cell, one compile per scaling point, 20 s per compile.
     pub fn quick() -> Plan {
         Plan {
             runs: 3,
@@ -237,6 +241,7 @@ impl Plan {
             scaling_sizes: SCALING_SIZES.to_vec(),
             scaling_runs: 1,
             scaling_budget: Duration::from_secs(4),
+            compile_budget: Duration::from_secs(20),
             quick: true,
         }
     }
@@ -533,7 +538,29 @@ pub fn scaling_programs(plan: &Plan) -> Vec<(usize, Program)> {
         .collect()
 }
 
-/// Measures every backend on every workload, then compile-time scaling, and collects the results.
+/// The compile time of `commands` commands on `backend` predicted linearly from the largest measured
+/// scaling point, with a note on where the prediction comes from.
+fn predicted_compile(
+    scaling: &[ScalingPoint],
+    backend: &str,
+    commands: usize,
+) -> Option<(f64, String)> {
+    let point = scaling
+        .iter()
+        .filter(|p| p.backend == backend && p.verdict == Verdict::Ok)
+        .max_by_key(|p| p.commands)?;
+    let median = point.compile?.median;
+    let predicted = median * commands as f64 / point.commands.max(1) as f64;
+    let why = format!(
+        "{} commands took {}",
+        point.commands,
+        secs(Duration::from_secs_f64(median))
+    );
+    Some((predicted, why))
+}
+
+/// Measures compile-time scaling, then every backend on every workload (skipping cells whose
+/// compile the scaling predicts to exceed the compile budget), and collects the results.
 pub fn run(
     backends: &[&dyn Backend],
     workloads: &[Workload],
@@ -557,7 +584,27 @@ pub fn run(
             }
         })
         .collect();
+    // Scaling first: its compile rates predict which cells would compile for too long.
     let mut notes = Vec::new();
+    let mut scaling = Vec::new();
+    if !plan.scaling_sizes.is_empty() {
+        let programs = scaling_programs(plan);
+        for &backend in backends {
+            if backend.availability() != Availability::Available {
+                continue;
+            }
+            let points = measure_scaling(backend, &programs, plan, progress);
+            for point in &points {
+                if point.verdict == Verdict::Skipped {
+                    if let Some(detail) = &point.detail {
+                        notes.push(format!("scaling, {}: {detail}", point.backend));
+                    }
+                    break;
+                }
+            }
+            scaling.extend(points);
+        }
+    }
     let mut workload_results = Vec::new();
     for workload in workloads {
         let mut cells = Vec::new();
@@ -566,7 +613,27 @@ pub fn run(
                 workload: workload.name(),
                 backend: backend.name(),
             });
-            let cell = measure(backend, workload, plan);
+            let cell = match predicted_compile(&scaling, backend.name(), workload.program.len()) {
+                Some((predicted, why)) if predicted > plan.compile_budget.as_secs_f64() => Cell {
+                    backend: backend.name().to_string(),
+                    verdict: Verdict::Skipped,
+                    detail: Some(format!(
+                        "not measured: compiling its {} commands would take about {} ({why}), over the {} compile budget",
+                        workload.program.len(),
+                        secs(Duration::from_secs_f64(predicted)),
+                        secs(plan.compile_budget)
+                    )),
+                    compile: None,
+                    run: None,
+                    capped: false,
+                },
+                _ => measure(backend, workload, plan),
+            };
+            if cell.verdict == Verdict::Skipped {
+                if let Some(detail) = &cell.detail {
+                    notes.push(format!("{} on {}: {detail}", cell.backend, workload.name()));
+                }
+            }
             if cell.capped {
                 if let Some(detail) = &cell.detail {
                     notes.push(format!("{} on {}: {detail}", cell.backend, workload.name()));
@@ -590,25 +657,6 @@ pub fn run(
             cells,
         });
     }
-    let mut scaling = Vec::new();
-    if !plan.scaling_sizes.is_empty() {
-        let programs = scaling_programs(plan);
-        for &backend in backends {
-            if backend.availability() != Availability::Available {
-                continue;
-            }
-            let points = measure_scaling(backend, &programs, plan, progress);
-            for point in &points {
-                if point.verdict == Verdict::Skipped {
-                    if let Some(detail) = &point.detail {
-                        notes.push(format!("scaling, {}: {detail}", point.backend));
-                    }
-                    break;
-                }
-            }
-            scaling.extend(points);
-        }
-    }
     Results {
         schema: SCHEMA_VERSION,
         created,
@@ -617,6 +665,7 @@ pub fn run(
             runs: plan.runs,
             warmup: plan.warmup.max(1),
             cell_budget_secs: plan.cell_budget.as_secs_f64(),
+            compile_budget_secs: plan.compile_budget.as_secs_f64(),
             quick: plan.quick,
             scaling_sizes: plan.scaling_sizes.clone(),
         },

@@ -68,6 +68,9 @@ pub struct Settings {
     pub warmup: usize,
     /// Seconds one cell may take before its runs are reduced (a single run over it is kept alone).
     pub cell_budget_secs: f64,
+    /// Seconds a single compile may be predicted to take before its cell is skipped.
+    #[serde(default)]
+    pub compile_budget_secs: f64,
     /// Whether this was a `--quick` run.
     pub quick: bool,
     /// Program sizes (in commands) of the compile-time scaling measurement.
@@ -121,7 +124,7 @@ pub enum Verdict {
     CompileError,
     /// The backend does not run on this machine.
     Unsupported,
-    /// Not measured (budget).
+    /// Not measured: over a time budget (the detail says which).
     Skipped,
 }
 

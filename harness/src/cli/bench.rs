@@ -33,11 +33,16 @@ pub struct Args {
     /// (one, when a single run is over it) [default: 30, or 3 with --quick].
     #[arg(long, value_name = "SECS")]
     pub budget: Option<f64>,
-    /// Skip the compile-time scaling measurement (10k, 100k and 1M commands).
+    /// Skip a cell when the scaling measurement predicts its compile to take longer than SECS
+    /// [default: 600, or 20 with --quick].
+    #[arg(long, value_name = "SECS")]
+    pub compile_budget: Option<f64>,
+    /// Skip the compile-time scaling measurement (10k, 100k and 1M commands); compile times are then
+    /// not predicted and every cell is measured.
     #[arg(long)]
     pub no_scaling: bool,
     /// Do not measure: render the report again from an existing results.json (written beside it).
-    #[arg(long, value_name = "RESULTS_JSON", conflicts_with_all = ["paths", "backends", "runs", "quick", "budget"])]
+    #[arg(long, value_name = "RESULTS_JSON", conflicts_with_all = ["paths", "backends", "runs", "quick", "budget", "compile_budget"])]
     pub render: Option<PathBuf>,
 }
 
@@ -62,6 +67,17 @@ fn default_paths(quick: bool) -> Vec<PathBuf> {
     let in_repo =
         crate::corpus::default_dir().join(relative.strip_prefix("corpus").unwrap_or(&relative));
     vec![if in_repo.is_dir() { in_repo } else { relative }]
+}
+
+fn seconds(flag: &str, value: f64) -> Result<Duration, u8> {
+    if value.is_finite() && value > 0.0 && value < 1e9 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        error(format_args!(
+            "{flag} {value}: give a positive number of seconds"
+        ));
+        Err(EXIT_USAGE)
+    }
 }
 
 fn select_backends(names: &[String]) -> Result<Vec<&'static dyn Backend>, u8> {

@@ -260,6 +260,7 @@ struct Page<'a> {
     mode: &'static str,
     verified: usize,
     failures: Vec<String>,
+    skipped: Vec<String>,
     unsupported: Vec<String>,
     workload_names: Vec<String>,
     overview: Chart,
@@ -271,13 +272,14 @@ struct Page<'a> {
     check: Option<&'a CheckSummary>,
     check_ok: bool,
     budget: String,
+    compile_budget: String,
 }
 
 fn group_digits(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -324,6 +326,7 @@ fn geomean(values: &[f64]) -> Option<f64> {
 /// Renders the report page.
 pub fn render(results: &Results, check: Option<&CheckSummary>) -> Result<String, ReportError> {
     let mut failures = Vec::new();
+    let mut skipped = Vec::new();
     let mut verified = 0;
     let mut workloads = Vec::new();
     for w in &results.workloads {
@@ -350,6 +353,16 @@ pub fn render(results: &Results, check: Option<&CheckSummary>) -> Result<String,
             let ok = cell.verdict == Verdict::Ok;
             if ok {
                 verified += 1;
+            }
+            if cell.verdict == Verdict::Skipped {
+                skipped.push(format!(
+                    "{} on {}{}",
+                    cell.backend,
+                    w.name,
+                    cell.detail
+                        .as_ref()
+                        .map_or(String::new(), |d| format!(": {d}"))
+                ));
             }
             if cell.verdict.is_failure() {
                 failures.push(format!(
@@ -588,6 +601,7 @@ pub fn render(results: &Results, check: Option<&CheckSummary>) -> Result<String,
         },
         verified,
         failures,
+        skipped,
         unsupported: results
             .backends
             .iter()
@@ -610,6 +624,7 @@ pub fn render(results: &Results, check: Option<&CheckSummary>) -> Result<String,
         check_ok: check.is_some_and(|c| c.diverged == 0),
         check,
         budget: format_secs(results.settings.cell_budget_secs),
+        compile_budget: format_secs(results.settings.compile_budget_secs),
     };
     let mut env = Environment::new();
     env.add_template("report.html", TEMPLATE)?;

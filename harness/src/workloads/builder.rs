@@ -528,9 +528,11 @@ impl Builder {
     }
 
     /// Signed fixed-point product: `out = (|a| * |b|) >> frac`, negated when the signs differ, modulo
-    /// `2^width` (rounds toward zero). `a` and `b` may be the same number; `out` must be another.
+    /// `2^width` (rounds toward zero); needs `frac <= width`. `a` and `b` may be the same number;
+    /// `out` must be another.
     pub fn bits_mul_fixed(&mut self, a: &Bits, b: &Bits, out: &Bits, frac: usize) {
         let n = a.width();
+        assert!(frac <= n);
         assert_eq!(b.width(), n);
         assert_eq!(out.width(), n);
         let sign = self.alloc();
@@ -552,19 +554,34 @@ impl Builder {
         let mb = self.bits(n);
         self.bits_copy(b, &mb);
         self.bits_negate_if(&mb, b.top());
-        // Shift-add: for each set bit i of |a|, add |b| << i into an accumulator of frac + n bits.
-        let acc = self.bits(frac + n);
-        for i in 0..n {
-            let bit = ma.cells[i];
-            self.if_nonzero_consume(bit, |bl| bl.bits_add_at(&acc, &mb, i));
-        }
+        // Shift-add, one bit per pass of a BF loop (so the code holds one adder, not n): when the low
+        // bit of |a| is set, add |b| into the high half; then shift (high, |a|) right by one. After
+        // n passes `ma` holds the product's low n bits and `high` the next n.
+        let high = self.bits(n + 1);
+        let passes = self.alloc();
+        self.add(passes, n as i32);
+        self.while_nonzero(passes, |bl| {
+            bl.if_nonzero_consume(ma.cells[0], |bl| bl.bits_add_at(&high, &mb, 0));
+            let chain: Vec<Cell> = ma.cells.iter().chain(&high.cells).copied().collect();
+            for w in chain.windows(2) {
+                bl.move_add(w[1], &[(w[0], 1)]);
+            }
+            bl.add(passes, -1);
+        });
+        self.release(passes);
         for (k, &o) in out.cells.iter().enumerate() {
             self.clear(o);
-            self.move_add(acc.cells[frac + k], &[(o, 1)]);
+            let bit = frac + k;
+            let src = if bit < n {
+                ma.cells[bit]
+            } else {
+                high.cells[bit - n]
+            };
+            self.move_add(src, &[(o, 1)]);
         }
         self.bits_negate_if(out, neg);
         self.free(neg);
-        self.free_bits(acc);
+        self.free_bits(high);
         self.free_bits(ma);
         self.free_bits(mb);
     }

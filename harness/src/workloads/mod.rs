@@ -206,8 +206,10 @@ pub fn files(workload: &Workload) -> Vec<(PathBuf, Vec<u8>)> {
 
 /// The repository's `corpus/bench/` folder.
 pub fn default_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
+    let harness = Path::new(env!("CARGO_MANIFEST_DIR"));
+    harness
+        .parent()
+        .unwrap_or(harness)
         .join("corpus")
         .join("bench")
 }
@@ -334,7 +336,7 @@ mod tests {
     /// Runs `workload` on backend `name` and requires the Rust implementation's output.
     fn check_on(name: &str, workload: &Workload) {
         let backend = backend_by_name(name).unwrap();
-        let program = Program::parse(&workload.program).unwrap();
+        let program = Program::parse(workload.program.as_str()).unwrap();
         let outcome =
             compile_and_run(backend, &program, &Config::default(), &workload.input).unwrap();
         assert_eq!(outcome.status, Status::Ok, "{} on {name}", workload.name);
@@ -394,7 +396,7 @@ mod tests {
         assert_eq!(families().len(), 5);
         for size in Size::ALL {
             for w in all(size) {
-                assert!(Program::parse(&w.program).is_ok(), "{}", w.name);
+                assert!(Program::parse(w.program.as_str()).is_ok(), "{}", w.name);
                 assert!(!w.expected.is_empty(), "{}", w.name);
             }
         }
@@ -405,7 +407,7 @@ mod tests {
         for n in [0, 1, 10_000, 100_000, 1_000_000] {
             let text = scaling_program(n);
             assert_eq!(text.len(), n);
-            let program = Program::parse(&text).unwrap();
+            let program = Program::parse(text.as_str()).unwrap();
             assert_eq!(program.len(), n);
             if n >= 10_000 {
                 assert!(text.contains("[->+<]") && text.contains("[>]"));

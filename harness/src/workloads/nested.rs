@@ -18,7 +18,7 @@ pub struct Params {
 /// The full size.
 pub fn full() -> Params {
     Params {
-        counts: vec![5, 5, 6, 7, 8, 9, 10, 11],
+        counts: vec![4, 5, 5, 6, 7, 8, 9, 10],
         digits: 9,
     }
 }

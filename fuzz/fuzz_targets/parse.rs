@@ -1,0 +1,6 @@
+//! Arbitrary bytes never panic the parser.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|bytes: &[u8]| bfjit_harness::oracle::fuzz_targets::parse(bytes));
