@@ -69,7 +69,7 @@ pub fn workload_dir() -> PathBuf {
 /// The workloads to measure; none (with a note on stderr) when the directory has none.
 pub fn workloads() -> Vec<Workload> {
     let dir = workload_dir();
-    match load_workloads(&[dir.clone()]) {
+    match load_workloads(std::slice::from_ref(&dir)) {
         Ok(workloads) => workloads,
         Err(e) => {
             eprintln!("note: no workloads benchmarked: {e}");

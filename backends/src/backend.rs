@@ -97,6 +97,10 @@ pub fn registry() -> Vec<&'static dyn Backend> {
         &crate::cranelift::Cranelift,
         &crate::c_baseline::CBaseline,
         &crate::c_baseline::COpt,
+        &crate::tiered::TIERED,
+        &crate::tiered::TIERED_0,
+        &crate::tiered::TIERED_1,
+        &crate::tiered::TIERED_NEVER,
     ]
 }
 

@@ -37,6 +37,7 @@ pub mod outcome;
 pub mod reference;
 pub mod runtime;
 pub mod syntax;
+pub mod tiered;
 
 pub use backend::{
     backend_by_name, backend_names, compile_and_run, registry, run_collect, Availability, Backend,

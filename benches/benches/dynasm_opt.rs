@@ -60,7 +60,12 @@ fn run_time(c: &mut Criterion) {
             // Verify once, and leave out pairs too slow for criterion's ten samples.
             let start = Instant::now();
             let outcome = run_collect(exe.as_ref(), &workload.input);
-            assert_eq!(outcome.output, workload.expected, "{} on {name}", backend.name());
+            assert_eq!(
+                outcome.output,
+                workload.expected,
+                "{} on {name}",
+                backend.name()
+            );
             if start.elapsed() > run_limit() {
                 continue;
             }

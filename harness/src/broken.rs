@@ -254,7 +254,9 @@ fn fold_loop(program: &Program, open: usize, close: usize, bug: Bug) -> Option<O
         .collect();
     targets.sort();
     if targets.is_empty() {
-        let foldable = step % 2 == 1 || (bug == Bug::FoldEvenClear && step != 0);
+        // A body that moves (`[>>><<<-]`) may walk off the tape: that is not a clear.
+        let moves = !moves_only && body.iter().any(|c| matches!(c.kind, CmdKind::Left | CmdKind::Right));
+        let foldable = !moves && (step % 2 == 1 || (bug == Bug::FoldEvenClear && step != 0));
         return foldable.then_some(Op::Clear);
     }
     match step {
@@ -409,7 +411,11 @@ impl Folded {
                     } else {
                         *stride
                     };
-                    while m.tape[m.ptr] != 0 {
+                    // Without bounds checks a scan wraps around; once round the whole tape, it
+                    // gives up (a real engine would read past the tape until it found a zero).
+                    let mut steps = 0;
+                    while m.tape[m.ptr] != 0 && steps <= len {
+                        steps += 1;
                         let to = m.ptr as i64 + stride as i64;
                         if (0..len).contains(&to) {
                             m.ptr = to as usize;
@@ -471,6 +477,7 @@ mod tests {
             "++[>>>-<<<-]",
             "-[+>+<]>.",
             "+++[--->+<]",
+            "+[>>>><<<<-]",
         ] {
             for tape_len in [1, 2, 3, 5, 30] {
                 let a = run(&Reference, src, tape_len, b"");

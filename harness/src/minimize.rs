@@ -28,7 +28,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_checks: 3000,
+            max_checks: 5000,
             max_time: Duration::from_secs(30),
         }
     }
@@ -133,8 +133,8 @@ impl Search<'_> {
                 if self.try_source(candidate) {
                     progress = true;
                 } else {
-                    // Small runs are tried at every offset (this removes a `><` or `+-` pair).
-                    start += if size <= 4 { 1 } else { size };
+                    // Pairs are tried at every offset (this removes a `><` or `+-` pair).
+                    start += if size == 2 { 1 } else { size };
                 }
             }
             size /= 2;
@@ -224,11 +224,11 @@ pub fn minimize(
     search.try_case(stripped);
     loop {
         let mut progress = false;
+        progress |= search.shrink_config();
         progress |= search.delete_loops(false);
         progress |= search.delete_runs();
         progress |= search.delete_loops(true);
         progress |= search.shrink_input();
-        progress |= search.shrink_config();
         if !progress || search.exhausted() {
             break;
         }

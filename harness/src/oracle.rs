@@ -11,7 +11,7 @@
 //!    most `max(255, tape_len)` iterations each, and between two fuel charges an engine executes at most
 //!    one node per program command, so an engine that finished with `f` fuel lets the reference finish
 //!    within `f + (f + 1) * (commands + 1) * max(256, tape_len)` loop entries. The reference is re-run
-//!    with that budget (when it is affordable): if it finishes, the case is compared normally; if it
+//!    with that budget (when budget × commands stays under [`ESCALATION_WORK`]): if it finishes, the case is compared normally; if it
 //!    still runs out, the engine finished a program that does not terminate, which is a divergence
 //!    (this is how a `[--]` folded to a clear is caught: on an odd cell the loop never ends).
 //! 3. Outcomes are compared with [`bfjit_backends::compare`], the one definition of "agree", and
@@ -35,8 +35,9 @@ use crate::isolate::{Worker, WorkerCommand};
 
 /// The default fuel budget of the reference run for generated cases (loop-body entries).
 pub const DEFAULT_BUDGET: u64 = 20_000;
-/// The largest budget the oracle re-runs the reference with to settle a suspected termination bug.
-pub const ESCALATION_CAP: u64 = 4_000_000;
+/// The most work (budget × program commands, a bound on commands executed) the oracle spends on
+/// re-running the reference to settle a suspected termination bug.
+pub const ESCALATION_WORK: u64 = 40_000_000;
 
 /// One test case: a program, its input and its configuration (the fuel is the oracle's business).
 #[derive(Clone, Debug)]
@@ -434,7 +435,8 @@ impl Oracle {
                 .max();
             if let Some(fuel) = finished_fuel {
                 let needed = bound(fuel);
-                if !escalated && needed > budget && needed <= ESCALATION_CAP {
+                let work = needed.saturating_mul(case.program.len() as u64 + 1);
+                if !escalated && needed > budget && work <= ESCALATION_WORK {
                     budget = needed;
                     escalated = true;
                     continue;

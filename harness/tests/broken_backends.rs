@@ -57,8 +57,11 @@ fn the_bug_free_control_agrees_on_everything() {
         let report = oracle.check(&case);
         if let Some(d) = report.first_divergence() {
             panic!(
-                "{d}\nprogram: {}",
-                String::from_utf8_lossy(case.program.source())
+                "{d}\nprogram: {}\ninput: {:?}\ntape_len: {}\neof: {}",
+                String::from_utf8_lossy(case.program.source()),
+                case.input,
+                case.config.tape_len,
+                case.config.eof
             );
         }
     }

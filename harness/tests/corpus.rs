@@ -6,7 +6,7 @@
 //! `BFJIT_CORPUS_ALL=1` includes them, checked against their expected files on every backend but the
 //! reference (which would take too long to run them).
 //!
-//! `BFJIT_BLESS=1 cargo test --release -p bfjit-harness --test corpus` (re)writes the `.out` and
+//! `BFJIT_BLESS=1 cargo test --release -p bfjit-harness --test corpus every_` (re)writes the `.out` and
 //! `.err` files from the reference before checking: use it after adding a program, then read the new
 //! files and check them by hand (the reference is the oracle, but it is checked too).
 

@@ -12,7 +12,9 @@
 //! entered at `[` and one per jump back at `]`); folded loops and exact fallbacks charge nothing.
 //!
 //! This is also the engine the tiered JIT runs cold code in: every loop header is addressable by its
-//! loop id ([`Bytecode::loop_headers`], [`Insn::LoopStart`]'s `id`).
+//! loop id ([`Bytecode::loop_headers`], [`Insn::LoopStart`]'s `id`), and [`Bytecode::run_with`] asks
+//! a [`LoopHook`] at every loop-body entry and back edge whether the loop should run elsewhere (plain
+//! runs use [`Interpret`], which always says no and compiles away).
 
 #[cfg(test)]
 mod tests;
@@ -151,6 +153,36 @@ pub struct BlockInfo {
     pub skip: u32,
 }
 
+/// Asked by the dispatch loop whenever a loop body is about to be entered (at `[` or at a back edge
+/// of `]`, cell non-zero): the way a tiered JIT takes a hot loop over.
+pub trait LoopHook {
+    /// Whether this hook ever takes a loop over (`false` lets the dispatch loop skip its bookkeeping).
+    const ACTIVE: bool = true;
+
+    /// Whether loop `id` should now be run by [`LoopHook::run_loop`] instead of being interpreted.
+    fn take_over(&mut self, id: u32) -> bool;
+
+    /// Runs loop `id` from its header (cell test, one fuel per body entry) to its exit or a stop, on
+    /// `machine` (whose `ptr` and `fuel_left` are current at the call and must be on return).
+    fn run_loop(&mut self, id: u32, machine: &mut Machine, io: &mut Io<'_>) -> Result<(), Stop>;
+}
+
+/// The hook of a plain interpreted run: never takes a loop over.
+pub struct Interpret;
+
+impl LoopHook for Interpret {
+    const ACTIVE: bool = false;
+
+    #[inline(always)]
+    fn take_over(&mut self, _id: u32) -> bool {
+        false
+    }
+
+    fn run_loop(&mut self, _id: u32, _machine: &mut Machine, _io: &mut Io<'_>) -> Result<(), Stop> {
+        Ok(())
+    }
+}
+
 /// A compiled bytecode program.
 #[derive(Clone, Debug)]
 pub struct Bytecode {
@@ -282,25 +314,44 @@ impl Bytecode {
 
     /// Runs from the first instruction on `machine` (its tape, pointer and fuel) until `Halt` or a stop.
     pub fn run(&self, machine: &mut Machine, io: &mut Io<'_>) -> Result<(), Stop> {
+        self.run_with(machine, io, &mut Interpret)
+    }
+
+    /// Like [`Bytecode::run`], asking `hook` at every loop-body entry whether it takes the loop over.
+    pub fn run_with<H: LoopHook>(
+        &self,
+        machine: &mut Machine,
+        io: &mut Io<'_>,
+        hook: &mut H,
+    ) -> Result<(), Stop> {
         match machine.fuel_left {
             Some(mut fuel) => {
-                let result = self.execute::<true>(machine, io, &mut fuel);
+                let result = self.execute::<true, H>(machine, io, &mut fuel, hook);
                 machine.fuel_left = Some(fuel);
                 result
             }
-            None => self.execute::<false>(machine, io, &mut 0),
+            None => self.execute::<false, H>(machine, io, &mut 0, hook),
+        }
+    }
+
+    /// The loop id of the loop whose body starts at instruction `body`.
+    fn loop_id(&self, body: u32) -> u32 {
+        match self.code[body as usize - 1] {
+            Insn::LoopStart { id, .. } => id,
+            _ => unreachable!("a loop body follows its LoopStart"),
         }
     }
 
     /// The dispatch loop; `METERED` selects the variant that counts fuel.
-    fn execute<const METERED: bool>(
+    fn execute<const METERED: bool, H: LoopHook>(
         &self,
         machine: &mut Machine,
         io: &mut Io<'_>,
         fuel: &mut u64,
+        hook: &mut H,
     ) -> Result<(), Stop> {
         let code = &self.code[..];
-        let tape = &mut machine.tape[..];
+        let mut tape = &mut machine.tape[..];
         let len = tape.len();
         let mut ptr = machine.ptr;
         let mut pc = 0usize;
@@ -372,8 +423,19 @@ impl Bytecode {
                         break Err(stop);
                     }
                 }
-                Insn::LoopStart { exit, .. } => {
+                Insn::LoopStart { exit, id } => {
                     if tape[ptr] == 0 {
+                        pc = exit as usize;
+                        continue;
+                    }
+                    if hook.take_over(id) {
+                        machine.ptr = ptr;
+                        let result = hand_over::<METERED, H>(hook, id, machine, io, fuel);
+                        tape = &mut machine.tape[..];
+                        ptr = machine.ptr;
+                        if let Err(stop) = result {
+                            break Err(stop);
+                        }
                         pc = exit as usize;
                         continue;
                     }
@@ -386,6 +448,20 @@ impl Bytecode {
                 }
                 Insn::LoopEnd { body } => {
                     if tape[ptr] != 0 {
+                        let id = if H::ACTIVE { self.loop_id(body) } else { 0 };
+                        if hook.take_over(id) {
+                            // The taken-over loop tests the cell (non-zero), charges one fuel and
+                            // enters the body: exactly what jumping back would do.
+                            machine.ptr = ptr;
+                            let result = hand_over::<METERED, H>(hook, id, machine, io, fuel);
+                            tape = &mut machine.tape[..];
+                            ptr = machine.ptr;
+                            if let Err(stop) = result {
+                                break Err(stop);
+                            }
+                            pc += 1;
+                            continue;
+                        }
                         if METERED {
                             if *fuel == 0 {
                                 break Err(Stop::OutOfFuel);
@@ -449,6 +525,25 @@ impl Bytecode {
             }
         }
     }
+}
+
+/// Runs loop `id` through `hook` from `machine.ptr`, handing the fuel over both ways.
+#[inline(never)]
+fn hand_over<const METERED: bool, H: LoopHook>(
+    hook: &mut H,
+    id: u32,
+    machine: &mut Machine,
+    io: &mut Io<'_>,
+    fuel: &mut u64,
+) -> Result<(), Stop> {
+    if METERED {
+        machine.fuel_left = Some(*fuel);
+    }
+    let result = hook.run_loop(id, machine, io);
+    if METERED {
+        *fuel = machine.fuel_left.unwrap_or(0);
+    }
+    result
 }
 
 fn unbalanced() -> CompileError {

@@ -8,8 +8,8 @@ use super::{find_compiler, CBaseline, COpt};
 use crate::backend::{compile_and_run, Availability, Backend, CompileError};
 use crate::config::{Config, EofPolicy};
 use crate::ir::eval::evaluate;
-use crate::optimizer::optimize_default;
 use crate::jit::{OFFSET_FUEL, OFFSET_PTR, OFFSET_TAPE, OFFSET_TAPE_LEN};
+use crate::optimizer::optimize_default;
 use crate::outcome::{compare, Outcome, Side, Status};
 use crate::reference::Reference;
 use crate::syntax::Program;
@@ -22,7 +22,12 @@ fn backends() -> [&'static dyn Backend; 2] {
 fn have_cc() -> bool {
     let found = find_compiler().is_some();
     for b in backends() {
-        assert_eq!(b.availability() == Availability::Available, found, "{}", b.name());
+        assert_eq!(
+            b.availability() == Availability::Available,
+            found,
+            "{}",
+            b.name()
+        );
     }
     found
 }
@@ -124,7 +129,11 @@ fn input_eof_and_fuel() {
         assert_eq!(&o.output[..2], b"ab");
     }
     for fuel in [0, 2, 3, 5] {
-        agree("+++[-]++[>++[-]<-]", Config::default().with_fuel(Some(fuel)), b"");
+        agree(
+            "+++[-]++[>++[-]<-]",
+            Config::default().with_fuel(Some(fuel)),
+            b"",
+        );
     }
     let o = agree("+.[]", Config::default().with_fuel(Some(100)), b"");
     assert_eq!((o.status, o.output), (Status::OutOfFuel, vec![1]));
@@ -154,9 +163,12 @@ fn program_text() -> impl Strategy<Value = String> {
         1 => prop::sample::select(vec!["[-]", "[->+<]", "[->>+++<<]", "[>]", "[<<]", "[+<-->]"])
             .prop_map(str::to_string),
     ];
-    prop::collection::vec(prop_oneof![3 => piece.clone(), 1 => prop::collection::vec(piece, 0..6)
-        .prop_map(|body| format!("+[{}-]", body.concat()))], 0..30)
-        .prop_map(|pieces| pieces.concat())
+    prop::collection::vec(
+        prop_oneof![3 => piece.clone(), 1 => prop::collection::vec(piece, 0..6)
+        .prop_map(|body| format!("+[{}-]", body.concat()))],
+        0..30,
+    )
+    .prop_map(|pieces| pieces.concat())
 }
 
 proptest! {

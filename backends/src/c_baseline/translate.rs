@@ -79,7 +79,11 @@ fn at(offset: i64) -> String {
 /// Translates IR `nodes` of `program` to a C translation unit; charges fuel at loop-body entries when
 /// `metered`. Guards are recomputed here, so the memory safety of the C code rests on
 /// `ir::blocks::guard` alone.
-pub fn translate(program: &Program, nodes: Vec<Node>, metered: bool) -> Result<String, CompileError> {
+pub fn translate(
+    program: &Program,
+    nodes: Vec<Node>,
+    metered: bool,
+) -> Result<String, CompileError> {
     let nodes = guard(program, nodes);
     let mut c = String::with_capacity(64 + nodes.len() * 24);
     c.push_str(PRELUDE);
@@ -131,7 +135,8 @@ pub fn translate(program: &Program, nodes: Vec<Node>, metered: bool) -> Result<S
             Op::Set { offset, value } => writeln!(c, "    t[{}] = {value};", at(*offset as i64)),
             Op::MulLoop { offset, targets } => {
                 let base = *offset as i64;
-                writeln!(c, "    {{ unsigned char v_ = t[{}]; if (v_) {{", at(base)).map_err(fmt_err)?;
+                writeln!(c, "    {{ unsigned char v_ = t[{}]; if (v_) {{", at(base))
+                    .map_err(fmt_err)?;
                 for target in targets {
                     writeln!(
                         c,
@@ -215,4 +220,3 @@ pub fn translate(program: &Program, nodes: Vec<Node>, metered: bool) -> Result<S
     .map_err(fmt_err)?;
     Ok(c)
 }
-

@@ -32,6 +32,10 @@
 //!
 //! Nothing here recurses on the program's structure: loops are matched with an explicit stack.
 
+// dynasm expands dynamic registers (`Rb(reg)`) to `reg.into()`, a no-op conversion for our `u8`s.
+#![allow(clippy::useless_conversion)]
+
+use std::collections::HashMap;
 use std::fmt;
 
 use dynasmrt::x64::X64Relocation;
@@ -253,7 +257,29 @@ struct Gen<'n> {
     cell: Option<u8>,
     /// For each `LoopStart`, whether its loop is balanced (see [`balanced_loops`]).
     balanced: Vec<bool>,
+    /// Cells of the current block held in registers.
+    cache: Vec<Slot>,
+    /// How many operations of the current block touch each cell (by offset from the block start).
+    uses: HashMap<i64, u32>,
+    /// Whether registers are bypassed (inside a branchy multiply loop).
+    bypass: bool,
 }
+
+/// A cell of the current block held in a register.
+#[derive(Clone, Copy)]
+struct Slot {
+    /// Offset of the cell from the pointer at the block start.
+    cell: i64,
+    /// The register (its low byte is the cell's value).
+    reg: u8,
+    /// Whether the register differs from the tape.
+    dirty: bool,
+}
+
+/// Registers that hold cells within a block: rdx, rsi, rdi, r8–r11 (caller-saved: saved around the
+/// cold output-flush call) and rbp (callee-saved). A block's cells are written back at its end, so
+/// nothing is live in them across loop boundaries, scans or the entry and exits.
+const POOL: [u8; 8] = [2, 6, 7, 8, 9, 10, 11, 5];
 
 /// Compiles balanced, guarded IR `nodes` into one function over [`crate::jit::JitState`].
 pub fn generate(nodes: &[Node], options: &Options) -> Result<Generated, GenError> {
@@ -283,6 +309,9 @@ pub fn generate(nodes: &[Node], options: &Options) -> Result<Generated, GenError
         range,
         cell: None,
         balanced: balanced_loops(nodes),
+        cache: Vec::with_capacity(POOL.len()),
+        uses: HashMap::new(),
+        bypass: false,
     };
     gen.prologue();
     gen.body()?;
@@ -555,10 +584,7 @@ impl Gen<'_> {
         // Decided at compile time from the pointer's known range: every pointer passes or every fails.
         let always = rlo + lo >= 0 && rhi + hi <= last;
         let never = rhi + lo < 0 || rlo + hi > last;
-        let after = (
-            (rlo + total).clamp(0, last),
-            (rhi + total).clamp(0, last),
-        );
+        let after = ((rlo + total).clamp(0, last), (rhi + total).clamp(0, last));
         self.range = after;
         self.cell = cell_after_block(nodes, &order, total, self.cell);
         self.mark(Part::GuardCheck(g));
@@ -595,10 +621,13 @@ impl Gen<'_> {
             );
             self.flags = None;
         }
+        self.count_uses(&order);
         for &(at, index) in &order {
             self.mark(Part::Node(index));
             self.op(index, at);
         }
+        self.write_back();
+        self.cache.clear();
         if total != 0 {
             self.mark(Part::PointerUpdate(g));
             asm!(self.ops; lea r_cell, [r_cell + total as i32]);
@@ -628,34 +657,143 @@ impl Gen<'_> {
         }
     }
 
+    /// Counts how many operations of the block touch each cell: cells used more than once are
+    /// kept in registers, the others are updated in memory directly (shorter code).
+    fn count_uses(&mut self, order: &[(i64, usize)]) {
+        self.uses.clear();
+        let nodes = self.nodes;
+        for &(at, i) in order {
+            match &nodes[i].op {
+                Op::Add { offset, .. }
+                | Op::Set { offset, .. }
+                | Op::Output { offset }
+                | Op::Input { offset } => *self.uses.entry(at + *offset as i64).or_default() += 1,
+                Op::MulLoop { offset, targets } => {
+                    let c = at + *offset as i64;
+                    *self.uses.entry(c).or_default() += 1;
+                    for t in targets {
+                        *self.uses.entry(c + t.offset as i64).or_default() += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Whether cell `d` of the block belongs in a register.
+    fn cacheable(&self, d: i64) -> bool {
+        !self.bypass && self.uses.get(&d).is_some_and(|&n| n > 1)
+    }
+
+    /// The cache slot of cell `d`, if it is in a register.
+    fn slot(&self, d: i64) -> Option<usize> {
+        self.cache.iter().position(|s| s.cell == d)
+    }
+
+    /// A register for cell `d`, loading the cell unless `load` is false (the caller overwrites it).
+    fn reg_for(&mut self, d: i64, load: bool) -> u8 {
+        if let Some(k) = self.slot(d) {
+            return self.cache[k].reg;
+        }
+        let reg = if self.cache.len() < POOL.len() {
+            POOL[self.cache.len()]
+        } else {
+            // Evict the oldest cell (writing it back, which leaves the flags alone).
+            let old = self.cache.remove(0);
+            if old.dirty {
+                let r = old.reg;
+                cell_op!(self, old.cell as i32, [mov BYTE] [, Rb(r)]);
+            }
+            old.reg
+        };
+        if load {
+            cell_op!(self, d as i32, [movzx Rd(reg), BYTE] []);
+        }
+        self.cache.push(Slot {
+            cell: d,
+            reg,
+            dirty: false,
+        });
+        reg
+    }
+
+    fn set_dirty(&mut self, d: i64) {
+        if let Some(k) = self.slot(d) {
+            self.cache[k].dirty = true;
+        }
+    }
+
+    /// Writes every dirty cached cell back to the tape (no flags touched); the cache stays valid.
+    fn write_back(&mut self) {
+        for k in 0..self.cache.len() {
+            let Slot { cell, reg, dirty } = self.cache[k];
+            if dirty {
+                cell_op!(self, cell as i32, [mov BYTE] [, Rb(reg)]);
+                self.cache[k].dirty = false;
+            }
+        }
+    }
+
+    /// Adds `delta` to cell `d` (in its register or in memory); the flags then reflect the cell.
+    fn add(&mut self, d: i64, delta: u8) {
+        if delta == 0 {
+            return;
+        }
+        let (sub, imm) = if delta > 128 {
+            (true, delta.wrapping_neg() as i8)
+        } else {
+            (false, delta as i8)
+        };
+        if self.cacheable(d) {
+            let r = self.reg_for(d, true);
+            if sub {
+                asm!(self.ops; sub Rb(r), imm);
+            } else {
+                asm!(self.ops; add Rb(r), imm);
+            }
+            self.set_dirty(d);
+        } else if sub {
+            cell_op!(self, d as i32, [sub BYTE] [, imm]);
+        } else {
+            cell_op!(self, d as i32, [add BYTE] [, imm]);
+        }
+        self.flags = Some(d);
+    }
+
+    /// Stores `value` into cell `d` (flags untouched).
+    fn set(&mut self, d: i64, value: u8) {
+        if self.cacheable(d) {
+            let r = self.reg_for(d, false);
+            asm!(self.ops; mov Rd(r), value as i32);
+            self.set_dirty(d);
+        } else {
+            cell_op!(self, d as i32, [mov BYTE] [, value as i8]);
+        }
+        self.clobber(d);
+    }
+
+    /// Loads cell `d` into eax (its low byte).
+    fn load_eax(&mut self, d: i64) {
+        if self.cacheable(d) {
+            let r = self.reg_for(d, true);
+            asm!(self.ops; mov eax, Rd(r));
+        } else {
+            cell_op!(self, d as i32, [movzx eax, BYTE] []);
+        }
+    }
+
     /// One block operation at absolute offset `at` (relative to the pointer at the block start).
     fn op(&mut self, index: usize, at: i64) {
         let node = &self.nodes[index];
         match &node.op {
-            Op::Add { offset, delta } => {
-                let d = at + *offset as i64;
-                let disp = d as i32;
-                match *delta {
-                    0 => {}
-                    1..=128 => {
-                        cell_op!(self, disp, [add BYTE] [, *delta as i8]);
-                        self.flags = Some(d);
-                    }
-                    _ => {
-                        let neg = delta.wrapping_neg() as i8;
-                        cell_op!(self, disp, [sub BYTE] [, neg]);
-                        self.flags = Some(d);
-                    }
-                }
-            }
-            Op::Set { offset, value } => {
-                let d = at + *offset as i64;
-                cell_op!(self, d as i32, [mov BYTE] [, *value as i8]);
-                self.clobber(d);
-            }
+            Op::Add { offset, delta } => self.add(at + *offset as i64, *delta),
+            Op::Set { offset, value } => self.set(at + *offset as i64, *value),
             Op::MulLoop { offset, targets } => self.mul(at + *offset as i64, targets),
             Op::Output { offset } => self.output(index, at + *offset as i64),
             Op::Input { offset } => {
+                // The callback writes the tape: hand it every cell, and forget the registers.
+                self.write_back();
+                self.cache.clear();
                 let d = at + *offset as i64;
                 let stopped = self.stopped_exit;
                 self.store_ptr();
@@ -670,18 +808,21 @@ impl Gen<'_> {
                 );
                 self.flags = None;
             }
-            Op::Move { .. }
-            | Op::Scan { .. }
-            | Op::LoopStart
-            | Op::LoopEnd
-            | Op::Guard { .. } => unreachable!("only block operations are laid out"),
+            Op::Move { .. } | Op::Scan { .. } | Op::LoopStart | Op::LoopEnd | Op::Guard { .. } => {
+                unreachable!("only block operations are laid out")
+            }
         }
     }
 
     fn mul(&mut self, cell: i64, targets: &[MulTarget]) {
-        let c = cell as i32;
-        cell_op!(self, c, [movzx eax, BYTE] []);
         let branchy = targets.len() > BRANCH_FREE_MUL_TARGETS;
+        if branchy {
+            // Both ways past the branch must leave the same registers: work in memory.
+            self.write_back();
+            self.cache.clear();
+            self.bypass = true;
+        }
+        self.load_eax(cell);
         let skip = self.ops.new_dynamic_label();
         if branchy {
             asm!(self.ops
@@ -690,7 +831,7 @@ impl Gen<'_> {
             );
         }
         for t in targets {
-            let d = (cell + t.offset as i64) as i32;
+            let d = cell + t.offset as i64;
             let (negate, magnitude) = if t.factor > 128 {
                 (true, t.factor.wrapping_neg())
             } else {
@@ -716,26 +857,38 @@ impl Gen<'_> {
             if magnitude == 0 {
                 continue;
             }
-            match (negate, in_al) {
-                (false, true) => cell_op!(self, d, [add BYTE] [, al]),
-                (true, true) => cell_op!(self, d, [sub BYTE] [, al]),
-                (false, false) => cell_op!(self, d, [add BYTE] [, cl]),
-                (true, false) => cell_op!(self, d, [sub BYTE] [, cl]),
+            if self.cacheable(d) {
+                let r = self.reg_for(d, true);
+                match (negate, in_al) {
+                    (false, true) => asm!(self.ops; add Rb(r), al),
+                    (true, true) => asm!(self.ops; sub Rb(r), al),
+                    (false, false) => asm!(self.ops; add Rb(r), cl),
+                    (true, false) => asm!(self.ops; sub Rb(r), cl),
+                }
+                self.set_dirty(d);
+            } else {
+                let d = d as i32;
+                match (negate, in_al) {
+                    (false, true) => cell_op!(self, d, [add BYTE] [, al]),
+                    (true, true) => cell_op!(self, d, [sub BYTE] [, al]),
+                    (false, false) => cell_op!(self, d, [add BYTE] [, cl]),
+                    (true, false) => cell_op!(self, d, [sub BYTE] [, cl]),
+                }
             }
-            self.flags = Some(d as i64);
+            self.flags = Some(d);
         }
-        cell_op!(self, c, [mov BYTE] [, 0]);
-        self.clobber(cell);
+        self.set(cell, 0);
         if branchy {
             asm!(self.ops; =>skip);
             self.flags = None;
+            self.bypass = false;
         }
     }
 
     fn output(&mut self, index: usize, cell: i64) {
         let full = self.ops.new_dynamic_label();
         let resume = self.ops.new_dynamic_label();
-        cell_op!(self, cell as i32, [movzx eax, BYTE] []);
+        self.load_eax(cell);
         asm!(self.ops
             ; mov rcx, [r_state + OFFSET_OUT_LEN]
             ; mov [r_state + rcx + OFFSET_OUT_BUF], al
@@ -1064,10 +1217,30 @@ impl Gen<'_> {
                     self.mark(Part::OutputFlush(node));
                     asm!(self.ops; =>label);
                     self.store_ptr();
-                    asm!(self.ops; mov rdi, r_state);
+                    // Cells of the block may live in the caller-saved registers of the pool.
+                    asm!(self.ops
+                        ; push rdx
+                        ; push rsi
+                        ; push rdi
+                        ; push r8
+                        ; push r9
+                        ; push r10
+                        ; push r11
+                        ; sub rsp, 8
+                        ; mov rdi, r_state
+                    );
                     self.call(jit_flush as *const () as usize);
                     asm!(self.ops
-                        ; test eax, eax
+                        ; mov ecx, eax
+                        ; add rsp, 8
+                        ; pop r11
+                        ; pop r10
+                        ; pop r9
+                        ; pop r8
+                        ; pop rdi
+                        ; pop rsi
+                        ; pop rdx
+                        ; test ecx, ecx
                         ; jnz =>stopped
                         ; jmp =>resume
                     );

@@ -57,7 +57,10 @@ pub fn listing(program: &Program, nodes: &[Node], generated: &Generated) -> Stri
         }
         text.clear();
         formatter.format(&instruction, &mut text);
-        let bytes: String = code[start..end].iter().map(|b| format!("{b:02x}")).collect();
+        let bytes: String = code[start..end]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let _ = writeln!(out, "{start:08x}  {bytes:<24} {text}");
     }
     let _ = writeln!(

@@ -111,8 +111,8 @@ mod x64 {
             simd,
             entry_ptr: Some(0),
         };
-        let generated = super::generate(nodes, &options)
-            .map_err(|e| CompileError::Codegen(e.to_string()))?;
+        let generated =
+            super::generate(nodes, &options).map_err(|e| CompileError::Codegen(e.to_string()))?;
         load(program, config, &generated.code)
     }
 
@@ -122,7 +122,8 @@ mod x64 {
         config: &Config,
         code: &[u8],
     ) -> Result<Box<dyn Executable>, CompileError> {
-        let memory = ExecutableMemory::new(code).map_err(|e| CompileError::Codegen(e.to_string()))?;
+        let memory =
+            ExecutableMemory::new(code).map_err(|e| CompileError::Codegen(e.to_string()))?;
         Ok(Box::new(Compiled {
             memory,
             program: program.clone(),

@@ -60,7 +60,10 @@ fn agree(src: &str, config: Config, input: &[u8]) -> Outcome {
     let want = reference(&program, config, input);
     let got = compile_and_run(&DynasmOpt, &program, &config, input).unwrap();
     assert_eq!(compare(&want, &got), None, "{src:?} under {config:?}");
-    assert!(got.fuel_used <= want.fuel_used, "never more fuel than the reference");
+    assert!(
+        got.fuel_used <= want.fuel_used,
+        "never more fuel than the reference"
+    );
     agree_ir(&program, &optimize_default(&program), config, input);
     want
 }
@@ -308,7 +311,11 @@ fn fuel_matches_the_ir_evaluator() {
 
 #[test]
 fn fuel_from_a_reference_run_is_enough() {
-    for src in ["+++[>++[>+<-]<-]>>.", "++++[>++++[>.<-]<-]", ">++[>+++[-<<+>>]<-]<."] {
+    for src in [
+        "+++[>++[>+<-]<-]>>.",
+        "++++[>++++[>.<-]<-]",
+        ">++[>+++[-<<+>>]<-]<.",
+    ] {
         let program = Program::parse(src).unwrap();
         let used = reference(&program, Config::default().with_fuel(Some(1 << 20)), b"").fuel_used;
         let config = Config::default().with_fuel(Some(used));
@@ -417,7 +424,10 @@ fn listing_names_nodes_and_positions() {
     let text = super::disasm::listing(&program, &nodes, &generated);
     assert!(text.contains("prologue"), "{text}");
     assert!(text.contains("mul [0] -> [1]*2 @ 1:4"), "{text}");
-    assert!(text.contains("out [0]") || text.contains("out [1]"), "{text}");
+    assert!(
+        text.contains("out [0]") || text.contains("out [1]"),
+        "{text}"
+    );
     assert!(text.contains("ret"), "{text}");
 }
 

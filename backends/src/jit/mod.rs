@@ -182,6 +182,8 @@ pub extern "C" fn jit_output(state: *mut JitState, byte: u32) -> u32 {
 }
 
 /// Reads one input byte into `*cell` (EOF per policy). Returns 0, or 1 when the run must stop.
+// Only generated code calls this, always with the address of a bounds-checked tape cell.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 pub extern "C" fn jit_input(state: *mut JitState, cell: *mut u8) -> u32 {
     guarded(state, |s| {
         // SAFETY: generated code passes the address of a tape cell it has bounds-checked.

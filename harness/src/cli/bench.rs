@@ -125,13 +125,10 @@ fn run(args: Args) -> Result<u8, u8> {
         plan.runs = runs as usize;
     }
     if let Some(budget) = args.budget {
-        if !(budget.is_finite() && budget > 0.0) {
-            error(format_args!(
-                "--budget {budget}: give a positive number of seconds"
-            ));
-            return Err(EXIT_USAGE);
-        }
-        plan.cell_budget = Duration::from_secs_f64(budget);
+        plan.cell_budget = seconds("--budget", budget)?;
+    }
+    if let Some(budget) = args.compile_budget {
+        plan.compile_budget = seconds("--compile-budget", budget)?;
     }
     if args.no_scaling {
         plan.scaling_sizes.clear();

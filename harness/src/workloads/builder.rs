@@ -149,8 +149,7 @@ impl Builder {
     /// whose body is written relative to a moving base.
     pub fn shift_base(&mut self, by: isize) {
         let ch = if by >= 0 { '>' } else { '<' };
-        self.code
-            .extend(std::iter::repeat_n(ch, by.unsigned_abs()));
+        self.code.extend(std::iter::repeat_n(ch, by.unsigned_abs()));
     }
 
     /// Adds `delta` (wrapping) to `cell`, with `+` or `-` whichever is shorter.
@@ -542,10 +541,9 @@ impl Builder {
         let neg = self.alloc();
         self.unary_decode(
             sign,
-            &[
-                &|bl: &mut Builder| bl.add(neg, 1),
-                &|bl: &mut Builder| bl.add(neg, -1),
-            ],
+            &[&|bl: &mut Builder| bl.add(neg, 1), &|bl: &mut Builder| {
+                bl.add(neg, -1)
+            }],
         );
         self.release(sign);
         let ma = self.bits(n);
@@ -760,7 +758,14 @@ mod tests {
     fn bits_add_negate_and_multiply_match_integer_arithmetic() {
         let width = 12;
         let frac = 4;
-        for (x, y) in [(37i64, 21i64), (-37, 21), (37, -21), (-50, -33), (0, 99), (127, 1)] {
+        for (x, y) in [
+            (37i64, 21i64),
+            (-37, 21),
+            (37, -21),
+            (-50, -33),
+            (0, 99),
+            (127, 1),
+        ] {
             let mut b = Builder::new();
             let a = b.bits(width);
             let c = b.bits(width);

@@ -129,7 +129,9 @@ pub fn program(p: &Params) -> String {
                 .collect();
             let levels: Vec<Box<dyn Fn(&mut Builder)>> = steps
                 .iter()
-                .map(|&d| Box::new(move |b: &mut Builder| b.add(ch, d)) as Box<dyn Fn(&mut Builder)>)
+                .map(|&d| {
+                    Box::new(move |b: &mut Builder| b.add(ch, d)) as Box<dyn Fn(&mut Builder)>
+                })
                 .collect();
             let refs: Vec<&dyn Fn(&mut Builder)> = levels.iter().map(|l| l.as_ref()).collect();
             b.unary_decode(count, &refs);
@@ -160,7 +162,11 @@ pub fn expected(p: &Params) -> Vec<u8> {
     };
     let mul = |a: i64, b: i64| {
         let product = ((a.abs() * b.abs()) >> p.frac) & mask;
-        wrap(if (a < 0) != (b < 0) { -product } else { product })
+        wrap(if (a < 0) != (b < 0) {
+            -product
+        } else {
+            product
+        })
     };
     let (re0, dre, im0, dim) = grid(p);
     let mut out = Vec::new();

@@ -35,7 +35,9 @@ fn round(b: &mut Builder, sentinel: usize, s: usize) {
     b.goto(Cell(sentinel));
     // To the end, back onto the last element, copy it to the free slot and the cell after it.
     b.raw(&format!("{right}[{right}]{left}"));
-    b.raw(&format!("[-{right}+>+<{left}]{right}>[-<{left}+{right}>]<++."));
+    b.raw(&format!(
+        "[-{right}+>+<{left}]{right}>[-<{left}+{right}>]<++."
+    ));
     // Back to the sentinel.
     b.raw(&format!("[{left}]"));
     b.assume_pointer(Cell(sentinel));

@@ -47,11 +47,7 @@ fn record(r: usize) -> usize {
 
 /// Runs `body` (written relative to the record at `ORIGIN`) at every live record from record 0,
 /// leaving the pointer on the first dead record; then runs `after` there.
-fn walk(
-    b: &mut Builder,
-    body: impl FnOnce(&mut Builder),
-    after: impl FnOnce(&mut Builder),
-) {
+fn walk(b: &mut Builder, body: impl FnOnce(&mut Builder), after: impl FnOnce(&mut Builder)) {
     let base = Cell(ORIGIN);
     let mut f = Builder::fragment(ORIGIN, ORIGIN + 4..ORIGIN + STRIDE);
     for field in [LIVE, COMP, CNT, PV] {
