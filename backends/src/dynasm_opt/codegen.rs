@@ -29,6 +29,11 @@
 //! - scans of stride ±1 search 16 (SSE2) or 32 (AVX2) cells per step, loading only windows that lie
 //!   wholly inside the tape, then finish cell by cell; other strides run four steps per bounds check;
 //! - output is appended to `state.out_buf` inline; only a full buffer calls [`jit_flush`].
+//! - within a block, cells used more than once live in registers (eight of them, 8-bit arithmetic so the
+//!   flags stay exact), loaded on first use and written back at the block's end; cells used once are
+//!   updated in memory directly;
+//! - a loop test on a cell known at compile time (after `[-]`, a multiply loop, or a loop's exit) is
+//!   decided then: a loop whose body ends on a known zero has no back edge (an `if`).
 //!
 //! Nothing here recurses on the program's structure: loops are matched with an explicit stack.
 

@@ -165,7 +165,11 @@ fn a_loop_hot_enough_for_the_default_threshold_runs_compiled_and_agrees() {
     let config = Config::default();
     let expected = run(&Reference, src, &config, b"");
     let got = run(&TIERED, src, &config, b"");
-    assert!(compare(&expected, &got).is_none(), "{:?}", compare(&expected, &got));
+    assert!(
+        compare(&expected, &got).is_none(),
+        "{:?}",
+        compare(&expected, &got)
+    );
     assert_all_agree(src, &config.with_fuel(Some(50_000)), b"");
 }
 
@@ -185,7 +189,11 @@ fn deep_nesting_compiles_within_the_budget() {
     for backend in [tiered(0), tiered(1)] {
         let got = run(&backend, &src, &Config::default(), b"");
         let expected = run(&Reference, &src, &Config::default(), b"");
-        assert!(compare(&expected, &got).is_none(), "{:?}", compare(&expected, &got));
+        assert!(
+            compare(&expected, &got).is_none(),
+            "{:?}",
+            compare(&expected, &got)
+        );
     }
 }
 

@@ -1,7 +1,7 @@
 //! What several subcommands share: reading sources, parsing with compiler-style errors, config flags.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use bfjit_backends::{
     backend_by_name, backend_names, Availability, Backend, Config, EofPolicy, Program,
@@ -89,7 +89,7 @@ pub fn read_source(path: &Path) -> Result<Vec<u8>, u8> {
 }
 
 /// Reads and parses a program; a parse error is printed compiler-style and mapped to exit code 2.
-pub fn load_program(path: &PathBuf) -> Result<Program, u8> {
+pub fn load_program(path: &Path) -> Result<Program, u8> {
     let source = read_source(path)?;
     Program::parse(source.clone()).map_err(|e| {
         error(&e);

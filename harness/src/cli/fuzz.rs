@@ -120,6 +120,14 @@ fn run(args: Args) -> Result<u8, u8> {
             })?
             .progress_chars("=> "),
     );
+    // A hidden bar (stderr not a terminal) drops its `println`s: then print directly.
+    let say = |line: String| {
+        if bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            bar.println(line);
+        }
+    };
     let start = Instant::now();
     let mut programs = 0u64;
     let mut fuzz_time = Duration::ZERO;
@@ -145,7 +153,7 @@ fn run(args: Args) -> Result<u8, u8> {
             if *count > args.max_saved {
                 continue;
             }
-            bar.println(format!("found: {divergence}"));
+            say(format!("found: {divergence}"));
             let index = oracle
                 .engines()
                 .iter()
@@ -158,7 +166,7 @@ fn run(args: Args) -> Result<u8, u8> {
             let m = minimize(&mut oracle, &case, index, divergence.class, limits);
             let name = reproducer_name(&m.case, &m.divergence);
             match write_reproducer(&args.out, &name, &m.case, &m.report, &m.divergence) {
-                Ok(path) => bar.println(format!(
+                Ok(path) => say(format!(
                     "  minimized from {} to {} commands ({} checks): {}\n  {}",
                     case.program.len(),
                     m.case.program.len(),

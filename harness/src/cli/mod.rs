@@ -2,7 +2,8 @@
 //!
 //! Exit codes (also in `--help` and README.md):
 //! 0 success; 1 the BF program failed at run time (pointer off the tape, out of fuel, I/O error);
-//! 2 usage error, unreadable file or parse error; 3 backends disagree (`check`, `fuzz`).
+//! 2 usage error, unreadable file or parse error; 3 backends disagree (`check`, `fuzz`) or a `bench`
+//! answer is wrong.
 
 pub mod asm;
 pub mod backends;
@@ -32,7 +33,7 @@ Exit codes:
   0  success
   1  the BF program failed at run time (pointer left the tape, out of fuel, I/O error)
   2  usage error, unreadable file, or parse error (e.g. unmatched bracket)
-  3  backends disagree (check, fuzz)";
+  3  backends disagree (check, fuzz), or a bench cell gave a wrong answer";
 
 /// bfjit: a workbench for Brainf*ck execution engines.
 #[derive(Parser, Debug)]

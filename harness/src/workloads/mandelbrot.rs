@@ -1,11 +1,18 @@
 //! The mandelbrot workload: an ASCII Mandelbrot set in signed fixed-point arithmetic on multi-cell
 //! binary numbers (one bit per cell), multiplication by shift-and-add.
 //!
-//! Per pixel: `z = 0`; up to `max_iter` times: `zr2 = zr*zr`, `zi2 = zi*zi`; stop when
-//! `zr2 + zi2 >= 4`; else `zi = 2*zr*zi + ci`, `zr = zr2 - zi2 + cr`, count one. The pixel's character
-//! comes from the count. [`expected`] computes the same picture with plain integer arithmetic.
+//! Per pixel: `z = 0`; up to `max_iter` times: `zr2 = zr*zr`, `zi2 = zi*zi`, `p = zr*zi`; stop
+//! when `zr2 + zi2 >= 4`; else `zi = 2*p + ci`, `zr = zr2 - zi2 + cr`, count one. The pixel's
+//! character comes from the count. [`expected`] computes the same picture with plain integer
+//! arithmetic.
+//!
+//! Code size does not grow with the precision: the numbers are interleaved in *records* (record `k`
+//! holds bit `k` of every number, see `field`), and every operation on whole numbers is a *walk*,
+//! one BF loop that steps from record to record at run time (adders carry into the next record;
+//! the multiplier shifts its chain down one record per pass) and then scans back to record 0. The
+//! three products per iteration go through one multiplier in a three-pass loop.
 
-use super::builder::Builder;
+use super::builder::{Builder, Cell};
 
 /// The picture and the number format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,56 +71,378 @@ fn shade(count: u32, max_iter: u32) -> u8 {
     PALETTE[(count as usize * (PALETTE.len() - 1)) / max_iter as usize]
 }
 
+/// Fields of a bit record (offsets inside it). Record `k` holds bit `k` of every number; the
+/// fields the multiplier walks touch most sit next to each other.
+mod field {
+    /// 1 in the records of the number bits (`0..n`), 0 elsewhere: the condition of a number walk.
+    pub const M: usize = 0;
+    /// 1 in the records of the product chain (`0..=2n`), 0 elsewhere: the condition of a chain
+    /// walk, and the field the scan home stops on (record -1 holds 0).
+    pub const M3: usize = 1;
+    /// The product chain: `|a|` in records `0..n`, the high half in `n..=2n`.
+    pub const CH: usize = 2;
+    /// The carry of an adder walk; also the escape count.
+    pub const C: usize = 3;
+    /// First temporary of a walk body.
+    pub const X1: usize = 4;
+    /// Second temporary of a walk body.
+    pub const X2: usize = 5;
+    /// `|b|` while multiplying.
+    pub const MB: usize = 6;
+    /// The product before it moves to its destination; also `zr2 + zi2` and constants to add.
+    pub const O: usize = 7;
+    /// `zr * zi`.
+    pub const P: usize = 8;
+    /// The real part of `z`.
+    pub const ZR: usize = 9;
+    /// The imaginary part of `z`.
+    pub const ZI: usize = 10;
+    /// `zr * zr`.
+    pub const ZR2: usize = 11;
+    /// `zi * zi`.
+    pub const ZI2: usize = 12;
+    /// The real part of `c`.
+    pub const CR: usize = 13;
+    /// The imaginary part of `c`.
+    pub const CI: usize = 14;
+    /// Cells per record.
+    pub const R: usize = 15;
+}
+
+/// Where the records start on the tape; the cells below hold the single-cell variables.
+const BASE: usize = 32;
+/// The record index a walk body sees as "this record" (fragment coordinates).
+const HERE: usize = 1 << 20;
+
+/// The tape cell of field `f` in record `k`.
+fn rec(k: usize, f: usize) -> Cell {
+    Cell(BASE + k * field::R + f)
+}
+
+/// Field `f` of the record `by` records after the current one, inside a walk body.
+fn rel(by: isize, f: usize) -> Cell {
+    Cell((HERE as isize + by * field::R as isize) as usize + f)
+}
+
+/// Emits a walk: a BF loop that runs `body` once per record from record `start` while field `cond`
+/// of the record is non-zero, stepping one record per pass; then runs `after` at the record where
+/// it stopped (`end`), and scans back to record 0. Code size does not depend on the walk's length.
+fn walk(
+    b: &mut Builder,
+    n: usize,
+    start: usize,
+    cond: usize,
+    body: impl FnOnce(&mut Builder),
+    after: impl FnOnce(&mut Builder, usize),
+) {
+    let end = if cond == field::M { n } else { 2 * n + 1 };
+    assert!(start < end);
+    let mut f = Builder::fragment(HERE + cond, HERE + field::X1..HERE + field::X2 + 1);
+    body(&mut f);
+    f.goto(Cell(HERE + cond));
+    let step = ">".repeat(field::R);
+    let back = "<".repeat(field::R);
+    b.goto(rec(start, cond));
+    b.raw("[");
+    b.raw(f.code());
+    b.raw(&step);
+    b.raw("]");
+    b.assume_pointer(rec(end, cond));
+    after(b, end);
+    b.goto(rec(end, field::M3));
+    if end == 2 * n + 1 {
+        b.raw(&back);
+    }
+    // Scan back to record -1 (its M3 is zero), then step into record 0.
+    b.raw(&format!("[{back}]{step}"));
+    b.assume_pointer(rec(0, field::M3));
+}
+
+/// A walk over the number records with no code after it.
+fn walk_num(b: &mut Builder, n: usize, body: impl FnOnce(&mut Builder)) {
+    walk(b, n, 0, field::M, body, |_, _| {});
+}
+
+/// One full-adder step in a walk body: `dst += src + carry` on bits, the `src` bit taken from the
+/// record `by` records away; the carry goes to the next record. `consume` empties `src` instead of
+/// copying it.
+fn full_add(f: &mut Builder, dst: usize, src: Option<(usize, isize)>, consume: bool) {
+    let (dst, carry) = (rel(0, dst), rel(0, field::C));
+    let t = f.alloc();
+    match src {
+        Some((s, by)) if consume => f.move_add(rel(by, s), &[(t, 1)]),
+        Some((s, by)) => f.copy_add(rel(by, s), &[(t, 1)]),
+        None => {}
+    }
+    f.move_add(carry, &[(t, 1)]);
+    f.move_add(dst, &[(t, 1)]);
+    // t is 0..=3: bit 0 goes to dst, bit 1 to the next record's carry.
+    let next = rel(1, field::C);
+    f.unary_decode(
+        t,
+        &[
+            &|b: &mut Builder| b.add(dst, 1),
+            &|b: &mut Builder| {
+                b.add(dst, -1);
+                b.add(next, 1);
+            },
+            &|b: &mut Builder| b.add(dst, 1),
+        ],
+    );
+    f.release(t);
+}
+
+/// `dst += src` modulo `2^n` (records `0..n`); `consume` empties `src`.
+fn num_add(b: &mut Builder, n: usize, dst: usize, src: usize, consume: bool) {
+    walk(
+        b,
+        n,
+        0,
+        field::M,
+        |f| full_add(f, dst, Some((src, 0)), consume),
+        |b, end| b.clear(rec(end, field::C)),
+    );
+}
+
+/// `x = -x` modulo `2^n` (invert, add one).
+fn num_negate(b: &mut Builder, n: usize, x: usize) {
+    b.add(rec(0, field::C), 1);
+    walk(
+        b,
+        n,
+        0,
+        field::M,
+        |f| {
+            let c = rel(0, x);
+            let t = f.alloc();
+            f.add(t, 1);
+            f.move_add(c, &[(t, -1)]);
+            f.move_add(t, &[(c, 1)]);
+            f.release(t);
+            full_add(f, x, None, false);
+        },
+        |b, end| b.clear(rec(end, field::C)),
+    );
+}
+
+/// Clears the numbers in `fields`.
+fn num_clear(b: &mut Builder, n: usize, fields: &[usize]) {
+    walk_num(b, n, |f| {
+        for &x in fields {
+            f.clear(rel(0, x));
+        }
+    });
+}
+
+/// Adds `src` to `dst` bit by bit (no carries: `dst` is zero) and empties `src`.
+fn num_move(b: &mut Builder, n: usize, src: usize, dst: usize) {
+    walk_num(b, n, |f| f.move_add(rel(0, src), &[(rel(0, dst), 1)]));
+}
+
+/// Adds `src` to each number in `dst` (each zero before), keeping `src`.
+fn num_copy(b: &mut Builder, n: usize, src: usize, dst: &[usize]) {
+    walk_num(b, n, |f| {
+        let targets: Vec<(Cell, i32)> = dst.iter().map(|&d| (rel(0, d), 1)).collect();
+        f.copy_add(rel(0, src), &targets);
+    });
+}
+
+/// Writes `value` modulo `2^n` into the number `x`, which is zero (unrolled: one `+` per set bit).
+fn num_put(b: &mut Builder, n: usize, x: usize, value: i64) {
+    for k in 0..n {
+        if (value >> k) & 1 == 1 {
+            b.add(rec(k, x), 1);
+        }
+    }
+}
+
+/// `x += value` modulo `2^n`, through the constant field.
+fn num_add_const(b: &mut Builder, n: usize, x: usize, value: i64) {
+    num_put(b, n, field::O, value);
+    num_add(b, n, x, field::O, true);
+}
+
+/// Runs `body` as code written for absolute cells whose temporaries live in the unused number
+/// fields of record `n` (next to the sign bits), so it needs no trip to the single-cell variables.
+fn local(b: &mut Builder, n: usize, body: impl FnOnce(&mut Builder)) {
+    let mut f = Builder::fragment(b.pointer().0, rec(n, field::P).0..rec(n, field::CI).0 + 1);
+    body(&mut f);
+    let end = f.pointer();
+    b.raw(f.code());
+    b.assume_pointer(end);
+}
+
+/// Signed fixed-point product of the numbers in `CH` and `MB` into `O` (zero before):
+/// `(|a| * |b|) >> frac`, negated when the signs differ, modulo `2^n`. Empties `CH` and `MB`.
+fn num_mul(b: &mut Builder, n: usize, frac: usize) {
+    use field::*;
+    let mut flags = (Cell(0), Cell(0), Cell(0));
+    // Signs and their xor, kept in record n; make both factors non-negative.
+    local(b, n, |f| {
+        let sa = f.alloc();
+        let sb = f.alloc();
+        let neg = f.alloc();
+        f.copy_add(rec(n - 1, CH), &[(sa, 1)]);
+        f.copy_add(rec(n - 1, MB), &[(sb, 1)]);
+        let sum = f.alloc();
+        f.copy_add(sa, &[(sum, 1)]);
+        f.copy_add(sb, &[(sum, 1)]);
+        f.unary_decode(
+            sum,
+            &[&|g: &mut Builder| g.add(neg, 1), &|g: &mut Builder| {
+                g.add(neg, -1)
+            }],
+        );
+        f.release(sum);
+        f.if_nonzero_consume(sa, |g| num_negate(g, n, CH));
+        f.if_nonzero_consume(sb, |g| num_negate(g, n, MB));
+        flags = (sa, sb, neg);
+    });
+    let (sa, sb, neg) = flags;
+    // Lift |b| into records n..2n, next to the high half it is added to.
+    walk_num(b, n, |f| {
+        f.move_add(rel(0, MB), &[(rel(n as isize, MB), 1)])
+    });
+    // Shift-add, one bit of |a| per pass: when the low bit of the chain is set, add |b| into the
+    // high half (records n..=2n); then shift the whole chain down one record.
+    let passes = b.alloc();
+    b.add(passes, n as i32);
+    b.while_nonzero(passes, |b| {
+        b.if_nonzero_consume(rec(0, CH), |b| {
+            walk(
+                b,
+                n,
+                n,
+                M3,
+                |f| full_add(f, CH, Some((MB, 0)), false),
+                |b, end| b.clear(rec(end, C)),
+            );
+        });
+        walk(
+            b,
+            n,
+            0,
+            M3,
+            |f| f.move_add(rel(1, CH), &[(rel(0, CH), 1)]),
+            |_, _| {},
+        );
+        b.add(passes, -1);
+    });
+    b.release(passes);
+    // The product's bits frac..frac+n are the result.
+    walk_num(b, n, |f| {
+        f.move_add(rel(frac as isize, CH), &[(rel(0, O), 1)])
+    });
+    walk(
+        b,
+        n,
+        0,
+        M3,
+        |f| {
+            f.clear(rel(0, CH));
+            f.clear(rel(0, MB));
+        },
+        |_, _| {},
+    );
+    local(b, n, |f| {
+        f.claim(sa);
+        f.claim(sb);
+        f.claim(neg);
+        f.release(sa);
+        f.release(sb);
+        f.if_nonzero_consume(neg, |g| num_negate(g, n, O));
+        f.release(neg);
+    });
+}
+
+/// One level of the count decoder: code run when the count is above that level.
+type Level = Box<dyn Fn(&mut Builder)>;
+
 /// Generates the BF program.
 pub fn program(p: &Params) -> String {
+    use field::*;
     assert!(p.width <= 255 && p.height <= 255 && (1..=255).contains(&p.max_iter));
+    assert!(p.frac + 2 < p.bits && p.bits >= 2);
     let n = p.bits as usize;
     let frac = p.frac as usize;
     let (re0, dre, im0, dim) = grid(p);
     let mut b = Builder::new();
+    // The records, and the cell of record -1 the scans home stop on.
+    b.claim(Cell(BASE - R + M3));
+    b.claim_range(Cell(BASE), R * (2 * n + 4));
     let rows = b.alloc();
     let cols = b.alloc();
     let running = b.alloc();
     let left = b.alloc();
     let count = b.alloc();
-    let ci = b.bits(n);
-    let cr = b.bits(n);
-    let zr = b.bits(n);
-    let zi = b.bits(n);
-    let zr2 = b.bits(n);
-    let zi2 = b.bits(n);
-    let t = b.bits(n);
-
-    b.bits_set(&ci, im0);
+    for k in 0..=2 * n {
+        if k < n {
+            b.add(rec(k, M), 1);
+        }
+        b.add(rec(k, M3), 1);
+    }
+    num_put(&mut b, n, CI, im0);
     b.set(rows, p.height as u8);
     b.while_nonzero(rows, |b| {
-        b.bits_set(&cr, re0);
+        num_clear(b, n, &[CR]);
+        num_put(b, n, CR, re0);
         b.set(cols, p.width as u8);
         b.while_nonzero(cols, |b| {
-            b.bits_set(&zr, 0);
-            b.bits_set(&zi, 0);
+            num_clear(b, n, &[ZR, ZI, ZR2, ZI2, P]);
             b.set(count, 0);
             b.set(left, p.max_iter as u8);
             b.set(running, 1);
             b.while_nonzero(running, |b| {
-                b.bits_mul_fixed(&zr, &zr, &zr2, frac);
-                b.bits_mul_fixed(&zi, &zi, &zi2, frac);
-                b.bits_copy(&zr2, &t);
-                b.bits_add(&t, &zi2);
-                // Escape when zr2 + zi2 >= 4 (both are non-negative; the sum is read unsigned).
+                // Three products through one multiplier: zr*zr, zi*zi, zr*zi.
+                let sel = b.alloc();
+                b.add(sel, 3);
+                b.while_nonzero(sel, |b| {
+                    b.if_equals(sel, 3, |b| num_copy(b, n, ZR, &[CH, MB]));
+                    b.if_equals(sel, 2, |b| num_copy(b, n, ZI, &[CH, MB]));
+                    b.if_equals(sel, 1, |b| {
+                        walk_num(b, n, |f| {
+                            f.copy_add(rel(0, ZR), &[(rel(0, CH), 1)]);
+                            f.copy_add(rel(0, ZI), &[(rel(0, MB), 1)]);
+                        })
+                    });
+                    num_mul(b, n, frac);
+                    b.if_equals(sel, 3, |b| num_move(b, n, O, ZR2));
+                    b.if_equals(sel, 2, |b| num_move(b, n, O, ZI2));
+                    b.if_equals(sel, 1, |b| num_move(b, n, O, P));
+                    b.add(sel, -1);
+                });
+                b.release(sel);
+                // Escape when zr2 + zi2 >= 4: count the set bits from frac + 2 up (the sum is read
+                // unsigned); the count ends in record n.
+                num_copy(b, n, ZR2, &[O]);
+                num_add(b, n, O, ZI2, false);
+                walk(
+                    b,
+                    n,
+                    frac + 2,
+                    M,
+                    |f| {
+                        f.move_add(rel(0, O), &[(rel(0, C), 1)]);
+                        f.move_add(rel(0, C), &[(rel(1, C), 1)]);
+                    },
+                    |_, _| {},
+                );
+                num_clear(b, n, &[O]);
                 let escaped = b.alloc();
-                b.bits_at_least_pow2(&t, frac + 2, escaped);
+                b.move_add(rec(n, C), &[(escaped, 1)]);
                 b.if_else(
                     escaped,
                     |b| b.clear(running),
                     |b| {
-                        b.bits_mul_fixed(&zr, &zi, &t, frac);
-                        b.bits_shift_left_into(&t, 1, &zi);
-                        b.bits_add(&zi, &ci);
-                        b.bits_copy(&zr2, &zr);
-                        b.bits_negate(&zi2);
-                        b.bits_add(&zr, &zi2);
-                        b.bits_add(&zr, &cr);
+                        // zi = 2*zr*zi + ci; zr = zr2 - zi2 + cr.
+                        num_clear(b, n, &[ZR, ZI]);
+                        num_copy(b, n, P, &[ZI]);
+                        num_add(b, n, ZI, P, true);
+                        num_add(b, n, ZI, CI, false);
+                        num_move(b, n, ZR2, ZR);
+                        num_add(b, n, ZR, CR, false);
+                        num_negate(b, n, ZI2);
+                        num_add(b, n, ZR, ZI2, true);
                         b.add(count, 1);
                         b.add(left, -1);
                         b.if_zero(left, |b| b.clear(running));
@@ -127,21 +456,19 @@ pub fn program(p: &Params) -> String {
             let steps: Vec<i32> = (1..=p.max_iter)
                 .map(|c| shade(c, p.max_iter) as i32 - shade(c - 1, p.max_iter) as i32)
                 .collect();
-            let levels: Vec<Box<dyn Fn(&mut Builder)>> = steps
+            let levels: Vec<Level> = steps
                 .iter()
-                .map(|&d| {
-                    Box::new(move |b: &mut Builder| b.add(ch, d)) as Box<dyn Fn(&mut Builder)>
-                })
+                .map(|&d| Box::new(move |b: &mut Builder| b.add(ch, d)) as Level)
                 .collect();
             let refs: Vec<&dyn Fn(&mut Builder)> = levels.iter().map(|l| l.as_ref()).collect();
             b.unary_decode(count, &refs);
             b.output(ch);
             b.free(ch);
-            b.bits_add_const(&cr, dre);
+            num_add_const(b, n, CR, dre);
             b.add(cols, -1);
         });
         b.print(b"\n");
-        b.bits_add_const(&ci, dim);
+        num_add_const(b, n, CI, dim);
         b.add(rows, -1);
     });
     b.finish()

@@ -130,7 +130,7 @@ pub fn families() -> Vec<Family> {
     vec![
         Family {
             name: "mandelbrot",
-            summary: "ASCII Mandelbrot set in 16 bit fixed point on one bit per cell numbers",
+            summary: "ASCII Mandelbrot set in 16 bit fixed point on bit records walked by loops",
             generate: gen_mandelbrot,
         },
         Family {
