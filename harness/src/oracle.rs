@@ -324,8 +324,8 @@ impl Oracle {
         self
     }
 
-    /// Lets each engine use at most `share` (0 to 1) of the time spent in [`Oracle::check`]; an
-    /// engine over its share sits cases out ([`Observed::Skipped`]) until it is back within it.
+    /// Lets each backend use at most `share` (0 to 1) of the time spent in [`Oracle::check`]
+    /// (external engines always run); a backend over its share sits cases out ([`Observed::Skipped`]) until it is back within it.
     /// [`Oracle::check_engines`] (the minimizer's call) always runs the engines it is given.
     pub fn time_share(mut self, share: f64) -> Oracle {
         self.sampling = (share < 1.0).then(|| Sampling {
@@ -364,8 +364,11 @@ impl Oracle {
         };
         let started = *sampling.started.get_or_insert_with(Instant::now);
         let allowed = started.elapsed().mul_f64(sampling.share) + SAMPLING_GRACE;
-        let (run, sat_out): (Vec<usize>, Vec<usize>) =
-            (0..self.engines.len()).partition(|&i| sampling.spent[i] <= allowed);
+        // External engines are what the user came to check: they always run.
+        let engines = &self.engines;
+        let (run, sat_out): (Vec<usize>, Vec<usize>) = (0..engines.len()).partition(|&i| {
+            matches!(engines[i], Engine::External(_)) || sampling.spent[i] <= allowed
+        });
         let mut report = self.check_engines(case, &run);
         if let Some(sampling) = &mut self.sampling {
             for (&i, r) in run.iter().zip(&report.runs) {

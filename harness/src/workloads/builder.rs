@@ -106,11 +106,9 @@ impl Builder {
                 "builder pool {:?} exhausted",
                 self.pool
             );
-            for i in start..start + count {
-                if self.used.contains(&i) {
-                    start = i + 1;
-                    continue 'search;
-                }
+            if let Some(taken) = (start..start + count).find(|i| self.used.contains(i)) {
+                start = taken + 1;
+                continue 'search;
             }
             break;
         }

@@ -355,6 +355,20 @@ fn num_mul(b: &mut Builder, n: usize, frac: usize) {
     });
 }
 
+/// Reserves the records (and the cell of record -1 the scans home stop on) for numbers of `n` bits
+/// and sets their markers.
+fn setup_records(b: &mut Builder, n: usize) {
+    use field::*;
+    b.claim(Cell(BASE - R + M3));
+    b.claim_range(Cell(BASE), R * (2 * n + 4));
+    for k in 0..=2 * n {
+        if k < n {
+            b.add(rec(k, M), 1);
+        }
+        b.add(rec(k, M3), 1);
+    }
+}
+
 /// One level of the count decoder: code run when the count is above that level.
 type Level = Box<dyn Fn(&mut Builder)>;
 
@@ -367,20 +381,12 @@ pub fn program(p: &Params) -> String {
     let frac = p.frac as usize;
     let (re0, dre, im0, dim) = grid(p);
     let mut b = Builder::new();
-    // The records, and the cell of record -1 the scans home stop on.
-    b.claim(Cell(BASE - R + M3));
-    b.claim_range(Cell(BASE), R * (2 * n + 4));
+    setup_records(&mut b, n);
     let rows = b.alloc();
     let cols = b.alloc();
     let running = b.alloc();
     let left = b.alloc();
     let count = b.alloc();
-    for k in 0..=2 * n {
-        if k < n {
-            b.add(rec(k, M), 1);
-        }
-        b.add(rec(k, M3), 1);
-    }
     num_put(&mut b, n, CI, im0);
     b.set(rows, p.height as u8);
     b.while_nonzero(rows, |b| {
@@ -520,4 +526,78 @@ pub fn expected(p: &Params) -> Vec<u8> {
         ci = wrap(ci + dim);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field::*;
+    use super::*;
+    use bfjit_backends::{backend_by_name, compile_and_run, Config, Program, Status};
+
+    /// Runs `code` on `reference` and reads its output as numbers of `n` bits, one byte per bit.
+    fn run_numbers(code: &str, n: usize) -> Vec<i64> {
+        let program = Program::parse(code).unwrap();
+        let reference = backend_by_name("reference").unwrap();
+        let outcome = compile_and_run(reference, &program, &Config::default(), b"").unwrap();
+        assert_eq!(outcome.status, Status::Ok);
+        outcome
+            .output
+            .chunks(n)
+            .map(|bits| {
+                let raw: i64 = bits.iter().enumerate().map(|(i, &v)| (v as i64) << i).sum();
+                let sign = 1i64 << (n - 1);
+                (raw ^ sign) - sign
+            })
+            .collect()
+    }
+
+    fn output_number(b: &mut Builder, n: usize, x: usize) {
+        for k in 0..n {
+            b.output(rec(k, x));
+        }
+    }
+
+    #[test]
+    fn walks_add_negate_and_multiply_like_integer_arithmetic() {
+        let (n, frac) = (12usize, 4u32);
+        let wrap = |v: i64| ((v + 2048).rem_euclid(4096)) - 2048;
+        for (x, y) in [
+            (37i64, 21i64),
+            (-37, 21),
+            (37, -21),
+            (-50, -33),
+            (0, 99),
+            (2047, 2047),
+            (-2048, -2048),
+            (-2048, 3),
+        ] {
+            let mut b = Builder::new();
+            setup_records(&mut b, n);
+            num_put(&mut b, n, CH, x);
+            num_put(&mut b, n, MB, y);
+            num_mul(&mut b, n, frac as usize);
+            output_number(&mut b, n, O);
+            num_put(&mut b, n, ZR, x);
+            num_put(&mut b, n, ZI, y);
+            num_add(&mut b, n, ZR, ZI, false);
+            num_negate(&mut b, n, ZI);
+            output_number(&mut b, n, ZR);
+            output_number(&mut b, n, ZI);
+            num_clear(&mut b, n, &[O]);
+            num_add_const(&mut b, n, ZI, x);
+            output_number(&mut b, n, ZI);
+            let got = run_numbers(&b.finish(), n);
+            let magnitude = ((x.abs() * y.abs()) >> frac) & 4095;
+            let product = wrap(if (x < 0) != (y < 0) {
+                -magnitude
+            } else {
+                magnitude
+            });
+            assert_eq!(
+                got,
+                [product, wrap(x + y), wrap(-y), wrap(x - y)],
+                "{x} {y}"
+            );
+        }
+    }
 }
