@@ -55,7 +55,11 @@ pub struct Broken {
 
 /// Every broken backend (and the bug-free control first).
 pub static ALL: [Broken; 9] = [
-    Broken::new(Bug::None, "folded-control", "the folding interpreter without a bug"),
+    Broken::new(
+        Bug::None,
+        "folded-control",
+        "the folding interpreter without a bug",
+    ),
     Broken::new(
         Bug::MulOffsetOffByOne,
         "broken-mul-offset",
@@ -212,10 +216,12 @@ fn fold(program: &Program, bug: Bug) -> Vec<Node> {
 /// Folds the loop `open..=close` when it is innermost and of a known shape.
 fn fold_loop(program: &Program, open: usize, close: usize, bug: Bug) -> Option<Op> {
     let body = &program.cmds()[open + 1..close];
-    if body
-        .iter()
-        .any(|c| !matches!(c.kind, CmdKind::Inc | CmdKind::Dec | CmdKind::Left | CmdKind::Right))
-    {
+    if body.iter().any(|c| {
+        !matches!(
+            c.kind,
+            CmdKind::Inc | CmdKind::Dec | CmdKind::Left | CmdKind::Right
+        )
+    }) {
         return None;
     }
     let moves_only = body
@@ -244,10 +250,7 @@ fn fold_loop(program: &Program, open: usize, close: usize, bug: Bug) -> Option<O
         let one_way = body.windows(2).all(|w| w[0].kind == w[1].kind);
         return (moves_only && one_way).then_some(Op::Scan(pos));
     }
-    let step = deltas
-        .iter()
-        .find(|(o, _)| *o == 0)
-        .map_or(0, |&(_, d)| d);
+    let step = deltas.iter().find(|(o, _)| *o == 0).map_or(0, |&(_, d)| d);
     let mut targets: Vec<(i32, u8)> = deltas
         .into_iter()
         .filter(|&(o, d)| o != 0 && d != 0)
@@ -255,7 +258,10 @@ fn fold_loop(program: &Program, open: usize, close: usize, bug: Bug) -> Option<O
     targets.sort();
     if targets.is_empty() {
         // A body that moves (`[>>><<<-]`) may walk off the tape: that is not a clear.
-        let moves = !moves_only && body.iter().any(|c| matches!(c.kind, CmdKind::Left | CmdKind::Right));
+        let moves = !moves_only
+            && body
+                .iter()
+                .any(|c| matches!(c.kind, CmdKind::Left | CmdKind::Right));
         let foldable = !moves && (step % 2 == 1 || (bug == Bug::FoldEvenClear && step != 0));
         return foldable.then_some(Op::Clear);
     }

@@ -343,11 +343,8 @@ mod tests {
                 exit: ExitInfo::Code(3)
             }
         );
-        let slow = ExternalEngine::parse(
-            "slow=sh -c 'sleep 5' {file}",
-            Duration::from_millis(100),
-        )
-        .unwrap();
+        let slow = ExternalEngine::parse("slow=sh -c 'sleep 5' {file}", Duration::from_millis(100))
+            .unwrap();
         let Observed::External { exit, .. } = slow.run(&program, b"", &Config::default()) else {
             panic!()
         };

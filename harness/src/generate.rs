@@ -153,7 +153,10 @@ pub enum NodeKind {
 }
 
 fn weight<K: Copy + PartialEq>(table: &[(K, u32)], kind: K) -> u32 {
-    table.iter().find(|(k, _)| *k == kind).map_or(0, |(_, w)| *w)
+    table
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map_or(0, |(_, w)| *w)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -608,7 +611,11 @@ impl<'a> Arbitrary<'a> for Shape {
 /// swap commands, wrap a balanced range in a loop, unwrap or delete a loop, duplicate a loop.
 /// The result is bracket-balanced whenever `source` is.
 pub fn mutate(source: &[u8], rng: &mut impl Rng) -> Vec<u8> {
-    let mut cmds: Vec<u8> = source.iter().copied().filter(|b| b"+-<>.,[]".contains(b)).collect();
+    let mut cmds: Vec<u8> = source
+        .iter()
+        .copied()
+        .filter(|b| b"+-<>.,[]".contains(b))
+        .collect();
     let rounds = 1 + rng.next_u32() % 3;
     for _ in 0..rounds {
         mutate_once(&mut cmds, rng);
@@ -646,7 +653,9 @@ fn partner(cmds: &[u8], i: usize) -> usize {
 }
 
 fn mutate_once(cmds: &mut Vec<u8>, rng: &mut impl Rng) {
-    let plain: Vec<usize> = (0..cmds.len()).filter(|&i| !b"[]".contains(&cmds[i])).collect();
+    let plain: Vec<usize> = (0..cmds.len())
+        .filter(|&i| !b"[]".contains(&cmds[i]))
+        .collect();
     let opens: Vec<usize> = (0..cmds.len()).filter(|&i| cmds[i] == b'[').collect();
     match rng.next_u32() % 7 {
         0 => {
@@ -748,7 +757,14 @@ mod tests {
         };
         let shape = Shape {
             origin: 2,
-            pieces: vec![mul, Piece::Clear(-2), Piece::Scan { stride: 2, cells: vec![1, 3] }],
+            pieces: vec![
+                mul,
+                Piece::Clear(-2),
+                Piece::Scan {
+                    stride: 2,
+                    cells: vec![1, 3],
+                },
+            ],
             input: vec![],
             tape_len: 8,
             eof: EofPolicy::Zero,

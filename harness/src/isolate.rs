@@ -135,9 +135,11 @@ impl Worker {
                     Ok(p) => self.process = Some(p),
                     Err(e) => {
                         let why = format!("could not start the isolation worker: {e}");
-                        results.extend(remaining.iter().map(|_| {
-                            (Observed::Crashed(why.clone()), Duration::ZERO)
-                        }));
+                        results.extend(
+                            remaining
+                                .iter()
+                                .map(|_| (Observed::Crashed(why.clone()), Duration::ZERO)),
+                        );
                         break;
                     }
                 }

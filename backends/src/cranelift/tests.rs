@@ -16,17 +16,26 @@ use crate::outcome::{compare, Outcome, Side, Status};
 use crate::reference::Reference;
 
 fn options(budget: usize) -> Options {
+    split_options(budget, DEFAULT_DEPTH)
+}
+
+fn split_options(budget: usize, depth: usize) -> Options {
     Options {
         verify: true,
         dump: false,
         budget,
+        depth,
     }
 }
 
-fn compile_with(src: &str, config: &Config, budget: usize) -> Compiled {
+fn compile_split(src: &str, config: &Config, options: &Options) -> Compiled {
     let program = Program::parse(src).expect("test programs parse");
     let nodes = optimize_default(&program);
-    compile_nodes(&program, &nodes, config, &options(budget)).expect("compiles")
+    compile_nodes(&program, &nodes, config, options).expect("compiles")
+}
+
+fn compile_with(src: &str, config: &Config, budget: usize) -> Compiled {
+    compile_split(src, config, &options(budget))
 }
 
 fn run_with(src: &str, config: &Config, input: &[u8], budget: usize) -> Outcome {

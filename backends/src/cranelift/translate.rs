@@ -65,6 +65,9 @@ pub(super) struct Env<'a> {
     pub frontend: TargetFrontendConfig,
     /// Nodes one function may hold before the rest of the current level is moved to a new function.
     pub budget: usize,
+    /// Loops one function may have open at once; a deeper loop moves, with the rest of its level, to a
+    /// new function.
+    pub depth: usize,
 }
 
 /// The imported host functions, as referenced from the function being built.
@@ -177,7 +180,8 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
     }
 
     /// Lowers `range` (a guarded block's tail when `tail` is given), moving the rest of a level to a new
-    /// function through `outline` once the budget is spent, then ends and finalizes the function.
+    /// function through `outline` once the budget is spent or when a loop would nest deeper than the
+    /// depth bound, then ends and finalizes the function.
     pub fn translate_unit(
         mut self,
         range: Range<usize>,
@@ -189,7 +193,10 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         }
         let mut i = range.start;
         while i < range.end {
-            if self.emitted >= self.env.budget {
+            let too_deep = self.loops.len() >= self.env.depth
+                && self.block.is_none()
+                && self.env.nodes[i].op == Op::LoopStart;
+            if too_deep || self.emitted >= self.env.budget {
                 if let Some((rest, reach)) = self.outline_point(i, range.end)? {
                     let callee = outline(rest.clone(), reach, self.builder.func)?;
                     // A block's tail moves out: its cells go to memory and the pointer to the variable

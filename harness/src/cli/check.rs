@@ -12,7 +12,9 @@ use crate::corpus::{load_case, load_dir, CorpusCase};
 use crate::external::ExternalEngine;
 use crate::isolate::WorkerCommand;
 use crate::minimize::{minimize, reproducer_name, write_reproducer, Limits};
-use crate::oracle::{default_engines, select_backends, Case, Engine, Oracle, Tally, Verdict};
+use crate::oracle::{
+    default_engines, select_backends, Case, Engine, Oracle, Selection, Tally, Verdict,
+};
 
 /// Which engines to check, shared by `check` and `fuzz`.
 #[derive(clap::Args, Debug, Clone)]
@@ -35,7 +37,7 @@ pub struct EngineArgs {
 impl EngineArgs {
     /// The engines to run and the requested backends that are unsupported here (with the reason);
     /// errors are printed and mapped to exit code 2.
-    pub fn engines(&self) -> Result<(Vec<Engine>, Vec<(String, String)>), u8> {
+    pub fn engines(&self) -> Result<Selection, u8> {
         let (mut engines, skipped) = match &self.backends {
             None => default_engines(),
             Some(names) => {
@@ -86,7 +88,9 @@ impl EngineArgs {
     /// The worker command for isolation, with this timeout.
     pub fn worker(&self) -> Result<WorkerCommand, u8> {
         let mut command = WorkerCommand::current_exe().map_err(|e| {
-            error(format_args!("cannot find the bfjit binary for --isolate: {e}"));
+            error(format_args!(
+                "cannot find the bfjit binary for --isolate: {e}"
+            ));
             EXIT_USAGE
         })?;
         command.timeout = self.timeout();
@@ -167,7 +171,12 @@ fn run(args: Args) -> Result<u8, u8> {
         let program = match corpus_case.program() {
             Ok(p) => p,
             // Programs that must fail to parse have nothing to run.
-            Err(_) if corpus_case.expected_error.as_ref().is_some_and(|x| x.is_parse_error()) => {
+            Err(_)
+                if corpus_case
+                    .expected_error
+                    .as_ref()
+                    .is_some_and(|x| x.is_parse_error()) =>
+            {
                 continue;
             }
             Err(e) => {
@@ -213,7 +222,13 @@ fn run(args: Args) -> Result<u8, u8> {
                     .iter()
                     .position(|e| e.name() == divergence.engine)
                     .expect("divergences name engines of the oracle");
-                let m = minimize(&mut oracle, &case, index, divergence.class, Limits::default());
+                let m = minimize(
+                    &mut oracle,
+                    &case,
+                    index,
+                    divergence.class,
+                    Limits::default(),
+                );
                 let name = reproducer_name(&m.case, &m.divergence);
                 match write_reproducer(dir, &name, &m.case, &m.report, &m.divergence) {
                     Ok(path) => println!(

@@ -134,7 +134,7 @@ fn run(args: Args) -> Result<u8, u8> {
     while start.elapsed() < limit && args.cases.is_none_or(|n| programs < n) {
         let shape = stream.next_shape().pinned(pinned_tape, pinned_eof);
         let mut case = shape.to_case();
-        if !corpus.is_empty() && stream.rng().next_u32() % 8 == 0 {
+        if !corpus.is_empty() && stream.rng().next_u32().is_multiple_of(8) {
             let pick = stream.rng().next_u32() as usize % corpus.len();
             let mutant = mutate(&corpus[pick], stream.rng());
             if let Some(c) = Case::from_source(mutant, case.input.clone(), case.config) {
@@ -177,7 +177,7 @@ fn run(args: Args) -> Result<u8, u8> {
                 Err(e) => error(format_args!("cannot write to {}: {e}", args.out.display())),
             }
         }
-        if programs % 16 == 0 {
+        if programs.is_multiple_of(16) {
             let secs = start.elapsed().as_secs_f64().max(1e-9);
             bar.set_position(start.elapsed().as_secs().min(args.seconds));
             bar.set_message(format!(
