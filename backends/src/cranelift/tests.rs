@@ -246,6 +246,65 @@ fn tiny_budgets_split_everywhere_and_change_nothing() {
     }
 }
 
+/// `'+' + '[>+' * depth + '.' + '<-]' * depth`: nested loops with a guarded block on both sides of
+/// each inner loop; every body runs once.
+fn deep_nest(depth: usize) -> String {
+    format!("+{}.{}", "[>+".repeat(depth), "<-]".repeat(depth))
+}
+
+#[test]
+fn twenty_thousand_nested_loops_with_blocks_split_by_depth_and_agree() {
+    let src = deep_nest(20_000);
+    let config = Config::default();
+    let compiled = compile_split(&src, &config, &options(DEFAULT_BUDGET));
+    // Every function nests at most `DEFAULT_DEPTH` loops, so there are at least this many functions.
+    assert!(
+        compiled.functions >= 20_000 / DEFAULT_DEPTH,
+        "{} functions",
+        compiled.functions
+    );
+    let expected = reference(&src, &config, b"");
+    assert_eq!(expected.status, Status::Ok);
+    assert_eq!(compare(&expected, &run_collect(&compiled, b"")), None);
+}
+
+#[test]
+fn small_depth_bounds_split_at_loops_and_change_nothing() {
+    let srcs = [
+        deep_nest(9),
+        "+[>+[>+[>+.<-]<-]<-]>>>.".to_string(),
+        "++[>++[>+[-]>[>]<<[->+<]<-]+[>+<-]<-]>.,[.,]".to_string(),
+        workload::synthetic(400, 5),
+    ];
+    for src in &srcs {
+        for config in [tape(12), Config::default().with_fuel(Some(40))] {
+            let expected = reference(src, &config, b"qr");
+            for depth in 1..5 {
+                for budget in [3, DEFAULT_BUDGET] {
+                    let got = run_collect(
+                        &compile_split(src, &config, &split_options(budget, depth)),
+                        b"qr",
+                    );
+                    if expected.status != Status::OutOfFuel {
+                        assert_eq!(compare(&expected, &got), None, "{src} depth {depth}");
+                    }
+                    assert!(got.fuel_used <= expected.fuel_used, "{src} depth {depth}");
+                    let unsplit = run(src, &config, b"qr");
+                    assert_eq!(compare(&unsplit, &got), None, "{src} depth {depth}");
+                    assert_eq!(got.fuel_used, unsplit.fuel_used, "{src} depth {depth}");
+                }
+            }
+        }
+    }
+    // A depth bound of 1 puts every nested loop in a function of its own.
+    let nine = compile_split(
+        &srcs[0],
+        &Config::default(),
+        &split_options(DEFAULT_BUDGET, 1),
+    );
+    assert!(nine.functions >= 9, "{} functions", nine.functions);
+}
+
 #[test]
 fn clif_dump_shows_every_function_and_verifies() {
     let program = Program::parse("+[>,.<-]>[>]").unwrap();
@@ -298,14 +357,14 @@ fn check_against_reference(
     src: &str,
     config: &Config,
     input: &[u8],
-    budget: usize,
+    options: Options,
 ) -> Result<(), TestCaseError> {
     let expected = reference(src, config, input);
     prop_assume!(expected.status != Status::OutOfFuel);
-    let got = run_with(src, config, input, budget);
+    let got = run_collect(&compile_split(src, config, &options), input);
     if let Some(difference) = compare(&expected, &got) {
         return Err(TestCaseError::fail(format!(
-            "{difference}\nprogram: {src}\nconfig: {config:?}\ninput: {input:?}\nbudget: {budget}"
+            "{difference}\nprogram: {src}\nconfig: {config:?}\ninput: {input:?}\noptions: {options:?}"
         )));
     }
     prop_assert!(got.fuel_used <= expected.fuel_used);
@@ -337,21 +396,29 @@ proptest! {
     fn agrees_with_reference_on_optimizer_shapes(
         src in gen::program(), config in gen::config(), input in gen::input()
     ) {
-        check_against_reference(&src, &config, &input, DEFAULT_BUDGET)?;
+        check_against_reference(&src, &config, &input, options(DEFAULT_BUDGET))?;
     }
 
     #[test]
     fn agrees_with_reference_on_raw_programs(
         src in raw_program(), config in small_config(), input in gen::input()
     ) {
-        check_against_reference(&src, &config, &input, DEFAULT_BUDGET)?;
+        check_against_reference(&src, &config, &input, options(DEFAULT_BUDGET))?;
     }
 
     #[test]
     fn splitting_into_small_functions_agrees_with_reference(
         src in gen::program(), config in small_config(), input in gen::input(), budget in 1..12usize
     ) {
-        check_against_reference(&src, &config, &input, budget)?;
+        check_against_reference(&src, &config, &input, options(budget))?;
+    }
+
+    #[test]
+    fn splitting_by_loop_depth_agrees_with_reference(
+        src in raw_program(), config in small_config(), input in gen::input(), depth in 1..4usize,
+        budget in prop::sample::select(vec![2, 5, DEFAULT_BUDGET])
+    ) {
+        check_against_reference(&src, &config, &input, split_options(budget, depth))?;
     }
 
     #[test]
