@@ -144,6 +144,36 @@ fn scans_stop_at_both_ends() {
     assert_agrees(">>>>+<<[<<]", &tape(5), b"");
 }
 
+/// The unrolled scan (four cells per bounds check) against the reference: every start, every place of
+/// the single zero cell (or none), on tapes around multiples of the stride, so the zero falls on each
+/// unrolled step, before and after the unrolled path ends, and scans walk off either end.
+#[test]
+fn unrolled_scans_agree_at_every_start_and_zero_position() {
+    for len in [1usize, 4, 8, 9, 13, 17] {
+        for stride in [1usize, 2, 3, 4] {
+            for right in [true, false] {
+                let step = if right { ">" } else { "<" }.repeat(stride);
+                for start in 0..len {
+                    for zero in (0..len).map(Some).chain([None]) {
+                        let mut src = String::new();
+                        for i in 0..len {
+                            if Some(i) != zero {
+                                src.push('+');
+                            }
+                            if i + 1 < len {
+                                src.push('>');
+                            }
+                        }
+                        src.push_str(&"<".repeat(len - 1 - start));
+                        src.push_str(&format!("[{step}]+."));
+                        assert_agrees(&src, &tape(len), b"");
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn multiply_loops_at_the_tape_ends() {
     // Cell zero: nothing happens, even though a target is off the tape.
