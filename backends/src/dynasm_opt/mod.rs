@@ -53,11 +53,7 @@ impl Backend for DynasmOpt {
     }
 
     fn availability(&self) -> Availability {
-        if cfg!(target_arch = "x86_64") {
-            Availability::Available
-        } else {
-            Availability::Unsupported("needs an x86-64 host".into())
-        }
+        crate::jit::x86_64_availability()
     }
 
     fn compile(

@@ -32,11 +32,7 @@ impl Backend for DynasmSimple {
     }
 
     fn availability(&self) -> Availability {
-        if cfg!(target_arch = "x86_64") {
-            Availability::Available
-        } else {
-            Availability::Unsupported("needs an x86-64 host".into())
-        }
+        crate::jit::x86_64_availability()
     }
 
     fn compile(

@@ -16,11 +16,21 @@ pub mod memory;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use crate::backend::Availability;
 use crate::config::Config;
 use crate::outcome::{Halt, IoFailure};
 use crate::reference::execute_exact;
 use crate::runtime::{Io, Machine, Stop};
 use crate::syntax::Program;
+
+/// The availability of a backend whose generated code needs an x86-64 host.
+pub fn x86_64_availability() -> Availability {
+    if cfg!(target_arch = "x86_64") {
+        Availability::Available
+    } else {
+        Availability::Unsupported("needs an x86-64 host".into())
+    }
+}
 
 /// The run ended normally.
 pub const STATUS_OK: u32 = 0;
