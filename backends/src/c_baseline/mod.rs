@@ -26,41 +26,35 @@ use crate::optimizer::{fold_runs_only, optimize_default};
 use crate::outcome::Halt;
 use crate::syntax::Program;
 
-/// The `c-baseline` backend: run-length-folded IR translated to C.
-pub struct CBaseline;
-
-/// The `c-opt` backend: fully optimized IR translated to C.
-pub struct COpt;
-
-impl Backend for CBaseline {
-    fn name(&self) -> &'static str {
-        "c-baseline"
-    }
-
-    fn summary(&self) -> &'static str {
-        "BF translated to C (run-length folding only), compiled by the system C compiler at -O3"
-    }
-
-    fn availability(&self) -> Availability {
-        availability()
-    }
-
-    fn compile(
-        &self,
-        program: &Program,
-        config: &Config,
-    ) -> Result<Box<dyn Executable>, CompileError> {
-        compile_ir(program, fold_runs_only(program), config)
-    }
+/// A C backend: IR from one optimizer preset, translated to C and compiled by the system compiler.
+pub struct CBackend {
+    name: &'static str,
+    summary: &'static str,
+    lower: fn(&Program) -> Vec<Node>,
 }
 
-impl Backend for COpt {
+/// The `c-baseline` backend: run-length-folded IR translated to C (the classic naive baseline).
+pub static C_BASELINE: CBackend = CBackend {
+    name: "c-baseline",
+    summary:
+        "BF translated to C (run-length folding only), compiled by the system C compiler at -O3",
+    lower: fold_runs_only,
+};
+
+/// The `c-opt` backend: fully optimized IR translated to C.
+pub static C_OPT: CBackend = CBackend {
+    name: "c-opt",
+    summary: "optimized IR translated to C, compiled by the system C compiler at -O3",
+    lower: optimize_default,
+};
+
+impl Backend for CBackend {
     fn name(&self) -> &'static str {
-        "c-opt"
+        self.name
     }
 
     fn summary(&self) -> &'static str {
-        "optimized IR translated to C, compiled by the system C compiler at -O3"
+        self.summary
     }
 
     fn availability(&self) -> Availability {
@@ -72,7 +66,7 @@ impl Backend for COpt {
         program: &Program,
         config: &Config,
     ) -> Result<Box<dyn Executable>, CompileError> {
-        compile_ir(program, optimize_default(program), config)
+        compile_ir(program, (self.lower)(program), config)
     }
 }
 

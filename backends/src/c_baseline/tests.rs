@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 
-use super::{find_compiler, CBaseline, COpt};
+use super::{find_compiler, C_BASELINE, C_OPT};
 use crate::backend::{compile_and_run, Availability, Backend, CompileError};
 use crate::config::{Config, EofPolicy};
 use crate::ir::eval::evaluate;
@@ -15,7 +15,7 @@ use crate::reference::Reference;
 use crate::syntax::Program;
 
 fn backends() -> [&'static dyn Backend; 2] {
-    [&CBaseline, &COpt]
+    [&C_BASELINE, &C_OPT]
 }
 
 /// Whether a C compiler is here; when not, both backends must report themselves unavailable.
