@@ -71,7 +71,9 @@ pub struct Cmd {
 }
 
 /// A position in the source: byte offset plus 1-based line and column (columns count bytes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Position {
     /// Byte offset from the start of the source.
     pub offset: usize,

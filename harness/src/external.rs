@@ -160,8 +160,8 @@ impl ExternalEngine {
             .iter()
             .map(|w| {
                 w.replace("{file}", &file.to_string_lossy())
-                    .replace("{tape_len}", &config.tape_len.to_string())
-                    .replace("{eof}", config.eof.name())
+                    .replace("{tape_len}", &config.tape_len().to_string())
+                    .replace("{eof}", config.eof().name())
             })
             .collect()
     }

@@ -308,11 +308,7 @@ impl Shape {
 
     /// The configuration (no fuel: the oracle sets it).
     pub fn config(&self) -> Config {
-        Config {
-            tape_len: self.tape_len,
-            eof: self.eof,
-            fuel: None,
-        }
+        Config::new(self.tape_len, self.eof, None).expect("shapes have tape lengths of 1 or more")
     }
 
     /// The case this shape stands for.

@@ -123,9 +123,9 @@ impl Worker {
             let request = Request {
                 source: hex(case.program.source()),
                 input: hex(&case.input),
-                tape_len: config.tape_len,
-                eof: config.eof.name().to_string(),
-                fuel: config.fuel,
+                tape_len: config.tape_len(),
+                eof: config.eof().name().to_string(),
+                fuel: config.fuel(),
                 backends: remaining.iter().map(|s| s.to_string()).collect(),
             };
             let mut line = serde_json::to_string(&request).expect("requests serialize");
@@ -293,7 +293,7 @@ impl WireObserved {
                 fuel_used,
             }),
             WireObserved::Crashed(how) => Observed::Crashed(how),
-            WireObserved::CompileError(e) => Observed::CompileError(CompileError::Codegen(e)),
+            WireObserved::CompileError(e) => Observed::CompileError(CompileError::Bug(e)),
             WireObserved::Skipped(why) => Observed::Skipped(why),
         }
     }
@@ -343,14 +343,9 @@ pub fn worker_main() -> u8 {
         let Ok(eof) = request.eof.parse::<EofPolicy>() else {
             return 2;
         };
-        let config = Config {
-            tape_len: request.tape_len,
-            eof,
-            fuel: request.fuel,
-        };
-        if config.validate().is_err() {
+        let Ok(config) = Config::new(request.tape_len, eof, request.fuel) else {
             return 2;
-        }
+        };
         let input = unhex(&request.input);
         for name in &request.backends {
             let observed = match resolve_backend(name) {

@@ -172,7 +172,7 @@ impl Search<'_> {
 
     fn shrink_config(&mut self) -> bool {
         let mut progress = false;
-        let current = self.best.config.tape_len;
+        let current = self.best.config.tape_len();
         let mut candidates: Vec<usize> = (1..=8).collect();
         let mut n = 12;
         while n < current {
@@ -181,15 +181,18 @@ impl Search<'_> {
         }
         for tape_len in candidates.into_iter().filter(|&t| t < current) {
             let mut case = self.best.clone();
-            case.config.tape_len = tape_len;
+            let Ok(config) = case.config.with_tape_len(tape_len) else {
+                continue;
+            };
+            case.config = config;
             if self.try_case(case) {
                 progress = true;
                 break;
             }
         }
-        if self.best.config.eof != EofPolicy::Unchanged {
+        if self.best.config.eof() != EofPolicy::Unchanged {
             let mut case = self.best.clone();
-            case.config.eof = EofPolicy::Unchanged;
+            case.config = case.config.with_eof(EofPolicy::Unchanged);
             progress |= self.try_case(case);
         }
         progress
@@ -267,7 +270,7 @@ fn fnv(parts: &[&[u8]]) -> u64 {
 
 /// The file stem a reproducer is saved under: `ENGINE-CLASS-HASH`.
 pub fn reproducer_name(case: &Case, divergence: &Divergence) -> String {
-    let config = format!("{} {}", case.config.tape_len, case.config.eof);
+    let config = format!("{} {}", case.config.tape_len(), case.config.eof());
     let hash = fnv(&[case.program.source(), &case.input, config.as_bytes()]);
     format!(
         "{}-{}-{:08x}",
@@ -308,8 +311,8 @@ pub fn write_reproducer(
     txt.push_str(&format!("engine: {}\n", divergence.engine));
     txt.push_str(&format!("class: {}\n", divergence.class));
     txt.push_str(&format!("divergence: {}\n", divergence.message));
-    txt.push_str(&format!("tape_len: {}\n", case.config.tape_len));
-    txt.push_str(&format!("eof: {}\n", case.config.eof));
+    txt.push_str(&format!("tape_len: {}\n", case.config.tape_len()));
+    txt.push_str(&format!("eof: {}\n", case.config.eof()));
     txt.push_str(&format!(
         "fuel: reference budget {}, used {}; the engine was given {}\n",
         report.budget,
@@ -365,14 +368,18 @@ mod tests {
             String::from_utf8_lossy(m.case.program.source())
         );
         assert!(m.case.input.is_empty());
-        assert!(m.case.config.tape_len <= 4, "{}", m.case.config.tape_len);
-        assert_eq!(m.case.config.eof, EofPolicy::Unchanged);
+        assert!(
+            m.case.config.tape_len() <= 4,
+            "{}",
+            m.case.config.tape_len()
+        );
+        assert_eq!(m.case.config.eof(), EofPolicy::Unchanged);
 
         let dir = tempfile::tempdir().unwrap();
         let name = reproducer_name(&m.case, &m.divergence);
         let bf = write_reproducer(dir.path(), &name, &m.case, &m.report, &m.divergence).unwrap();
         let loaded = crate::corpus::load_case(dir.path(), &bf).unwrap();
-        assert_eq!(loaded.config.tape_len, m.case.config.tape_len);
+        assert_eq!(loaded.config.tape_len(), m.case.config.tape_len());
         assert_eq!(
             loaded.expected_output.as_deref(),
             Some(&m.report.reference.output[..])

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use bfjit_backends::{
     compare, compile_and_run, registry, Availability, Backend, CompileError, Config, Difference,
-    Outcome, Program, Status,
+    Fault, Outcome, Program, Status,
 };
 
 use crate::external::{ExitInfo, ExternalEngine};
@@ -430,7 +430,7 @@ impl Oracle {
             let observed = self.run_engines(case, &config, which, false);
             let bound = |fuel: u64| {
                 let per_charge = (case.program.len() as u64 + 1)
-                    .saturating_mul(case.config.tape_len.max(256) as u64);
+                    .saturating_mul(case.config.tape_len().max(256) as u64);
                 fuel.saturating_add((fuel + 1).saturating_mul(per_charge))
             };
             let finished_fuel = observed
@@ -550,7 +550,7 @@ pub fn run_in_process(
     }));
     match result {
         Ok(Ok(outcome)) => Observed::Outcome(outcome),
-        Ok(Err(e @ CompileError::Codegen(_))) => Observed::CompileError(e),
+        Ok(Err(e)) if e.fault() == Fault::Bug => Observed::CompileError(e),
         Ok(Err(e)) => Observed::Skipped(e.to_string()),
         Err(panic) => Observed::Crashed(format!("panicked: {}", panic_message(&panic))),
     }
@@ -860,8 +860,8 @@ pub mod fuzz_targets {
                 "{d}\nprogram: {}\ninput: {:?}\ntape_len: {}\neof: {}\nreference: {}",
                 String::from_utf8_lossy(case.program.source()),
                 case.input,
-                case.config.tape_len,
-                case.config.eof,
+                case.config.tape_len(),
+                case.config.eof(),
                 describe_outcome(&report.reference)
             );
         }
@@ -908,7 +908,8 @@ pub mod fuzz_targets {
                 &config,
                 &mut &case.input[..],
                 &mut out,
-            );
+            )
+            .expect("passes leave guarded IR the plan accepts");
             Outcome::new(halt, out)
         };
         let plain = guard(&case.program, lower(&case.program));
@@ -924,8 +925,8 @@ pub mod fuzz_targets {
                  input: {:?}\ntape_len: {}\neof: {}",
                 String::from_utf8_lossy(case.program.source()),
                 case.input,
-                case.config.tape_len,
-                case.config.eof
+                case.config.tape_len(),
+                case.config.eof()
             );
         }
     }

@@ -70,8 +70,8 @@ fn the_bug_free_control_agrees_on_everything() {
                 "{d}\nprogram: {}\ninput: {:?}\ntape_len: {}\neof: {}",
                 String::from_utf8_lossy(case.program.source()),
                 case.input,
-                case.config.tape_len,
-                case.config.eof
+                case.config.tape_len(),
+                case.config.eof()
             );
         }
     }

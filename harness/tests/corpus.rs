@@ -167,7 +167,7 @@ fn corpus_covers_the_required_programs() {
     for eof in bfjit_backends::EofPolicy::ALL {
         let name = format!("eof_{eof}");
         let c = case(&cases, &name);
-        assert_eq!(c.config.eof, eof, "{name} must run with eof = {eof}");
+        assert_eq!(c.config.eof(), eof, "{name} must run with eof = {eof}");
         assert!(!c.input.is_empty(), "{name} must have input that ends");
     }
     let big = cases
@@ -192,7 +192,10 @@ fn corpus_covers_the_required_programs() {
         .iter()
         .any(|c| c.expected_error == Some(ExpectedError::OutOfFuel)));
     let right = case(&cases, "right_edge");
-    assert!(right.config.tape_len < 100, "right_edge uses a small tape");
+    assert!(
+        right.config.tape_len() < 100,
+        "right_edge uses a small tape"
+    );
 }
 
 /// The reference wrote the `.out` files; these checks compute some of them independently.

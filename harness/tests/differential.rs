@@ -154,7 +154,7 @@ fn corpus_programs_agree_on_every_backend() {
         let Ok(program) = corpus_case.program() else {
             continue;
         };
-        oracle.set_budget(corpus_case.config.fuel.unwrap_or(10_000_000));
+        oracle.set_budget(corpus_case.config.fuel().unwrap_or(10_000_000));
         let case = Case {
             program,
             input: corpus_case.input.clone(),

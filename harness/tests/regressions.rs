@@ -16,7 +16,7 @@ fn every_regression_program_agrees_on_every_backend() {
     let mut oracle = Oracle::new(engines, 0);
     for corpus_case in &cases {
         let program = corpus_case.program().unwrap();
-        let budget = corpus_case.config.fuel.unwrap_or(100_000_000);
+        let budget = corpus_case.config.fuel().unwrap_or(100_000_000);
         let case = Case {
             program,
             input: corpus_case.input.clone(),

@@ -101,7 +101,7 @@ fn s1_cells_are_bytes_that_wrap() {
 
 #[test]
 fn s2_tape_has_tape_len_zeroed_cells() {
-    assert_eq!(Config::default().tape_len, DEFAULT_TAPE_LEN);
+    assert_eq!(Config::default().tape_len(), DEFAULT_TAPE_LEN);
     assert_eq!(DEFAULT_TAPE_LEN, 30_000);
     assert!(Config::new(0, EofPolicy::Unchanged, None).is_err());
     assert!(Config::new(MAX_TAPE_LEN + 1, EofPolicy::Unchanged, None).is_err());
@@ -329,7 +329,7 @@ fn eof_program(policy: EofPolicy, input: &[u8], expected: [u8; 3]) {
 
 #[test]
 fn s12_eof_unchanged_leaves_the_cell() {
-    assert_eq!(Config::default().eof, EofPolicy::Unchanged);
+    assert_eq!(Config::default().eof(), EofPolicy::Unchanged);
     eof_program(EofPolicy::Unchanged, b"a", [b'a', b'a', 7]);
     eof_program(EofPolicy::Unchanged, b"", [5, 5, 7]);
 }

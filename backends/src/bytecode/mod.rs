@@ -1,11 +1,11 @@
 //! The `bytecode` backend: optimized IR flattened into a compact instruction array, run by a tight
 //! `match` loop.
 //!
-//! [`Bytecode::compile`] takes guarded IR (by default [`crate::optimizer::optimize_default`]) and maps
+//! [`Bytecode::compile`] takes planned IR (by default [`crate::optimizer::optimize_default`]) and maps
 //! each node to one [`Insn`], one to one, with loop jumps resolved to instruction indices. The run loop
 //! checks each block's guard once and then executes the block without further pointer checks of its
 //! own (Rust's slice indexing still backs every access); a failed guard runs the block's source span
-//! with [`crate::reference::execute_exact`], and a scan that would leave the tape re-runs its span the
+//! with [`crate::runtime::exact::execute_exact`], and a scan that would leave the tape re-runs its span the
 //! same way, so errors, their positions and the output before them are the reference's.
 //!
 //! Fuel is charged exactly like the reference for every loop that is kept (one unit when the body is
@@ -23,9 +23,10 @@ use std::io::{Read, Write};
 
 use crate::backend::{Backend, CompileError, Executable};
 use crate::config::Config;
-use crate::ir::{MulTarget, Node, Op, Span};
+use crate::ir::plan::PlannedIr;
+use crate::ir::{MulTarget, Op, Span};
 use crate::outcome::Halt;
-use crate::reference::execute_exact;
+use crate::runtime::exact::execute_exact;
 use crate::runtime::{Io, Machine, Stop};
 use crate::syntax::Program;
 
@@ -47,8 +48,9 @@ impl Backend for BytecodeBackend {
         config: &Config,
     ) -> Result<Box<dyn Executable>, CompileError> {
         let nodes = crate::optimizer::optimize_default(program);
+        let planned = PlannedIr::new(program, nodes, config.tape_len())?;
         Ok(Box::new(BytecodeRun {
-            code: Bytecode::compile(program, &nodes)?,
+            code: Bytecode::compile(program, &planned)?,
             config: *config,
         }))
     }
@@ -61,7 +63,7 @@ struct BytecodeRun {
 
 impl Executable for BytecodeRun {
     fn run(&self, input: &mut dyn Read, output: &mut dyn Write) -> Halt {
-        let mut io = Io::new(input, output, self.config.eof);
+        let mut io = Io::new(input, output, self.config.eof());
         let mut machine = Machine::new(&self.config);
         let result = self.code.run(&mut machine, &mut io);
         machine.finish(result, &mut io, &self.code.program)
@@ -198,8 +200,10 @@ pub struct Bytecode {
 const MAX_INSNS: usize = u32::MAX as usize - 1;
 
 impl Bytecode {
-    /// Flattens guarded IR `nodes` of `program` (one instruction per node, plus a final `Halt`).
-    pub fn compile(program: &Program, nodes: &[Node]) -> Result<Bytecode, CompileError> {
+    /// Flattens planned IR of `program` (one instruction per node, plus a final `Halt`); each guard
+    /// checks what its plan decision says.
+    pub fn compile(program: &Program, planned: &PlannedIr) -> Result<Bytecode, CompileError> {
+        let nodes = planned.nodes();
         if nodes.len() > MAX_INSNS {
             return Err(CompileError::TooLarge(format!(
                 "{} IR nodes; bytecode holds at most {MAX_INSNS}",
@@ -217,14 +221,15 @@ impl Bytecode {
         let mut open: Vec<usize> = Vec::new();
         for (index, node) in nodes.iter().enumerate() {
             let insn = match &node.op {
-                Op::Guard { lo, hi, len } => {
+                Op::Guard { len, .. } => {
                     bc.blocks.push(BlockInfo {
                         span: node.span,
                         skip: (index + 1 + *len as usize) as u32,
                     });
+                    let (lo, hi) = planned.decision(index).as_range_check();
                     Insn::Guard {
-                        lo: *lo,
-                        hi: *hi,
+                        lo,
+                        hi,
                         block: (bc.blocks.len() - 1) as u32,
                     }
                 }
@@ -547,5 +552,5 @@ fn hand_over<const METERED: bool, H: LoopHook>(
 }
 
 fn unbalanced() -> CompileError {
-    CompileError::Codegen("IR loops are not balanced".to_string())
+    CompileError::Bug("IR loops are not balanced".to_string())
 }

@@ -5,6 +5,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::backend::compile_and_run;
 use crate::config::EofPolicy;
+use crate::ir::plan::PlannedIr;
 use crate::optimizer::tests::{config, input, program};
 use crate::outcome::{compare, Outcome, Status};
 use crate::reference::Reference;
@@ -121,7 +122,13 @@ fn million_nested_loops_run() {
 #[test]
 fn loop_headers_are_addressable() {
     let program = Program::parse("+[>,[.,]<-]").unwrap();
-    let bc = Bytecode::compile(&program, &crate::optimizer::optimize_default(&program)).unwrap();
+    let planned = PlannedIr::new(
+        &program,
+        crate::optimizer::optimize_default(&program),
+        30_000,
+    )
+    .unwrap();
+    let bc = Bytecode::compile(&program, &planned).unwrap();
     assert_eq!(bc.loop_headers().len(), 2);
     for (id, &at) in bc.loop_headers().iter().enumerate() {
         let Insn::LoopStart { exit, id: named } = bc.code()[at as usize] else {

@@ -44,7 +44,7 @@ fn agree(src: &str, config: Config, input: &[u8]) -> Outcome {
         let expected = if backend.name() == "c-opt" && want.status == Status::OutOfFuel {
             let nodes = optimize_default(&program);
             let mut output = Vec::new();
-            let halt = evaluate(&program, &nodes, &config, &mut &input[..], &mut output);
+            let halt = evaluate(&program, &nodes, &config, &mut &input[..], &mut output).unwrap();
             Outcome::new(halt, output)
         } else {
             want.clone()
@@ -57,7 +57,7 @@ fn agree(src: &str, config: Config, input: &[u8]) -> Outcome {
         );
         if backend.name() == "c-baseline" {
             assert_eq!(want.fuel_used, got.fuel_used, "c-baseline fuel on {src:?}");
-        } else if config.fuel.is_some() && want.status == Status::Ok {
+        } else if config.metered() && want.status == Status::Ok {
             assert!(got.fuel_used <= want.fuel_used, "c-opt fuel on {src:?}");
         }
     }

@@ -31,7 +31,7 @@ fn split_options(budget: usize, depth: usize) -> Options {
 fn compile_split(src: &str, config: &Config, options: &Options) -> Compiled {
     let program = Program::parse(src).expect("test programs parse");
     let nodes = optimize_default(&program);
-    compile_nodes(&program, &nodes, config, options).expect("compiles")
+    compile_nodes(&program, nodes.clone(), config, options).expect("compiles")
 }
 
 fn compile_with(src: &str, config: &Config, budget: usize) -> Compiled {
@@ -55,7 +55,7 @@ fn evaluator(src: &str, config: &Config, input: &[u8]) -> Outcome {
     let program = Program::parse(src).expect("test programs parse");
     let nodes = optimize_default(&program);
     let mut output = Vec::new();
-    let halt = evaluate(&program, &nodes, config, &mut &input[..], &mut output);
+    let halt = evaluate(&program, &nodes, config, &mut &input[..], &mut output).unwrap();
     Outcome::new(halt, output)
 }
 
@@ -249,7 +249,11 @@ fn a_million_nested_loops_compile_and_run() {
 fn large_programs_split_into_functions_and_agree() {
     let src = workload::synthetic(10_000, 3);
     let compiled = compile_with(&src, &Config::default(), DEFAULT_BUDGET);
-    assert!(compiled.functions > 1, "{} functions", compiled.functions);
+    assert!(
+        compiled.keep().functions > 1,
+        "{} functions",
+        compiled.keep().functions
+    );
     let expected = reference(&src, &Config::default(), b"");
     assert_eq!(expected.status, Status::Ok);
     assert_eq!(compare(&expected, &run_collect(&compiled, b"")), None);
@@ -289,9 +293,9 @@ fn twenty_thousand_nested_loops_with_blocks_split_by_depth_and_agree() {
     let compiled = compile_split(&src, &config, &options(DEFAULT_BUDGET));
     // Every function nests at most `DEFAULT_DEPTH` loops, so there are at least this many functions.
     assert!(
-        compiled.functions >= 20_000 / DEFAULT_DEPTH,
+        compiled.keep().functions >= 20_000 / DEFAULT_DEPTH,
         "{} functions",
-        compiled.functions
+        compiled.keep().functions
     );
     let expected = reference(&src, &config, b"");
     assert_eq!(expected.status, Status::Ok);
@@ -332,7 +336,11 @@ fn small_depth_bounds_split_at_loops_and_change_nothing() {
         &Config::default(),
         &split_options(DEFAULT_BUDGET, 1),
     );
-    assert!(nine.functions >= 9, "{} functions", nine.functions);
+    assert!(
+        nine.keep().functions >= 9,
+        "{} functions",
+        nine.keep().functions
+    );
 }
 
 #[test]
@@ -376,8 +384,8 @@ fn malformed_ir_is_a_compile_error_not_unchecked_code() {
         ),
     ];
     for nodes in [unguarded, too_narrow] {
-        let result = compile_nodes(&program, &nodes, &config, &options(DEFAULT_BUDGET));
-        assert!(matches!(result, Err(CompileError::Codegen(_))), "{nodes:?}");
+        let result = compile_nodes(&program, nodes.clone(), &config, &options(DEFAULT_BUDGET));
+        assert!(matches!(result, Err(CompileError::Plan(_))), "{nodes:?}");
     }
 }
 

@@ -32,6 +32,7 @@ use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, Variable};
 
 use crate::backend::CompileError;
+use crate::ir::plan::{Decision, PlannedIr};
 use crate::ir::{MulTarget, Node, Op, Span};
 use crate::jit::{
     EXACT_STOPPED, OFFSET_FUEL, OFFSET_PTR, OFFSET_TAPE, STATUS_OK, STATUS_OUT_OF_FUEL,
@@ -51,8 +52,10 @@ pub(super) struct Reach {
 
 /// What every function of one program shares.
 pub(super) struct Env<'a> {
-    /// The guarded IR.
+    /// The guarded IR (the plan's nodes).
     pub nodes: &'a [Node],
+    /// The guard plan: how each guard is emitted.
+    pub plan: &'a PlannedIr,
     /// `loop_partners(nodes)`.
     pub partners: &'a [u32],
     /// The tape length, baked in: an executable is compiled for one configuration.
@@ -140,7 +143,7 @@ pub(super) struct FunctionTranslator<'a, 'b> {
 }
 
 fn malformed(what: impl std::fmt::Display) -> CompileError {
-    CompileError::Codegen(format!("malformed IR: {what}"))
+    CompileError::Bug(format!("malformed IR: {what}"))
 }
 
 /// Flags of every memory access: the address is known valid (bounds are guarded) and aligned.
@@ -251,7 +254,10 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
     fn translate_node(&mut self, i: usize) -> Result<(), CompileError> {
         let node = &self.env.nodes[i];
         match &node.op {
-            Op::Guard { lo, hi, len } => self.translate_guard(node.span, *lo, *hi, *len),
+            Op::Guard { lo, hi, len } => {
+                let decision = self.env.plan.decision(i);
+                self.translate_guard(node.span, *lo, *hi, *len, decision)
+            }
             Op::LoopStart => self.translate_loop_start(i),
             Op::LoopEnd => self.translate_loop_end(i),
             Op::Scan { stride } => self.translate_scan(node.span, *stride),
@@ -506,34 +512,44 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         self.builder.ins().brif(stopped, stop, &[], then, &[]);
     }
 
-    /// `Guard { lo, hi, len }`: one check that `ptr + lo >= 0 && ptr + hi < tape_len`, written as a single
-    /// unsigned compare `(ptr + lo) < tape_len - (hi - lo)`; on failure the block's span runs exactly
-    /// and its nodes are skipped.
+    /// `Guard { lo, hi, len }`, as its plan decision says: `Always` opens the block with no check;
+    /// `Check` is one test that `ptr + lo >= 0 && ptr + hi < tape_len`, written as a single unsigned
+    /// compare `(ptr + lo) < tape_len - (hi - lo)`; `Never` always takes the fallback. On failure the
+    /// block's span runs exactly and its nodes are skipped.
     fn translate_guard(
         &mut self,
         span: Span,
         lo: i32,
         hi: i32,
         len: u32,
+        decision: Decision,
     ) -> Result<(), CompileError> {
         if self.block.is_some() {
             return Err(malformed("a guard inside a guarded block"));
         }
-        if lo > 0 || hi < 0 {
-            return Err(malformed(format!("guard [{lo}, {hi}] excludes offset 0")));
-        }
-        let width = hi as i64 - lo as i64;
-        // When the block is wider than the tape the check can never pass; a limit of 0 says so.
-        let limit = self.env.tape_len.saturating_sub(width as u64) as i64;
-        let p = self.builder.use_var(self.ptr);
-        let low = match lo {
-            0 => p,
-            lo => self.builder.ins().iadd_imm_s(p, lo as i64),
+        let reach = Reach {
+            lo: lo as i64,
+            hi: hi as i64,
+            at: 0,
         };
-        let fits = self
-            .builder
-            .ins()
-            .icmp_imm_s(IntCC::UnsignedLessThan, low, limit);
+        let p = self.builder.use_var(self.ptr);
+        let fits = match decision {
+            Decision::Always => {
+                self.open_block(None, len, reach);
+                return Ok(());
+            }
+            Decision::Never => self.builder.ins().iconst(types::I8, 0),
+            Decision::Check { lo, hi } => {
+                let limit = self.env.tape_len as i64 - (hi as i64 - lo as i64);
+                let low = match lo {
+                    0 => p,
+                    lo => self.builder.ins().iadd_imm_s(p, lo as i64),
+                };
+                self.builder
+                    .ins()
+                    .icmp_imm_s(IntCC::UnsignedLessThan, low, limit)
+            }
+        };
         let fast = self.builder.create_block();
         let fallback = self.builder.create_block();
         let after = self.builder.create_block();
@@ -545,11 +561,6 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         self.builder.switch_to_block(fallback);
         self.call_exact(span, p, after);
         self.builder.switch_to_block(fast);
-        let reach = Reach {
-            lo: lo as i64,
-            hi: hi as i64,
-            at: 0,
-        };
         self.open_block(Some(after), len, reach);
         Ok(())
     }

@@ -7,14 +7,17 @@
 //! Bounds are kept exact by **guards** ([`blocks::guard`]): a straight-line block (the nodes between two
 //! loop boundaries or scans) is preceded by a `Guard` holding the lowest and highest pointer offset the
 //! block can reach. A backend checks both ends once; when the check fails it runs the block's source
-//! span with the reference semantics ([`crate::reference::execute_exact`]), which raises the exact error,
-//! at the exact position, after exactly the output the reference would have written. Inside a guarded
-//! block, operations need no checks of their own.
+//! span with the reference semantics ([`crate::runtime::exact::execute_exact`]), which raises the exact
+//! error, at the exact position, after exactly the output the reference would have written. Inside a
+//! guarded block, operations need no checks of their own. Whether a guard is checked at run time at
+//! all is decided once per compilation by the guard plan ([`plan::PlannedIr`]), which every emitter
+//! consumes.
 //!
 //! See `docs/semantics.md` for the contract and `docs/optimizer.md` for the passes.
 
 pub mod blocks;
 pub mod eval;
+pub mod plan;
 
 use std::fmt;
 

@@ -4,17 +4,34 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
+use crate::backend::Fault;
+use crate::outcome::IoFailure;
+
 /// Why executable memory could not be made.
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MemoryError {
-    /// The code is empty (nothing to map).
+    /// The code is empty (nothing to map): a code generator bug.
     Empty,
     /// `mmap` failed, with the OS error.
-    Map(std::io::Error),
+    Map(IoFailure),
     /// `mprotect` to read-execute failed, with the OS error.
-    Protect(std::io::Error),
+    Protect(IoFailure),
     /// Hand-mapped executable memory is not implemented on this platform.
     Unsupported,
+}
+
+impl MemoryError {
+    /// Whose fault this is: empty code is a bug, the rest is the machine's.
+    pub fn fault(&self) -> Fault {
+        match self {
+            MemoryError::Empty => Fault::Bug,
+            MemoryError::Map(_) | MemoryError::Protect(_) | MemoryError::Unsupported => {
+                Fault::Environment
+            }
+        }
+    }
 }
 
 impl fmt::Display for MemoryError {
@@ -69,7 +86,7 @@ impl ExecutableMemory {
             )
         };
         if base == libc::MAP_FAILED {
-            return Err(MemoryError::Map(std::io::Error::last_os_error()));
+            return Err(MemoryError::Map(std::io::Error::last_os_error().into()));
         }
         let base = base as *mut u8;
         // SAFETY: `base` points to `mapped >= code.len()` writable bytes that nothing else references, and
@@ -87,7 +104,7 @@ impl ExecutableMemory {
             let err = std::io::Error::last_os_error();
             // SAFETY: unmapping the mapping made above, which nothing references.
             unsafe { libc::munmap(base as *mut libc::c_void, mapped) };
-            return Err(MemoryError::Protect(err));
+            return Err(MemoryError::Protect(err.into()));
         }
         Ok(ExecutableMemory {
             base,

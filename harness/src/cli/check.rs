@@ -187,17 +187,19 @@ fn run(args: Args) -> Result<u8, u8> {
         };
         let mut config = corpus_case.config.with_fuel(None);
         if let Some(t) = args.tape_len {
-            config.tape_len = t;
+            config = match config.with_tape_len(t) {
+                Ok(config) => config,
+                Err(e) => {
+                    error(format_args!("{}: {e}", corpus_case.path.display()));
+                    return Err(EXIT_USAGE);
+                }
+            };
         }
         if let Some(e) = args.eof {
-            config.eof = EofPolicy::from(e);
-        }
-        if let Err(e) = config.validate() {
-            error(format_args!("{}: {e}", corpus_case.path.display()));
-            return Err(EXIT_USAGE);
+            config = config.with_eof(EofPolicy::from(e));
         }
         // A corpus program that must run out of fuel is checked with its own budget.
-        let budget = corpus_case.config.fuel.unwrap_or(args.fuel);
+        let budget = corpus_case.config.fuel().unwrap_or(args.fuel);
         let case = Case {
             program,
             input: corpus_case.input.clone(),

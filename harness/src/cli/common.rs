@@ -61,11 +61,8 @@ pub struct ConfigArgs {
 impl ConfigArgs {
     /// The configuration these flags describe.
     pub fn config(&self) -> Config {
-        Config {
-            tape_len: self.tape_len,
-            eof: self.eof.into(),
-            fuel: self.fuel,
-        }
+        Config::new(self.tape_len, self.eof.into(), self.fuel)
+            .expect("the tape length was checked by parse_tape_len")
     }
 }
 
