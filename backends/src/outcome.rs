@@ -189,7 +189,8 @@ impl fmt::Display for Difference {
     }
 }
 
-fn first_mismatch(a: &[u8], b: &[u8]) -> Option<usize> {
+/// The first index where `a` and `b` differ (the shorter length when one is a prefix), or `None`.
+pub fn first_mismatch(a: &[u8], b: &[u8]) -> Option<usize> {
     let common = a.iter().zip(b).position(|(x, y)| x != y);
     common.or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))
 }

@@ -22,6 +22,7 @@ use bfjit_backends::{
     Availability, Backend, CompileError, Config, Executable, Outcome, ParseError, Program, Status,
 };
 
+use crate::case::panic_message;
 use crate::corpus::{self, config_text, CorpusCase, CorpusError, Mismatch};
 pub use results::{
     BackendInfo, Cell, Results, ScalingPoint, Settings, Stats, Verdict, WorkloadResults,
@@ -279,14 +280,6 @@ pub fn step_count(backends: &[&dyn Backend], workloads: &[Workload], plan: &Plan
 
 /// Why a step produced no time.
 type Failure = (Verdict, String);
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "panic with a non-string payload".to_string())
-}
 
 fn timed_compile(
     backend: &dyn Backend,

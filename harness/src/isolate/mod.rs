@@ -15,14 +15,13 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use bfjit_backends::{
-    backend_by_name, Backend, CompileError, Config, EofPolicy, IoFailure, Outcome, Position,
-    Program, Side, Status,
-};
-use serde::{Deserialize, Serialize};
+use bfjit_backends::{backend_by_name, Backend, Config};
 
-use crate::external::{exit_info, ExitInfo};
-use crate::oracle::{run_in_process, Case, Observed};
+use crate::case::{signal_name, Case, ExitInfo, Observed};
+use crate::in_process::run_in_process;
+use wire::{Request, WireObserved};
+
+mod wire;
 
 /// The hidden subcommand that starts a worker.
 pub const WORKER_SUBCOMMAND: &str = "__isolate-worker";
@@ -120,14 +119,7 @@ impl Worker {
         let mut results = Vec::with_capacity(backends.len());
         while results.len() < backends.len() {
             let remaining = &backends[results.len()..];
-            let request = Request {
-                source: hex(case.program.source()),
-                input: hex(&case.input),
-                tape_len: config.tape_len,
-                eof: config.eof.name().to_string(),
-                fuel: config.fuel,
-                backends: remaining.iter().map(|s| s.to_string()).collect(),
-            };
+            let request = Request::new(case, config, remaining);
             let mut line = serde_json::to_string(&request).expect("requests serialize");
             line.push('\n');
             if self.process.is_none() {
@@ -138,7 +130,7 @@ impl Worker {
                         results.extend(
                             remaining
                                 .iter()
-                                .map(|_| (Observed::Crashed(why.clone()), Duration::ZERO)),
+                                .map(|_| (Observed::HarnessFailure(why.clone()), Duration::ZERO)),
                         );
                         break;
                     }
@@ -153,9 +145,12 @@ impl Worker {
             let mut failure = sent.err().map(|e| format!("worker unreachable: {e}"));
             while failure.is_none() && results.len() < backends.len() {
                 match process.lines.recv_timeout(self.command.timeout) {
-                    Ok(answer) => match serde_json::from_str::<WireObserved>(&answer) {
+                    Ok(answer) => match serde_json::from_str::<WireObserved>(&answer)
+                        .map_err(|e| e.to_string())
+                        .and_then(|o| o.into_observed().ok_or_else(|| "bytes not hex".into()))
+                    {
                         Ok(observed) => {
-                            results.push((observed.into_observed(), start.elapsed()));
+                            results.push((observed, start.elapsed()));
                             start = Instant::now();
                         }
                         Err(e) => failure = Some(format!("garbled worker answer: {e}")),
@@ -170,11 +165,10 @@ impl Worker {
                     }
                     Err(RecvTimeoutError::Disconnected) => {
                         let how = match process.child.wait() {
-                            Ok(status) => match exit_info(status) {
-                                ExitInfo::Signal(s) => format!(
-                                    "killed by signal {s} ({})",
-                                    crate::external::signal_name(s)
-                                ),
+                            Ok(status) => match ExitInfo::of(status) {
+                                ExitInfo::Signal(s) => {
+                                    format!("killed by signal {s} ({})", signal_name(s))
+                                }
                                 other => format!("worker process ended: {other}"),
                             },
                             Err(e) => format!("worker process lost: {e}"),
@@ -193,142 +187,13 @@ impl Worker {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct Request {
-    source: String,
-    input: String,
-    tape_len: usize,
-    eof: String,
-    fuel: Option<u64>,
-    backends: Vec<String>,
-}
-
-#[derive(Serialize, Deserialize)]
-enum WireStatus {
-    Ok,
-    OutOfBounds {
-        offset: usize,
-        line: u32,
-        column: u32,
-        left: bool,
-    },
-    OutOfFuel,
-    Io(String),
-}
-
-#[derive(Serialize, Deserialize)]
-enum WireObserved {
-    Outcome {
-        output: String,
-        status: WireStatus,
-        pointer: usize,
-        tape: String,
-        fuel_used: u64,
-    },
-    Crashed(String),
-    CompileError(String),
-    Skipped(String),
-}
-
-impl WireObserved {
-    fn from_observed(observed: &Observed) -> WireObserved {
-        match observed {
-            Observed::Outcome(o) => WireObserved::Outcome {
-                output: hex(&o.output),
-                status: match &o.status {
-                    Status::Ok => WireStatus::Ok,
-                    Status::PointerOutOfBounds { position, side } => WireStatus::OutOfBounds {
-                        offset: position.offset,
-                        line: position.line,
-                        column: position.column,
-                        left: *side == Side::Left,
-                    },
-                    Status::OutOfFuel => WireStatus::OutOfFuel,
-                    Status::Io(e) => WireStatus::Io(e.message.clone()),
-                },
-                pointer: o.pointer,
-                tape: hex(&o.tape),
-                fuel_used: o.fuel_used,
-            },
-            Observed::Crashed(how) => WireObserved::Crashed(how.clone()),
-            Observed::CompileError(e) => WireObserved::CompileError(e.to_string()),
-            Observed::Skipped(why) => WireObserved::Skipped(why.clone()),
-            Observed::External { .. } => WireObserved::Skipped("external engine".into()),
-        }
-    }
-
-    fn into_observed(self) -> Observed {
-        match self {
-            WireObserved::Outcome {
-                output,
-                status,
-                pointer,
-                tape,
-                fuel_used,
-            } => Observed::Outcome(Outcome {
-                output: unhex(&output),
-                status: match status {
-                    WireStatus::Ok => Status::Ok,
-                    WireStatus::OutOfBounds {
-                        offset,
-                        line,
-                        column,
-                        left,
-                    } => Status::PointerOutOfBounds {
-                        position: Position {
-                            offset,
-                            line,
-                            column,
-                        },
-                        side: if left { Side::Left } else { Side::Right },
-                    },
-                    WireStatus::OutOfFuel => Status::OutOfFuel,
-                    WireStatus::Io(message) => Status::Io(IoFailure {
-                        kind: std::io::ErrorKind::Other,
-                        message,
-                    }),
-                },
-                pointer,
-                tape: unhex(&tape),
-                fuel_used,
-            }),
-            WireObserved::Crashed(how) => Observed::Crashed(how),
-            WireObserved::CompileError(e) => Observed::CompileError(CompileError::Codegen(e)),
-            WireObserved::Skipped(why) => Observed::Skipped(why),
-        }
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    let digit = |c: u8| match c {
-        b'0'..=b'9' => c - b'0',
-        b'a'..=b'f' => c - b'a' + 10,
-        _ => 0,
+/// The worker's main loop: answers requests from standard input until it closes, running backends
+/// from the registry and, by name, the given `test_backends` (the `bfjit` binary passes none).
+/// Returns the exit code (0 at end of input, 2 on a malformed request).
+pub fn worker_main(test_backends: &[&'static dyn Backend]) -> u8 {
+    let resolve = |name: &str| {
+        backend_by_name(name).or_else(|| test_backends.iter().copied().find(|b| b.name() == name))
     };
-    s.as_bytes()
-        .chunks(2)
-        .map(|p| digit(p[0]) << 4 | digit(*p.get(1).unwrap_or(&b'0')))
-        .collect()
-}
-
-/// Finds a backend by name: the registry first, then the deliberately broken test backends.
-pub fn resolve_backend(name: &str) -> Option<&'static dyn Backend> {
-    backend_by_name(name).or_else(|| crate::broken::by_name(name))
-}
-
-/// The worker's main loop: answers requests from standard input until it closes. Returns the exit
-/// code (0 at end of input, 2 on a malformed request).
-pub fn worker_main() -> u8 {
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -337,60 +202,20 @@ pub fn worker_main() -> u8 {
         let Ok(request) = serde_json::from_str::<Request>(&line) else {
             return 2;
         };
-        let Ok(program) = Program::parse(unhex(&request.source)) else {
+        let Ok((program, config, input)) = request.decode() else {
             return 2;
         };
-        let Ok(eof) = request.eof.parse::<EofPolicy>() else {
-            return 2;
-        };
-        let config = Config {
-            tape_len: request.tape_len,
-            eof,
-            fuel: request.fuel,
-        };
-        if config.validate().is_err() {
-            return 2;
-        }
-        let input = unhex(&request.input);
         for name in &request.backends {
-            let observed = match resolve_backend(name) {
+            let observed = match resolve(name) {
                 Some(backend) => run_in_process(backend, &program, &config, &input),
                 None => Observed::Skipped(format!("unknown backend '{name}'")),
             };
-            let answer = serde_json::to_string(&WireObserved::from_observed(&observed))
-                .expect("answers serialize");
+            let answer =
+                serde_json::to_string(&WireObserved::new(&observed)).expect("answers serialize");
             if writeln!(out, "{answer}").and_then(|_| out.flush()).is_err() {
                 return 0;
             }
         }
     }
     0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hex_round_trips() {
-        let bytes: Vec<u8> = (0..=255).collect();
-        assert_eq!(unhex(&hex(&bytes)), bytes);
-    }
-
-    #[test]
-    fn outcomes_survive_the_wire() {
-        let program = Program::parse("+.>><").unwrap();
-        let config = Config::new(2, EofPolicy::Zero, Some(5)).unwrap();
-        let observed = run_in_process(
-            &bfjit_backends::reference::Reference,
-            &program,
-            &config,
-            b"",
-        );
-        let wire = serde_json::to_string(&WireObserved::from_observed(&observed)).unwrap();
-        let back = serde_json::from_str::<WireObserved>(&wire)
-            .unwrap()
-            .into_observed();
-        assert_eq!(back, observed);
-    }
 }
