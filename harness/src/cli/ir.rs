@@ -89,7 +89,6 @@ fn run(args: Args) -> Result<u8, u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use bfjit_backends::optimizer::Pass;
 
     #[test]

@@ -133,7 +133,7 @@ impl<'a> Arbitrary<'a> for Shape {
 mod tests {
     use super::*;
     use bfjit_backends::Program;
-    use proptest::prelude::RngCore;
+    use proptest::prelude::*;
     use proptest::test_runner::{RngAlgorithm, TestRng};
 
     #[test]
