@@ -300,4 +300,3 @@ mod tests {
         assert_eq!(sizes, vec![(10, 10), (1000, 1000)]);
     }
 }
-
