@@ -1,8 +1,9 @@
 //! Child-process isolation: backends run in a worker process, so a backend that crashes the process
 //! (a bad JIT can segfault) is reported as a divergence with its signal, and the harness carries on.
 //!
-//! The worker is the `bfjit` binary itself, started with a hidden subcommand
-//! (`bfjit __isolate-worker`, see [`worker_main`]). It stays alive across cases: the parent writes one
+//! The worker is the running binary itself, started with a hidden subcommand
+//! (`bfjit __isolate-worker`, see [`worker_main`]): `bfjit` runs registered backends only, the
+//! test-only `bfjit-testing` also the deliberately broken ones. The wire format is in `wire`. It stays alive across cases: the parent writes one
 //! JSON request per line to its standard input (the program source, input, configuration and the
 //! backend names to run), and the worker answers one JSON line per backend, in order, flushing after
 //! each. When the worker dies mid-case, the backend it was running is the culprit: the parent reports
