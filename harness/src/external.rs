@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use bfjit_backends::{Config, EofPolicy, Program, DEFAULT_TAPE_LEN};
 
-use crate::oracle::Observed;
+use crate::case::{ExitInfo, Observed};
 
 /// The default time an external engine gets per case.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -71,50 +71,6 @@ impl fmt::Display for EngineSpecError {
 }
 
 impl std::error::Error for EngineSpecError {}
-
-/// How an external engine's run ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ExitInfo {
-    /// It exited with this code.
-    Code(i32),
-    /// It was killed by this signal.
-    Signal(i32),
-    /// It did not finish in time and was killed.
-    TimedOut(Duration),
-    /// It could not be started.
-    SpawnFailed(String),
-}
-
-impl fmt::Display for ExitInfo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ExitInfo::Code(0) => f.write_str("exit code 0 (success)"),
-            ExitInfo::Code(c) => write!(f, "exit code {c} (failure)"),
-            ExitInfo::Signal(s) => write!(f, "killed by signal {s} ({})", signal_name(*s)),
-            ExitInfo::TimedOut(t) => write!(f, "timed out after {:.1} s", t.as_secs_f64()),
-            ExitInfo::SpawnFailed(e) => write!(f, "could not be started: {e}"),
-        }
-    }
-}
-
-/// The conventional name of a signal number (`SIGSEGV` for 11), or `signal N`.
-pub fn signal_name(signal: i32) -> String {
-    let name = match signal {
-        1 => "SIGHUP",
-        2 => "SIGINT",
-        4 => "SIGILL",
-        5 => "SIGTRAP",
-        6 => "SIGABRT",
-        7 => "SIGBUS",
-        8 => "SIGFPE",
-        9 => "SIGKILL",
-        11 => "SIGSEGV",
-        13 => "SIGPIPE",
-        15 => "SIGTERM",
-        _ => return format!("signal {signal}"),
-    };
-    name.to_string()
-}
 
 impl ExternalEngine {
     /// Parses `NAME=COMMAND ARGS`, where the command is split into words like a shell does (single
@@ -206,7 +162,7 @@ impl ExternalEngine {
         let mut pause = Duration::from_micros(200);
         let exit = loop {
             match child.try_wait() {
-                Ok(Some(status)) => break exit_info(status),
+                Ok(Some(status)) => break ExitInfo::of(status),
                 Ok(None) if start.elapsed() >= self.timeout => {
                     let _ = child.kill();
                     let _ = child.wait();
@@ -235,16 +191,6 @@ fn spawn_failed(e: std::io::Error) -> Observed {
     Observed::External {
         stdout: Vec::new(),
         exit: ExitInfo::SpawnFailed(e.to_string()),
-    }
-}
-
-/// How a finished process ended.
-pub fn exit_info(status: std::process::ExitStatus) -> ExitInfo {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(code), _) => ExitInfo::Code(code),
-        (None, Some(signal)) => ExitInfo::Signal(signal),
-        (None, None) => ExitInfo::Code(-1),
     }
 }
 

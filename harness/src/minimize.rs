@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use bfjit_backends::{EofPolicy, Program, Status};
 
+use crate::case::{describe_outcome, Case};
 use crate::corpus::{config_text, ExpectedError};
-use crate::oracle::{describe_outcome, Case, CaseReport, Class, Divergence, Oracle, Verdict};
+use crate::oracle::{CaseReport, Class, Divergence, Oracle, Verdict};
 
 /// How much work the minimizer may do.
 #[derive(Clone, Copy, Debug)]
@@ -71,8 +72,7 @@ impl Search<'_> {
         self.checks += 1;
         let report = self.oracle.check_engines(&candidate, &[self.engine]);
         let same = report.runs[0]
-            .divergence
-            .as_ref()
+            .divergence()
             .is_some_and(|d| d.class == self.class);
         if same {
             self.best = candidate;
@@ -242,8 +242,8 @@ pub fn minimize(
         }
     }
     let divergence = search.report.runs[0]
-        .divergence
-        .clone()
+        .divergence()
+        .cloned()
         .unwrap_or_else(|| Divergence {
             engine: search.report.runs[0].engine.clone(),
             class,

@@ -2,8 +2,9 @@
 //! minimizer in corpus format). Each must still give the recorded reference result, and every
 //! registered backend (and the bug-free folding control) must agree with `reference` on it.
 
+use bfjit_harness::case::Case;
 use bfjit_harness::corpus::{default_dir, load_dir};
-use bfjit_harness::oracle::{default_engines, run_reference, Case, Engine, Oracle};
+use bfjit_harness::oracle::{default_engines, run_reference, Engine, Oracle};
 
 #[test]
 fn every_regression_program_agrees_on_every_backend() {

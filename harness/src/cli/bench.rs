@@ -8,8 +8,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::common::error;
 use super::{EXIT_DIVERGENCE, EXIT_OK, EXIT_USAGE};
-use crate::bench::{self, environment, Plan, Results, Step};
-use crate::report;
+use bfjit_harness::bench::{self, environment, Plan, Results, Step};
+use bfjit_harness::report;
 
 /// Arguments of `bfjit bench`.
 #[derive(clap::Args, Debug)]
@@ -64,8 +64,8 @@ fn default_paths(quick: bool) -> Vec<PathBuf> {
     if relative.is_dir() {
         return vec![relative];
     }
-    let in_repo =
-        crate::corpus::default_dir().join(relative.strip_prefix("corpus").unwrap_or(&relative));
+    let in_repo = bfjit_harness::corpus::default_dir()
+        .join(relative.strip_prefix("corpus").unwrap_or(&relative));
     vec![if in_repo.is_dir() { in_repo } else { relative }]
 }
 

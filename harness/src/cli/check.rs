@@ -7,13 +7,14 @@ use std::time::Duration;
 use bfjit_backends::{backend_names, Backend, EofPolicy};
 
 use super::common::{error, EofArg};
-use super::{EXIT_DIVERGENCE, EXIT_OK, EXIT_USAGE};
-use crate::corpus::{load_case, load_dir, CorpusCase};
-use crate::external::ExternalEngine;
-use crate::isolate::WorkerCommand;
-use crate::minimize::{minimize, reproducer_name, write_reproducer, Limits};
-use crate::oracle::{
-    default_engines, select_backends, Case, Engine, Oracle, Selection, Tally, Verdict,
+use super::{EXIT_DIVERGENCE, EXIT_ENVIRONMENT, EXIT_OK, EXIT_USAGE};
+use bfjit_harness::case::Case;
+use bfjit_harness::corpus::{load_case, load_dir, CorpusCase};
+use bfjit_harness::external::ExternalEngine;
+use bfjit_harness::isolate::WorkerCommand;
+use bfjit_harness::minimize::{minimize, reproducer_name, write_reproducer, Limits};
+use bfjit_harness::oracle::{
+    default_engines, select_backends, Engine, Oracle, Selection, Tally, Verdict,
 };
 
 /// Which engines to check, shared by `check` and `fuzz`.
@@ -29,7 +30,8 @@ pub struct EngineArgs {
     /// Seconds an external engine (or an isolated backend) may take per program.
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub timeout: f64,
-    /// Deliberately broken test backends to add (see harness/src/broken.rs).
+    /// Test backends to add by name (only `bfjit-testing` has any: the deliberately broken backends
+    /// of harness/src/broken.rs).
     #[arg(long, hide = true, value_name = "NAME")]
     pub broken: Vec<String>,
 }
@@ -37,7 +39,8 @@ pub struct EngineArgs {
 impl EngineArgs {
     /// The engines to run and the requested backends that are unsupported here (with the reason);
     /// errors are printed and mapped to exit code 2.
-    pub fn engines(&self) -> Result<Selection, u8> {
+    /// `test_backends` are the backends `--broken` may name (none in `bfjit`).
+    pub fn engines(&self, test_backends: &[&'static dyn Backend]) -> Result<Selection, u8> {
         let (mut engines, skipped) = match &self.backends {
             None => default_engines(),
             Some(names) => {
@@ -56,14 +59,25 @@ impl EngineArgs {
             }
         };
         for name in &self.broken {
-            let backend = crate::broken::by_name(name).ok_or_else(|| {
-                let names: Vec<&str> = crate::broken::ALL.iter().map(|b| b.name()).collect();
-                error(format_args!(
-                    "unknown broken backend '{name}'; allowed: {}",
-                    names.join(", ")
-                ));
-                EXIT_USAGE
-            })?;
+            let backend = test_backends
+                .iter()
+                .copied()
+                .find(|b| b.name() == name)
+                .ok_or_else(|| {
+                    if test_backends.is_empty() {
+                        error(format_args!(
+                            "unknown test backend '{name}': this binary has none (the deliberately \
+                             broken backends are in `bfjit-testing`, built with `--features test-support`)"
+                        ));
+                    } else {
+                        let names: Vec<&str> = test_backends.iter().map(|b| b.name()).collect();
+                        error(format_args!(
+                            "unknown broken backend '{name}'; allowed: {}",
+                            names.join(", ")
+                        ));
+                    }
+                    EXIT_USAGE
+                })?;
             engines.push(Engine::Backend(backend));
         }
         for spec in &self.engines {
@@ -150,14 +164,14 @@ fn collect(paths: &[PathBuf]) -> Result<Vec<CorpusCase>, u8> {
 }
 
 /// Runs `bfjit check`; returns the exit code.
-pub fn main(args: Args) -> u8 {
-    match run(args) {
+pub fn main(args: Args, test_backends: &[&'static dyn Backend]) -> u8 {
+    match run(args, test_backends) {
         Ok(code) | Err(code) => code,
     }
 }
 
-fn run(args: Args) -> Result<u8, u8> {
-    let (engines, unsupported) = args.engines.engines()?;
+fn run(args: Args, test_backends: &[&'static dyn Backend]) -> Result<u8, u8> {
+    let (engines, unsupported) = args.engines.engines(test_backends)?;
     let cases = collect(&args.paths)?;
     let mut oracle = Oracle::new(engines, args.fuel);
     if args.isolate {
@@ -215,6 +229,12 @@ fn run(args: Args) -> Result<u8, u8> {
                 report.budget
             );
         }
+        for (engine, why) in report.environment_failures() {
+            println!(
+                "ENVIRONMENT {}: {engine} could not run: {why}",
+                corpus_case.path.display()
+            );
+        }
         for divergence in report.divergences() {
             diverged = true;
             println!("DIVERGE {}: {divergence}", corpus_case.path.display());
@@ -245,13 +265,17 @@ fn run(args: Args) -> Result<u8, u8> {
     }
     print!("{}", tally.table(&unsupported));
     println!(
-        "{} programs checked, {} inconclusive, {} divergences",
+        "{} programs checked, {} inconclusive, {} divergences, {} environment failures",
         tally.checked,
         tally.discarded,
-        tally.divergences()
+        tally.divergences(),
+        tally.environment_failures()
     );
     if diverged {
         return Ok(EXIT_DIVERGENCE);
+    }
+    if tally.environment_failures() > 0 && code == EXIT_OK {
+        return Ok(EXIT_ENVIRONMENT);
     }
     Ok(code)
 }

@@ -2,20 +2,22 @@
 //! process by default), minimize and save every divergence, and print a summary table per backend.
 //! Exit 0 when no divergence was found, 3 otherwise.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use bfjit_backends::Backend;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use proptest::prelude::Rng;
 
 use super::check::{announce, EngineArgs};
 use super::common::error;
-use super::{EXIT_DIVERGENCE, EXIT_OK, EXIT_USAGE};
-use crate::external::ExternalEngine;
-use crate::generate::{mutate, ShapeStream};
-use crate::minimize::{minimize, reproducer_name, write_reproducer, Limits};
-use crate::oracle::{Case, Class, Engine, Oracle, Tally, DEFAULT_BUDGET};
+use super::{EXIT_DIVERGENCE, EXIT_ENVIRONMENT, EXIT_OK, EXIT_USAGE};
+use bfjit_harness::case::Case;
+use bfjit_harness::external::ExternalEngine;
+use bfjit_harness::generate::{mutate, ShapeStream};
+use bfjit_harness::minimize::{minimize, reproducer_name, write_reproducer, Limits};
+use bfjit_harness::oracle::{Class, Engine, Oracle, Tally, DEFAULT_BUDGET};
 
 /// Arguments of `bfjit fuzz`.
 #[derive(clap::Args, Debug)]
@@ -53,8 +55,8 @@ pub struct Args {
 }
 
 /// Runs `bfjit fuzz`; returns the exit code.
-pub fn main(args: Args) -> u8 {
-    match run(args) {
+pub fn main(args: Args, test_backends: &[&'static dyn Backend]) -> u8 {
+    match run(args, test_backends) {
         Ok(code) | Err(code) => code,
     }
 }
@@ -63,8 +65,8 @@ fn corpus_sources(args: &Args) -> Vec<Vec<u8>> {
     let dir = args
         .corpus
         .clone()
-        .unwrap_or_else(crate::corpus::default_dir);
-    match crate::corpus::load_dir(&dir) {
+        .unwrap_or_else(bfjit_harness::corpus::default_dir);
+    match bfjit_harness::corpus::load_dir(&dir) {
         Ok(cases) => cases
             .into_iter()
             .filter(|c| !c.slow && c.source.len() <= 4096 && c.program().is_ok())
@@ -79,8 +81,8 @@ fn corpus_sources(args: &Args) -> Vec<Vec<u8>> {
     }
 }
 
-fn run(args: Args) -> Result<u8, u8> {
-    let (engines, unsupported) = args.engines.engines()?;
+fn run(args: Args, test_backends: &[&'static dyn Backend]) -> Result<u8, u8> {
+    let (engines, unsupported) = args.engines.engines(test_backends)?;
     // External engines that cannot be told the tape length / EOF policy pin them for every case.
     let mut pinned_tape = None;
     let mut pinned_eof = None;
@@ -109,6 +111,7 @@ fn run(args: Args) -> Result<u8, u8> {
     let mut stream = ShapeStream::new(seed);
     let mut tally = Tally::default();
     let mut saved: HashMap<(String, Class), usize> = HashMap::new();
+    let mut environment_shown: HashSet<String> = HashSet::new();
     let limit = Duration::from_secs(args.seconds);
     let bar = ProgressBar::new(args.seconds);
     bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
@@ -146,6 +149,12 @@ fn run(args: Args) -> Result<u8, u8> {
         fuzz_time += checked.elapsed();
         programs += 1;
         tally.record(&report);
+        for (engine, why) in report.environment_failures() {
+            // The first failure of each engine is shown; the table counts them all.
+            if environment_shown.insert(engine.to_string()) {
+                say(format!("environment: {engine} could not run: {why}"));
+            }
+        }
         for divergence in report.divergences() {
             let key = (divergence.engine.clone(), divergence.class);
             let count = saved.entry(key).or_insert(0);
@@ -192,15 +201,18 @@ fn run(args: Args) -> Result<u8, u8> {
     print!("{}", tally.table(&unsupported));
     println!(
         "{programs} programs in {:.1} s ({} discarded: reference out of fuel): {:.0} programs/s, \
-         {:.0} backend runs/s, {} divergences",
+         {:.0} backend runs/s, {} divergences, {} environment failures",
         start.elapsed().as_secs_f64(),
         tally.discarded,
         programs as f64 / secs,
         tally.runs() as f64 / secs,
-        tally.divergences()
+        tally.divergences(),
+        tally.environment_failures()
     );
     Ok(if tally.divergences() > 0 {
         EXIT_DIVERGENCE
+    } else if tally.environment_failures() > 0 {
+        EXIT_ENVIRONMENT
     } else {
         EXIT_OK
     })

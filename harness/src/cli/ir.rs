@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use bfjit_backends::ir::{self, blocks::guard};
-use bfjit_backends::optimizer::{trace, Pass, PassList};
+use bfjit_backends::optimizer::{trace, PassList};
 
 use super::common::{error, load_program};
 use super::{EXIT_OK, EXIT_USAGE};
@@ -87,14 +87,9 @@ fn run(args: Args) -> Result<u8, u8> {
     Ok(EXIT_OK)
 }
 
-/// The pass names, for help texts and tests.
-pub fn pass_names() -> Vec<&'static str> {
-    Pass::ALL.iter().map(|p| p.name()).collect()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use bfjit_backends::optimizer::Pass;
 
     #[test]
     fn help_lists_every_pass() {
@@ -104,7 +99,7 @@ mod tests {
             .expect("ir subcommand")
             .render_long_help()
             .to_string();
-        for name in pass_names() {
+        for name in Pass::ALL.iter().map(|p| p.name()) {
             assert!(help.contains(name), "{name} missing from: {help}");
         }
     }

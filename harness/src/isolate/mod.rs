@@ -1,0 +1,221 @@
+//! Child-process isolation: backends run in a worker process, so a backend that crashes the process
+//! (a bad JIT can segfault) is reported as a divergence with its signal, and the harness carries on.
+//!
+//! The worker is the running binary itself, started with a hidden subcommand
+//! (`bfjit __isolate-worker`, see [`worker_main`]): `bfjit` runs registered backends only, the
+//! test-only `bfjit-testing` also the deliberately broken ones. The wire format is in `wire`. It stays alive across cases: the parent writes one
+//! JSON request per line to its standard input (the program source, input, configuration and the
+//! backend names to run), and the worker answers one JSON line per backend, in order, flushing after
+//! each. When the worker dies mid-case, the backend it was running is the culprit: the parent reports
+//! it as crashed with the signal, starts a new worker, and continues with the remaining backends.
+//! A backend that hangs past the timeout is killed the same way.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use bfjit_backends::{backend_by_name, Backend, Config};
+
+use crate::case::{signal_name, Case, ExitInfo, Observed};
+use crate::in_process::run_in_process;
+use wire::{Request, WireObserved};
+
+mod wire;
+
+/// The hidden subcommand that starts a worker.
+pub const WORKER_SUBCOMMAND: &str = "__isolate-worker";
+/// The default time one backend may take on one case before it counts as hung.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How to start a worker process: a program (normally the `bfjit` binary) and its arguments.
+#[derive(Clone, Debug)]
+pub struct WorkerCommand {
+    /// The executable.
+    pub program: PathBuf,
+    /// Its arguments (normally just [`WORKER_SUBCOMMAND`]).
+    pub args: Vec<String>,
+    /// How long one backend may take on one case.
+    pub timeout: Duration,
+}
+
+impl WorkerCommand {
+    /// The worker command for the `bfjit` binary at `program`.
+    pub fn bfjit(program: impl Into<PathBuf>) -> WorkerCommand {
+        WorkerCommand {
+            program: program.into(),
+            args: vec![WORKER_SUBCOMMAND.to_string()],
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// The worker command for the running binary (which must be `bfjit`).
+    pub fn current_exe() -> std::io::Result<WorkerCommand> {
+        Ok(WorkerCommand::bfjit(std::env::current_exe()?))
+    }
+}
+
+/// A running worker process, restarted whenever it dies.
+pub struct Worker {
+    command: WorkerCommand,
+    process: Option<Running>,
+}
+
+struct Running {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<String>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Worker {
+    /// A worker started by `command` (the process starts with the first request).
+    pub fn new(command: WorkerCommand) -> Worker {
+        Worker {
+            command,
+            process: None,
+        }
+    }
+
+    fn start(&self) -> std::io::Result<Running> {
+        let mut child = Command::new(&self.command.program)
+            .args(&self.command.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (send, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Running {
+            child,
+            stdin,
+            lines,
+        })
+    }
+
+    /// Runs `backends` (by name) on `case` under `config` in the worker; one result and the time it
+    /// took per backend, in order.
+    pub fn run(
+        &mut self,
+        case: &Case,
+        config: &Config,
+        backends: &[&str],
+    ) -> Vec<(Observed, Duration)> {
+        let mut results = Vec::with_capacity(backends.len());
+        while results.len() < backends.len() {
+            let remaining = &backends[results.len()..];
+            let request = Request::new(case, config, remaining);
+            let mut line = serde_json::to_string(&request).expect("requests serialize");
+            line.push('\n');
+            if self.process.is_none() {
+                match self.start() {
+                    Ok(p) => self.process = Some(p),
+                    Err(e) => {
+                        let why = format!("could not start the isolation worker: {e}");
+                        results.extend(
+                            remaining
+                                .iter()
+                                .map(|_| (Observed::HarnessFailure(why.clone()), Duration::ZERO)),
+                        );
+                        break;
+                    }
+                }
+            }
+            let process = self.process.as_mut().expect("started above");
+            let sent = process
+                .stdin
+                .write_all(line.as_bytes())
+                .and_then(|_| process.stdin.flush());
+            let mut start = Instant::now();
+            let mut failure = sent.err().map(|e| format!("worker unreachable: {e}"));
+            while failure.is_none() && results.len() < backends.len() {
+                match process.lines.recv_timeout(self.command.timeout) {
+                    Ok(answer) => match serde_json::from_str::<WireObserved>(&answer)
+                        .map(WireObserved::into_observed)
+                    {
+                        Ok(observed) => {
+                            results.push((observed, start.elapsed()));
+                            start = Instant::now();
+                        }
+                        Err(e) => failure = Some(format!("garbled worker answer: {e}")),
+                    },
+                    Err(RecvTimeoutError::Timeout) => {
+                        let _ = process.child.kill();
+                        let _ = process.child.wait();
+                        failure = Some(format!(
+                            "hung: no result within {:.1} s (killed)",
+                            self.command.timeout.as_secs_f64()
+                        ));
+                    }
+                    Err(RecvTimeoutError::Disconnected) => {
+                        let how = match process.child.wait() {
+                            Ok(status) => match ExitInfo::of(status) {
+                                ExitInfo::Signal(s) => {
+                                    format!("killed by signal {s} ({})", signal_name(s))
+                                }
+                                other => format!("worker process ended: {other}"),
+                            },
+                            Err(e) => format!("worker process lost: {e}"),
+                        };
+                        failure = Some(how);
+                    }
+                }
+            }
+            if let Some(how) = failure {
+                // The backend being run when the worker died is the one that crashed.
+                results.push((Observed::Crashed(how), start.elapsed()));
+                self.process = None;
+            }
+        }
+        results
+    }
+}
+
+/// The worker's main loop: answers requests from standard input until it closes, running backends
+/// from the registry and, by name, the given `test_backends` (the `bfjit` binary passes none).
+/// Returns the exit code (0 at end of input, 2 on a malformed request).
+pub fn worker_main(test_backends: &[&'static dyn Backend]) -> u8 {
+    let resolve = |name: &str| {
+        backend_by_name(name).or_else(|| test_backends.iter().copied().find(|b| b.name() == name))
+    };
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for line in stdin.lock().lines() {
+        let Ok(line) = line else { return 2 };
+        let Ok(request) = serde_json::from_str::<Request>(&line) else {
+            return 2;
+        };
+        let Ok((program, config, input)) = request.decode() else {
+            return 2;
+        };
+        for name in &request.backends {
+            let observed = match resolve(name) {
+                Some(backend) => run_in_process(backend, &program, &config, &input),
+                None => Observed::Skipped(format!("unknown backend '{name}'")),
+            };
+            let answer =
+                serde_json::to_string(&WireObserved::new(&observed)).expect("answers serialize");
+            if writeln!(out, "{answer}").and_then(|_| out.flush()).is_err() {
+                return 0;
+            }
+        }
+    }
+    0
+}

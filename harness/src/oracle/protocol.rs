@@ -1,0 +1,297 @@
+//! The oracle protocol (see the module documentation of `oracle`): the reference first with a fuel
+//! budget, every engine with the fuel the reference used, escalation when the reference runs out,
+//! time-share sampling, and child-process isolation of the backends.
+
+use std::time::{Duration, Instant};
+
+use bfjit_backends::{Backend, Config, Status};
+
+use super::classify::{classify, classify_unfinished, Judgement};
+use super::engines::{run_reference, Engine};
+use super::report::{CaseReport, EngineRun, Verdict};
+use super::ESCALATION_WORK;
+use crate::case::{Case, Observed};
+use crate::in_process::run_in_process;
+use crate::isolate::{Worker, WorkerCommand};
+
+/// Runs cases against `reference` and a set of engines.
+pub struct Oracle {
+    engines: Vec<Engine>,
+    budget: u64,
+    isolation: Option<Isolation>,
+    sampling: Option<Sampling>,
+}
+
+/// Time-share sampling: an engine runs on a case only while the time it has used stays within its
+/// share of the time spent checking, so a backend that takes a second per program (one that calls a
+/// C compiler, say) is checked on fewer programs instead of slowing every check down.
+struct Sampling {
+    share: f64,
+    started: Option<Instant>,
+    spent: Vec<Duration>,
+}
+
+/// Time an engine may use before its share applies, so every engine runs on the first cases.
+const SAMPLING_GRACE: Duration = Duration::from_millis(500);
+
+struct Isolation {
+    command: WorkerCommand,
+    worker: Option<Worker>,
+}
+
+/// One engine's name, what it did, and the time it took.
+type Ran = (String, Observed, Duration);
+
+impl Oracle {
+    /// An oracle over `engines` with the reference fuel budget `budget`, running backends in-process.
+    pub fn new(engines: Vec<Engine>, budget: u64) -> Oracle {
+        Oracle {
+            engines,
+            budget,
+            isolation: None,
+            sampling: None,
+        }
+    }
+
+    /// Runs backends in a child process started by `command` (see [`crate::isolate`]), so a crash
+    /// is reported with its signal instead of ending the harness.
+    pub fn isolated(mut self, command: WorkerCommand) -> Oracle {
+        self.isolation = Some(Isolation {
+            command,
+            worker: None,
+        });
+        self
+    }
+
+    /// Lets each backend use at most `share` (0 to 1) of the time spent in [`Oracle::check`]
+    /// (external engines always run); a backend over its share sits cases out
+    /// ([`Observed::Skipped`]) until it is back within it. [`Oracle::check_engines`] (the
+    /// minimizer's call) always runs the engines it is given.
+    pub fn time_share(mut self, share: f64) -> Oracle {
+        self.sampling = (share < 1.0).then(|| Sampling {
+            share: share.max(0.0),
+            started: None,
+            spent: vec![Duration::ZERO; self.engines.len()],
+        });
+        self
+    }
+
+    /// Whether backends run in a child process.
+    pub fn is_isolated(&self) -> bool {
+        self.isolation.is_some()
+    }
+
+    /// The engines, in check order.
+    pub fn engines(&self) -> &[Engine] {
+        &self.engines
+    }
+
+    /// The reference budget.
+    pub fn budget(&self) -> u64 {
+        self.budget
+    }
+
+    /// Changes the reference budget.
+    pub fn set_budget(&mut self, budget: u64) {
+        self.budget = budget;
+    }
+
+    /// Checks `case` on every engine (within its time share, when sampling).
+    pub fn check(&mut self, case: &Case) -> CaseReport {
+        let Some(sampling) = &mut self.sampling else {
+            let all: Vec<usize> = (0..self.engines.len()).collect();
+            return self.check_engines(case, &all);
+        };
+        let started = *sampling.started.get_or_insert_with(Instant::now);
+        let allowed = started.elapsed().mul_f64(sampling.share) + SAMPLING_GRACE;
+        // External engines are what the user came to check: they always run.
+        let engines = &self.engines;
+        let (run, sat_out): (Vec<usize>, Vec<usize>) = (0..engines.len()).partition(|&i| {
+            matches!(engines[i], Engine::External(_)) || sampling.spent[i] <= allowed
+        });
+        let mut report = self.check_engines(case, &run);
+        if let Some(sampling) = &mut self.sampling {
+            for (&i, r) in run.iter().zip(&report.runs) {
+                sampling.spent[i] += r.elapsed;
+            }
+        }
+        // Put the sampled-out engines back in engine order.
+        let mut runs: Vec<Option<EngineRun>> = (0..self.engines.len()).map(|_| None).collect();
+        for (i, r) in run.into_iter().zip(report.runs.drain(..)) {
+            runs[i] = Some(r);
+        }
+        for i in sat_out {
+            let why = "sampled out: over its time share".to_string();
+            runs[i] = Some(EngineRun {
+                engine: self.engines[i].name().to_string(),
+                observed: Observed::Skipped(why.clone()),
+                judgement: Judgement::NotRun(why),
+                elapsed: Duration::ZERO,
+            });
+        }
+        report.runs = runs
+            .into_iter()
+            .map(|r| r.expect("every engine placed"))
+            .collect();
+        report
+    }
+
+    /// Checks `case` on the engines with the given indices only (the minimizer's predicate).
+    pub fn check_engines(&mut self, case: &Case, which: &[usize]) -> CaseReport {
+        let mut budget = self.budget;
+        let mut escalated = false;
+        loop {
+            let reference = run_reference(case, budget);
+            if reference.status != Status::OutOfFuel {
+                let config = case.config.with_fuel(Some(reference.fuel_used));
+                let observed = self.run_engines(case, &config, which, true);
+                let runs = judge(observed, |engine, observed| {
+                    classify(&reference, engine, observed)
+                });
+                return CaseReport {
+                    reference,
+                    budget,
+                    verdict: Verdict::Checked,
+                    runs,
+                };
+            }
+            // The reference ran out: run the backends on the same budget (external engines have no
+            // fuel and would only time out, so they sit this case out).
+            let config = case.config.with_fuel(Some(budget));
+            let observed = self.run_engines(case, &config, which, false);
+            let bound = |fuel: u64| {
+                let per_charge = (case.program.len() as u64 + 1)
+                    .saturating_mul(case.config.tape_len().max(256) as u64);
+                fuel.saturating_add((fuel + 1).saturating_mul(per_charge))
+            };
+            let finished_fuel = observed
+                .iter()
+                .filter_map(|(_, o, _)| match o {
+                    Observed::Outcome(o) if o.status != Status::OutOfFuel => Some(o.fuel_used),
+                    _ => None,
+                })
+                .max();
+            if let Some(fuel) = finished_fuel {
+                let needed = bound(fuel);
+                let work = needed.saturating_mul(case.program.len() as u64 + 1);
+                if !escalated && needed > budget && work <= ESCALATION_WORK {
+                    budget = needed;
+                    escalated = true;
+                    continue;
+                }
+            }
+            let runs = judge(observed, |engine, observed| {
+                classify_unfinished(&reference, engine, observed, budget, bound)
+            });
+            return CaseReport {
+                reference,
+                budget,
+                verdict: Verdict::Discarded,
+                runs,
+            };
+        }
+    }
+
+    /// Runs the selected engines (externals only when `externals`), returning name, result, time.
+    fn run_engines(
+        &mut self,
+        case: &Case,
+        config: &Config,
+        which: &[usize],
+        externals: bool,
+    ) -> Vec<Ran> {
+        let mut results: Vec<Option<Ran>> = vec![None; which.len()];
+        let mut backends: Vec<(usize, &'static dyn Backend)> = Vec::new();
+        for (slot, &index) in which.iter().enumerate() {
+            match &self.engines[index] {
+                Engine::Backend(b) => backends.push((slot, *b)),
+                Engine::External(e) if externals => {
+                    let start = Instant::now();
+                    let observed = e.run(&case.program, &case.input, &case.config);
+                    results[slot] = Some((e.name.clone(), observed, start.elapsed()));
+                }
+                Engine::External(e) => {
+                    let observed = Observed::Skipped("reference ran out of fuel".into());
+                    results[slot] = Some((e.name.clone(), observed, Duration::ZERO));
+                }
+            }
+        }
+        if !backends.is_empty() {
+            let names: Vec<&'static str> = backends.iter().map(|(_, b)| b.name()).collect();
+            let outputs = match &mut self.isolation {
+                Some(isolation) => {
+                    let worker = isolation
+                        .worker
+                        .get_or_insert_with(|| Worker::new(isolation.command.clone()));
+                    worker.run(case, config, &names)
+                }
+                None => backends
+                    .iter()
+                    .map(|(_, b)| {
+                        let start = Instant::now();
+                        let observed = run_in_process(*b, &case.program, config, &case.input);
+                        (observed, start.elapsed())
+                    })
+                    .collect(),
+            };
+            for ((slot, backend), (observed, elapsed)) in backends.into_iter().zip(outputs) {
+                results[slot] = Some((backend.name().to_string(), observed, elapsed));
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.expect("every slot filled"))
+            .collect()
+    }
+}
+
+/// Pairs every engine's run with its judgement.
+fn judge(observed: Vec<Ran>, judge: impl Fn(&str, &Observed) -> Judgement) -> Vec<EngineRun> {
+    observed
+        .into_iter()
+        .map(|(engine, observed, elapsed)| EngineRun {
+            judgement: judge(&engine, &observed),
+            engine,
+            observed,
+            elapsed,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bfjit_backends::EofPolicy;
+
+    fn case(src: &str, tape_len: usize) -> Case {
+        Case::from_source(
+            src,
+            vec![],
+            Config::new(tape_len, EofPolicy::Zero, None).unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn reference_against_itself_agrees() {
+        let mut oracle = Oracle::new(
+            vec![Engine::Backend(&bfjit_backends::reference::Reference)],
+            1000,
+        );
+        let report = oracle.check(&case("++[>+++<-]>.", 8));
+        assert_eq!(report.verdict, Verdict::Checked);
+        assert!(report.agrees(), "{:?}", report.runs);
+        assert_eq!(report.reference.output, [6]);
+    }
+
+    #[test]
+    fn out_of_fuel_reference_is_discarded() {
+        let mut oracle = Oracle::new(
+            vec![Engine::Backend(&bfjit_backends::reference::Reference)],
+            100,
+        );
+        let report = oracle.check(&case("+[]", 8));
+        assert_eq!(report.verdict, Verdict::Discarded);
+        assert!(report.agrees());
+    }
+}
