@@ -273,7 +273,7 @@ fn unhex(s: &str) -> Result<Vec<u8>, BadRequest> {
         b'a'..=b'f' => Ok(c - b'a' + 10),
         _ => Err(BadRequest),
     };
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(BadRequest);
     }
     s.as_bytes()
