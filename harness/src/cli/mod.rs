@@ -10,6 +10,7 @@ pub mod backends;
 pub mod bench;
 pub mod check;
 pub mod common;
+pub mod flags;
 pub mod fuzz;
 pub mod gen_workloads;
 pub mod ir;
