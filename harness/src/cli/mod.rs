@@ -70,6 +70,12 @@ enum Command {
 /// Parses the command line and runs the subcommand; returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Temporary files of this run (and of the processes it starts) go to a private folder that is
+    // removed at the end, or on SIGINT/SIGTERM/SIGHUP. A worker uses the folder its parent gave it.
+    let _scratch = match cli.command {
+        Command::IsolateWorker => None,
+        _ => crate::scratch::install(),
+    };
     let code = match cli.command {
         Command::Run(args) => run::main(args),
         Command::Backends(args) => backends::main(args),
