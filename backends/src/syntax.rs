@@ -268,13 +268,18 @@ pub fn snippet(source: &[u8], position: Position) -> String {
         .iter()
         .position(|&b| b == b'\n')
         .map_or(source.len(), |n| start + n);
-    let shown_before = display_chars(&source[start..offset]);
-    let mut line = shown_before.clone();
-    line.extend(display_chars(&source[offset..end]));
-    while line.last() == Some(&' ') && line.len() > shown_before.len() {
+    // Only the bytes that can reach the window are decoded (a character is at most 4 bytes, and one
+    // more than the window's width on a cut side keeps its `...`), so a 100 MB line costs nothing.
+    let reach = 4 * (WIDTH + 1);
+    let from = offset.saturating_sub(reach).max(start);
+    let to = offset.saturating_add(reach).min(end);
+    let mut line = display_chars(&source[from..offset]);
+    let caret = line.len() + 1;
+    line.extend(display_chars(&source[offset..to]));
+    while line.last() == Some(&' ') && line.len() >= caret {
         line.pop();
     }
-    let (shown, caret_col) = window(&line, shown_before.len() + 1);
+    let (shown, caret_col) = window(&line, caret);
     let gutter = position.line.to_string();
     let pad = " ".repeat(gutter.len());
     format!(
@@ -282,6 +287,9 @@ pub fn snippet(source: &[u8], position: Position) -> String {
         " ".repeat(caret_col.saturating_sub(1))
     )
 }
+
+/// The most characters of a source line a snippet shows.
+const WIDTH: usize = 100;
 
 /// One display character per source character (see [`snippet`]).
 fn display_chars(bytes: &[u8]) -> Vec<char> {
@@ -298,7 +306,6 @@ fn display_chars(bytes: &[u8]) -> Vec<char> {
 /// A window of at most `WIDTH` characters around 1-based `column`, marked `...` where cut; returns it
 /// with the column of `column` inside it.
 fn window(chars: &[char], column: usize) -> (String, usize) {
-    const WIDTH: usize = 100;
     let column = column.min(chars.len() + 1);
     if chars.len() <= WIDTH {
         return (chars.iter().collect(), column);
@@ -417,7 +424,27 @@ mod tests {
         let err = Program::parse(src.clone()).unwrap_err();
         let s = snippet(&src, err.position().unwrap());
         let lines: Vec<&str> = s.lines().collect();
-        assert!(lines[1].starts_with("1 | ...") && lines[1].ends_with("..."), "{s}");
+        assert!(
+            lines[1].starts_with("1 | ...") && lines[1].ends_with("..."),
+            "{s}"
+        );
         assert_eq!(&lines[1][lines[2].find('^').unwrap()..][..1], "]", "{s}");
+    }
+
+    #[test]
+    fn a_huge_line_of_multibyte_characters_is_cut_with_the_caret_in_place() {
+        let mut src = "é".repeat(1_000_000).into_bytes();
+        src.push(b']');
+        src.extend("€".repeat(1_000).into_bytes());
+        let err = Program::parse(src.clone()).unwrap_err();
+        let s = snippet(&src, err.position().unwrap());
+        let lines: Vec<&str> = s.lines().collect();
+        assert!(
+            lines[1].starts_with("1 | ...") && lines[1].ends_with("..."),
+            "{s}"
+        );
+        let caret = lines[2].find('^').unwrap();
+        assert_eq!(&lines[1][caret..caret + 1], "]", "{s}");
+        assert!(lines[1].len() < 120, "{s}");
     }
 }

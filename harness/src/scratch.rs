@@ -19,6 +19,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// The signal that interrupted the run (0 while none has).
+static INTERRUPTED: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// Whether a signal interrupted the run: then the signal thread is cleaning up and will end the
+/// process with 128 + the signal, and no other exit code may be reported instead.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) != 0
+}
+
 /// Sessions to kill when the run is interrupted.
 static SESSIONS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
@@ -131,9 +140,12 @@ fn processes() -> Vec<ProcStat> {
             continue;
         };
         let fields: Vec<&str> = rest.split_whitespace().collect();
-        let alive = fields.first().is_some_and(|&state| state != "Z" && state != "X");
+        let alive = fields
+            .first()
+            .is_some_and(|&state| state != "Z" && state != "X");
         let number = |i: usize| fields.get(i).and_then(|s| s.parse::<libc::pid_t>().ok());
-        if let (true, Some(ppid), Some(pgrp), Some(session)) = (alive, number(1), number(2), number(3))
+        if let (true, Some(ppid), Some(pgrp), Some(session)) =
+            (alive, number(1), number(2), number(3))
         {
             found.push(ProcStat {
                 pid,
@@ -215,6 +227,7 @@ pub fn install() -> Option<ScratchRoot> {
             if unsafe { libc::sigwait(&set, &mut signal) } != 0 {
                 return;
             }
+            INTERRUPTED.store(signal, std::sync::atomic::Ordering::SeqCst);
             let sessions = SESSIONS.lock().map(|s| s.clone()).unwrap_or_default();
             for sid in sessions {
                 kill_session(sid);

@@ -209,10 +209,7 @@ fn a_deep_nest_on_every_backend() {
     source.push(b'.');
     let refused = agree_or_refuse(&source, &Config::default());
     // Only the C backends cap nesting (translate::MAX_NESTING).
-    assert!(
-        refused.iter().all(|n| n.starts_with("c-")),
-        "{refused:?}"
-    );
+    assert!(refused.iter().all(|n| n.starts_with("c-")), "{refused:?}");
 }
 
 #[test]
@@ -221,8 +218,28 @@ fn the_c_backends_refuse_large_programs_quickly() {
         eprintln!("skipping: no C compiler");
         return;
     }
-    // Straight-line code far beyond the limit, and many small loops beyond it.
-    let straight = "+>-<".repeat(200_000);
+    // Straight-line code far beyond the limit (random `+-<>.` near the tape start, which no pass
+    // folds away), and many small loops beyond it.
+    let mut straight = String::new();
+    let (mut x, mut ptr) = (3u64, 0u32);
+    while straight.len() < 200_000 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let c = match (x >> 59) % 5 {
+            0 => '+',
+            1 => '-',
+            2 if ptr > 0 => '<',
+            2 | 3 if ptr < 64 => '>',
+            _ => '.',
+        };
+        ptr = match c {
+            '<' => ptr - 1,
+            '>' => ptr + 1,
+            _ => ptr,
+        };
+        straight.push(c);
+    }
     let loops = "+[->++>[-]<<]>.<".repeat(20_000);
     for source in [straight, loops] {
         let program = Program::parse(source).unwrap();
@@ -271,11 +288,7 @@ fn slow_to_compile(dir: &Path) -> PathBuf {
         x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
         let a = (x >> 60) as usize % 5 + 1;
         let b = (x >> 50) as usize % 3 + 1;
-        source.push_str(&format!(
-            "{}[->{}>[-]<<]>.<",
-            "+".repeat(a),
-            "+".repeat(b)
-        ));
+        source.push_str(&format!("{}[->{}>[-]<<]>.<", "+".repeat(a), "+".repeat(b)));
     }
     let path = dir.join("slow.bf");
     std::fs::write(&path, source).unwrap();

@@ -77,10 +77,7 @@ fn bytes_per_command(source: &[u8]) -> Vec<(&'static str, f64)> {
             }
             program.len()
         });
-        table.push((
-            backend.name(),
-            peak as f64 / commands as f64,
-        ));
+        table.push((backend.name(), peak as f64 / commands as f64));
     }
     table
 }
@@ -97,7 +94,9 @@ fn peak_heap_per_command_is_small_on_every_backend() {
     let mut mixed = Vec::with_capacity(n + 1);
     let (mut x, mut ptr) = (1u64, 0i64);
     while mixed.len() < n {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let c = b"+-<>"[(x >> 62) as usize];
         let c = match c {
             b'<' if ptr == 0 => b'>',
@@ -112,10 +111,7 @@ fn peak_heap_per_command_is_small_on_every_backend() {
         mixed.push(c);
     }
     mixed.push(b'.');
-    for (shape, source, bound) in [
-        ("long run", &runs, 32.0),
-        ("random +-<>", &mixed, 80.0),
-    ] {
+    for (shape, source, bound) in [("long run", &runs, 32.0), ("random +-<>", &mixed, 80.0)] {
         for (backend, per_command) in bytes_per_command(source) {
             println!("{shape:<12} {backend:<14} {per_command:>6.1} bytes per command");
             assert!(

@@ -135,10 +135,16 @@ mod tests {
     fn limits_are_typed_errors_that_say_the_limit() {
         assert!(check_nodes(MAX_NODES).is_ok());
         let err = check_nodes(MAX_NODES + 1).unwrap_err();
-        assert!(matches!(&err, CompileError::TooLarge(m) if m.contains("40000")), "{err}");
+        assert!(
+            matches!(&err, CompileError::TooLarge(m) if m.contains("40000")),
+            "{err}"
+        );
         assert!(check_source(MAX_C_SOURCE).is_ok());
         let err = check_source(MAX_C_SOURCE + 1).unwrap_err();
-        assert!(matches!(&err, CompileError::TooLarge(m) if m.contains("131072")), "{err}");
+        assert!(
+            matches!(&err, CompileError::TooLarge(m) if m.contains("131072")),
+            "{err}"
+        );
     }
 
     #[test]
@@ -146,7 +152,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // A "compiler" that starts a long-lived child of its own and waits.
         let script = dir.path().join("slow-cc");
-        std::fs::write(&script, "#!/bin/sh\nsleep 30 &\necho $! > \"$(dirname \"$0\")/child.pid\"\nwait\n").unwrap();
+        std::fs::write(
+            &script,
+            "#!/bin/sh\nsleep 30 &\necho $! > \"$(dirname \"$0\")/child.pid\"\nwait\n",
+        )
+        .unwrap();
         std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .unwrap();
         let compiler = CCompiler {
@@ -163,7 +173,10 @@ mod tests {
             Duration::from_millis(300),
         )
         .unwrap_err();
-        assert!(matches!(&err, CompileError::TooLarge(m) if m.contains("did not finish")), "{err}");
+        assert!(
+            matches!(&err, CompileError::TooLarge(m) if m.contains("did not finish")),
+            "{err}"
+        );
         assert!(start.elapsed() < Duration::from_secs(10));
         let pid: i32 = std::fs::read_to_string(dir.path().join("child.pid"))
             .unwrap()
@@ -177,6 +190,10 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         // SAFETY: as above.
-        assert_ne!(unsafe { libc::kill(pid, 0) }, 0, "the compiler's child outlived it");
+        assert_ne!(
+            unsafe { libc::kill(pid, 0) },
+            0,
+            "the compiler's child outlived it"
+        );
     }
 }

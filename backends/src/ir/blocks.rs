@@ -88,7 +88,14 @@ pub fn guard(program: &Program, nodes: Vec<Node>) -> Vec<Node> {
         if in_block(&node.op) {
             if open.is_none() {
                 open = Some(out.len());
-                out.push(Node::new(Op::Guard { lo: 0, hi: 0, len: 0 }, node.span));
+                out.push(Node::new(
+                    Op::Guard {
+                        lo: 0,
+                        hi: 0,
+                        len: 0,
+                    },
+                    node.span,
+                ));
             }
             out.push(node);
         } else {

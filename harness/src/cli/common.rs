@@ -129,8 +129,12 @@ mod tests {
 
     #[test]
     fn tape_len_errors_say_what_is_allowed() {
-        assert!(flags::tape_len("0").unwrap_err().contains("1 to 1073741824"));
-        assert!(flags::tape_len("x").unwrap_err().contains("1 to 1073741824"));
+        assert!(flags::tape_len("0")
+            .unwrap_err()
+            .contains("1 to 1073741824"));
+        assert!(flags::tape_len("x")
+            .unwrap_err()
+            .contains("1 to 1073741824"));
         assert_eq!(flags::tape_len("16"), Ok(16));
     }
 }

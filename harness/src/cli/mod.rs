@@ -87,6 +87,10 @@ pub fn main() -> ExitCode {
         Command::Ir(args) => ir::main(args),
         Command::IsolateWorker => crate::isolate::worker_main(),
     };
+    // An interrupted run ends with the signal's code, from the signal thread, once it cleaned up.
+    while crate::scratch::interrupted() {
+        std::thread::park();
+    }
     ExitCode::from(code)
 }
 
