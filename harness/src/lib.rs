@@ -38,4 +38,5 @@ pub mod isolate;
 pub mod minimize;
 pub mod oracle;
 pub mod report;
+pub mod scratch;
 pub mod workloads;

@@ -92,14 +92,16 @@ impl Search<'_> {
         self.try_case(candidate)
     }
 
+    /// The best program's commands, one byte each, comments dropped: every edit works on command
+    /// indices, which are also what the parsed program's bracket partners are.
     fn cmds(&self) -> Vec<u8> {
-        self.best.program.source().to_vec()
+        commands_of(&self.best.program)
     }
 
     fn delete_loops(&mut self, unwrap_only: bool) -> bool {
         let mut progress = false;
         let mut i = 0;
-        while i < self.cmds().len() && !self.exhausted() {
+        while i < self.best.program.len() && !self.exhausted() {
             let cmds = self.cmds();
             if cmds[i] != b'[' {
                 i += 1;
@@ -127,7 +129,7 @@ impl Search<'_> {
         let mut size = self.cmds().len() / 2;
         while size >= 1 && !self.exhausted() {
             let mut start = 0;
-            while start + size <= self.cmds().len() && !self.exhausted() {
+            while start + size <= self.best.program.len() && !self.exhausted() {
                 let mut candidate = self.cmds();
                 candidate.drain(start..start + size);
                 if self.try_source(candidate) {
@@ -208,14 +210,8 @@ pub fn minimize(
     limits: Limits,
 ) -> Minimized {
     // Comments go first: the reproducer holds commands only.
-    let commands: Vec<u8> = case
-        .program
-        .cmds()
-        .iter()
-        .map(|c| c.kind.as_char() as u8)
-        .collect();
     let stripped = Case {
-        program: Program::parse(commands).expect("commands of a program parse"),
+        program: Program::parse(commands_of(&case.program)).expect("commands of a program parse"),
         ..case.clone()
     };
     let report = oracle.check_engines(case, &[engine]);
@@ -255,6 +251,15 @@ pub fn minimize(
         divergence,
         checks: search.checks,
     }
+}
+
+/// A program's commands as source bytes, without comments.
+fn commands_of(program: &Program) -> Vec<u8> {
+    program
+        .cmds()
+        .iter()
+        .map(|c| c.kind.as_char() as u8)
+        .collect()
 }
 
 fn fnv(parts: &[&[u8]]) -> u64 {
@@ -386,5 +391,111 @@ mod tests {
         );
         let txt = std::fs::read_to_string(bf.with_extension("txt")).unwrap();
         assert!(txt.contains("engine: broken-mul-offset"), "{txt}");
+    }
+
+    /// Like the reference, but writes one extra byte when the source has comment bytes: its
+    /// divergence disappears once comments are stripped, so the minimizer must edit the commented
+    /// program itself (where byte positions and command indices differ).
+    struct CommentSensitive;
+
+    struct WithExtra {
+        inner: Box<dyn bfjit_backends::Executable>,
+        extra: bool,
+    }
+
+    impl bfjit_backends::Executable for WithExtra {
+        fn run(
+            &self,
+            input: &mut dyn std::io::Read,
+            output: &mut dyn std::io::Write,
+        ) -> bfjit_backends::Halt {
+            let halt = self.inner.run(input, output);
+            if self.extra {
+                let _ = output.write_all(b"!");
+            }
+            halt
+        }
+    }
+
+    impl bfjit_backends::Backend for CommentSensitive {
+        fn name(&self) -> &'static str {
+            "comment-sensitive"
+        }
+        fn summary(&self) -> &'static str {
+            "reference plus one byte when the source has comments"
+        }
+        fn compile(
+            &self,
+            program: &Program,
+            config: &Config,
+        ) -> Result<Box<dyn bfjit_backends::Executable>, bfjit_backends::CompileError> {
+            let inner = bfjit_backends::Backend::compile(
+                &bfjit_backends::reference::Reference,
+                program,
+                config,
+            )?;
+            Ok(Box::new(WithExtra {
+                inner,
+                extra: program.source().len() != program.len(),
+            }))
+        }
+    }
+
+    static COMMENT_SENSITIVE: CommentSensitive = CommentSensitive;
+
+    #[test]
+    fn comments_never_confuse_the_loop_edits() {
+        // Byte 2 is `[`, but command 2 is `]`: editing by byte position used to panic here.
+        for source in ["xx[-]+.", "é\r\n[[-]>+<]\r\n.", "\u{ff}[>[-]<-]\u{0}."] {
+            let mut oracle = Oracle::new(vec![Engine::Backend(&COMMENT_SENSITIVE)], 10_000);
+            let case = Case::from_source(source, Vec::new(), Config::default()).unwrap();
+            let report = oracle.check(&case);
+            let class = report.divergences().next().expect("it diverges").class;
+            let m = minimize(&mut oracle, &case, 0, class, Limits::default());
+            assert_eq!(m.divergence.class, class, "{source:?}");
+            assert!(m.case.program.len() <= case.program.len(), "{source:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(24))]
+
+        /// A diverging program with comment bytes, non-ASCII bytes and CRLF line ends spliced in
+        /// anywhere reduces to the same small comment-free reproducer.
+        #[test]
+        fn reduces_programs_with_comments_non_ascii_and_crlf(
+            noise in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::prop_oneof![
+                        proptest::strategy::Just(b'\r'),
+                        proptest::strategy::Just(b'\n'),
+                        proptest::strategy::Just(b'x'),
+                        0x80u8..=0xff,
+                        0u8..0x20,
+                    ],
+                    0..4,
+                ),
+                30,
+            ),
+        ) {
+            let commands = b"++>+++.<[-]>+++++[->++>+<<]>.>.";
+            let mut source = Vec::new();
+            for (i, &c) in commands.iter().enumerate() {
+                source.extend_from_slice(&noise[i % noise.len()]);
+                if i % 7 == 3 {
+                    source.extend_from_slice(b"\r\n");
+                }
+                source.push(c);
+            }
+            let broken = crate::broken::by_name("broken-mul-offset").unwrap();
+            let mut oracle = Oracle::new(vec![Engine::Backend(broken)], 10_000);
+            let case = Case::from_source(source, Vec::new(), Config::default()).unwrap();
+            let report = oracle.check(&case);
+            let class = report.divergences().next().expect("it diverges").class;
+            let m = minimize(&mut oracle, &case, 0, class, Limits::default());
+            proptest::prop_assert_eq!(m.divergence.class, class);
+            proptest::prop_assert!(m.case.program.len() <= 12);
+            proptest::prop_assert_eq!(m.case.program.source().len(), m.case.program.len());
+        }
     }
 }

@@ -8,15 +8,16 @@
 //! from the code generator. The compiler is `$CC` when set (its first word; further words are extra
 //! arguments), else `cc` from `PATH`; without one, both backends report themselves unavailable.
 //! `compile` includes the C compiler's run, so compile times measure it. Loops nested deeper than
-//! [`translate::MAX_NESTING`] are refused (`TooLarge`): the C compiler cannot handle them in useful time.
+//! [`translate::MAX_NESTING`] are refused (`TooLarge`): the C compiler cannot handle them in useful time;
+//! so are programs over the size limits of [`limits`], and a compile over its time budget is killed.
 
+pub mod limits;
 pub mod translate;
 
 #[cfg(test)]
 mod tests;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::backend::{Availability, Backend, CompileError, Executable};
 use crate::config::Config;
@@ -136,8 +137,10 @@ pub fn compile_ir(
     let compiler = find_compiler().ok_or_else(|| {
         CompileError::Unsupported("no C compiler found (set CC or put cc on PATH)".into())
     })?;
+    limits::check_nodes(nodes.len())?;
     let planned = PlannedIr::new(program, nodes, config.tape_len())?;
     let source = translate::translate(&planned, config.metered())?;
+    limits::check_source(source.len())?;
     let dir = tempfile::Builder::new()
         .prefix("bfjit-c-")
         .tempdir()
@@ -146,22 +149,13 @@ pub fn compile_ir(
     let so_path = dir.path().join("program.so");
     std::fs::write(&c_path, source)
         .map_err(|e| environment(format!("cannot write {}: {e}", c_path.display())))?;
-    let result = Command::new(&compiler.program)
-        .args(&compiler.args)
-        .args(["-O3", "-shared", "-fPIC", "-w", "-o"])
-        .arg(&so_path)
-        .arg(&c_path)
-        .output()
-        .map_err(|e| environment(format!("cannot run {}: {e}", compiler.program.display())))?;
-    if !result.status.success() {
-        let stderr = String::from_utf8_lossy(&result.stderr);
-        let excerpt: String = stderr.chars().take(2000).collect();
-        return Err(environment(format!(
-            "{} failed ({}): {excerpt}",
-            compiler.program.display(),
-            result.status
-        )));
-    }
+    limits::run_compiler(
+        &compiler,
+        &c_path,
+        &so_path,
+        &dir.path().join("cc.err"),
+        limits::COMPILE_BUDGET,
+    )?;
     // SAFETY: loading runs the shared object's initializers; the object is our own translation unit,
     // which has none (no constructors, only two functions and three static pointers).
     let library = unsafe { libloading::Library::new(&so_path) }

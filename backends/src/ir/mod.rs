@@ -147,30 +147,31 @@ impl Node {
 
 /// Lowers a parsed program to IR, one node per command, without guards.
 pub fn lower(program: &Program) -> Vec<Node> {
-    program
-        .cmds()
-        .iter()
-        .enumerate()
-        .map(|(i, cmd)| {
-            let op = match cmd.kind {
-                CmdKind::Inc => Op::Add {
-                    offset: 0,
-                    delta: 1,
-                },
-                CmdKind::Dec => Op::Add {
-                    offset: 0,
-                    delta: 255,
-                },
-                CmdKind::Left => Op::Move { by: -1 },
-                CmdKind::Right => Op::Move { by: 1 },
-                CmdKind::Output => Op::Output { offset: 0 },
-                CmdKind::Input => Op::Input { offset: 0 },
-                CmdKind::Open => Op::LoopStart,
-                CmdKind::Close => Op::LoopEnd,
-            };
-            Node::new(op, Span::single(i))
-        })
-        .collect()
+    lower_iter(program).collect()
+}
+
+/// The nodes of [`lower`] one at a time, so a consumer that folds them (the `fold-runs` pass) never
+/// holds one node per command in memory.
+pub fn lower_iter(program: &Program) -> impl ExactSizeIterator<Item = Node> + '_ {
+    program.cmds().iter().enumerate().map(|(i, cmd)| {
+        let op = match cmd.kind {
+            CmdKind::Inc => Op::Add {
+                offset: 0,
+                delta: 1,
+            },
+            CmdKind::Dec => Op::Add {
+                offset: 0,
+                delta: 255,
+            },
+            CmdKind::Left => Op::Move { by: -1 },
+            CmdKind::Right => Op::Move { by: 1 },
+            CmdKind::Output => Op::Output { offset: 0 },
+            CmdKind::Input => Op::Input { offset: 0 },
+            CmdKind::Open => Op::LoopStart,
+            CmdKind::Close => Op::LoopEnd,
+        };
+        Node::new(op, Span::single(i))
+    })
 }
 
 /// For each `LoopStart` the index of its `LoopEnd` and vice versa (other entries are `u32::MAX`).

@@ -7,6 +7,7 @@ use bfjit_backends::{backend_names, registry, Backend};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::common::error;
+use super::flags;
 use super::{EXIT_DIVERGENCE, EXIT_OK, EXIT_USAGE};
 use bfjit_harness::bench::{self, environment, Plan, Results, Step};
 use bfjit_harness::report;
@@ -21,7 +22,7 @@ pub struct Args {
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     pub backends: Vec<String>,
     /// Timed runs per workload and backend, after one warm-up [default: 10, or 3 with --quick].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, value_name = "N", value_parser = flags::runs, allow_negative_numbers = true)]
     pub runs: Option<u32>,
     /// Directory for the reports: writes OUT/<timestamp>/ and copies it to OUT/latest/.
     #[arg(long, value_name = "DIR", default_value = "reports")]
@@ -31,12 +32,12 @@ pub struct Args {
     pub quick: bool,
     /// Seconds the timed runs of one workload on one backend may take; slower cells do fewer runs
     /// (one, when a single run is over it) [default: 30, or 3 with --quick].
-    #[arg(long, value_name = "SECS")]
-    pub budget: Option<f64>,
+    #[arg(long, value_name = "SECS", value_parser = flags::seconds, allow_negative_numbers = true)]
+    pub budget: Option<Duration>,
     /// Skip a cell when the scaling measurement predicts its compile to take longer than SECS
     /// [default: 600, or 20 with --quick].
-    #[arg(long, value_name = "SECS")]
-    pub compile_budget: Option<f64>,
+    #[arg(long, value_name = "SECS", value_parser = flags::seconds, allow_negative_numbers = true)]
+    pub compile_budget: Option<Duration>,
     /// Skip the compile-time scaling measurement (10k, 100k and 1M commands); compile times are then
     /// not predicted and every cell is measured.
     #[arg(long)]
@@ -67,17 +68,6 @@ fn default_paths(quick: bool) -> Vec<PathBuf> {
     let in_repo = bfjit_harness::corpus::default_dir()
         .join(relative.strip_prefix("corpus").unwrap_or(&relative));
     vec![if in_repo.is_dir() { in_repo } else { relative }]
-}
-
-fn seconds(flag: &str, value: f64) -> Result<Duration, u8> {
-    if value.is_finite() && value > 0.0 && value < 1e9 {
-        Ok(Duration::from_secs_f64(value))
-    } else {
-        error(format_args!(
-            "{flag} {value}: give a positive number of seconds"
-        ));
-        Err(EXIT_USAGE)
-    }
 }
 
 fn select_backends(names: &[String]) -> Result<Vec<&'static dyn Backend>, u8> {
@@ -125,10 +115,10 @@ fn run(args: Args) -> Result<u8, u8> {
         plan.runs = runs as usize;
     }
     if let Some(budget) = args.budget {
-        plan.cell_budget = seconds("--budget", budget)?;
+        plan.cell_budget = budget;
     }
     if let Some(budget) = args.compile_budget {
-        plan.compile_budget = seconds("--compile-budget", budget)?;
+        plan.compile_budget = budget;
     }
     if args.no_scaling {
         plan.scaling_sizes.clear();

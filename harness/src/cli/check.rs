@@ -7,6 +7,7 @@ use std::time::Duration;
 use bfjit_backends::{backend_names, Backend, EofPolicy};
 
 use super::common::{error, EofArg};
+use super::flags;
 use super::{EXIT_DIVERGENCE, EXIT_ENVIRONMENT, EXIT_OK, EXIT_USAGE};
 use bfjit_harness::case::Case;
 use bfjit_harness::corpus::{load_case, load_dir, CorpusCase};
@@ -28,8 +29,8 @@ pub struct EngineArgs {
     #[arg(long = "engine", value_name = "NAME=CMD")]
     pub engines: Vec<String>,
     /// Seconds an external engine (or an isolated backend) may take per program.
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
-    pub timeout: f64,
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = flags::seconds, allow_negative_numbers = true)]
+    pub timeout: Duration,
     /// Test backends to add by name (only `bfjit-testing` has any: the deliberately broken backends
     /// of harness/src/broken.rs).
     #[arg(long, hide = true, value_name = "NAME")]
@@ -96,7 +97,7 @@ impl EngineArgs {
 
     /// The per-run time limit.
     pub fn timeout(&self) -> Duration {
-        Duration::from_secs_f64(self.timeout.max(0.001))
+        self.timeout
     }
 
     /// The worker command for isolation, with this timeout.
@@ -133,10 +134,10 @@ pub struct Args {
     #[arg(long)]
     pub isolate: bool,
     /// Fuel budget of the reference run (loop-body entries); the others get what it used.
-    #[arg(long, value_name = "N", default_value_t = 1_000_000_000)]
+    #[arg(long, value_name = "N", default_value = "1000000000", value_parser = flags::budget, allow_negative_numbers = true)]
     pub fuel: u64,
     /// Override the tape length of every program.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = flags::tape_len, allow_negative_numbers = true)]
     pub tape_len: Option<usize>,
     /// Override the EOF policy of every program.
     #[arg(long, value_enum)]

@@ -12,6 +12,7 @@ use proptest::prelude::Rng;
 
 use super::check::{announce, EngineArgs};
 use super::common::error;
+use super::flags;
 use super::{EXIT_DIVERGENCE, EXIT_ENVIRONMENT, EXIT_OK, EXIT_USAGE};
 use bfjit_harness::case::Case;
 use bfjit_harness::external::ExternalEngine;
@@ -22,14 +23,14 @@ use bfjit_harness::oracle::{Class, Engine, Oracle, Tally, DEFAULT_BUDGET};
 /// Arguments of `bfjit fuzz`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// How long to generate programs.
-    #[arg(long, value_name = "N", default_value_t = 60)]
-    pub seconds: u64,
+    /// How long to generate programs, in seconds.
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = flags::seconds, allow_negative_numbers = true)]
+    pub seconds: Duration,
     /// Stop after this many programs (default: only the time limit).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = flags::cases, allow_negative_numbers = true)]
     pub cases: Option<u64>,
     /// Seed of the program generator (default: from the clock; printed for replay).
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", value_parser = flags::seed, allow_negative_numbers = true)]
     pub seed: Option<u64>,
     #[command(flatten)]
     pub engines: EngineArgs,
@@ -40,17 +41,17 @@ pub struct Args {
     #[arg(long)]
     pub no_isolate: bool,
     /// Fuel budget of each reference run; programs that need more are discarded.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_BUDGET)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_BUDGET, value_parser = flags::budget, allow_negative_numbers = true)]
     pub fuel: u64,
     /// Also mutate the programs in this directory (default: the repository's corpus, if found).
     #[arg(long, value_name = "DIR")]
     pub corpus: Option<PathBuf>,
     /// The most of the time one backend may take (0 to 1); a slower backend (e.g. one that calls a
     /// C compiler) then sits some programs out. 1 runs every backend on every program.
-    #[arg(long, value_name = "F", default_value_t = 0.2)]
+    #[arg(long, value_name = "F", default_value_t = 0.2, value_parser = flags::share, allow_negative_numbers = true)]
     pub time_share: f64,
     /// Minimize and save at most this many divergences per backend and class.
-    #[arg(long, value_name = "N", default_value_t = 3)]
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = flags::count, allow_negative_numbers = true)]
     pub max_saved: usize,
 }
 
@@ -61,27 +62,29 @@ pub fn main(args: Args, test_backends: &[&'static dyn Backend]) -> u8 {
     }
 }
 
-fn corpus_sources(args: &Args) -> Vec<Vec<u8>> {
+/// The corpus programs to mutate. A `--corpus` that cannot be loaded stops the run (exit 2); the
+/// default corpus is optional.
+fn corpus_sources(args: &Args) -> Result<Vec<Vec<u8>>, u8> {
     let dir = args
         .corpus
         .clone()
         .unwrap_or_else(bfjit_harness::corpus::default_dir);
     match bfjit_harness::corpus::load_dir(&dir) {
-        Ok(cases) => cases
+        Ok(cases) => Ok(cases
             .into_iter()
             .filter(|c| !c.slow && c.source.len() <= 4096 && c.program().is_ok())
             .map(|c| c.source)
-            .collect(),
-        Err(e) => {
-            if args.corpus.is_some() {
-                error(format_args!("cannot load the corpus to mutate: {e}"));
-            }
-            Vec::new()
+            .collect()),
+        Err(e) if args.corpus.is_some() => {
+            error(format_args!("cannot load the corpus to mutate: {e}"));
+            Err(EXIT_USAGE)
         }
+        Err(_) => Ok(Vec::new()),
     }
 }
 
 fn run(args: Args, test_backends: &[&'static dyn Backend]) -> Result<u8, u8> {
+    let corpus = corpus_sources(&args)?;
     let (engines, unsupported) = args.engines.engines(test_backends)?;
     // External engines that cannot be told the tape length / EOF policy pin them for every case.
     let mut pinned_tape = None;
@@ -107,13 +110,12 @@ fn run(args: Args, test_backends: &[&'static dyn Backend]) -> Result<u8, u8> {
         "seed {seed} (replay with --seed {seed}); reproducers go to {}",
         args.out.display()
     );
-    let corpus = corpus_sources(&args);
     let mut stream = ShapeStream::new(seed);
     let mut tally = Tally::default();
     let mut saved: HashMap<(String, Class), usize> = HashMap::new();
     let mut environment_shown: HashSet<String> = HashSet::new();
-    let limit = Duration::from_secs(args.seconds);
-    let bar = ProgressBar::new(args.seconds);
+    let limit = args.seconds;
+    let bar = ProgressBar::new(limit.as_secs().max(1));
     bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
     bar.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {msg}")
@@ -188,7 +190,7 @@ fn run(args: Args, test_backends: &[&'static dyn Backend]) -> Result<u8, u8> {
         }
         if programs.is_multiple_of(16) {
             let secs = start.elapsed().as_secs_f64().max(1e-9);
-            bar.set_position(start.elapsed().as_secs().min(args.seconds));
+            bar.set_position(start.elapsed().as_secs().min(limit.as_secs()));
             bar.set_message(format!(
                 "{programs} programs, {:.0}/s, {} divergences",
                 programs as f64 / secs,

@@ -8,6 +8,7 @@ use bfjit_backends::ir::{self, blocks::guard};
 use bfjit_backends::optimizer::{trace, PassList};
 
 use super::common::{error, load_program};
+use super::flags;
 use super::{EXIT_OK, EXIT_USAGE};
 
 /// Arguments of `bfjit ir`.
@@ -19,7 +20,7 @@ pub struct Args {
     #[arg(long, value_name = "LIST", conflicts_with = "level")]
     pub passes: Option<String>,
     /// Optimization level: -O0 no passes, -O1 fold-runs only, -O2 every pass (the default).
-    #[arg(short = 'O', value_name = "LEVEL", value_parser = clap::value_parser!(u8).range(0..=2))]
+    #[arg(short = 'O', value_name = "LEVEL", value_parser = flags::opt_level, allow_negative_numbers = true)]
     pub level: Option<u8>,
     /// Print only the final guarded IR.
     #[arg(long)]

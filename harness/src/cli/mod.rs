@@ -11,6 +11,7 @@ pub mod backends;
 pub mod bench;
 pub mod check;
 pub mod common;
+pub mod flags;
 pub mod fuzz;
 pub mod gen_workloads;
 pub mod ir;
@@ -77,6 +78,12 @@ enum Command {
 /// registry: none in `bfjit`, the deliberately broken backends in `bfjit-testing`.
 pub fn main(test_backends: &[&'static dyn Backend]) -> ExitCode {
     let cli = Cli::parse();
+    // Temporary files of this run (and of the processes it starts) go to a private folder that is
+    // removed at the end, or on SIGINT/SIGTERM/SIGHUP. A worker uses the folder its parent gave it.
+    let _scratch = match cli.command {
+        Command::IsolateWorker => None,
+        _ => bfjit_harness::scratch::install(),
+    };
     let code = match cli.command {
         Command::Run(args) => run::main(args),
         Command::Backends(args) => backends::main(args),
@@ -88,6 +95,10 @@ pub fn main(test_backends: &[&'static dyn Backend]) -> ExitCode {
         Command::Ir(args) => ir::main(args),
         Command::IsolateWorker => bfjit_harness::isolate::worker_main(test_backends),
     };
+    // An interrupted run ends with the signal's code, from the signal thread, once it cleaned up.
+    while bfjit_harness::scratch::interrupted() {
+        std::thread::park();
+    }
     ExitCode::from(code)
 }
 

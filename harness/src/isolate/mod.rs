@@ -9,6 +9,10 @@
 //! each. When the worker dies mid-case, the backend it was running is the culprit: the parent reports
 //! it as crashed with the signal, starts a new worker, and continues with the remaining backends.
 //! A backend that hangs past the timeout is killed the same way.
+//!
+//! Each worker runs in a session of its own with a private `TMPDIR` ([`crate::scratch::ScratchDir`]);
+//! killing a worker kills its session (a C compiler it started included), and once the worker has
+//! ended the parent removes that folder, so a killed compile leaves no `bfjit-c-*` folder behind.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -20,6 +24,7 @@ use bfjit_backends::{backend_by_name, Backend, Config};
 
 use crate::case::{signal_name, Case, ExitInfo, Observed};
 use crate::in_process::run_in_process;
+use crate::scratch::ScratchDir;
 use wire::{Request, WireObserved};
 
 mod wire;
@@ -66,12 +71,29 @@ struct Running {
     child: Child,
     stdin: ChildStdin,
     lines: Receiver<String>,
+    /// Whether the worker has been killed and reaped (its pid may then be reused: never signal it).
+    reaped: bool,
+    /// The worker's `TMPDIR`; dropped (removed) after the worker has been killed and reaped.
+    _scratch: ScratchDir,
+}
+
+impl Running {
+    /// Kills the worker and everything it started, and waits for it.
+    fn kill(&mut self) {
+        if self.reaped {
+            return;
+        }
+        let _ = self.child.kill();
+        crate::scratch::kill_session(self.child.id());
+        let _ = self.child.wait();
+        crate::scratch::untrack_session(self.child.id());
+        self.reaped = true;
+    }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }
 
@@ -85,12 +107,17 @@ impl Worker {
     }
 
     fn start(&self) -> std::io::Result<Running> {
-        let mut child = Command::new(&self.command.program)
+        let scratch = ScratchDir::new("bfjit-worker-")?;
+        let mut command = Command::new(&self.command.program);
+        crate::scratch::new_session(&mut command);
+        let mut child = command
             .args(&self.command.args)
+            .env("TMPDIR", scratch.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()?;
+        crate::scratch::track_session(child.id());
         let stdin = child.stdin.take().expect("stdin is piped");
         let stdout = child.stdout.take().expect("stdout is piped");
         let (send, lines) = channel();
@@ -106,6 +133,8 @@ impl Worker {
             child,
             stdin,
             lines,
+            reaped: false,
+            _scratch: scratch,
         })
     }
 
@@ -156,8 +185,7 @@ impl Worker {
                         Err(e) => failure = Some(format!("garbled worker answer: {e}")),
                     },
                     Err(RecvTimeoutError::Timeout) => {
-                        let _ = process.child.kill();
-                        let _ = process.child.wait();
+                        process.kill();
                         failure = Some(format!(
                             "hung: no result within {:.1} s (killed)",
                             self.command.timeout.as_secs_f64()
