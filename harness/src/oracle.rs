@@ -26,8 +26,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use bfjit_backends::{
-    compare, compile_and_run, registry, Availability, Backend, CompileError, Config, Difference,
-    Fault, Outcome, Program, Status,
+    compare, compile_and_run, first_mismatch, registry, Availability, Backend, CompileError,
+    Config, Difference, Fault, Outcome, Program, Status,
 };
 
 use crate::external::{ExitInfo, ExternalEngine};
@@ -662,11 +662,6 @@ fn classify_unfinished(
         Observed::CompileError(e) => diverge(Class::Failed, e.to_string()),
         Observed::External { .. } | Observed::Skipped(_) => None,
     }
-}
-
-fn first_mismatch(a: &[u8], b: &[u8]) -> Option<usize> {
-    let common = a.iter().zip(b).position(|(x, y)| x != y);
-    common.or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))
 }
 
 /// Shows bytes as text when printable, else as numbers, shortened when long.
