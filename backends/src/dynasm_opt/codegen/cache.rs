@@ -38,7 +38,11 @@ impl Gen<'_> {
 
     /// Whether cell `d` of the block belongs in a register.
     pub(super) fn cacheable(&self, d: i64) -> bool {
-        !self.bypass && self.uses.get(&d).is_some_and(|&n| n > 1)
+        !self.bypass
+            && self
+                .uses
+                .binary_search_by_key(&d, |&(cell, _)| cell)
+                .is_ok_and(|k| self.uses[k].1 > 1)
     }
 
     /// The cache slot of cell `d`, if it is in a register.

@@ -45,7 +45,6 @@
 // dynasm expands dynamic registers (`Rb(reg)`) to `reg.into()`, a no-op conversion for our `u8`s.
 #![allow(clippy::useless_conversion)]
 
-use std::collections::HashMap;
 use std::ops::Range;
 
 use dynasmrt::x64::X64Relocation;
@@ -249,8 +248,10 @@ struct Gen<'n> {
     flags: Flags,
     /// Cells of the current block held in registers.
     cache: Vec<Slot>,
-    /// How many operations of the current block touch each cell (by offset from the block start).
-    uses: HashMap<i64, u32>,
+    /// How many operations of the current block touch each cell (see [`facts::BlockLayout::uses`]).
+    uses: Vec<(i64, u32)>,
+    /// The index in `facts.blocks` of the next block to emit.
+    next_block: usize,
     /// Whether registers are bypassed (inside a branchy multiply loop).
     bypass: bool,
 }
@@ -289,7 +290,8 @@ pub fn generate(
         stopped_exit,
         flags: None,
         cache: Vec::with_capacity(POOL.len()),
-        uses: HashMap::new(),
+        uses: Vec::new(),
+        next_block: 0,
         bypass: false,
     };
     gen.prologue();
@@ -507,8 +509,11 @@ impl Gen<'_> {
         let layout = self
             .facts
             .blocks
-            .remove(&g)
+            .get_mut(self.next_block)
+            .filter(|layout| layout.guard == g)
+            .map(std::mem::take)
             .ok_or_else(|| bug(format!("no layout for the block at node {g}")))?;
+        self.next_block += 1;
         let total = layout.total;
         let resume = self.ops.new_dynamic_label();
         let stub = self.ops.new_dynamic_label();
