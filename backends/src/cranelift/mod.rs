@@ -88,6 +88,24 @@ pub fn clif_text(program: &Program, config: &Config) -> Result<String, CompileEr
     Ok(format!("; {} function(s)\n{text}", compiled.functions))
 }
 
+/// Compiles `program` like the backend does and lists the machine code of every generated function
+/// (Cranelift's disassembly, each function headed by its address in the returned executable's code
+/// memory, so that profiles of a run of that executable can be mapped back to instructions).
+pub fn compile_listed(
+    program: &Program,
+    config: &Config,
+) -> Result<(Box<dyn Executable>, String), CompileError> {
+    let nodes = crate::optimizer::optimize_default(program);
+    let options = Options {
+        verify: true,
+        listing: true,
+        ..Options::default()
+    };
+    let mut compiled = compile_nodes(program, &nodes, config, &options)?;
+    let text = compiled.listing.take().unwrap_or_default();
+    Ok((Box::new(compiled), text))
+}
+
 /// Knobs of one compilation (tests lower the budget and the depth to exercise splitting).
 #[derive(Clone, Debug)]
 struct Options {
@@ -95,6 +113,8 @@ struct Options {
     verify: bool,
     /// Keep the CLIF text of every function.
     dump: bool,
+    /// Keep the disassembly of every function's machine code.
+    listing: bool,
     /// Nodes per function before the rest of a level is outlined.
     budget: usize,
     /// Loops open at once in one function before a deeper loop is outlined.
@@ -106,6 +126,7 @@ impl Default for Options {
         Options {
             verify: false,
             dump: false,
+            listing: false,
             budget: DEFAULT_BUDGET,
             depth: DEFAULT_DEPTH,
         }
@@ -122,6 +143,7 @@ struct Compiled {
     /// Number of functions generated.
     functions: usize,
     clif: Option<String>,
+    listing: Option<String>,
 }
 
 impl Executable for Compiled {
@@ -209,6 +231,8 @@ struct JitCompiler {
     pending: Vec<Unit>,
     functions: usize,
     clif: Option<String>,
+    /// Each generated function with its disassembly, when a listing is asked for.
+    listing: Option<Vec<(FuncId, usize, String)>>,
     verify: bool,
 }
 
@@ -260,6 +284,7 @@ impl JitCompiler {
             pending: Vec::new(),
             functions: 0,
             clif: options.dump.then(String::new),
+            listing: options.listing.then(Vec::new),
             verify: options.verify,
         })
     }
@@ -303,6 +328,7 @@ impl JitCompiler {
             pending,
             functions,
             clif,
+            listing,
             verify,
         } = self;
         let module = module
@@ -349,10 +375,17 @@ impl JitCompiler {
                 ))
             })?;
         }
+        ctx.set_disasm(listing.is_some());
         module.define_function(unit.id, ctx).map_err(|e| match e {
             cranelift_module::ModuleError::Compilation(inner) => codegen(format!("{inner:?}")),
             other => codegen(other),
         })?;
+        if let Some(listing) = listing {
+            let code = ctx.compiled_code();
+            let size = code.map_or(0, |code| code.code_buffer().len());
+            let text = code.and_then(|code| code.vcode.clone()).unwrap_or_default();
+            listing.push((unit.id, size, text));
+        }
         module.clear_context(ctx);
         *functions += 1;
         Ok(())
@@ -388,6 +421,14 @@ fn compile_nodes(
         .0
         .take()
         .expect("the module lives until the compiler is done");
+    let listing = compiler.listing.take().map(|functions| {
+        let mut text = String::new();
+        for (id, size, code) in functions {
+            let address = module.get_finalized_function(id);
+            let _ = writeln!(text, "; function at {address:p}, {size} bytes\n{code}");
+        }
+        text
+    });
     let code = module.get_finalized_function(entry);
     // SAFETY: `entry` was declared with `unit_sig`, i.e. `extern "C" fn(*mut JitState) -> u32` in the
     // host's default calling convention, and has just been compiled and finalized (made executable).
@@ -399,5 +440,6 @@ fn compile_nodes(
         config: *config,
         functions: compiler.functions,
         clif: compiler.clif.take(),
+        listing,
     })
 }
