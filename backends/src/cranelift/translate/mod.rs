@@ -351,7 +351,16 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         // The stop path does not read the pointer, so defining it before the branch is right for both.
         self.builder.def_var(self.ptr, result);
         let stop = Self::shared_block(&mut self.stopped, &mut self.builder);
-        self.builder.ins().brif(stopped, stop, &[], then, &[]);
+        // Resuming goes through a cold block of its own: a direct branch to `then` (which has other
+        // predecessors) would be a critical edge, and Cranelift places the block it splits such an
+        // edge into (with the pointer's move) inline, in the middle of the hot path.
+        let resume = self.builder.create_block();
+        self.builder.set_cold_block(resume);
+        self.builder.ins().brif(stopped, stop, &[], resume, &[]);
+        self.builder.switch_to_block(resume);
+        // `resume`'s only predecessor is the branch just emitted.
+        self.builder.seal_block(resume);
+        self.builder.ins().jump(then, &[]);
     }
 
     /// `LoopStart`: enter the body when the cell is non-zero (charging fuel), else go to the exit. The
