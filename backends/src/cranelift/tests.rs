@@ -23,6 +23,7 @@ fn split_options(budget: usize, depth: usize) -> Options {
     Options {
         verify: true,
         dump: false,
+        listing: false,
         budget,
         depth,
     }

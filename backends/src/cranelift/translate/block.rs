@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use cranelift_codegen::ir::{condcodes::IntCC, types, Block, InstBuilder, Value};
+use cranelift_codegen::ir::{condcodes::IntCC, types, Block, BlockArg, InstBuilder, Value};
 
 use super::{malformed, trusted, FunctionTranslator, Reach};
 use crate::backend::CompileError;
@@ -28,6 +28,9 @@ struct Cached {
 pub(super) struct OpenBlock {
     /// Where the fast path and the fallback meet; `None` in a function holding only a block's tail.
     after: Option<Block>,
+    /// `after` takes the value of the cell under the pointer as a parameter, for the cell test (loop
+    /// or scan) that follows the block.
+    pass_cell: bool,
     /// Nodes of the block still to lower.
     pub(super) remaining: u32,
     pub(super) reach: Reach,
@@ -59,18 +62,35 @@ impl FunctionTranslator<'_, '_> {
         Ok(())
     }
 
-    /// Opens a guarded block at the current pointer, `reach.at` cells from the block's start.
-    pub(super) fn open_block(&mut self, after: Option<Block>, remaining: u32, reach: Reach) {
+    /// Opens a guarded block at the current pointer, `reach.at` cells from the block's start. When the
+    /// value of the cell under the pointer is known here, the block starts with it cached.
+    pub(super) fn open_block(
+        &mut self,
+        after: Option<Block>,
+        pass_cell: bool,
+        remaining: u32,
+        reach: Reach,
+    ) {
         let origin_ptr = self.builder.use_var(self.ptr);
         let origin_base = self.builder.ins().iadd(self.tape, origin_ptr);
+        let mut cells = BTreeMap::new();
+        // From here on the block's cache is the one record of cell values (the block moves the
+        // pointer without leaving the builder's block).
+        let known = self.known_current();
+        self.current = None;
+        if let Some(value) = known {
+            let dirty = false;
+            cells.insert(reach.at, Cached { value, dirty });
+        }
         self.block = Some(OpenBlock {
             after,
+            pass_cell,
             remaining,
             reach,
             origin_at: reach.at,
             origin_ptr,
             origin_base,
-            cells: BTreeMap::new(),
+            cells,
         });
         if remaining == 0 {
             self.close_block();
@@ -108,17 +128,35 @@ impl FunctionTranslator<'_, '_> {
     pub(super) fn close_block(&mut self) {
         self.sync_block();
         if let Some(block) = self.block.take() {
-            self.leave_block(block);
+            self.leave_block(block, true);
         }
     }
 
     /// The fast path falls through to `after`, whose two predecessors (fast path and fallback) are now
-    /// both known, so it is sealed.
-    pub(super) fn leave_block(&mut self, block: OpenBlock) {
-        if let Some(after) = block.after {
+    /// both known, so it is sealed. The cell under the pointer goes along when `after` takes it: its
+    /// cached value when `cache_valid` and the block holds it, else loaded (the pointer variable is up
+    /// to date). From there on it is the known current cell.
+    pub(super) fn leave_block(&mut self, block: OpenBlock, cache_valid: bool) {
+        let cached = cache_valid
+            .then(|| block.cells.get(&block.reach.at).map(|c| c.value))
+            .flatten();
+        let Some(after) = block.after else {
+            if let Some(value) = cached {
+                self.set_current(value);
+            }
+            return;
+        };
+        if block.pass_cell {
+            let cell = cached.unwrap_or_else(|| self.load_current());
+            self.builder.ins().jump(after, &[BlockArg::Value(cell)]);
+        } else {
             self.builder.ins().jump(after, &[]);
-            self.builder.switch_to_block(after);
-            self.builder.seal_block(after);
+        }
+        self.builder.switch_to_block(after);
+        self.builder.seal_block(after);
+        if block.pass_cell {
+            let cell = self.builder.block_params(after)[0];
+            self.set_current(cell);
         }
     }
 
@@ -171,12 +209,16 @@ impl FunctionTranslator<'_, '_> {
     /// `Guard { lo, hi, len }`: one check that `ptr + lo >= 0 && ptr + hi < tape_len`, written as a single
     /// unsigned compare `(ptr + lo) < tape_len - (hi - lo)`; on failure the block's span runs exactly
     /// and its nodes are skipped.
+    ///
+    /// When a cell test (loop or scan) follows the block, the value of the cell under the pointer goes
+    /// to it from both paths, so that the test need not load it again.
     pub(super) fn translate_guard(
         &mut self,
         span: Span,
         lo: i32,
         hi: i32,
         len: u32,
+        test_follows: bool,
     ) -> Result<(), CompileError> {
         if self.block.is_some() {
             return Err(malformed("a guard inside a guarded block"));
@@ -187,6 +229,7 @@ impl FunctionTranslator<'_, '_> {
         let width = hi as i64 - lo as i64;
         // When the block is wider than the tape the check can never pass; a limit of 0 says so.
         let limit = self.env.tape_len.saturating_sub(width as u64) as i64;
+        let known = self.known_current();
         let p = self.builder.use_var(self.ptr);
         let low = match lo {
             0 => p,
@@ -199,20 +242,27 @@ impl FunctionTranslator<'_, '_> {
         let fast = self.builder.create_block();
         let fallback = self.builder.create_block();
         let after = self.builder.create_block();
+        if test_follows {
+            self.builder.append_block_param(after, types::I8);
+        }
         self.builder.set_cold_block(fallback);
         self.builder.ins().brif(fits, fast, &[], fallback, &[]);
         // `fast` and `fallback` each have the guard's branch as their only predecessor.
         self.builder.seal_block(fast);
         self.builder.seal_block(fallback);
         self.builder.switch_to_block(fallback);
-        self.call_exact(span, p, after);
+        self.call_exact(span, p, after, test_follows);
         self.builder.switch_to_block(fast);
+        if let Some(cell) = known {
+            // The guard's block dominates `fast`.
+            self.set_current(cell);
+        }
         let reach = Reach {
             lo: lo as i64,
             hi: hi as i64,
             at: 0,
         };
-        self.open_block(Some(after), len, reach);
+        self.open_block(Some(after), test_follows, len, reach);
         Ok(())
     }
 

@@ -110,6 +110,9 @@ pub(super) struct FunctionTranslator<'a, 'b> {
     out_of_fuel: Option<Block>,
     loops: Vec<LoopFrame>,
     block: Option<OpenBlock>,
+    /// The cell under the pointer where it is known: the builder's block then, and its value (see
+    /// [`FunctionTranslator::known_current`]).
+    current: Option<(Block, Value)>,
     emitted: usize,
 }
 
@@ -149,6 +152,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             out_of_fuel: None,
             loops: Vec::new(),
             block: None,
+            current: None,
             emitted: 0,
         }
     }
@@ -163,7 +167,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         outline: &mut Outline<'_>,
     ) -> Result<(), CompileError> {
         if let Some(reach) = tail {
-            self.open_block(None, (range.end - range.start) as u32, reach);
+            self.open_block(None, false, (range.end - range.start) as u32, reach);
         }
         let mut i = range.start;
         while i < range.end {
@@ -179,7 +183,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
                     let block = self.block.take();
                     self.translate_call(callee);
                     if let Some(block) = block {
-                        self.leave_block(block);
+                        self.leave_block(block, false);
                     }
                     i = rest.end;
                     continue;
@@ -225,7 +229,10 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
     fn translate_node(&mut self, i: usize) -> Result<(), CompileError> {
         let node = &self.env.nodes[i];
         match &node.op {
-            Op::Guard { lo, hi, len } => self.translate_guard(node.span, *lo, *hi, *len),
+            Op::Guard { lo, hi, len } => {
+                let test_follows = self.tests_cell(i + 1 + *len as usize);
+                self.translate_guard(node.span, *lo, *hi, *len, test_follows)
+            }
             Op::LoopStart => self.translate_loop_start(i),
             Op::LoopEnd => self.translate_loop_end(i),
             Op::Scan { stride } => self.translate_scan(node.span, *stride),
@@ -240,14 +247,41 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         }
     }
 
+    /// Whether node `i` starts by testing the cell under the pointer (a loop boundary or a scan).
+    fn tests_cell(&self, i: usize) -> bool {
+        self.env
+            .nodes
+            .get(i)
+            .is_some_and(|node| matches!(node.op, Op::LoopStart | Op::LoopEnd | Op::Scan { .. }))
+    }
+
+    /// The value of the cell under the pointer, when known at the current position: set where a block
+    /// starts (a loop body, a loop exit, a scan exit, the join after a guarded block) and valid only
+    /// until the builder moves to another block, which every node that changes the pointer or the
+    /// tape outside a guarded block does before the next node runs.
+    fn known_current(&self) -> Option<Value> {
+        match self.current {
+            Some((block, value)) if self.builder.current_block() == Some(block) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// Records `value` as the cell under the pointer at the current position.
+    fn set_current(&mut self, value: Value) {
+        self.current = self.builder.current_block().map(|block| (block, value));
+    }
+
     /// The address of the current cell (`tape + ptr`), outside blocks.
     fn cell_base(&mut self) -> Value {
         let p = self.builder.use_var(self.ptr);
         self.builder.ins().iadd(self.tape, p)
     }
 
-    /// Loads the current cell, outside blocks.
+    /// The current cell, outside blocks: its known value, else loaded.
     fn load_current(&mut self) -> Value {
+        if let Some(value) = self.known_current() {
+            return value;
+        }
         let base = self.cell_base();
         self.builder.ins().load(types::I8, trusted(), base, 0)
     }
@@ -335,7 +369,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
     /// Runs source commands `span` exactly from pointer `p` through `jit_exact`, then goes on to `then`
     /// with the pointer it returns; on a stop returns `STATUS_STOPPED` instead (the callback has written
     /// `state.ptr`).
-    fn call_exact(&mut self, span: Span, p: Value, then: Block) {
+    fn call_exact(&mut self, span: Span, p: Value, then: Block, pass_cell: bool) {
         self.store_ptr(p);
         let start = self.builder.ins().iconst(types::I32, span.start as i64);
         let end = self.builder.ins().iconst(types::I32, span.end as i64);
@@ -360,7 +394,13 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         self.builder.switch_to_block(resume);
         // `resume`'s only predecessor is the branch just emitted.
         self.builder.seal_block(resume);
-        self.builder.ins().jump(then, &[]);
+        if pass_cell {
+            // The exact run ended on the tape (a step off it stops the run).
+            let cell = self.load_current();
+            self.builder.ins().jump(then, &[BlockArg::Value(cell)]);
+        } else {
+            self.builder.ins().jump(then, &[]);
+        }
     }
 
     /// `LoopStart`: enter the body when the cell is non-zero (charging fuel), else go to the exit. The
@@ -372,10 +412,15 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         let end = self.env.partners[i] as usize;
         let body = self.builder.create_block();
         let exit = self.builder.create_block();
+        // The body starts knowing its cell: both branches into it pass the value they tested.
+        let entry_cell = self.builder.append_block_param(body, types::I8);
         let cell = self.load_current();
-        self.builder.ins().brif(cell, body, &[], exit, &[]);
+        self.builder
+            .ins()
+            .brif(cell, body, &[BlockArg::Value(cell)], exit, &[]);
         self.builder.switch_to_block(body);
         self.charge_fuel();
+        self.set_current(entry_cell);
         self.loops.push(LoopFrame { body, exit, end });
         Ok(())
     }
@@ -393,10 +438,13 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         let cell = self.load_current();
         self.builder
             .ins()
-            .brif(cell, frame.body, &[], frame.exit, &[]);
+            .brif(cell, frame.body, &[BlockArg::Value(cell)], frame.exit, &[]);
         self.builder.seal_block(frame.body);
         self.builder.switch_to_block(frame.exit);
         self.builder.seal_block(frame.exit);
+        // A loop is left only on a zero cell.
+        let zero = self.builder.ins().iconst(types::I8, 0);
+        self.set_current(zero);
         Ok(())
     }
 

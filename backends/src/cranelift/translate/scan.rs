@@ -28,7 +28,10 @@ impl FunctionTranslator<'_, '_> {
         let slow_head = self.builder.create_block();
         let off_tape = self.builder.create_block();
         let exit = self.builder.create_block();
-        self.builder.set_cold_block(off_tape);
+        // Out of line: the checked single steps (only near the tape's ends) and the step off it.
+        for block in [slow_step, slow_head, off_tape] {
+            self.builder.set_cold_block(block);
+        }
         let cell = self.load_current();
         self.builder.ins().brif(cell, fast_check, &[], exit, &[]);
 
@@ -61,6 +64,9 @@ impl FunctionTranslator<'_, '_> {
                 .load(types::I8, trusted(), base, offset as i32);
             let found = self.builder.create_block();
             let more = self.builder.create_block();
+            // Out of line, so that the unrolled steps fall through from one to the next (each scan
+            // takes one of these exits once).
+            self.builder.set_cold_block(found);
             self.builder.ins().brif(cell, more, &[], found, &[]);
             self.builder.switch_to_block(found);
             self.builder.seal_block(found);
@@ -104,10 +110,11 @@ impl FunctionTranslator<'_, '_> {
         self.builder.switch_to_block(off_tape);
         self.builder.seal_block(off_tape);
         // `p` is the pointer before the failing step (defined in `slow_step`, which dominates here).
-        self.call_exact(span, p, exit);
+        self.call_exact(span, p, exit, false);
         self.builder.switch_to_block(exit);
         // Every predecessor of `exit` is emitted now.
         self.builder.seal_block(exit);
+        self.scan_ended();
         Ok(())
     }
 
@@ -138,9 +145,16 @@ impl FunctionTranslator<'_, '_> {
         self.builder.seal_block(head);
         self.builder.switch_to_block(off_tape);
         self.builder.seal_block(off_tape);
-        self.call_exact(span, p, exit);
+        self.call_exact(span, p, exit, false);
         self.builder.switch_to_block(exit);
         // `exit` is reached from `head` (cell zero) and from the exact fallback.
         self.builder.seal_block(exit);
+        self.scan_ended();
+    }
+
+    /// A scan stops only on a zero cell (an exact run of its span too, when it returns).
+    fn scan_ended(&mut self) {
+        let zero = self.builder.ins().iconst(types::I8, 0);
+        self.set_current(zero);
     }
 }
