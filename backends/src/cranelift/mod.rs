@@ -35,7 +35,7 @@ use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
 use crate::backend::{Backend, CompileError, Executable};
 use crate::config::Config;
 use crate::ir::{loop_partners, Node};
-use crate::jit::{jit_exact, jit_input, jit_output, run_entry, EntryFn};
+use crate::jit::{jit_exact, jit_flush, jit_input, run_entry, EntryFn};
 use crate::outcome::Halt;
 use crate::syntax::Program;
 use translate::{Callbacks, Env, FunctionTranslator, Reach};
@@ -225,7 +225,7 @@ struct JitCompiler {
     builder_ctx: FunctionBuilderContext,
     /// `fn(state) -> status`: the entry point and every outlined function.
     unit_sig: Signature,
-    output: FuncId,
+    flush: FuncId,
     input: FuncId,
     exact: FuncId,
     pending: Vec<Unit>,
@@ -240,7 +240,7 @@ impl JitCompiler {
     fn new(nodes: usize, options: &Options) -> Result<JitCompiler, CompileError> {
         let isa = host_isa()?;
         let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
-        builder.symbol("bfjit_output", jit_output as *const u8);
+        builder.symbol("bfjit_flush", jit_flush as *const u8);
         builder.symbol("bfjit_input", jit_input as *const u8);
         builder.symbol("bfjit_exact", jit_exact as *const u8);
         let arena = ArenaMemoryProvider::new_with_size(code_reservation(nodes))
@@ -260,12 +260,7 @@ impl JitCompiler {
                 .declare_function(name, Linkage::Import, &sig)
                 .map_err(codegen)
         };
-        let output = import(
-            &mut module,
-            "bfjit_output",
-            &[ptr_ty, types::I32],
-            types::I32,
-        )?;
+        let flush = import(&mut module, "bfjit_flush", &[ptr_ty], types::I32)?;
         let input = import(&mut module, "bfjit_input", &[ptr_ty, ptr_ty], types::I32)?;
         let exact = import(
             &mut module,
@@ -278,7 +273,7 @@ impl JitCompiler {
             module: ModuleOwner(Some(module)),
             builder_ctx: FunctionBuilderContext::new(),
             unit_sig,
-            output,
+            flush,
             input,
             exact,
             pending: Vec::new(),
@@ -322,7 +317,7 @@ impl JitCompiler {
             ctx,
             builder_ctx,
             unit_sig,
-            output,
+            flush,
             input,
             exact,
             pending,
@@ -340,7 +335,7 @@ impl JitCompiler {
             unit_sig.clone(),
         );
         let callbacks = Callbacks {
-            output: module.declare_func_in_func(*output, &mut ctx.func),
+            flush: module.declare_func_in_func(*flush, &mut ctx.func),
             input: module.declare_func_in_func(*input, &mut ctx.func),
             exact: module.declare_func_in_func(*exact, &mut ctx.func),
         };

@@ -13,6 +13,7 @@ use cranelift_codegen::ir::{condcodes::IntCC, types, Block, BlockArg, InstBuilde
 use super::{malformed, trusted, FunctionTranslator, Reach};
 use crate::backend::CompileError;
 use crate::ir::{MulTarget, Span};
+use crate::jit::{OFFSET_OUT_BUF, OFFSET_OUT_LEN, OUT_BUF_CAP};
 
 /// A cell value a guarded block holds in an SSA value instead of memory.
 #[derive(Clone, Copy)]
@@ -316,19 +317,44 @@ impl FunctionTranslator<'_, '_> {
         self.write_cell(offset, zero)
     }
 
-    /// `Output { offset }`: the cell goes to `jit_output` (which touches no cell, so the block's
-    /// cells stay where they are).
+    /// `Output { offset }`: the cell is appended to `state.out_buf` inline; when that fills up, a cold
+    /// path calls `jit_flush` (which touches no cell, so the block's cells stay where they are).
     pub(super) fn translate_output(&mut self, offset: i32) -> Result<(), CompileError> {
         let cell = self.read_cell(offset)?;
-        let byte = self.builder.ins().uextend(types::I32, cell);
-        let p = self.block_ptr();
-        self.store_ptr(p);
-        let call = self
+        let len = self
             .builder
             .ins()
-            .call(self.callbacks.output, &[self.state, byte]);
+            .load(self.env.ptr_ty, trusted(), self.state, OFFSET_OUT_LEN);
+        let slot = self.builder.ins().iadd(self.state, len);
+        self.builder
+            .ins()
+            .store(trusted(), cell, slot, OFFSET_OUT_BUF);
+        let len = self.builder.ins().iadd_imm_s(len, 1);
+        self.builder
+            .ins()
+            .store(trusted(), len, self.state, OFFSET_OUT_LEN);
+        let full = self.builder.ins().icmp_imm_s(
+            IntCC::UnsignedGreaterThanOrEqual,
+            len,
+            OUT_BUF_CAP as i64,
+        );
+        let flush = self.builder.create_block();
+        let next = self.builder.create_block();
+        self.builder.set_cold_block(flush);
+        self.builder.ins().brif(full, flush, &[], next, &[]);
+        // `flush` is reached only from the test above.
+        self.builder.switch_to_block(flush);
+        self.builder.seal_block(flush);
+        let p = self.block_ptr();
+        self.store_ptr(p);
+        let call = self.builder.ins().call(self.callbacks.flush, &[self.state]);
         let rc = self.builder.inst_results(call)[0];
         self.check_callback(rc);
+        // Back through a block of its own (cold, like `flush`): see `call_exact`.
+        self.builder.ins().jump(next, &[]);
+        self.builder.switch_to_block(next);
+        // `next` is reached from the test and from the flush.
+        self.builder.seal_block(next);
         Ok(())
     }
 

@@ -74,8 +74,8 @@ pub(super) struct Env<'a> {
 /// The imported host functions, as referenced from the function being built.
 #[derive(Clone, Copy)]
 pub(super) struct Callbacks {
-    /// `jit_output(state, byte) -> u32`.
-    pub output: FuncRef,
+    /// `jit_flush(state) -> u32`.
+    pub flush: FuncRef,
     /// `jit_input(state, cell) -> u32`.
     pub input: FuncRef,
     /// `jit_exact(state, start, end, ptr) -> usize`.
@@ -302,8 +302,13 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
     }
 
     /// Continues in a new block when `failed` is zero, else goes to `target` with `args`.
+    /// `next` is cold when the current block is: out-of-line code stays out of line.
     fn branch_out_if(&mut self, failed: Value, target: Block, args: &[BlockArg]) {
         let next = self.builder.create_block();
+        let here = self.builder.current_block();
+        if here.is_some_and(|block| self.builder.func.layout.is_cold(block)) {
+            self.builder.set_cold_block(next);
+        }
         self.builder.ins().brif(failed, target, args, next, &[]);
         // `next`'s only predecessor is the branch just emitted.
         self.builder.switch_to_block(next);
