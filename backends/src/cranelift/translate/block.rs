@@ -6,13 +6,13 @@
 //! compile-time position; the pointer variable is updated when the block ends. Only `,` sends its cell
 //! through memory, since `jit_input` reads and writes it there.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use cranelift_codegen::ir::{condcodes::IntCC, types, Block, BlockArg, InstBuilder, Value};
 
 use super::{malformed, trusted, FunctionTranslator, Reach};
 use crate::backend::CompileError;
-use crate::ir::{MulTarget, Span};
+use crate::ir::{MulTarget, Node, Op, Span};
 use crate::jit::{OFFSET_OUT_BUF, OFFSET_OUT_LEN, OUT_BUF_CAP};
 
 /// A cell value a guarded block holds in an SSA value instead of memory.
@@ -43,10 +43,40 @@ pub(super) struct OpenBlock {
     origin_base: Value,
     /// Cells read or written so far, by position relative to the block's start.
     cells: BTreeMap<i64, Cached>,
+    /// The index of the node being lowered.
+    node: usize,
+    /// For each position the block writes, the index of the node that writes it last: that write
+    /// goes to memory at once, so a block's cells do not all stay live (and spill) until its end.
+    last_writes: HashMap<i64, usize>,
+}
+
+/// For each position (relative to a block's start) that the block nodes `nodes`, numbered from
+/// `first` and starting at position `at`, write, the number of the last node writing it.
+fn last_writes(nodes: &[Node], first: usize, mut at: i64) -> HashMap<i64, usize> {
+    let mut last = HashMap::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let mut write = |offset: i64| {
+            last.insert(at + offset, first + i);
+        };
+        match &node.op {
+            Op::Add { offset, .. } | Op::Set { offset, .. } | Op::Input { offset } => {
+                write(*offset as i64)
+            }
+            Op::MulLoop { offset, targets } => {
+                write(*offset as i64);
+                for t in targets {
+                    write(*offset as i64 + t.offset as i64);
+                }
+            }
+            Op::Move { by } => at += *by as i64,
+            _ => {}
+        }
+    }
+    last
 }
 
 impl FunctionTranslator<'_, '_> {
-    /// Runs `lower` for a node of a guarded block and counts it off the block.
+    /// Runs `lower` for the next node of a guarded block and counts it off the block.
     pub(super) fn in_block(
         &mut self,
         lower: impl FnOnce(&mut Self) -> Result<(), CompileError>,
@@ -57,21 +87,26 @@ impl FunctionTranslator<'_, '_> {
         lower(self)?;
         let block = self.block.as_mut().expect("checked above");
         block.remaining -= 1;
+        block.node += 1;
         if block.remaining == 0 {
             self.close_block();
         }
         Ok(())
     }
 
-    /// Opens a guarded block at the current pointer, `reach.at` cells from the block's start. When the
-    /// value of the cell under the pointer is known here, the block starts with it cached.
+    /// Opens a guarded block at the current pointer, `reach.at` cells from the block's start, whose
+    /// `remaining` nodes start at node `first`. When the value of the cell under the pointer is known
+    /// here, the block starts with it cached.
     pub(super) fn open_block(
         &mut self,
         after: Option<Block>,
         pass_cell: bool,
+        first: usize,
         remaining: u32,
         reach: Reach,
     ) {
+        let end = (first + remaining as usize).min(self.env.nodes.len());
+        let last_writes = last_writes(&self.env.nodes[first.min(end)..end], first, reach.at);
         let origin_ptr = self.builder.use_var(self.ptr);
         let origin_base = self.builder.ins().iadd(self.tape, origin_ptr);
         let mut cells = BTreeMap::new();
@@ -92,6 +127,8 @@ impl FunctionTranslator<'_, '_> {
             origin_ptr,
             origin_base,
             cells,
+            node: first,
+            last_writes,
         });
         if remaining == 0 {
             self.close_block();
@@ -200,10 +237,18 @@ impl FunctionTranslator<'_, '_> {
     }
 
     /// Sets the cell at `offset` (within the open block); it is stored when the block ends.
+    /// At the cell's last write in the block it goes to memory at once.
     pub(super) fn write_cell(&mut self, offset: i32, value: Value) -> Result<(), CompileError> {
-        let (at, _) = self.locate(offset)?;
+        let (at, from_origin) = self.locate(offset)?;
         let block = self.block.as_mut().expect("inside a block");
-        block.cells.insert(at, Cached { value, dirty: true });
+        let last = block.last_writes.get(&at) == Some(&block.node);
+        if last {
+            self.builder
+                .ins()
+                .store(trusted(), value, block.origin_base, from_origin);
+        }
+        let dirty = !last;
+        block.cells.insert(at, Cached { value, dirty });
         Ok(())
     }
 
@@ -215,12 +260,14 @@ impl FunctionTranslator<'_, '_> {
     /// to it from both paths, so that the test need not load it again.
     pub(super) fn translate_guard(
         &mut self,
+        i: usize,
         span: Span,
         lo: i32,
         hi: i32,
         len: u32,
-        test_follows: bool,
     ) -> Result<(), CompileError> {
+        let first = i + 1;
+        let test_follows = self.tests_cell(first + len as usize);
         if self.block.is_some() {
             return Err(malformed("a guard inside a guarded block"));
         }
@@ -263,7 +310,7 @@ impl FunctionTranslator<'_, '_> {
             hi: hi as i64,
             at: 0,
         };
-        self.open_block(Some(after), test_follows, len, reach);
+        self.open_block(Some(after), test_follows, first, len, reach);
         Ok(())
     }
 

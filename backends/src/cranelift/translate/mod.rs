@@ -167,7 +167,13 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         outline: &mut Outline<'_>,
     ) -> Result<(), CompileError> {
         if let Some(reach) = tail {
-            self.open_block(None, false, (range.end - range.start) as u32, reach);
+            self.open_block(
+                None,
+                false,
+                range.start,
+                (range.end - range.start) as u32,
+                reach,
+            );
         }
         let mut i = range.start;
         while i < range.end {
@@ -229,10 +235,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
     fn translate_node(&mut self, i: usize) -> Result<(), CompileError> {
         let node = &self.env.nodes[i];
         match &node.op {
-            Op::Guard { lo, hi, len } => {
-                let test_follows = self.tests_cell(i + 1 + *len as usize);
-                self.translate_guard(node.span, *lo, *hi, *len, test_follows)
-            }
+            Op::Guard { lo, hi, len } => self.translate_guard(i, node.span, *lo, *hi, *len),
             Op::LoopStart => self.translate_loop_start(i),
             Op::LoopEnd => self.translate_loop_end(i),
             Op::Scan { stride } => self.translate_scan(node.span, *stride),
