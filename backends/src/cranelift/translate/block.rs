@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use cranelift_codegen::ir::{condcodes::IntCC, types, Block, BlockArg, InstBuilder, Value};
+use cranelift_codegen::ir::{condcodes::IntCC, types, Block, InstBuilder, Value};
 
 use super::{malformed, trusted, FunctionTranslator, Reach};
 use crate::backend::CompileError;
@@ -29,9 +29,6 @@ struct Cached {
 pub(super) struct OpenBlock {
     /// Where the fast path and the fallback meet; `None` in a function holding only a block's tail.
     after: Option<Block>,
-    /// `after` takes the value of the cell under the pointer as a parameter, for the cell test (loop
-    /// or scan) that follows the block.
-    pass_cell: bool,
     /// Nodes of the block still to lower.
     pub(super) remaining: u32,
     pub(super) reach: Reach,
@@ -100,7 +97,6 @@ impl FunctionTranslator<'_, '_> {
     pub(super) fn open_block(
         &mut self,
         after: Option<Block>,
-        pass_cell: bool,
         first: usize,
         remaining: u32,
         reach: Reach,
@@ -120,7 +116,6 @@ impl FunctionTranslator<'_, '_> {
         }
         self.block = Some(OpenBlock {
             after,
-            pass_cell,
             remaining,
             reach,
             origin_at: reach.at,
@@ -171,30 +166,23 @@ impl FunctionTranslator<'_, '_> {
     }
 
     /// The fast path falls through to `after`, whose two predecessors (fast path and fallback) are now
-    /// both known, so it is sealed. The cell under the pointer goes along when `after` takes it: its
-    /// cached value when `cache_valid` and the block holds it, else loaded (the pointer variable is up
-    /// to date). From there on it is the known current cell.
+    /// both known, so it is sealed. The cell under the pointer is not passed to `after` (as a block
+    /// parameter for the test that may follow): measured, the extra parameter on the join made the
+    /// register allocator copy the pointer around every access of hot loops. Without a join (a
+    /// function holding a block's tail) the cached cell, when `cache_valid`, is the known current one.
     pub(super) fn leave_block(&mut self, block: OpenBlock, cache_valid: bool) {
-        let cached = cache_valid
-            .then(|| block.cells.get(&block.reach.at).map(|c| c.value))
-            .flatten();
-        let Some(after) = block.after else {
-            if let Some(value) = cached {
-                self.set_current(value);
+        match block.after {
+            Some(after) => {
+                self.builder.ins().jump(after, &[]);
+                self.builder.switch_to_block(after);
+                self.builder.seal_block(after);
             }
-            return;
-        };
-        if block.pass_cell {
-            let cell = cached.unwrap_or_else(|| self.load_current());
-            self.builder.ins().jump(after, &[BlockArg::Value(cell)]);
-        } else {
-            self.builder.ins().jump(after, &[]);
-        }
-        self.builder.switch_to_block(after);
-        self.builder.seal_block(after);
-        if block.pass_cell {
-            let cell = self.builder.block_params(after)[0];
-            self.set_current(cell);
+            None => {
+                let cached = block.cells.get(&block.reach.at).filter(|_| cache_valid);
+                if let Some(cached) = cached {
+                    self.set_current(cached.value);
+                }
+            }
         }
     }
 
@@ -255,9 +243,6 @@ impl FunctionTranslator<'_, '_> {
     /// `Guard { lo, hi, len }`: one check that `ptr + lo >= 0 && ptr + hi < tape_len`, written as a single
     /// unsigned compare `(ptr + lo) < tape_len - (hi - lo)`; on failure the block's span runs exactly
     /// and its nodes are skipped.
-    ///
-    /// When a cell test (loop or scan) follows the block, the value of the cell under the pointer goes
-    /// to it from both paths, so that the test need not load it again.
     pub(super) fn translate_guard(
         &mut self,
         i: usize,
@@ -267,7 +252,6 @@ impl FunctionTranslator<'_, '_> {
         len: u32,
     ) -> Result<(), CompileError> {
         let first = i + 1;
-        let test_follows = self.tests_cell(first + len as usize);
         if self.block.is_some() {
             return Err(malformed("a guard inside a guarded block"));
         }
@@ -290,16 +274,13 @@ impl FunctionTranslator<'_, '_> {
         let fast = self.builder.create_block();
         let fallback = self.builder.create_block();
         let after = self.builder.create_block();
-        if test_follows {
-            self.builder.append_block_param(after, types::I8);
-        }
         self.builder.set_cold_block(fallback);
         self.builder.ins().brif(fits, fast, &[], fallback, &[]);
         // `fast` and `fallback` each have the guard's branch as their only predecessor.
         self.builder.seal_block(fast);
         self.builder.seal_block(fallback);
         self.builder.switch_to_block(fallback);
-        self.call_exact(span, p, after, test_follows);
+        self.call_exact(span, p, after);
         self.builder.switch_to_block(fast);
         if let Some(cell) = known {
             // The guard's block dominates `fast`.
@@ -310,7 +291,7 @@ impl FunctionTranslator<'_, '_> {
             hi: hi as i64,
             at: 0,
         };
-        self.open_block(Some(after), test_follows, first, len, reach);
+        self.open_block(Some(after), first, len, reach);
         Ok(())
     }
 

@@ -167,13 +167,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         outline: &mut Outline<'_>,
     ) -> Result<(), CompileError> {
         if let Some(reach) = tail {
-            self.open_block(
-                None,
-                false,
-                range.start,
-                (range.end - range.start) as u32,
-                reach,
-            );
+            self.open_block(None, range.start, (range.end - range.start) as u32, reach);
         }
         let mut i = range.start;
         while i < range.end {
@@ -250,16 +244,8 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         }
     }
 
-    /// Whether node `i` starts by testing the cell under the pointer (a loop boundary or a scan).
-    fn tests_cell(&self, i: usize) -> bool {
-        self.env
-            .nodes
-            .get(i)
-            .is_some_and(|node| matches!(node.op, Op::LoopStart | Op::LoopEnd | Op::Scan { .. }))
-    }
-
     /// The value of the cell under the pointer, when known at the current position: set where a block
-    /// starts (a loop body, a loop exit, a scan exit, the join after a guarded block) and valid only
+    /// starts (a loop body, a loop exit, a scan exit, a function holding a block's tail) and valid only
     /// until the builder moves to another block, which every node that changes the pointer or the
     /// tape outside a guarded block does before the next node runs.
     fn known_current(&self) -> Option<Value> {
@@ -377,7 +363,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
     /// Runs source commands `span` exactly from pointer `p` through `jit_exact`, then goes on to `then`
     /// with the pointer it returns; on a stop returns `STATUS_STOPPED` instead (the callback has written
     /// `state.ptr`).
-    fn call_exact(&mut self, span: Span, p: Value, then: Block, pass_cell: bool) {
+    fn call_exact(&mut self, span: Span, p: Value, then: Block) {
         self.store_ptr(p);
         let start = self.builder.ins().iconst(types::I32, span.start as i64);
         let end = self.builder.ins().iconst(types::I32, span.end as i64);
@@ -402,13 +388,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         self.builder.switch_to_block(resume);
         // `resume`'s only predecessor is the branch just emitted.
         self.builder.seal_block(resume);
-        if pass_cell {
-            // The exact run ended on the tape (a step off it stops the run).
-            let cell = self.load_current();
-            self.builder.ins().jump(then, &[BlockArg::Value(cell)]);
-        } else {
-            self.builder.ins().jump(then, &[]);
-        }
+        self.builder.ins().jump(then, &[]);
     }
 
     /// `LoopStart`: enter the body when the cell is non-zero (charging fuel), else go to the exit. The

@@ -254,7 +254,7 @@ impl FunctionTranslator<'_, '_> {
         self.builder.switch_to_block(off_tape);
         self.builder.seal_block(off_tape);
         // `p` is the pointer before the failing step (defined in `slow_step`, which dominates here).
-        self.call_exact(span, p, exit, false);
+        self.call_exact(span, p, exit);
     }
 
     /// The scan as a plain checked loop, for strides where no fast stretch ever stays on the tape (or
@@ -284,7 +284,7 @@ impl FunctionTranslator<'_, '_> {
         self.builder.seal_block(head);
         self.builder.switch_to_block(off_tape);
         self.builder.seal_block(off_tape);
-        self.call_exact(span, p, exit, false);
+        self.call_exact(span, p, exit);
         self.builder.switch_to_block(exit);
         // `exit` is reached from `head` (cell zero) and from the exact fallback.
         self.builder.seal_block(exit);
