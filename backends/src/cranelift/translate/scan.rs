@@ -227,9 +227,12 @@ impl FunctionTranslator<'_, '_> {
     /// step if the step stays on the tape, else run the scan's span exactly; on to `exit` at a zero.
     fn scan_slow(&mut self, span: Span, stride: i64, slow_step: Block, exit: Block) {
         let slow_head = self.builder.create_block();
+        let slow_found = self.builder.create_block();
         let off_tape = self.builder.create_block();
-        // Out of line: the checked single steps (only near the tape's ends) and the step off it.
-        for block in [slow_step, slow_head, off_tape] {
+        // Out of line: the checked single steps (only near the tape's ends) and the step off it. The
+        // way out to `exit` is a cold block of its own: a branch straight to `exit` would be a critical
+        // edge, whose split block Cranelift places (hot, like `exit`) in the middle of the fast path.
+        for block in [slow_step, slow_head, slow_found, off_tape] {
             self.builder.set_cold_block(block);
         }
         self.builder.switch_to_block(slow_step);
@@ -247,9 +250,14 @@ impl FunctionTranslator<'_, '_> {
         // `slow_head` is reached only from `slow_step`.
         self.builder.seal_block(slow_head);
         let cell = self.load_current();
-        self.builder.ins().brif(cell, slow_step, &[], exit, &[]);
+        self.builder
+            .ins()
+            .brif(cell, slow_step, &[], slow_found, &[]);
         // `slow_step` is reached from `fast_check` and from `slow_head`.
         self.builder.seal_block(slow_step);
+        self.builder.switch_to_block(slow_found);
+        self.builder.seal_block(slow_found);
+        self.builder.ins().jump(exit, &[]);
 
         self.builder.switch_to_block(off_tape);
         self.builder.seal_block(off_tape);
