@@ -1,0 +1,366 @@
+//! The dispatch loop: a `match` over the instruction array, with the pointer, the tape slice and its
+//! length held in locals for the whole run.
+//!
+//! **Checked blocks.** A straight-line block runs only after its guard passed: either the `Guard`
+//! slot itself (reached by falling through) or the inline check every control transfer does where
+//! it lands (`enter!`). `compile` verified that no jump or fused continuation lands inside a block,
+//! and that every cell a block's instructions touch and every position its moves reach lies within
+//! its guard's `lo ..= hi` relative to the block's start. Inside a block only its own moves change
+//! the pointer, so each access is at `start + r` with `lo <= r <= hi`, and the guard checked
+//! `start + lo >= 0` and `start + hi < len`: the access is on the tape. That is the argument behind
+//! every unchecked access below. Loop tests, outside blocks, index the tape checked.
+//!
+//! **Instruction fetch.** `compile` also verified that every place execution continues at (the next
+//! slot after an instruction that falls through, the slot after a fused pair, jump targets, a
+//! failed guard's skip, the slot after a guard) is an index of the code, which ends with `Halt`: so
+//! `pc` is always an index of `code`, and fetching is unchecked.
+//!
+//! **Scans** step unchecked only over positions checked to be on the tape first.
+
+use super::insn::Insn;
+use super::{Bytecode, LoopHook};
+use crate::reference::execute_exact;
+use crate::runtime::{Io, Machine, Stop};
+
+/// The cell at `ptr + offset`, without a bounds check.
+///
+/// # Safety
+/// `ptr + offset` must be an index of `tape` (see the module doc: any access of a checked block).
+#[inline(always)]
+unsafe fn cell(tape: &mut [u8], ptr: usize, offset: i32) -> &mut u8 {
+    let i = ptr.wrapping_add_signed(offset as isize);
+    debug_assert!(i < tape.len(), "checked block reached off the tape");
+    // SAFETY: the caller guarantees `i < tape.len()`.
+    unsafe { tape.get_unchecked_mut(i) }
+}
+
+/// Whether `ptr + lo ..= ptr + hi` lies on a tape of `len` cells.
+#[inline(always)]
+fn fits(ptr: usize, lo: i32, hi: i32, len: usize) -> bool {
+    ptr as isize + lo as isize >= 0 && ((ptr as isize + hi as isize) as usize) < len
+}
+
+impl Bytecode {
+    /// The dispatch loop; `METERED` selects the variant that counts fuel.
+    pub(super) fn execute<const METERED: bool, H: LoopHook>(
+        &self,
+        machine: &mut Machine,
+        io: &mut Io<'_>,
+        fuel: &mut u64,
+        hook: &mut H,
+    ) -> Result<(), Stop> {
+        let code = &self.code[..];
+        let targets = &self.targets[..];
+        let mut tape = &mut machine.tape[..];
+        let len = tape.len();
+        let mut ptr = machine.ptr;
+        let mut pc = 0usize;
+
+        // Continues at `target`; when a block starts there, checks its guard first and continues
+        // after it (or runs the block exactly and continues after the block).
+        macro_rules! enter {
+            ($target:expr) => {{
+                let target: usize = $target;
+                // SAFETY: every place execution continues at is an index of `code` (module doc).
+                if let Insn::Guard { lo, hi, block } = *unsafe { code.get_unchecked(target) } {
+                    if fits(ptr, lo, hi, len) {
+                        pc = target + 1;
+                    } else {
+                        let mut exact_ptr = ptr;
+                        let result = self.guard_failed(block, tape, &mut exact_ptr, io);
+                        ptr = exact_ptr;
+                        match result {
+                            Ok(skip) => pc = skip,
+                            Err(stop) => break Err(stop),
+                        }
+                    }
+                } else {
+                    pc = target;
+                }
+                continue;
+            }};
+        }
+        // Spends one fuel for a loop-body entry.
+        macro_rules! spend {
+            () => {
+                if METERED {
+                    if *fuel == 0 {
+                        break Err(Stop::OutOfFuel);
+                    }
+                    *fuel -= 1;
+                }
+            };
+        }
+        // Runs loop `id` through the hook from here, then continues at `after`.
+        macro_rules! hand_over {
+            ($id:expr, $after:expr) => {{
+                machine.ptr = ptr;
+                let result = hand_over::<METERED, H>(hook, $id, machine, io, fuel);
+                tape = &mut machine.tape[..];
+                ptr = machine.ptr;
+                if let Err(stop) = result {
+                    break Err(stop);
+                }
+                enter!($after)
+            }};
+        }
+        // `[`: `after` is the body's first slot.
+        macro_rules! loop_start {
+            ($exit:expr, $id:expr, $after:expr) => {{
+                if tape[ptr] == 0 {
+                    enter!($exit as usize)
+                }
+                if hook.take_over($id) {
+                    hand_over!($id, $exit as usize)
+                }
+                spend!();
+                enter!($after)
+            }};
+        }
+        // `]`: `after` is the slot after the loop.
+        macro_rules! loop_end {
+            ($body:expr, $id:expr, $after:expr) => {{
+                if tape[ptr] != 0 {
+                    if hook.take_over($id) {
+                        // The taken-over loop tests the cell (non-zero), charges one fuel and enters
+                        // the body: exactly what jumping back would do.
+                        hand_over!($id, $after)
+                    }
+                    spend!();
+                    enter!($body as usize)
+                }
+                enter!($after)
+            }};
+        }
+
+        let result = loop {
+            // SAFETY: every place execution continues at is an index of `code` (module doc).
+            match *unsafe { code.get_unchecked(pc) } {
+                Insn::Guard { lo, hi, block } => {
+                    if !fits(ptr, lo, hi, len) {
+                        let mut exact_ptr = ptr;
+                        let result = self.guard_failed(block, tape, &mut exact_ptr, io);
+                        ptr = exact_ptr;
+                        match result {
+                            Ok(skip) => pc = skip,
+                            Err(stop) => break Err(stop),
+                        }
+                        continue;
+                    }
+                }
+                Insn::Add { offset, delta } => {
+                    // SAFETY: an access of a checked block (module doc).
+                    let c = unsafe { cell(tape, ptr, offset) };
+                    *c = c.wrapping_add(delta);
+                }
+                Insn::Add2 {
+                    offset,
+                    offset2,
+                    delta,
+                    delta2,
+                } => {
+                    // SAFETY: two accesses of a checked block (module doc).
+                    let c = unsafe { cell(tape, ptr, offset) };
+                    *c = c.wrapping_add(delta);
+                    // SAFETY: as above.
+                    let c = unsafe { cell(tape, ptr, offset2) };
+                    *c = c.wrapping_add(delta2);
+                    pc += 2;
+                    continue;
+                }
+                // SAFETY: an access of a checked block (module doc).
+                Insn::Set { offset, value } => *unsafe { cell(tape, ptr, offset) } = value,
+                Insn::Move { by } => ptr = ptr.wrapping_add_signed(by as isize),
+                Insn::Mul {
+                    offset,
+                    first,
+                    count,
+                } => {
+                    let from = ptr.wrapping_add_signed(offset as isize);
+                    // SAFETY: the loop cell is an access of a checked block (module doc).
+                    let value = *unsafe { cell(tape, from, 0) };
+                    if value != 0 {
+                        for t in &targets[first as usize..(first + count) as usize] {
+                            // SAFETY: each target is an access of the checked block.
+                            let c = unsafe { cell(tape, from, t.offset) };
+                            *c = c.wrapping_add(value.wrapping_mul(t.factor));
+                        }
+                        // SAFETY: the loop cell, as above.
+                        *unsafe { cell(tape, from, 0) } = 0;
+                    }
+                }
+                Insn::Output { offset } => {
+                    // SAFETY: an access of a checked block (module doc).
+                    let value = *unsafe { cell(tape, ptr, offset) };
+                    if let Err(e) = io.write_byte(value) {
+                        break Err(e.into());
+                    }
+                }
+                Insn::Input { offset } => {
+                    // SAFETY: an access of a checked block (module doc).
+                    let c = unsafe { cell(tape, ptr, offset) };
+                    match io.read_byte(*c) {
+                        Ok(byte) => *c = byte,
+                        Err(e) => break Err(e.into()),
+                    }
+                }
+                Insn::Scan { stride, span } => {
+                    let mut scan_ptr = ptr;
+                    let result = self.scan(tape, &mut scan_ptr, stride, span, io);
+                    ptr = scan_ptr;
+                    if let Err(stop) = result {
+                        break Err(stop);
+                    }
+                    enter!(pc + 1)
+                }
+                Insn::MoveScan { by, stride, span } => {
+                    let mut scan_ptr = ptr.wrapping_add_signed(by as isize);
+                    let result = self.scan(tape, &mut scan_ptr, stride, span, io);
+                    ptr = scan_ptr;
+                    if let Err(stop) = result {
+                        break Err(stop);
+                    }
+                    enter!(pc + 2)
+                }
+                Insn::LoopStart { exit, id } => loop_start!(exit, id, pc + 1),
+                Insn::MoveLoopStart { by, exit, id } => {
+                    ptr = ptr.wrapping_add_signed(by as isize);
+                    loop_start!(exit, id, pc + 2)
+                }
+                Insn::LoopEnd { body, id } => loop_end!(body, id, pc + 1),
+                Insn::MoveLoopEnd { by, body, id } => {
+                    ptr = ptr.wrapping_add_signed(by as isize);
+                    loop_end!(body, id, pc + 2)
+                }
+                Insn::Halt => break Ok(()),
+            }
+            pc += 1;
+        };
+        machine.ptr = ptr;
+        result
+    }
+
+    /// A guard failed: runs its block's source exactly; where execution continues.
+    #[cold]
+    #[inline(never)]
+    fn guard_failed(
+        &self,
+        block: u32,
+        tape: &mut [u8],
+        ptr: &mut usize,
+        io: &mut Io<'_>,
+    ) -> Result<usize, Stop> {
+        let info = self.blocks[block as usize];
+        execute_exact(&self.program, info.span.range(), tape, ptr, io, None)?;
+        Ok(info.skip as usize)
+    }
+
+    /// Runs a scan: steps by `stride` while the cell is not 0; a step off the tape re-runs the loop's
+    /// source from here so the error is the reference's.
+    #[inline(never)]
+    fn scan(
+        &self,
+        tape: &mut [u8],
+        ptr: &mut usize,
+        stride: i32,
+        span: u32,
+        io: &mut Io<'_>,
+    ) -> Result<(), Stop> {
+        let found = match stride {
+            1 => tape[*ptr..].iter().position(|&c| c == 0).map(|n| *ptr + n),
+            -1 => tape[..=*ptr].iter().rposition(|&c| c == 0),
+            _ => scan_strided(tape, ptr, stride),
+        };
+        match found {
+            Some(p) => {
+                *ptr = p;
+                Ok(())
+            }
+            None => {
+                if stride == 1 {
+                    *ptr = tape.len() - 1;
+                } else if stride == -1 {
+                    *ptr = 0;
+                }
+                let span = self.scans[span as usize];
+                execute_exact(&self.program, span.range(), tape, ptr, io, None)
+            }
+        }
+    }
+}
+
+/// A scan with a stride other than ±1: the zero cell found, or `None` with `ptr` on the last cell
+/// before the step that would leave the tape.
+#[inline(always)]
+fn scan_strided(tape: &[u8], ptr: &mut usize, stride: i32) -> Option<usize> {
+    let len = tape.len();
+    let step = stride.unsigned_abs() as usize;
+    let mut p = *ptr;
+    if stride > 0 {
+        // Four steps per bounds check; the next position stays on the tape.
+        while p + 4 * step < len {
+            // SAFETY: `p + 3 * step < len`, so all four indices are on the tape.
+            let found = unsafe {
+                [0, 1, 2, 3]
+                    .into_iter()
+                    .find(|&k| *tape.get_unchecked(p + k * step) == 0)
+            };
+            if let Some(k) = found {
+                return Some(p + k * step);
+            }
+            p += 4 * step;
+        }
+        loop {
+            if tape[p] == 0 {
+                return Some(p);
+            }
+            if p + step >= len {
+                *ptr = p;
+                return None;
+            }
+            p += step;
+        }
+    } else {
+        while p < len && p >= 4 * step {
+            // SAFETY: `p < len` and `p - 3 * step > 0`, so all four indices are on the tape.
+            let found = unsafe {
+                [0, 1, 2, 3]
+                    .into_iter()
+                    .find(|&k| *tape.get_unchecked(p - k * step) == 0)
+            };
+            if let Some(k) = found {
+                return Some(p - k * step);
+            }
+            p -= 4 * step;
+        }
+        loop {
+            if tape[p] == 0 {
+                return Some(p);
+            }
+            if p < step {
+                *ptr = p;
+                return None;
+            }
+            p -= step;
+        }
+    }
+}
+
+/// Runs loop `id` through `hook` from `machine.ptr`, handing the fuel over both ways.
+#[inline(never)]
+fn hand_over<const METERED: bool, H: LoopHook>(
+    hook: &mut H,
+    id: u32,
+    machine: &mut Machine,
+    io: &mut Io<'_>,
+    fuel: &mut u64,
+) -> Result<(), Stop> {
+    if METERED {
+        machine.fuel_left = Some(*fuel);
+    }
+    let result = hook.run_loop(id, machine, io);
+    if METERED {
+        *fuel = machine.fuel_left.unwrap_or(0);
+    }
+    result
+}
