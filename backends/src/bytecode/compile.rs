@@ -2,8 +2,8 @@
 //! checked to cover its block, then superinstructions fused over pairs of slots.
 //!
 //! The pairs fused were chosen from measured opcode-pair frequencies on the benchmark workloads
-//! (`docs/bytecode.md`): a block's closing move followed by the loop test or scan after it, and two
-//! adds in a row.
+//! (`docs/bytecode.md`): a block's last move, add or set followed by the loop test (or, for a move,
+//! the scan) after it, and two adds in a row.
 
 use super::insn::{BlockInfo, Insn};
 use super::Bytecode;
@@ -84,15 +84,29 @@ pub(super) fn compile(program: &Program, nodes: &[Node]) -> Result<Bytecode, Com
                 value: *value,
             },
             Op::Move { by } => Insn::Move { by: *by },
-            Op::MulLoop { offset, targets } => {
-                let first = bc.targets.len() as u32;
-                bc.targets.extend_from_slice(targets);
-                Insn::Mul {
+            Op::MulLoop { offset, targets } => match targets[..] {
+                [t] => Insn::Mul1 {
                     offset: *offset,
-                    first,
-                    count: targets.len() as u32,
+                    to: t.offset,
+                    factor: t.factor,
+                },
+                [t, t2] => Insn::Mul2 {
+                    offset: *offset,
+                    to: t.offset,
+                    to2: t2.offset,
+                    factor: t.factor,
+                    factor2: t2.factor,
+                },
+                _ => {
+                    let first = bc.targets.len() as u32;
+                    bc.targets.extend_from_slice(targets);
+                    Insn::Mul {
+                        offset: *offset,
+                        first,
+                        count: targets.len() as u32,
+                    }
                 }
-            }
+            },
             Op::Output { offset } => Insn::Output { offset: *offset },
             Op::Input { offset } => Insn::Input { offset: *offset },
             Op::Scan { stride } => {
@@ -146,6 +160,9 @@ fn in_block(insn: &Insn) -> bool {
             | Insn::Set { .. }
             | Insn::Move { .. }
             | Insn::Mul { .. }
+            | Insn::Mul1 { .. }
+            | Insn::Mul2 { .. }
+            | Insn::MulMul1 { .. }
             | Insn::Output { .. }
             | Insn::Input { .. }
     )
@@ -189,6 +206,9 @@ fn fuse(code: &mut [Insn]) {
     let mut i = 0;
     while i + 1 < code.len() {
         let fused = match (code[i], code[i + 1]) {
+            (first @ (Insn::Mul1 { .. } | Insn::Mul2 { .. }), Insn::Mul1 { offset, to, factor }) => {
+                mul_mul1(first, offset, to, factor)
+            }
             (Insn::Move { by }, Insn::LoopEnd { body, id }) => Some(Insn::MoveLoopEnd { by, body, id }),
             (Insn::Move { by }, Insn::LoopStart { exit, id }) => {
                 Some(Insn::MoveLoopStart { by, exit, id })
@@ -196,6 +216,34 @@ fn fuse(code: &mut [Insn]) {
             (Insn::Move { by }, Insn::Scan { stride, span }) => {
                 Some(Insn::MoveScan { by, stride, span })
             }
+            (Insn::Add { offset, delta }, Insn::LoopStart { exit, id }) => {
+                Some(Insn::AddLoopStart {
+                    offset,
+                    delta,
+                    exit,
+                    id,
+                })
+            }
+            (Insn::Add { offset, delta }, Insn::LoopEnd { body, id }) => Some(Insn::AddLoopEnd {
+                offset,
+                delta,
+                body,
+                id,
+            }),
+            (Insn::Set { offset, value }, Insn::LoopStart { exit, id }) => {
+                Some(Insn::SetLoopStart {
+                    offset,
+                    value,
+                    exit,
+                    id,
+                })
+            }
+            (Insn::Set { offset, value }, Insn::LoopEnd { body, id }) => Some(Insn::SetLoopEnd {
+                offset,
+                value,
+                body,
+                id,
+            }),
             (
                 Insn::Add { offset, delta },
                 Insn::Add {
@@ -220,6 +268,33 @@ fn fuse(code: &mut [Insn]) {
     }
 }
 
+/// A `Mul1`/`Mul2` followed by a `Mul1` (`offset_b`, `to_b`, `factor_b`) as one `MulMul1`, when every
+/// offset fits 16 bits.
+fn mul_mul1(first: Insn, offset_b: i32, to_b: i32, factor_b: u8) -> Option<Insn> {
+    let (offset, to, to2, factor, factor2) = match first {
+        Insn::Mul1 { offset, to, factor } => (offset, to, to, factor, 0),
+        Insn::Mul2 {
+            offset,
+            to,
+            to2,
+            factor,
+            factor2,
+        } => (offset, to, to2, factor, factor2),
+        _ => return None,
+    };
+    let short = |v: i32| i16::try_from(v).ok();
+    Some(Insn::MulMul1 {
+        offset: short(offset)?,
+        to: short(to)?,
+        to2: short(to2)?,
+        offset_b: short(offset_b)?,
+        to_b: short(to_b)?,
+        factor,
+        factor2,
+        factor_b,
+    })
+}
+
 /// Requires every place execution can continue at to be in the code and not inside a block (so no
 /// path enters a block past its guard), and the code to end with `Halt`.
 fn check_targets(bc: &Bytecode, inside: &[bool]) -> Result<(), CompileError> {
@@ -233,8 +308,12 @@ fn check_targets(bc: &Bytecode, inside: &[bool]) -> Result<(), CompileError> {
         let ok = match *insn {
             Insn::LoopStart { exit, .. } => landing(exit) && landing(next),
             Insn::LoopEnd { body, .. } => landing(body) && landing(next),
-            Insn::MoveLoopStart { exit, .. } => landing(exit) && landing(next + 1),
-            Insn::MoveLoopEnd { body, .. } => landing(body) && landing(next + 1),
+            Insn::MoveLoopStart { exit, .. }
+            | Insn::AddLoopStart { exit, .. }
+            | Insn::SetLoopStart { exit, .. } => landing(exit) && landing(next + 1),
+            Insn::MoveLoopEnd { body, .. }
+            | Insn::AddLoopEnd { body, .. }
+            | Insn::SetLoopEnd { body, .. } => landing(body) && landing(next + 1),
             Insn::Scan { .. } => landing(next),
             Insn::MoveScan { .. } => landing(next + 1),
             Insn::Guard { block, .. } => bc
@@ -242,7 +321,7 @@ fn check_targets(bc: &Bytecode, inside: &[bool]) -> Result<(), CompileError> {
                 .get(block as usize)
                 .is_some_and(|b| landing(b.skip) && (next as usize) < n),
             Insn::Halt => true,
-            Insn::Add2 { .. } => (next as usize) + 1 < n,
+            Insn::Add2 { .. } | Insn::MulMul1 { .. } => (next as usize) + 1 < n,
             _ => (next as usize) < n,
         };
         if !ok {

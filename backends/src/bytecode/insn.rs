@@ -5,9 +5,9 @@ use crate::ir::Span;
 
 /// One bytecode instruction. Offsets are relative to the pointer; jump targets are instruction indices.
 ///
-/// Instruction `i` stands for IR node `i` (plus a final `Halt`). A *fused* instruction
-/// ([`Insn::Add2`], [`Insn::MoveLoopEnd`], [`Insn::MoveLoopStart`], [`Insn::MoveScan`]) also does
-/// the work of the next slot and continues after it. The next slot keeps its own plain instruction:
+/// Instruction `i` stands for IR node `i` (plus a final `Halt`). A *fused* instruction (`Add2`, and
+/// a block's last move, add or set followed by the loop test or scan after it: `MoveLoopEnd`,
+/// `AddLoopStart`, ...) also does the work of the next slot and continues after it. The next slot keeps its own plain instruction:
 /// a failed guard's `skip` may land on it (a block's last move is followed by the loop test).
 ///
 /// Control transfers into a straight-line block check the block's [`Insn::Guard`] where they land
@@ -55,8 +55,8 @@ pub enum Insn {
         /// Signed distance.
         by: i32,
     },
-    /// Multiply-add from `cell[offset]` into `targets[first .. first + count]`, then clear it; nothing
-    /// when the cell is 0.
+    /// Multiply-add from `cell[offset]` into `targets[first .. first + count]`, then clear it (which
+    /// does nothing when the cell is 0).
     Mul {
         /// Offset of the loop cell.
         offset: i32,
@@ -64,6 +64,50 @@ pub enum Insn {
         first: u32,
         /// Number of targets.
         count: u32,
+    },
+    /// A multiply-add with one target: `cell[offset + to] += cell[offset] * factor`, then
+    /// `cell[offset] = 0`.
+    Mul1 {
+        /// Offset of the loop cell.
+        offset: i32,
+        /// Offset of the target from the loop cell.
+        to: i32,
+        /// Wrapping factor.
+        factor: u8,
+    },
+    /// A multiply-add with two targets (`to`/`factor` and `to2`/`factor2`), then clears the loop cell.
+    Mul2 {
+        /// Offset of the loop cell.
+        offset: i32,
+        /// Offset of the first target from the loop cell.
+        to: i32,
+        /// Offset of the second target from the loop cell.
+        to2: i32,
+        /// First wrapping factor.
+        factor: u8,
+        /// Second wrapping factor.
+        factor2: u8,
+    },
+    /// Two multiply-adds in a row (the copy through a temporary, `[->+>+<<]>>[-<<+>>]`, is one):
+    /// a `Mul2` (a one-target multiply has `to2 = to` and `factor2 = 0`) then a `Mul1`, with 16-bit
+    /// offsets.
+    MulMul1 {
+        /// Offset of the first loop cell.
+        offset: i16,
+        /// Offset of its first target.
+        to: i16,
+        /// Offset of its second target.
+        to2: i16,
+        /// Offset of the second loop cell.
+        offset_b: i16,
+        /// Offset of its target.
+        to_b: i16,
+        /// First factor.
+        factor: u8,
+        /// Second factor.
+        factor2: u8,
+        /// The second multiply's factor.
+        factor_b: u8,
     },
     /// Writes `cell[offset]`.
     Output {
@@ -119,6 +163,50 @@ pub enum Insn {
     MoveLoopEnd {
         /// Signed distance.
         by: i32,
+        /// Index of the first body instruction.
+        body: u32,
+        /// The loop's id.
+        id: u32,
+    },
+    /// `cell[offset] += delta`, then the `LoopStart` in the next slot.
+    AddLoopStart {
+        /// Cell offset.
+        offset: i32,
+        /// Wrapping amount.
+        delta: u8,
+        /// Index after the matching `LoopEnd`.
+        exit: u32,
+        /// The loop's id.
+        id: u32,
+    },
+    /// `cell[offset] += delta`, then the `LoopEnd` in the next slot.
+    AddLoopEnd {
+        /// Cell offset.
+        offset: i32,
+        /// Wrapping amount.
+        delta: u8,
+        /// Index of the first body instruction.
+        body: u32,
+        /// The loop's id.
+        id: u32,
+    },
+    /// `cell[offset] = value`, then the `LoopStart` in the next slot.
+    SetLoopStart {
+        /// Cell offset.
+        offset: i32,
+        /// The value stored.
+        value: u8,
+        /// Index after the matching `LoopEnd`.
+        exit: u32,
+        /// The loop's id.
+        id: u32,
+    },
+    /// `cell[offset] = value`, then the `LoopEnd` in the next slot.
+    SetLoopEnd {
+        /// Cell offset.
+        offset: i32,
+        /// The value stored.
+        value: u8,
         /// Index of the first body instruction.
         body: u32,
         /// The loop's id.

@@ -176,18 +176,69 @@ impl Bytecode {
                     first,
                     count,
                 } => {
+                    // Branch-free: with a zero loop cell every target gains 0 and the cell stays 0.
                     let from = ptr.wrapping_add_signed(offset as isize);
                     // SAFETY: the loop cell is an access of a checked block (module doc).
                     let value = *unsafe { cell(tape, from, 0) };
-                    if value != 0 {
-                        for t in &targets[first as usize..(first + count) as usize] {
-                            // SAFETY: each target is an access of the checked block.
-                            let c = unsafe { cell(tape, from, t.offset) };
-                            *c = c.wrapping_add(value.wrapping_mul(t.factor));
-                        }
-                        // SAFETY: the loop cell, as above.
-                        *unsafe { cell(tape, from, 0) } = 0;
+                    for t in &targets[first as usize..(first + count) as usize] {
+                        // SAFETY: each target is an access of the checked block.
+                        let c = unsafe { cell(tape, from, t.offset) };
+                        *c = c.wrapping_add(value.wrapping_mul(t.factor));
                     }
+                    // SAFETY: the loop cell, as above.
+                    *unsafe { cell(tape, from, 0) } = 0;
+                }
+                Insn::Mul1 { offset, to, factor } => {
+                    let from = ptr.wrapping_add_signed(offset as isize);
+                    // SAFETY: the loop cell and the target are accesses of a checked block.
+                    unsafe {
+                        let value = std::mem::take(cell(tape, from, 0));
+                        let c = cell(tape, from, to);
+                        *c = c.wrapping_add(value.wrapping_mul(factor));
+                    }
+                }
+                Insn::Mul2 {
+                    offset,
+                    to,
+                    to2,
+                    factor,
+                    factor2,
+                } => {
+                    let from = ptr.wrapping_add_signed(offset as isize);
+                    // SAFETY: the loop cell and both targets are accesses of a checked block.
+                    unsafe {
+                        let value = std::mem::take(cell(tape, from, 0));
+                        let c = cell(tape, from, to);
+                        *c = c.wrapping_add(value.wrapping_mul(factor));
+                        let c = cell(tape, from, to2);
+                        *c = c.wrapping_add(value.wrapping_mul(factor2));
+                    }
+                }
+                Insn::MulMul1 {
+                    offset,
+                    to,
+                    to2,
+                    offset_b,
+                    to_b,
+                    factor,
+                    factor2,
+                    factor_b,
+                } => {
+                    let from = ptr.wrapping_add_signed(offset as isize);
+                    let from_b = ptr.wrapping_add_signed(offset_b as isize);
+                    // SAFETY: both loop cells and all targets are accesses of a checked block.
+                    unsafe {
+                        let value = std::mem::take(cell(tape, from, 0));
+                        let c = cell(tape, from, to as i32);
+                        *c = c.wrapping_add(value.wrapping_mul(factor));
+                        let c = cell(tape, from, to2 as i32);
+                        *c = c.wrapping_add(value.wrapping_mul(factor2));
+                        let value = std::mem::take(cell(tape, from_b, 0));
+                        let c = cell(tape, from_b, to_b as i32);
+                        *c = c.wrapping_add(value.wrapping_mul(factor_b));
+                    }
+                    pc += 2;
+                    continue;
                 }
                 Insn::Output { offset } => {
                     // SAFETY: an access of a checked block (module doc).
@@ -230,6 +281,48 @@ impl Bytecode {
                 Insn::LoopEnd { body, id } => loop_end!(body, id, pc + 1),
                 Insn::MoveLoopEnd { by, body, id } => {
                     ptr = ptr.wrapping_add_signed(by as isize);
+                    loop_end!(body, id, pc + 2)
+                }
+                Insn::AddLoopStart {
+                    offset,
+                    delta,
+                    exit,
+                    id,
+                } => {
+                    // SAFETY: an access of a checked block (module doc).
+                    let c = unsafe { cell(tape, ptr, offset) };
+                    *c = c.wrapping_add(delta);
+                    loop_start!(exit, id, pc + 2)
+                }
+                Insn::AddLoopEnd {
+                    offset,
+                    delta,
+                    body,
+                    id,
+                } => {
+                    // SAFETY: an access of a checked block (module doc).
+                    let c = unsafe { cell(tape, ptr, offset) };
+                    *c = c.wrapping_add(delta);
+                    loop_end!(body, id, pc + 2)
+                }
+                Insn::SetLoopStart {
+                    offset,
+                    value,
+                    exit,
+                    id,
+                } => {
+                    // SAFETY: an access of a checked block (module doc).
+                    *unsafe { cell(tape, ptr, offset) } = value;
+                    loop_start!(exit, id, pc + 2)
+                }
+                Insn::SetLoopEnd {
+                    offset,
+                    value,
+                    body,
+                    id,
+                } => {
+                    // SAFETY: an access of a checked block (module doc).
+                    *unsafe { cell(tape, ptr, offset) } = value;
                     loop_end!(body, id, pc + 2)
                 }
                 Insn::Halt => break Ok(()),
@@ -300,12 +393,8 @@ fn scan_strided(tape: &[u8], ptr: &mut usize, stride: i32) -> Option<usize> {
         // Four steps per bounds check; the next position stays on the tape.
         while p + 4 * step < len {
             // SAFETY: `p + 3 * step < len`, so all four indices are on the tape.
-            let found = unsafe {
-                [0, 1, 2, 3]
-                    .into_iter()
-                    .find(|&k| *tape.get_unchecked(p + k * step) == 0)
-            };
-            if let Some(k) = found {
+            let four = unsafe { four_cells(tape, [p, p + step, p + 2 * step, p + 3 * step]) };
+            if let Some(k) = first_zero(four) {
                 return Some(p + k * step);
             }
             p += 4 * step;
@@ -323,12 +412,8 @@ fn scan_strided(tape: &[u8], ptr: &mut usize, stride: i32) -> Option<usize> {
     } else {
         while p < len && p >= 4 * step {
             // SAFETY: `p < len` and `p - 3 * step > 0`, so all four indices are on the tape.
-            let found = unsafe {
-                [0, 1, 2, 3]
-                    .into_iter()
-                    .find(|&k| *tape.get_unchecked(p - k * step) == 0)
-            };
-            if let Some(k) = found {
+            let four = unsafe { four_cells(tape, [p, p - step, p - 2 * step, p - 3 * step]) };
+            if let Some(k) = first_zero(four) {
                 return Some(p - k * step);
             }
             p -= 4 * step;
@@ -343,6 +428,39 @@ fn scan_strided(tape: &[u8], ptr: &mut usize, stride: i32) -> Option<usize> {
             }
             p -= step;
         }
+    }
+}
+
+/// The cells at four indices.
+///
+/// # Safety
+/// Every index must be an index of `tape`.
+#[inline(always)]
+unsafe fn four_cells(tape: &[u8], at: [usize; 4]) -> [u8; 4] {
+    // SAFETY: the caller guarantees every index is on the tape.
+    unsafe {
+        [
+            *tape.get_unchecked(at[0]),
+            *tape.get_unchecked(at[1]),
+            *tape.get_unchecked(at[2]),
+            *tape.get_unchecked(at[3]),
+        ]
+    }
+}
+
+/// The position of the first zero of four cells.
+#[inline(always)]
+fn first_zero(c: [u8; 4]) -> Option<usize> {
+    if c[0] == 0 {
+        Some(0)
+    } else if c[1] == 0 {
+        Some(1)
+    } else if c[2] == 0 {
+        Some(2)
+    } else if c[3] == 0 {
+        Some(3)
+    } else {
+        None
     }
 }
 
