@@ -147,6 +147,7 @@ pub(super) fn compile(program: &Program, nodes: &[Node]) -> Result<Bytecode, Com
     }
     bc.code.push(Insn::Halt);
     fuse(&mut bc.code);
+    fuse_walks(&mut bc.code);
     check_targets(&bc, &inside)?;
     Ok(bc)
 }
@@ -206,10 +207,13 @@ fn fuse(code: &mut [Insn]) {
     let mut i = 0;
     while i + 1 < code.len() {
         let fused = match (code[i], code[i + 1]) {
-            (first @ (Insn::Mul1 { .. } | Insn::Mul2 { .. }), Insn::Mul1 { offset, to, factor }) => {
-                mul_mul1(first, offset, to, factor)
+            (
+                first @ (Insn::Mul1 { .. } | Insn::Mul2 { .. }),
+                Insn::Mul1 { offset, to, factor },
+            ) => mul_mul1(first, offset, to, factor),
+            (Insn::Move { by }, Insn::LoopEnd { body, id }) => {
+                Some(Insn::MoveLoopEnd { by, body, id })
             }
-            (Insn::Move { by }, Insn::LoopEnd { body, id }) => Some(Insn::MoveLoopEnd { by, body, id }),
             (Insn::Move { by }, Insn::LoopStart { exit, id }) => {
                 Some(Insn::MoveLoopStart { by, exit, id })
             }
@@ -268,6 +272,36 @@ fn fuse(code: &mut [Insn]) {
     }
 }
 
+/// The slots a data operation of a block covers (`None` for other instructions).
+fn data_op_width(insn: &Insn) -> Option<usize> {
+    match insn {
+        Insn::Add { .. }
+        | Insn::Set { .. }
+        | Insn::Mul { .. }
+        | Insn::Mul1 { .. }
+        | Insn::Mul2 { .. } => Some(1),
+        Insn::Add2 { .. } | Insn::MulMul1 { .. } => Some(2),
+        _ => None,
+    }
+}
+
+/// Turns each `MoveLoopEnd` whose loop body is its guard, one data operation and the move into a
+/// `WalkLoopEnd`.
+fn fuse_walks(code: &mut [Insn]) {
+    for m in 0..code.len() {
+        let Insn::MoveLoopEnd { by, body, id } = code[m] else {
+            continue;
+        };
+        let b = body as usize;
+        if !matches!(code[b], Insn::Guard { .. }) {
+            continue;
+        }
+        if data_op_width(&code[b + 1]).is_some_and(|w| b + 1 + w == m) {
+            code[m] = Insn::WalkLoopEnd { by, body, id };
+        }
+    }
+}
+
 /// A `Mul1`/`Mul2` followed by a `Mul1` (`offset_b`, `to_b`, `factor_b`) as one `MulMul1`, when every
 /// offset fits 16 bits.
 fn mul_mul1(first: Insn, offset_b: i32, to_b: i32, factor_b: u8) -> Option<Insn> {
@@ -311,6 +345,13 @@ fn check_targets(bc: &Bytecode, inside: &[bool]) -> Result<(), CompileError> {
             Insn::MoveLoopStart { exit, .. }
             | Insn::AddLoopStart { exit, .. }
             | Insn::SetLoopStart { exit, .. } => landing(exit) && landing(next + 1),
+            Insn::WalkLoopEnd { body, .. } => {
+                let b = body as usize;
+                landing(body)
+                    && landing(next + 1)
+                    && matches!(bc.code[b], Insn::Guard { .. })
+                    && data_op_width(&bc.code[b + 1]).is_some_and(|w| b + 1 + w == i)
+            }
             Insn::MoveLoopEnd { body, .. }
             | Insn::AddLoopEnd { body, .. }
             | Insn::SetLoopEnd { body, .. } => landing(body) && landing(next + 1),

@@ -212,6 +212,17 @@ pub enum Insn {
         /// The loop's id.
         id: u32,
     },
+    /// A `MoveLoopEnd` whose loop body is one checked block of one data operation and this move (a
+    /// walk like `[->>+<]>>` repeated): runs the whole loop (test, fuel, guard, operation, move) in
+    /// one handler.
+    WalkLoopEnd {
+        /// Signed distance.
+        by: i32,
+        /// Index of the body's guard.
+        body: u32,
+        /// The loop's id.
+        id: u32,
+    },
     /// The end of the program.
     Halt,
 }

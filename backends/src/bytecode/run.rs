@@ -19,6 +19,7 @@
 
 use super::insn::Insn;
 use super::{Bytecode, LoopHook};
+use crate::ir::MulTarget;
 use crate::reference::execute_exact;
 use crate::runtime::{Io, Machine, Stop};
 
@@ -32,6 +33,92 @@ unsafe fn cell(tape: &mut [u8], ptr: usize, offset: i32) -> &mut u8 {
     debug_assert!(i < tape.len(), "checked block reached off the tape");
     // SAFETY: the caller guarantees `i < tape.len()`.
     unsafe { tape.get_unchecked_mut(i) }
+}
+
+/// Runs a data operation of a checked block (`Add`, `Add2`, `Set` and the multiplies) at `ptr`.
+///
+/// # Safety
+/// `insn` must be an instruction of a checked block at `ptr` (see the module doc), with `targets` the
+/// multiply targets table it indexes.
+#[inline(always)]
+unsafe fn data_op(insn: Insn, tape: &mut [u8], ptr: usize, targets: &[MulTarget]) {
+    // SAFETY (every access below): the caller guarantees each access is one of a checked block.
+    unsafe {
+        match insn {
+            Insn::Add { offset, delta } => {
+                let c = cell(tape, ptr, offset);
+                *c = c.wrapping_add(delta);
+            }
+            Insn::Add2 {
+                offset,
+                offset2,
+                delta,
+                delta2,
+            } => {
+                let c = cell(tape, ptr, offset);
+                *c = c.wrapping_add(delta);
+                let c = cell(tape, ptr, offset2);
+                *c = c.wrapping_add(delta2);
+            }
+            Insn::Set { offset, value } => *cell(tape, ptr, offset) = value,
+            // The multiplies are branch-free: with a zero loop cell every target gains 0 and the
+            // cell stays 0.
+            Insn::Mul {
+                offset,
+                first,
+                count,
+            } => {
+                let from = ptr.wrapping_add_signed(offset as isize);
+                let value = std::mem::take(cell(tape, from, 0));
+                for t in &targets[first as usize..(first + count) as usize] {
+                    let c = cell(tape, from, t.offset);
+                    *c = c.wrapping_add(value.wrapping_mul(t.factor));
+                }
+            }
+            Insn::Mul1 { offset, to, factor } => {
+                let from = ptr.wrapping_add_signed(offset as isize);
+                let value = std::mem::take(cell(tape, from, 0));
+                let c = cell(tape, from, to);
+                *c = c.wrapping_add(value.wrapping_mul(factor));
+            }
+            Insn::Mul2 {
+                offset,
+                to,
+                to2,
+                factor,
+                factor2,
+            } => {
+                let from = ptr.wrapping_add_signed(offset as isize);
+                let value = std::mem::take(cell(tape, from, 0));
+                let c = cell(tape, from, to);
+                *c = c.wrapping_add(value.wrapping_mul(factor));
+                let c = cell(tape, from, to2);
+                *c = c.wrapping_add(value.wrapping_mul(factor2));
+            }
+            Insn::MulMul1 {
+                offset,
+                to,
+                to2,
+                offset_b,
+                to_b,
+                factor,
+                factor2,
+                factor_b,
+            } => {
+                let from = ptr.wrapping_add_signed(offset as isize);
+                let value = std::mem::take(cell(tape, from, 0));
+                let c = cell(tape, from, to as i32);
+                *c = c.wrapping_add(value.wrapping_mul(factor));
+                let c = cell(tape, from, to2 as i32);
+                *c = c.wrapping_add(value.wrapping_mul(factor2));
+                let from = ptr.wrapping_add_signed(offset_b as isize);
+                let value = std::mem::take(cell(tape, from, 0));
+                let c = cell(tape, from, to_b as i32);
+                *c = c.wrapping_add(value.wrapping_mul(factor_b));
+            }
+            _ => debug_assert!(false, "not a data operation: {insn:?}"),
+        }
+    }
 }
 
 /// Whether `ptr + lo ..= ptr + hi` lies on a tape of `len` cells.
@@ -148,98 +235,39 @@ impl Bytecode {
                         continue;
                     }
                 }
-                Insn::Add { offset, delta } => {
-                    // SAFETY: an access of a checked block (module doc).
-                    let c = unsafe { cell(tape, ptr, offset) };
-                    *c = c.wrapping_add(delta);
+                insn @ Insn::Add { .. } => {
+                    // SAFETY: a data operation of a checked block (module doc).
+                    unsafe { data_op(insn, tape, ptr, targets) }
                 }
-                Insn::Add2 {
-                    offset,
-                    offset2,
-                    delta,
-                    delta2,
-                } => {
-                    // SAFETY: two accesses of a checked block (module doc).
-                    let c = unsafe { cell(tape, ptr, offset) };
-                    *c = c.wrapping_add(delta);
-                    // SAFETY: as above.
-                    let c = unsafe { cell(tape, ptr, offset2) };
-                    *c = c.wrapping_add(delta2);
+                insn @ Insn::Set { .. } => {
+                    // SAFETY: a data operation of a checked block (module doc).
+                    unsafe { data_op(insn, tape, ptr, targets) }
+                }
+                insn @ Insn::Mul { .. } => {
+                    // SAFETY: a data operation of a checked block (module doc).
+                    unsafe { data_op(insn, tape, ptr, targets) }
+                }
+                insn @ Insn::Mul1 { .. } => {
+                    // SAFETY: a data operation of a checked block (module doc).
+                    unsafe { data_op(insn, tape, ptr, targets) }
+                }
+                insn @ Insn::Mul2 { .. } => {
+                    // SAFETY: a data operation of a checked block (module doc).
+                    unsafe { data_op(insn, tape, ptr, targets) }
+                }
+                insn @ Insn::Add2 { .. } => {
+                    // SAFETY: a data operation of a checked block (module doc).
+                    unsafe { data_op(insn, tape, ptr, targets) };
                     pc += 2;
                     continue;
                 }
-                // SAFETY: an access of a checked block (module doc).
-                Insn::Set { offset, value } => *unsafe { cell(tape, ptr, offset) } = value,
+                insn @ Insn::MulMul1 { .. } => {
+                    // SAFETY: a data operation of a checked block (module doc).
+                    unsafe { data_op(insn, tape, ptr, targets) };
+                    pc += 2;
+                    continue;
+                }
                 Insn::Move { by } => ptr = ptr.wrapping_add_signed(by as isize),
-                Insn::Mul {
-                    offset,
-                    first,
-                    count,
-                } => {
-                    // Branch-free: with a zero loop cell every target gains 0 and the cell stays 0.
-                    let from = ptr.wrapping_add_signed(offset as isize);
-                    // SAFETY: the loop cell is an access of a checked block (module doc).
-                    let value = *unsafe { cell(tape, from, 0) };
-                    for t in &targets[first as usize..(first + count) as usize] {
-                        // SAFETY: each target is an access of the checked block.
-                        let c = unsafe { cell(tape, from, t.offset) };
-                        *c = c.wrapping_add(value.wrapping_mul(t.factor));
-                    }
-                    // SAFETY: the loop cell, as above.
-                    *unsafe { cell(tape, from, 0) } = 0;
-                }
-                Insn::Mul1 { offset, to, factor } => {
-                    let from = ptr.wrapping_add_signed(offset as isize);
-                    // SAFETY: the loop cell and the target are accesses of a checked block.
-                    unsafe {
-                        let value = std::mem::take(cell(tape, from, 0));
-                        let c = cell(tape, from, to);
-                        *c = c.wrapping_add(value.wrapping_mul(factor));
-                    }
-                }
-                Insn::Mul2 {
-                    offset,
-                    to,
-                    to2,
-                    factor,
-                    factor2,
-                } => {
-                    let from = ptr.wrapping_add_signed(offset as isize);
-                    // SAFETY: the loop cell and both targets are accesses of a checked block.
-                    unsafe {
-                        let value = std::mem::take(cell(tape, from, 0));
-                        let c = cell(tape, from, to);
-                        *c = c.wrapping_add(value.wrapping_mul(factor));
-                        let c = cell(tape, from, to2);
-                        *c = c.wrapping_add(value.wrapping_mul(factor2));
-                    }
-                }
-                Insn::MulMul1 {
-                    offset,
-                    to,
-                    to2,
-                    offset_b,
-                    to_b,
-                    factor,
-                    factor2,
-                    factor_b,
-                } => {
-                    let from = ptr.wrapping_add_signed(offset as isize);
-                    let from_b = ptr.wrapping_add_signed(offset_b as isize);
-                    // SAFETY: both loop cells and all targets are accesses of a checked block.
-                    unsafe {
-                        let value = std::mem::take(cell(tape, from, 0));
-                        let c = cell(tape, from, to as i32);
-                        *c = c.wrapping_add(value.wrapping_mul(factor));
-                        let c = cell(tape, from, to2 as i32);
-                        *c = c.wrapping_add(value.wrapping_mul(factor2));
-                        let value = std::mem::take(cell(tape, from_b, 0));
-                        let c = cell(tape, from_b, to_b as i32);
-                        *c = c.wrapping_add(value.wrapping_mul(factor_b));
-                    }
-                    pc += 2;
-                    continue;
-                }
                 Insn::Output { offset } => {
                     // SAFETY: an access of a checked block (module doc).
                     let value = *unsafe { cell(tape, ptr, offset) };
@@ -282,6 +310,46 @@ impl Bytecode {
                 Insn::MoveLoopEnd { by, body, id } => {
                     ptr = ptr.wrapping_add_signed(by as isize);
                     loop_end!(body, id, pc + 2)
+                }
+                Insn::WalkLoopEnd { by, body, id } => {
+                    if H::ACTIVE {
+                        // Back edges go through the hook one by one.
+                        ptr = ptr.wrapping_add_signed(by as isize);
+                        loop_end!(body, id, pc + 2)
+                    }
+                    let body = body as usize;
+                    // SAFETY: `body` and `body + 1` are slots of the code: compile made `body` the
+                    // loop body's guard and `body + 1` the block's one data operation.
+                    let (guard, op) =
+                        unsafe { (*code.get_unchecked(body), *code.get_unchecked(body + 1)) };
+                    let Insn::Guard { lo, hi, .. } = guard else {
+                        enter!(body)
+                    };
+                    let mut walk_ptr = ptr.wrapping_add_signed(by as isize);
+                    let next: Result<usize, Stop> = loop {
+                        if tape[walk_ptr] == 0 {
+                            break Ok(pc + 2);
+                        }
+                        if METERED {
+                            if *fuel == 0 {
+                                break Err(Stop::OutOfFuel);
+                            }
+                            *fuel -= 1;
+                        }
+                        if !fits(walk_ptr, lo, hi, len) {
+                            // The dispatch loop checks the guard again and runs the block exactly.
+                            break Ok(body);
+                        }
+                        // SAFETY: the body's guard passed at `walk_ptr`, the block's start, and
+                        // `op` is the block's operation there (module doc).
+                        unsafe { data_op(op, tape, walk_ptr, targets) };
+                        walk_ptr = walk_ptr.wrapping_add_signed(by as isize);
+                    };
+                    ptr = walk_ptr;
+                    match next {
+                        Ok(target) => enter!(target),
+                        Err(stop) => break Err(stop),
+                    }
                 }
                 Insn::AddLoopStart {
                     offset,

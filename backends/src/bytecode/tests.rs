@@ -128,7 +128,9 @@ fn loop_headers_are_addressable() {
             panic!("header {id} is not a loop start");
         };
         assert_eq!(named as usize, id);
-        assert!(matches!(bc.code()[exit as usize - 1], Insn::LoopEnd { body, id: end_id } if body == at + 1 && end_id as usize == id));
+        assert!(
+            matches!(bc.code()[exit as usize - 1], Insn::LoopEnd { body, id: end_id } if body == at + 1 && end_id as usize == id)
+        );
     }
     assert_eq!(bc.code().last(), Some(&Insn::Halt));
 }
