@@ -1,20 +1,27 @@
 //! The `bytecode` backend: optimized IR flattened into a compact instruction array, run by a tight
 //! `match` loop.
 //!
-//! [`Bytecode::compile`] takes guarded IR (by default [`crate::optimizer::optimize_default`]) and maps
-//! each node to one [`Insn`], one to one, with loop jumps resolved to instruction indices. The run loop
-//! checks each block's guard once and then executes the block without further pointer checks of its
-//! own (Rust's slice indexing still backs every access); a failed guard runs the block's source span
-//! with [`crate::reference::execute_exact`], and a scan that would leave the tape re-runs its span the
-//! same way, so errors, their positions and the output before them are the reference's.
+//! [`Bytecode::compile`] (`compile.rs`) takes guarded IR (by default
+//! [`crate::optimizer::optimize_default`]) and maps each node to one [`Insn`] slot, with loop jumps
+//! resolved to slot indices, then fuses superinstructions over pairs of slots chosen from measured
+//! opcode-pair frequencies (a block's last move, add or set with the loop test after it; two adds;
+//! two multiplies; a whole walk loop of one operation and a move), see `docs/bytecode.md`. It
+//! verifies that every guard covers its block and that every jump lands in the code and outside
+//! blocks, which is what lets the run loop (`run.rs`) access cells of a checked block and fetch
+//! instructions without bounds checks. A guard is checked where control lands (loop instructions
+//! check the guard of the block they jump to), so guards are hardly ever dispatched. A failed guard
+//! runs the block's source span with [`crate::reference::execute_exact`], and a scan that would
+//! leave the tape re-runs its span the same way, so errors, their positions and the output before
+//! them are the reference's.
 //!
 //! Fuel is charged exactly like the reference for every loop that is kept (one unit when the body is
 //! entered at `[` and one per jump back at `]`); folded loops and exact fallbacks charge nothing.
 //!
-//! This is also the engine the tiered JIT runs cold code in: every loop header is addressable by its
-//! loop id ([`Bytecode::loop_headers`], [`Insn::LoopStart`]'s `id`), and [`Bytecode::run_with`] asks
-//! a [`LoopHook`] at every loop-body entry and back edge whether the loop should run elsewhere (plain
-//! runs use [`Interpret`], which always says no and compiles away).
+//! This is also the engine the tiered JIT runs cold code in: every loop is addressable by its id
+//! ([`Bytecode::loop_headers`], [`Bytecode::loop_slots`]; loop instructions carry their `id`), and
+//! [`Bytecode::run_with`] asks a [`LoopHook`] at every loop-body entry and back edge whether the loop
+//! should run elsewhere (plain runs use [`Interpret`], which always says no and compiles away; walk
+//! loops then run whole in one handler).
 
 mod compile;
 mod insn;
