@@ -152,11 +152,14 @@ fn bytecode_of(src: &str) -> Bytecode {
     Bytecode::compile(&program, &crate::optimizer::optimize_default(&program)).unwrap()
 }
 
+/// Whether an instruction is the one a test looks for.
+type InsnTest = fn(&Insn) -> bool;
+
 #[test]
 fn superinstructions_are_selected_and_agree() {
     // Each program is built so that the named superinstruction appears; all must agree with the
     // reference on roomy and tight tapes, with and without fuel.
-    let cases: [(&str, fn(&Insn) -> bool); 8] = [
+    let cases: [(&str, InsnTest); 8] = [
         ("++++[->+>+<<]>>[-<<+>>]<<.", |i| {
             matches!(i, Insn::MulMul1 { .. })
         }),
