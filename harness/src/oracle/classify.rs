@@ -115,15 +115,18 @@ impl Judgement {
     }
 }
 
+/// The judgement that `engine` disagrees with the reference in `class`, as `message` explains.
+fn diverges(engine: &str, class: Class, message: String) -> Judgement {
+    Judgement::Diverges(Divergence {
+        engine: engine.to_string(),
+        class,
+        message,
+    })
+}
+
 /// The judgement of what does not depend on the reference: crashes and compile errors.
 fn judge_failure(engine: &str, observed: &Observed) -> Option<Judgement> {
-    let diverge = |class, message: String| {
-        Judgement::Diverges(Divergence {
-            engine: engine.to_string(),
-            class,
-            message,
-        })
-    };
+    let diverge = |class, message| diverges(engine, class, message);
     Some(match observed {
         Observed::Crashed(how) => diverge(Class::Crashed, how.clone()),
         Observed::CompileError(e) => match e.fault() {
@@ -155,13 +158,7 @@ pub fn classify(reference: &Outcome, engine: &str, observed: &Observed) -> Judge
     if let Some(judgement) = judge_failure(engine, observed) {
         return judgement;
     }
-    let diverge = |class, message: String| {
-        Judgement::Diverges(Divergence {
-            engine: engine.to_string(),
-            class,
-            message,
-        })
-    };
+    let diverge = |class, message| diverges(engine, class, message);
     match observed {
         Observed::Outcome(outcome) => match compare(reference, outcome) {
             Some(d) => diverge(Class::of(&d), format!("{d} (reference vs {engine})")),
@@ -202,13 +199,7 @@ pub fn classify_unfinished(
     if let Some(judgement) = judge_failure(engine, observed) {
         return judgement;
     }
-    let diverge = |class, message: String| {
-        Judgement::Diverges(Divergence {
-            engine: engine.to_string(),
-            class,
-            message,
-        })
-    };
+    let diverge = |class, message| diverges(engine, class, message);
     match observed {
         Observed::Outcome(outcome) => {
             // The engine spent no more fuel than the reference at any point, so it got at least as
