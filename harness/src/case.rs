@@ -54,8 +54,10 @@ pub enum Observed {
         /// How it exited.
         exit: ExitInfo,
     },
-    /// The engine took the process down, panicked or hung; the text says how (signal, message).
+    /// The engine took the process down or panicked; the text says how (signal, message).
     Crashed(String),
+    /// The engine gave no result within its time limit (this long) and was killed.
+    TimedOut(std::time::Duration),
     /// The backend refused to compile the program; the error's kind says whose fault that is
     /// (see `oracle::fault`).
     CompileError(CompileError),
@@ -78,6 +80,9 @@ impl fmt::Display for Observed {
                 show_bytes(stdout)
             ),
             Observed::Crashed(how) => write!(f, "crashed: {how}"),
+            Observed::TimedOut(t) => {
+                write!(f, "no result within {:.1} s (killed)", t.as_secs_f64())
+            }
             Observed::CompileError(e) => write!(f, "compile error: {e}"),
             Observed::HarnessFailure(why) => write!(f, "not run: {why}"),
             Observed::Skipped(why) => write!(f, "skipped: {why}"),

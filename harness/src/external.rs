@@ -4,7 +4,8 @@
 //! For each case the harness writes the program to a temporary file, substitutes the placeholders in
 //! the command, runs it with the case's input on standard input, and waits at most a timeout. It then
 //! compares the engine's standard output with the reference's output, byte for byte, and whether it
-//! succeeded (exit code 0) with whether the reference ended `Ok`. There is no tape to compare.
+//! succeeded (exit code 0) with whether the reference ended `Ok`. There is no tape to compare. Each run
+//! leads a process group of its own, killed whole at the time limit or when `bfjit` is interrupted.
 //!
 //! Placeholders: `{file}` (required: the program's path), `{tape_len}` (the case's tape length) and
 //! `{eof}` (`unchanged`, `zero` or `max`). What the engine does where BF implementations differ is its
@@ -21,6 +22,7 @@ use bfjit_backends::{Config, Program};
 use crate::case::{ExitInfo, Observed};
 use crate::dialect::Dialect;
 pub use crate::engine_spec::{split_words, EngineSpec, EngineSpecError};
+use crate::process_group;
 
 /// The default time an external engine gets per case.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -67,8 +69,19 @@ impl ExternalEngine {
             .collect()
     }
 
-    /// Runs the engine on one program and input.
+    /// Runs the engine on one program and input, within its timeout.
     pub fn run(&self, program: &Program, input: &[u8], config: &Config) -> Observed {
+        self.run_for(program, input, config, self.timeout)
+    }
+
+    /// Runs the engine on one program and input, killing it after `limit`.
+    pub fn run_for(
+        &self,
+        program: &Program,
+        input: &[u8],
+        config: &Config,
+        limit: Duration,
+    ) -> Observed {
         let file = match tempfile::Builder::new()
             .prefix("bfjit-case-")
             .suffix(".bf")
@@ -81,7 +94,8 @@ impl ExternalEngine {
             Err(e) => return spawn_failed(e),
         };
         let argv = self.command_line(file.path(), config);
-        let child = Command::new(&argv[0])
+        let mut command = Command::new(&argv[0]);
+        let child = process_group::in_own_group(&mut command)
             .args(&argv[1..])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -91,6 +105,7 @@ impl ExternalEngine {
             Ok(child) => child,
             Err(e) => return spawn_failed(e),
         };
+        process_group::track(child.id());
         let mut stdin = child.stdin.take().expect("stdin is piped");
         let input = input.to_vec();
         // The engine may not read all its input (or exit early): a write error is not a failure.
@@ -108,10 +123,12 @@ impl ExternalEngine {
         let exit = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break ExitInfo::of(status),
-                Ok(None) if start.elapsed() >= self.timeout => {
+                Ok(None) if start.elapsed() >= limit => {
+                    // The whole group: a shell wrapper's children would keep the output open.
+                    process_group::kill_tree(child.id());
                     let _ = child.kill();
                     let _ = child.wait();
-                    break ExitInfo::TimedOut(self.timeout);
+                    break ExitInfo::TimedOut(limit);
                 }
                 Ok(None) => {
                     std::thread::sleep(pause);
@@ -120,6 +137,7 @@ impl ExternalEngine {
                 Err(e) => break ExitInfo::SpawnFailed(e.to_string()),
             }
         };
+        process_group::untrack(child.id());
         let _ = writer.join();
         let stdout = reader.join().unwrap_or_default();
         Observed::External { stdout, exit }

@@ -39,6 +39,8 @@ pub mod in_process;
 pub mod isolate;
 pub mod minimize;
 pub mod oracle;
+pub mod process_group;
+pub mod reference_cache;
 pub mod report;
 pub mod scratch;
 pub mod workloads;

@@ -96,7 +96,9 @@ fn run(args: Args, test_backends: &[&'static dyn Backend]) -> Result<u8, u8> {
             Engine::Backend(_) => None,
         })
         .collect();
-    let mut oracle = Oracle::new(engines, args.fuel).time_share(args.time_share);
+    let mut oracle = Oracle::new(engines, args.fuel)
+        .time_share(args.time_share)
+        .run_limit(args.engines.run_limit());
     if !args.no_isolate {
         oracle = oracle.isolated(args.engines.worker()?);
     }
@@ -213,11 +215,40 @@ fn run(args: Args, test_backends: &[&'static dyn Backend]) -> Result<u8, u8> {
         tally.divergences(),
         tally.environment_failures()
     );
-    Ok(if tally.divergences() > 0 {
-        EXIT_DIVERGENCE
-    } else if tally.environment_failures() > 0 {
-        EXIT_ENVIRONMENT
+    println!("{}", tally.summary());
+    if tally.divergences() > 0 {
+        return Ok(EXIT_DIVERGENCE);
+    }
+    // Generated programs the reference does not finish, or that lie outside an engine's dialect,
+    // are expected; an engine never compared, timeouts and environment failures are not.
+    let mut undecided = Vec::new();
+    let never = tally.never_compared();
+    if tally.checked == 0 || !never.is_empty() {
+        undecided.push(format!(
+            "never compared: {}",
+            if tally.checked == 0 {
+                "any engine".to_string()
+            } else {
+                never.join(", ")
+            }
+        ));
+    }
+    if tally.timeouts() > 0 {
+        undecided.push(format!("{} runs timed out", tally.timeouts()));
+    }
+    if tally.environment_failures() > 0 {
+        undecided.push(format!(
+            "{} runs failed for the environment",
+            tally.environment_failures()
+        ));
+    }
+    if undecided.is_empty() {
+        Ok(EXIT_OK)
     } else {
-        EXIT_OK
-    })
+        println!(
+            "no divergence, but not everything was decided: {} (exit code {EXIT_ENVIRONMENT})",
+            undecided.join("; ")
+        );
+        Ok(EXIT_ENVIRONMENT)
+    }
 }
