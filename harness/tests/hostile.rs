@@ -294,9 +294,14 @@ fn parse_errors_point_at_the_right_column_after_invalid_utf8() {
 
 /// A program of small loops that `cc -O3` needs seconds for, under the C backends' size limit.
 fn slow_to_compile(dir: &Path) -> PathBuf {
+    slow_to_compile_sized(dir, 2_000)
+}
+
+/// [`slow_to_compile`] with about `len` bytes of source.
+fn slow_to_compile_sized(dir: &Path, len: usize) -> PathBuf {
     let mut source = String::new();
     let mut x = 7u64;
-    while source.len() < 2_000 {
+    while source.len() < len {
         x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
         let a = (x >> 60) as usize % 5 + 1;
         let b = (x >> 50) as usize % 3 + 1;
@@ -413,14 +418,16 @@ fn alive(pid: i32) -> bool {
 fn a_worker_killed_during_a_c_compile_leaves_nothing_behind() {
     assert!(have_cc(), "these tests need a C compiler (CI installs one)");
     let work = tempfile::tempdir().unwrap();
-    let prog = slow_to_compile(work.path());
+    // Half again the usual slow program (about 1.5 s of `cc -O3`, under the C size limit), so the
+    // compile outlasts its limit several times over.
+    let prog = slow_to_compile_sized(work.path(), 3_000);
     let tmp = tempfile::tempdir().unwrap();
     let child = Command::new(BFJIT)
         .args([
             "check",
             "--isolate",
             "--compile-timeout",
-            "1",
+            "0.3",
             "--backends",
             "c-baseline",
             prog.to_str().unwrap(),
