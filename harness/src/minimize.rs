@@ -3,7 +3,9 @@
 //! [`minimize`] keeps a candidate only when the same engine still diverges with the same [`Class`]:
 //! it deletes whole loops, unwraps loops (keeping their bodies), deletes runs of commands (halving the
 //! run length down to one command), shortens the input, lowers the tape length and resets the EOF
-//! policy, repeating until nothing more can go or the check budget is spent.
+//! policy (only where the engine's [`Dialect`] lets it choose them: an engine with a fixed tape keeps
+//! it), repeating until nothing more can go or the check budget is spent. A candidate outside the
+//! engine's dialect is judged outside, not diverging, so it is never kept.
 //! [`write_reproducer`] writes `NAME.bf`, `NAME.in` (when there is input), the reference's `NAME.out`,
 //! `NAME.err` and `NAME.cfg` when needed (the corpus formats of `corpus/README.md`), and `NAME.txt`
 //! with the configuration and both outcomes.
@@ -15,6 +17,7 @@ use bfjit_backends::{EofPolicy, Program, Status};
 
 use crate::case::{describe_outcome, Case};
 use crate::corpus::{config_text, ExpectedError};
+use crate::dialect::Dialect;
 use crate::oracle::{CaseReport, Class, Divergence, Oracle, Verdict};
 
 /// How much work the minimizer may do.
@@ -51,6 +54,7 @@ pub struct Minimized {
 struct Search<'a> {
     oracle: &'a mut Oracle,
     engine: usize,
+    dialect: Dialect,
     class: Class,
     checks: usize,
     limits: Limits,
@@ -186,15 +190,20 @@ impl Search<'_> {
             let Ok(config) = case.config.with_tape_len(tape_len) else {
                 continue;
             };
+            // Never out of the engine's dialect: an engine with a fixed tape keeps it.
+            if !self.dialect.may_use(&config) {
+                break;
+            }
             case.config = config;
             if self.try_case(case) {
                 progress = true;
                 break;
             }
         }
-        if self.best.config.eof() != EofPolicy::Unchanged {
+        let unchanged = self.best.config.with_eof(EofPolicy::Unchanged);
+        if self.best.config.eof() != EofPolicy::Unchanged && self.dialect.may_use(&unchanged) {
             let mut case = self.best.clone();
-            case.config = case.config.with_eof(EofPolicy::Unchanged);
+            case.config = unchanged;
             progress |= self.try_case(case);
         }
         progress
@@ -216,6 +225,7 @@ pub fn minimize(
     };
     let report = oracle.check_engines(case, &[engine]);
     let mut search = Search {
+        dialect: oracle.engines()[engine].dialect(),
         oracle,
         engine,
         class,

@@ -19,7 +19,7 @@ pub enum Class {
     Status,
     /// Both ended ok, with a different final pointer or tape.
     Tape,
-    /// The engine crashed the process (signal), panicked, or hung.
+    /// The engine crashed the process (signal) or panicked.
     Crashed,
     /// The engine failed to compile a valid program (a code generator bug).
     Failed,
@@ -95,6 +95,11 @@ pub enum Judgement {
     /// Not compared because the environment failed the engine (see [`Fault::Environment`]); the
     /// text says how. Neither agreement nor an engine bug.
     Environment(String),
+    /// Not decided: the engine gave no result within its time limit (which scales with the
+    /// reference's own time on the case) and was killed; the text says how long it had.
+    TimedOut(String),
+    /// Not run: the case lies outside the engine's dialect ([`crate::dialect`]); the text says why.
+    OutsideDialect(String),
 }
 
 impl Judgement {
@@ -129,6 +134,11 @@ fn judge_failure(engine: &str, observed: &Observed) -> Option<Judgement> {
     let diverge = |class, message| diverges(engine, class, message);
     Some(match observed {
         Observed::Crashed(how) => diverge(Class::Crashed, how.clone()),
+        Observed::TimedOut(_) => Judgement::TimedOut(observed.to_string()),
+        Observed::External {
+            exit: ExitInfo::TimedOut(_),
+            ..
+        } => Judgement::TimedOut(observed.to_string()),
         Observed::CompileError(e) => match e.fault() {
             Fault::Bug => diverge(Class::Failed, e.to_string()),
             Fault::Limit => Judgement::NotRun(e.to_string()),
@@ -171,7 +181,6 @@ pub fn classify(reference: &Outcome, engine: &str, observed: &Observed) -> Judge
             let reference_ok = reference.status == Status::Ok;
             match exit {
                 ExitInfo::Signal(_) => diverge(Class::Crashed, exit.to_string()),
-                ExitInfo::TimedOut(_) => diverge(Class::Status, exit.to_string()),
                 ExitInfo::Code(code) if (*code == 0) != reference_ok => diverge(
                     Class::Status,
                     format!(
@@ -180,7 +189,9 @@ pub fn classify(reference: &Outcome, engine: &str, observed: &Observed) -> Judge
                     ),
                 ),
                 ExitInfo::Code(_) => Judgement::Agrees,
-                ExitInfo::SpawnFailed(_) => unreachable!("judged by judge_failure"),
+                ExitInfo::SpawnFailed(_) | ExitInfo::TimedOut(_) => {
+                    unreachable!("judged by judge_failure")
+                }
             }
         }
         _ => unreachable!("judged by judge_failure"),
