@@ -101,6 +101,14 @@ pub trait Backend: Send + Sync {
         Availability::Available
     }
 
+    /// Whether a run that leaves the tape reports the exact command
+    /// ([`crate::Status::PointerOutOfBounds`]). A backend that does not (`c-naive`) reports
+    /// [`crate::Status::PointerOutOfBoundsUnlocated`] instead, may miss an excursion that touches no
+    /// cell off the tape, and is never judged to agree on a program that leaves the tape.
+    fn locates_errors(&self) -> bool {
+        true
+    }
+
     /// Compiles `program` for runs under `config` (a backend may specialize on it, e.g. emit fuel
     /// checks only when a budget is set).
     fn compile(
