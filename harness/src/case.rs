@@ -30,6 +30,18 @@ impl Case {
     }
 }
 
+/// The reference's run on a case: its outcome, whether it tried to read past the end of its input,
+/// and how long it took.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReferenceRun {
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Whether a `,` found no input left (so the EOF policy mattered).
+    pub read_past_eof: bool,
+    /// Wall time of the run.
+    pub elapsed: std::time::Duration,
+}
+
 /// What one engine did with a case.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Observed {

@@ -30,6 +30,8 @@ pub mod bench;
 pub mod broken;
 pub mod case;
 pub mod corpus;
+pub mod dialect;
+pub mod engine_spec;
 pub mod external;
 pub mod fuzz_targets;
 pub mod generate;

@@ -11,6 +11,7 @@ use super::flags;
 use super::{EXIT_DIVERGENCE, EXIT_ENVIRONMENT, EXIT_OK, EXIT_USAGE};
 use bfjit_harness::case::Case;
 use bfjit_harness::corpus::{load_case, load_dir, CorpusCase};
+use bfjit_harness::engine_spec::engine_specs;
 use bfjit_harness::external::ExternalEngine;
 use bfjit_harness::isolate::WorkerCommand;
 use bfjit_harness::minimize::{minimize, reproducer_name, write_reproducer, Limits};
@@ -28,6 +29,15 @@ pub struct EngineArgs {
     /// It gets the program's path, the input on stdin; its stdout and success are compared.
     #[arg(long = "engine", value_name = "NAME=CMD")]
     pub engines: Vec<String>,
+    /// An external engine's dialect: NAME:KEY=VALUE[,KEY=VALUE...] with tape=N (exactly N cells,
+    /// leaving them is an error) or tape=N+ (at least N; beyond is the engine's business),
+    /// eof=unchanged|zero|max|none, output=bytes|ascii (only bytes 1-127 printed faithfully);
+    /// repeatable. Cases outside it are counted apart, never as divergences.
+    #[arg(long = "dialect", value_name = "NAME:K=V")]
+    pub dialects: Vec<String>,
+    /// A TOML file of external engines: a table per engine, `command` then dialect keys.
+    #[arg(long = "engines", value_name = "FILE")]
+    pub engine_files: Vec<PathBuf>,
     /// Seconds an external engine (or an isolated backend) may take per program.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = flags::seconds, allow_negative_numbers = true)]
     pub timeout: Duration,
@@ -81,12 +91,13 @@ impl EngineArgs {
                 })?;
             engines.push(Engine::Backend(backend));
         }
-        for spec in &self.engines {
-            let engine = ExternalEngine::parse(spec, self.timeout()).map_err(|e| {
+        let specs =
+            engine_specs(&self.engines, &self.dialects, &self.engine_files).map_err(|e| {
                 error(e);
                 EXIT_USAGE
             })?;
-            engines.push(Engine::External(engine));
+        for spec in specs {
+            engines.push(Engine::External(ExternalEngine::new(spec, self.timeout())));
         }
         if engines.is_empty() {
             error("no engine to compare with reference (all unsupported here?)");

@@ -15,7 +15,7 @@ use super::common::error;
 use super::flags;
 use super::{EXIT_DIVERGENCE, EXIT_ENVIRONMENT, EXIT_OK, EXIT_USAGE};
 use bfjit_harness::case::Case;
-use bfjit_harness::external::ExternalEngine;
+use bfjit_harness::dialect::Dialect;
 use bfjit_harness::generate::{mutate, ShapeStream};
 use bfjit_harness::minimize::{minimize, reproducer_name, write_reproducer, Limits};
 use bfjit_harness::oracle::{Class, Engine, Oracle, Tally, DEFAULT_BUDGET};
@@ -86,16 +86,16 @@ fn corpus_sources(args: &Args) -> Result<Vec<Vec<u8>>, u8> {
 fn run(args: Args, test_backends: &[&'static dyn Backend]) -> Result<u8, u8> {
     let corpus = corpus_sources(&args)?;
     let (engines, unsupported) = args.engines.engines(test_backends)?;
-    // External engines that cannot be told the tape length / EOF policy pin them for every case.
-    let mut pinned_tape = None;
-    let mut pinned_eof = None;
-    for engine in &engines {
-        if let Engine::External(e) = engine {
-            let (tape, eof) = ExternalEngine::pinned(e);
-            pinned_tape = pinned_tape.or(tape);
-            pinned_eof = pinned_eof.or(eof);
-        }
-    }
+    // Generated and mutated cases are made to fit the external engines' dialects (the first
+    // engine's pins win where two differ).
+    let dialects: Vec<Dialect> = engines
+        .iter()
+        .rev()
+        .filter_map(|e| match e {
+            Engine::External(e) => Some(e.dialect),
+            Engine::Backend(_) => None,
+        })
+        .collect();
     let mut oracle = Oracle::new(engines, args.fuel).time_share(args.time_share);
     if !args.no_isolate {
         oracle = oracle.isolated(args.engines.worker()?);
@@ -137,14 +137,16 @@ fn run(args: Args, test_backends: &[&'static dyn Backend]) -> Result<u8, u8> {
     let mut programs = 0u64;
     let mut fuzz_time = Duration::ZERO;
     while start.elapsed() < limit && args.cases.is_none_or(|n| programs < n) {
-        let shape = stream.next_shape().pinned(pinned_tape, pinned_eof);
-        let mut case = shape.to_case();
+        let mut case = stream.next_shape().to_case();
         if !corpus.is_empty() && stream.rng().next_u32().is_multiple_of(8) {
             let pick = stream.rng().next_u32() as usize % corpus.len();
             let mutant = mutate(&corpus[pick], stream.rng());
             if let Some(c) = Case::from_source(mutant, case.input.clone(), case.config) {
                 case = c;
             }
+        }
+        for dialect in &dialects {
+            case = dialect.fit(case);
         }
         let checked = Instant::now();
         let report = oracle.check(&case);
