@@ -40,7 +40,7 @@ fn available() -> Vec<&'static dyn Backend> {
 }
 
 fn have_cc() -> bool {
-    bfjit_backends::backend_by_name("c-baseline")
+    bfjit_backends::backend_by_name("c-guarded")
         .is_some_and(|b| b.availability() == Availability::Available)
 }
 
@@ -251,7 +251,7 @@ fn the_c_backends_refuse_large_programs_quickly() {
     let loops = "+[->++>[-]<<]>.<".repeat(20_000);
     for source in [straight, loops] {
         let program = Program::parse(source).unwrap();
-        for name in ["c-baseline", "c-opt"] {
+        for name in ["c-guarded", "c-opt"] {
             let backend = bfjit_backends::backend_by_name(name).unwrap();
             let start = Instant::now();
             let result = backend.compile(&program, &Config::default());
@@ -375,7 +375,7 @@ fn a_worker_killed_during_a_c_compile_leaves_nothing_behind() {
             "--timeout",
             "0.3",
             "--backends",
-            "c-baseline",
+            "c-guarded",
             prog.to_str().unwrap(),
         ],
         tmp.path(),
@@ -396,9 +396,9 @@ fn an_interrupted_check_or_run_during_a_c_compile_leaves_nothing_behind() {
     let prog = slow_to_compile(work.path());
     let p = prog.to_str().unwrap();
     let runs: &[&[&str]] = &[
-        &["check", "--isolate", "--backends", "c-baseline", p],
+        &["check", "--isolate", "--backends", "c-guarded", p],
         &["check", "--backends", "c-opt", p],
-        &["run", "--backend", "c-baseline", p],
+        &["run", "--backend", "c-guarded", p],
     ];
     for args in runs {
         let tmp = tempfile::tempdir().unwrap();

@@ -15,8 +15,8 @@
 //! - a pointer that leaves the tape and comes back without touching a cell off the tape is not seen,
 //!   unless it is still off the tape at the end.
 //!
-//! Around the translated program, `main` only maps the tape, installs the fault handler, gives stdout
-//! a 64 KiB buffer and, at the end, writes the final pointer, the fuel left and the tape to a state
+//! Around the translated program, `main` only asks to die with the harness (`PR_SET_PDEATHSIG`),
+//! maps the tape, installs the fault handler, gives stdout a 64 KiB buffer and, at the end, writes the final pointer, the fuel left and the tape to a state
 //! file named by its one argument, so that runs that end ok compare in full with the reference. With a
 //! fuel budget, loop-body entries are charged as in every other backend; benchmarks run unmetered, so
 //! their code is the plain translation only. Input is read in full before the child starts (it
@@ -204,7 +204,9 @@ pub fn translate(nodes: &[Node], config: &Config) -> Result<String, CompileError
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #define TAPE_LEN {tape_len}u
@@ -237,7 +239,10 @@ static int finish(const char *path, unsigned char *slack, unsigned char *p, uint
 }}
 
 int main(int argc, char **argv) {{
-    if (argc != 2) return {EXIT_SETUP};
+    if (argc != 3) return {EXIT_SETUP};
+    /* Never outlive the harness: killed when it dies, and gone if it already has. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != (pid_t)strtol(argv[2], NULL, 10))
+        return {EXIT_SETUP};
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t guard = (REACH + page - 1) / page * page;
     size_t span = (TAPE_LEN + page - 1) / page * page;
@@ -324,7 +329,7 @@ impl NaiveExecutable {
 
 impl Executable for NaiveExecutable {
     fn run(&self, input: &mut dyn Read, output: &mut dyn Write) -> Halt {
-        use std::os::unix::process::{CommandExt, ExitStatusExt};
+        use std::os::unix::process::ExitStatusExt;
         let mut data = Vec::new();
         if let Err(e) = input.read_to_end(&mut data) {
             return stopped(Status::Io(e.into()));
@@ -336,21 +341,15 @@ impl Executable for NaiveExecutable {
             Ok(file) => file.into_temp_path(),
             Err(e) => return child_failed(format!("cannot create its state file: {e}")),
         };
-        let mut command = Command::new(&self.exe);
-        command
+        // The child asks to be killed when this process dies (its `main` checks the pid given).
+        let spawned = Command::new(&self.exe)
             .arg(&*state)
+            .arg(std::process::id().to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        // SAFETY: the closure runs in the forked child before exec and only calls `prctl`, which is
-        // async-signal-safe; it makes the kernel kill the child if this process dies first.
-        unsafe {
-            command.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        let mut child = match command.spawn() {
+            .stderr(Stdio::null())
+            .spawn();
+        let mut child = match spawned {
             Ok(child) => child,
             Err(e) => return child_failed(format!("cannot start it: {e}")),
         };
@@ -405,3 +404,7 @@ impl Executable for NaiveExecutable {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "naive_tests.rs"]
+mod tests;
