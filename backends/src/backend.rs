@@ -101,11 +101,13 @@ pub trait Backend: Send + Sync {
         Availability::Available
     }
 
-    /// Whether a run that leaves the tape reports the exact command
-    /// ([`crate::Status::PointerOutOfBounds`]). A backend that does not (`c-naive`) reports
-    /// [`crate::Status::PointerOutOfBoundsUnlocated`] instead, may miss an excursion that touches no
-    /// cell off the tape, and is never judged to agree on a program that leaves the tape.
-    fn locates_errors(&self) -> bool {
+    /// Whether the backend keeps the whole contract of docs/semantics.md. One that does not
+    /// (`c-naive`, the unchecked C baseline) reports an out-of-bounds error without its command
+    /// ([`crate::Status::PointerOutOfBoundsUnlocated`]), may miss an excursion that touches no cell
+    /// off the tape (or only reads next to cell 0), and is not interactive (it reads its input in
+    /// full before running and writes its output as it ends). Harnesses never count such a backend
+    /// as agreeing where the reference left the tape.
+    fn keeps_contract(&self) -> bool {
         true
     }
 

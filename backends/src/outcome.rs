@@ -132,7 +132,7 @@ pub enum Status {
     },
     /// The pointer left the tape by `side`, at a command the engine cannot name. Only an engine that
     /// does not check bounds itself reports this (`c-naive`: guard pages stop its process); see
-    /// [`crate::Backend::locates_errors`].
+    /// [`crate::Backend::keeps_contract`].
     PointerOutOfBoundsUnlocated {
         /// Which end it left by.
         side: Side,
@@ -159,7 +159,10 @@ impl fmt::Display for Status {
                     Side::Left => "left of cell 0",
                     Side::Right => "past the right end of the tape",
                 };
-                write!(f, "pointer moved {side} (this engine cannot say at which command)")
+                write!(
+                    f,
+                    "pointer moved {side} (this engine cannot say at which command)"
+                )
             }
             Status::OutOfFuel => f.write_str("out of fuel"),
             Status::Io(e) => write!(f, "I/O error: {e}"),

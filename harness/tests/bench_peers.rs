@@ -79,7 +79,11 @@ fn external_engines_are_verified_and_a_wrong_one_is_wrong() {
     assert_eq!(fixed.verdict, Verdict::Ok, "{:?}", fixed.detail);
     let run = fixed.run.unwrap();
     assert_eq!(run.samples, 2);
-    assert_eq!(fixed.process, Some(run), "an external engine's run is its process");
+    assert_eq!(
+        fixed.process,
+        Some(run),
+        "an external engine's run is its process"
+    );
     assert!(fixed.compile.is_none());
 
     let buggy = cell(&results, "high", "buggy");
@@ -105,12 +109,19 @@ fn external_engines_are_verified_and_a_wrong_one_is_wrong() {
     let info = |name: &str| results.backends.iter().find(|b| b.name == name).unwrap();
     assert!(info("fixed").external && info("buggy").external);
     assert!(!info("bytecode").external);
-    assert!(info("fixed").command.as_deref().unwrap().contains("--fixed"));
+    assert!(info("fixed")
+        .command
+        .as_deref()
+        .unwrap()
+        .contains("--fixed"));
     assert!(info("fixed").startup.is_some() && info("bytecode").startup.is_some());
 
     // The report marks external engines and ranks every engine against c-naive.
     let html = bfjit_harness::report::render(&results, None).unwrap();
-    assert!(html.contains("fixed (external)"), "charts label external engines");
+    assert!(
+        html.contains("fixed (external)"),
+        "charts label external engines"
+    );
     assert!(html.contains("badge ext"));
     assert!(html.contains("id=\"peers\"") && html.contains("× c-naive"));
     assert!(html.contains("buggy on high: wrong output"));
@@ -197,7 +208,11 @@ fn baseline_marks_a_2x_slowdown_and_nothing_when_measured_twice() {
     let change = &marked.changes[0];
     assert_eq!(change.direction, Direction::Slower, "{change:?}");
     assert!(change.ratio > 1.5, "{change:?}");
-    assert!(marked.baseline.as_deref().unwrap().starts_with("first/results.json ("));
+    assert!(marked
+        .baseline
+        .as_deref()
+        .unwrap()
+        .starts_with("first/results.json ("));
     let html = bfjit_harness::report::render(&marked, None).unwrap();
     assert!(html.contains("id=\"changes\""));
     assert!(html.contains("<strong>slower</strong>"));
@@ -221,7 +236,10 @@ fn baseline_marks_a_2x_slowdown_and_nothing_when_measured_twice() {
         .unwrap();
     assert_eq!(output.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("1 of 1 cells changed beyond the noise"), "{stdout}");
+    assert!(
+        stdout.contains("1 of 1 cells changed beyond the noise"),
+        "{stdout}"
+    );
     assert!(stdout.contains("Slower"), "{stdout}");
     assert!(out.join("compare/index.html").is_file());
     let written: Results =
@@ -243,7 +261,11 @@ fn callgrind_counts_instructions_of_whole_processes() {
     let second = bench::run(&backends, &workloads, &plan, &mut |_| {});
     for name in ["bytecode", "dynasm-opt"] {
         let n = cell(&first, "a", name).instructions;
-        assert!(n.is_some_and(|n| n > 10_000), "{name}: {n:?} {:?}", first.notes);
+        assert!(
+            n.is_some_and(|n| n > 10_000),
+            "{name}: {n:?} {:?}",
+            first.notes
+        );
     }
     // Counts are stable between runs: nothing is marked.
     for change in changes::compare(&first, &second) {

@@ -83,6 +83,25 @@ fn agree_or_refuse(source: &[u8], config: &Config) -> Vec<&'static str> {
     let mut refused = Vec::new();
     for backend in available() {
         match compile_and_run(backend, &program, config, b"") {
+            // Classified apart, as the oracle does: it cannot locate the error.
+            Ok(outcome)
+                if !backend.keeps_contract()
+                    && matches!(
+                        expected.status,
+                        bfjit_backends::Status::PointerOutOfBounds { .. }
+                    ) =>
+            {
+                assert!(
+                    matches!(
+                        outcome.status,
+                        bfjit_backends::Status::PointerOutOfBoundsUnlocated { .. }
+                            | bfjit_backends::Status::Ok
+                    ),
+                    "{}: {}",
+                    backend.name(),
+                    outcome.status
+                );
+            }
             Ok(outcome) => assert_eq!(
                 compare(&expected, &outcome),
                 None,

@@ -8,7 +8,7 @@
 //! between two cell accesses, so a program that leaves the tape faults; a `SIGSEGV` handler flushes the
 //! output and exits with a code naming the side. The harness reports that as
 //! [`Status::PointerOutOfBoundsUnlocated`]: the command that left the tape is unknown. Limits, all
-//! declared through [`Backend::locates_errors`] (`false`):
+//! declared through [`Backend::keeps_contract`] (`false`):
 //! - the tape is placed against the right guard; pages are whole, so on the left there are up to a
 //!   page of accessible slack cells. A write there is detected after the run (the slack is checked to
 //!   be still zero), a read only is not;
@@ -62,7 +62,7 @@ impl Backend for CNaive {
         super::availability()
     }
 
-    fn locates_errors(&self) -> bool {
+    fn keeps_contract(&self) -> bool {
         false
     }
 
@@ -322,7 +322,9 @@ impl NaiveExecutable {
             status,
             pointer: word(0) as usize,
             tape: bytes[16..].to_vec(),
-            fuel_used: self.fuel.map_or(0, |budget| budget.saturating_sub(fuel_left)),
+            fuel_used: self
+                .fuel
+                .map_or(0, |budget| budget.saturating_sub(fuel_left)),
         }
     }
 }
@@ -393,11 +395,15 @@ impl Executable for NaiveExecutable {
         match (exit.code(), exit.signal()) {
             (Some(EXIT_OK), _) => self.read_state(&state, Status::Ok),
             (Some(EXIT_OUT_OF_FUEL), _) => self.read_state(&state, Status::OutOfFuel),
-            (Some(EXIT_LEFT), _) => stopped(Status::PointerOutOfBoundsUnlocated { side: Side::Left }),
+            (Some(EXIT_LEFT), _) => {
+                stopped(Status::PointerOutOfBoundsUnlocated { side: Side::Left })
+            }
             (Some(EXIT_RIGHT), _) => {
                 stopped(Status::PointerOutOfBoundsUnlocated { side: Side::Right })
             }
-            (Some(EXIT_SETUP), _) => child_failed("it could not map its tape or write its state".into()),
+            (Some(EXIT_SETUP), _) => {
+                child_failed("it could not map its tape or write its state".into())
+            }
             (Some(code), _) => child_failed(format!("exit code {code}")),
             (None, Some(signal)) => child_failed(format!("killed by signal {signal}")),
             (None, None) => child_failed(format!("{exit}")),

@@ -43,8 +43,8 @@ pub fn count_instructions(timed: &Timed, workload: &Workload) -> Result<u64, Str
     if !status.success() {
         return Err(format!("valgrind: {status}"));
     }
-    let text = std::fs::read_to_string(&out)
-        .map_err(|e| format!("cannot read {}: {e}", out.display()))?;
+    let text =
+        std::fs::read_to_string(&out).map_err(|e| format!("cannot read {}: {e}", out.display()))?;
     parse_total(&text).ok_or_else(|| "no instruction total in callgrind's output".to_string())
 }
 
@@ -58,7 +58,10 @@ fn input_file(dir: &Path, input: &[u8]) -> Result<std::path::PathBuf, String> {
 /// The total instruction count of a callgrind output file (`summary:` or `totals:` line).
 pub fn parse_total(text: &str) -> Option<u64> {
     text.lines()
-        .find_map(|l| l.strip_prefix("summary:").or_else(|| l.strip_prefix("totals:")))
+        .find_map(|l| {
+            l.strip_prefix("summary:")
+                .or_else(|| l.strip_prefix("totals:"))
+        })
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
 }
@@ -69,7 +72,10 @@ mod tests {
 
     #[test]
     fn the_total_is_read_from_summary_or_totals() {
-        assert_eq!(parse_total("events: Ir\nfl=x\nsummary: 12345\n"), Some(12345));
+        assert_eq!(
+            parse_total("events: Ir\nfl=x\nsummary: 12345\n"),
+            Some(12345)
+        );
         assert_eq!(parse_total("events: Ir\ntotals: 77 3\n"), Some(77));
         assert_eq!(parse_total("events: Ir\n"), None);
     }

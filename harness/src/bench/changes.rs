@@ -160,7 +160,10 @@ mod tests {
         // Ranges that do not overlap, but by less than the margin: noise.
         assert_eq!(judge(&old, &stats(1.1, 1.07, 1.12)), Direction::Unchanged);
         // A wide range on either side hides a larger change.
-        assert_eq!(judge(&stats(1.0, 0.5, 1.8), &stats(2.0, 1.95, 2.05)), Direction::Unchanged);
+        assert_eq!(
+            judge(&stats(1.0, 0.5, 1.8), &stats(2.0, 1.95, 2.05)),
+            Direction::Unchanged
+        );
         assert_eq!(judge_instructions(1000, 1005), Direction::Unchanged);
         assert_eq!(judge_instructions(1000, 2000), Direction::Slower);
         assert_eq!(judge_instructions(1000, 900), Direction::Faster);

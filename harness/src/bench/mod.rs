@@ -279,7 +279,12 @@ pub fn run(
                 }
             }
             if plan.callgrind && cell.verdict == Verdict::Ok {
-                count(&mut cell, &Timed::External(engine.clone()), workload, &mut notes);
+                count(
+                    &mut cell,
+                    &Timed::External(engine.clone()),
+                    workload,
+                    &mut notes,
+                );
             }
             cells.push(cell);
             progress(Step::Done);

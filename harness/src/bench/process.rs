@@ -219,7 +219,8 @@ pub fn measure_process(
     let warmup = run_process(&argv, input, PROCESS_TIMEOUT);
     verify(&warmup, workload)?;
     let runs = plan.runs.max(1);
-    let fitting = (plan.cell_budget.as_secs_f64() / warmup.elapsed.as_secs_f64().max(1e-9)) as usize;
+    let fitting =
+        (plan.cell_budget.as_secs_f64() / warmup.elapsed.as_secs_f64().max(1e-9)) as usize;
     let planned = runs.min(fitting.max(1));
     let mut times = Vec::with_capacity(planned);
     for _ in 0..planned {

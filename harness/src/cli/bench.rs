@@ -223,7 +223,9 @@ fn run(args: Args) -> Result<u8, u8> {
         .collect();
     if args.process || args.callgrind || !plan.externals.is_empty() {
         plan.bfjit = Some(std::env::current_exe().map_err(|e| {
-            error(format_args!("cannot find the bfjit executable for --process: {e}"));
+            error(format_args!(
+                "cannot find the bfjit executable for --process: {e}"
+            ));
             EXIT_USAGE
         })?);
     }

@@ -152,8 +152,8 @@ fn output_divergence(reference: &[u8], engine: &[u8]) -> Option<Difference> {
 
 /// Whether the registered backend `engine` reports out-of-bounds errors at their command (engines
 /// the registry does not know are held to that).
-fn locates_errors(engine: &str) -> bool {
-    bfjit_backends::backend_by_name(engine).is_none_or(|b| b.locates_errors())
+fn keeps_contract(engine: &str) -> bool {
+    bfjit_backends::backend_by_name(engine).is_none_or(|b| b.keeps_contract())
 }
 
 /// Judges what an engine did against a finished reference run. A backend that cannot locate
@@ -172,7 +172,7 @@ pub fn classify(reference: &Outcome, engine: &str, observed: &Observed) -> Judge
     match observed {
         Observed::Outcome(outcome)
             if matches!(reference.status, Status::PointerOutOfBounds { .. })
-                && !locates_errors(engine) =>
+                && !keeps_contract(engine) =>
         {
             Judgement::NotRun(format!(
                 "{engine} cannot locate out-of-bounds errors, so it is not compared where the \

@@ -89,7 +89,9 @@ pub(super) fn peer_tables(results: &Results) -> Vec<PeerTable> {
                     ratio: baseline
                         .filter(|b| *b > 0.0)
                         .map_or("—".to_string(), |b| format!("{:.2}×", run / b)),
-                    process: cell.process.map_or("—".to_string(), |s| format_secs(s.median)),
+                    process: cell
+                        .process
+                        .map_or("—".to_string(), |s| format_secs(s.median)),
                     baseline: cell.backend == C_BASELINE,
                 })
                 .collect();
