@@ -337,7 +337,8 @@ mod tests {
              output = \"ascii\"\n\n[mine]\ncommand = \"./bf {file}\"\ntape = 100\n",
         )
         .unwrap();
-        let specs = engine_specs(&[], &["mine:eof=none".into()], &[path.clone()]).unwrap();
+        let specs =
+            engine_specs(&[], &["mine:eof=none".into()], std::slice::from_ref(&path)).unwrap();
         assert_eq!(specs.len(), 2);
         assert_eq!(specs[0].name, "beef");
         assert_eq!(specs[0].dialect.eof, Eof::Policy(EofPolicy::Zero));
