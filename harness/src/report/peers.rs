@@ -88,7 +88,7 @@ pub(super) fn peer_tables(results: &Results) -> Vec<PeerTable> {
                     run: format_secs(run),
                     ratio: baseline
                         .filter(|b| *b > 0.0)
-                        .map_or("—".to_string(), |b| format!("{:.2}×", run / b)),
+                        .map_or("—".to_string(), |b| format_ratio(run / b)),
                     process: cell
                         .process
                         .map_or("—".to_string(), |s| format_secs(s.median)),
