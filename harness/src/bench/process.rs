@@ -150,8 +150,12 @@ fn verify(run: &ProcessRun, workload: &Workload) -> Result<(), (Verdict, String)
         ExitInfo::SpawnFailed(why) => {
             return Err((Verdict::Failed, format!("could not be started: {why}")))
         }
+        // Too slow to measure is not a wrong answer: not measured, and said so.
         ExitInfo::TimedOut(t) => {
-            return Err((Verdict::Failed, format!("killed after {}", secs(*t))))
+            return Err((
+                Verdict::Skipped,
+                format!("not measured: killed after {} without finishing", secs(*t)),
+            ))
         }
         ExitInfo::Signal(_) => return Err((Verdict::Failed, run.exit.to_string())),
         ExitInfo::Code(code) if (*code == 0) == wants_error => {
