@@ -203,14 +203,17 @@ pub fn bar_chart(
                 x += 40 + 9 * name.len() as i32;
             }
             let scale = if log { "log scale" } else { "linear scale" };
-            root.draw(&Text::new(
-                scale.to_string(),
-                (canvas.width as i32 - 24, 17),
-                TextStyle::from((FONT, canvas.font - 1).into_font())
-                    .color(&MUTED)
-                    .pos(Pos::new(HPos::Right, VPos::Center)),
-            ))
-            .map_err(err)?;
+            // Only where the legend leaves room (the axis ticks say it too).
+            if x + 9 * scale.len() as i32 <= canvas.width as i32 - 24 {
+                root.draw(&Text::new(
+                    scale.to_string(),
+                    (canvas.width as i32 - 24, 17),
+                    TextStyle::from((FONT, canvas.font - 1).into_font())
+                        .color(&MUTED)
+                        .pos(Pos::new(HPos::Right, VPos::Center)),
+                ))
+                .map_err(err)?;
+            }
         }
         root.present().map_err(err)?;
     }
@@ -310,7 +313,7 @@ pub fn time_bars(canvas: Canvas, title: &str, rows: &[BarRow]) -> Result<String,
         &[
             ("compile", COMPILE_COLOR),
             ("run", RUN_COLOR),
-            ("whole process", PROCESS_COLOR),
+            ("process", PROCESS_COLOR),
         ]
     } else {
         &[("compile", COMPILE_COLOR), ("run", RUN_COLOR)]
