@@ -14,6 +14,13 @@ use bfjit_harness::external::{ExternalEngine, DEFAULT_TIMEOUT};
 
 const BFJIT: &str = env!("CARGO_BIN_EXE_bfjit");
 
+/// The tests of this file measure times: they run one at a time, so that one does not slow another.
+static TIMING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    TIMING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -63,6 +70,7 @@ const HIGH_BYTE: &str = "++++++++[>++++++++++++++++<-]>+.<++++++++[>--------<-]>
 
 #[test]
 fn external_engines_are_verified_and_a_wrong_one_is_wrong() {
+    let _timing = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "high", HIGH_BYTE, &[129, 65]);
     let workloads = load_workloads(&[dir.path().to_path_buf()]).unwrap();
@@ -129,6 +137,7 @@ fn external_engines_are_verified_and_a_wrong_one_is_wrong() {
 
 #[test]
 fn a_workload_outside_an_engines_dialect_is_skipped_not_failed() {
+    let _timing = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "high", HIGH_BYTE, &[129, 65]);
     let workloads = load_workloads(&[dir.path().to_path_buf()]).unwrap();
@@ -177,6 +186,7 @@ fn nest(depth: usize) -> String {
 
 #[test]
 fn baseline_marks_a_2x_slowdown_and_nothing_when_measured_twice() {
+    let _timing = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let (source, expected) = busy_program();
     write(dir.path(), "busy", &source, &expected);
@@ -250,6 +260,7 @@ fn baseline_marks_a_2x_slowdown_and_nothing_when_measured_twice() {
 
 #[test]
 fn callgrind_counts_instructions_of_whole_processes() {
+    let _timing = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "a", "++++++++[>++++++++<-]>+.", b"A");
     let workloads = load_workloads(&[dir.path().to_path_buf()]).unwrap();
