@@ -32,6 +32,16 @@ pub trait Backend: Send + Sync {
         Availability::Available
     }
 
+    /// Whether the backend keeps the whole contract of docs/semantics.md. One that does not
+    /// (`c-naive`, the unchecked C baseline) reports an out-of-bounds error without its command
+    /// ([`crate::Status::PointerOutOfBoundsUnlocated`]), may miss an excursion that touches no cell
+    /// off the tape (or only reads next to cell 0), and is not interactive (it reads its input in
+    /// full before running and writes its output as it ends). Harnesses never count such a backend
+    /// as agreeing where the reference left the tape.
+    fn keeps_contract(&self) -> bool {
+        true
+    }
+
     /// Compiles `program` for runs under `config` (a backend may specialize on it, e.g. emit fuel
     /// checks only when a budget is set).
     fn compile(

@@ -23,7 +23,7 @@
 //! Backends, one folder each: [`reference`] (the oracle), [`bytecode`] (the fast interpreter),
 //! [`dynasm_simple`] and [`handjit`] (one-to-one x86-64 JITs), [`dynasm_opt`] (the optimizing x86-64
 //! JIT), [`cranelift`] (the portable JIT), [`tiered`] (interpret first, compile hot loops) and
-//! [`c_baseline`] (BF to C through the system compiler: `c-baseline` and `c-opt`).
+//! [`c_baseline`] (BF to C through the system compiler: `c-naive`, `c-guarded` and `c-opt`).
 //!
 //! ```
 //! use bfjit_backends::{compile_and_run, backend_by_name, Config, Program, Status};

@@ -57,8 +57,8 @@ impl ExternalEngine {
         Ok(ExternalEngine::new(EngineSpec::parse(spec)?, timeout))
     }
 
-    /// The command line for one run.
-    fn command_line(&self, file: &Path, config: &Config) -> Vec<String> {
+    /// The command line for one run (placeholders substituted).
+    pub fn command_line(&self, file: &Path, config: &Config) -> Vec<String> {
         self.argv
             .iter()
             .map(|w| {

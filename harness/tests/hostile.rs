@@ -44,7 +44,7 @@ fn available() -> Vec<&'static dyn Backend> {
 }
 
 fn have_cc() -> bool {
-    bfjit_backends::backend_by_name("c-baseline")
+    bfjit_backends::backend_by_name("c-guarded")
         .is_some_and(|b| b.availability() == Availability::Available)
 }
 
@@ -87,6 +87,25 @@ fn agree_or_refuse(source: &[u8], config: &Config) -> Vec<&'static str> {
     let mut refused = Vec::new();
     for backend in available() {
         match compile_and_run(backend, &program, config, b"") {
+            // Classified apart, as the oracle does: it cannot locate the error.
+            Ok(outcome)
+                if !backend.keeps_contract()
+                    && matches!(
+                        expected.status,
+                        bfjit_backends::Status::PointerOutOfBounds { .. }
+                    ) =>
+            {
+                assert!(
+                    matches!(
+                        outcome.status,
+                        bfjit_backends::Status::PointerOutOfBoundsUnlocated { .. }
+                            | bfjit_backends::Status::Ok
+                    ),
+                    "{}: {}",
+                    backend.name(),
+                    outcome.status
+                );
+            }
             Ok(outcome) => assert_eq!(
                 compare(&expected, &outcome),
                 None,
@@ -255,7 +274,7 @@ fn the_c_backends_refuse_large_programs_quickly() {
     let loops = "+[->++>[-]<<]>.<".repeat(20_000);
     for source in [straight, loops] {
         let program = Program::parse(source).unwrap();
-        for name in ["c-baseline", "c-opt"] {
+        for name in ["c-guarded", "c-opt"] {
             let backend = bfjit_backends::backend_by_name(name).unwrap();
             let start = Instant::now();
             let result = backend.compile(&program, &Config::default());
@@ -429,7 +448,7 @@ fn a_worker_killed_during_a_c_compile_leaves_nothing_behind() {
             "--compile-timeout",
             "0.3",
             "--backends",
-            "c-baseline",
+            "c-guarded",
             prog.to_str().unwrap(),
         ])
         .env("TMPDIR", tmp.path())
@@ -485,9 +504,9 @@ fn an_interrupted_check_or_run_during_a_c_compile_leaves_nothing_behind() {
     let prog = slow_to_compile(work.path());
     let p = prog.to_str().unwrap();
     let runs: &[&[&str]] = &[
-        &["check", "--isolate", "--backends", "c-baseline", p],
+        &["check", "--isolate", "--backends", "c-guarded", p],
         &["check", "--backends", "c-opt", p],
-        &["run", "--backend", "c-baseline", p],
+        &["run", "--backend", "c-guarded", p],
     ];
     for args in runs {
         let tmp = tempfile::tempdir().unwrap();

@@ -163,13 +163,30 @@ fn output_divergence(reference: &[u8], engine: &[u8]) -> Option<Difference> {
     })
 }
 
-/// Judges what an engine did against a finished reference run.
+/// Whether the registered backend `engine` reports out-of-bounds errors at their command (engines
+/// the registry does not know are held to that).
+fn keeps_contract(engine: &str) -> bool {
+    bfjit_backends::backend_by_name(engine).is_none_or(|b| b.keeps_contract())
+}
+
+/// Judges what an engine did against a finished reference run. A backend that cannot locate
+/// out-of-bounds errors (`c-naive`) is not compared where the reference left the tape.
 pub fn classify(reference: &Outcome, engine: &str, observed: &Observed) -> Judgement {
     if let Some(judgement) = judge_failure(engine, observed) {
         return judgement;
     }
     let diverge = |class, message| diverges(engine, class, message);
     match observed {
+        Observed::Outcome(outcome)
+            if matches!(reference.status, Status::PointerOutOfBounds { .. })
+                && !keeps_contract(engine) =>
+        {
+            Judgement::NotRun(format!(
+                "{engine} cannot locate out-of-bounds errors, so it is not compared where the \
+                 reference left the tape (reference: {}; {engine}: {})",
+                reference.status, outcome.status
+            ))
+        }
         Observed::Outcome(outcome) => match compare(reference, outcome) {
             Some(d) => diverge(Class::of(&d), format!("{d} (reference vs {engine})")),
             None => Judgement::Agrees,
