@@ -12,10 +12,9 @@
 //! [`Dialect`] (see [`crate::dialect`]; specifications are parsed in [`crate::engine_spec`]).
 
 use std::fmt;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bfjit_backends::{Config, Program};
 
@@ -94,53 +93,11 @@ impl ExternalEngine {
             Err(e) => return spawn_failed(e),
         };
         let argv = self.command_line(file.path(), config);
-        let mut command = Command::new(&argv[0]);
-        let child = process_group::in_own_group(&mut command)
-            .args(&argv[1..])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn();
-        let mut child = match child {
-            Ok(child) => child,
-            Err(e) => return spawn_failed(e),
-        };
-        process_group::track(child.id());
-        let mut stdin = child.stdin.take().expect("stdin is piped");
-        let input = input.to_vec();
-        // The engine may not read all its input (or exit early): a write error is not a failure.
-        let writer = std::thread::spawn(move || {
-            let _ = stdin.write_all(&input);
-        });
-        let mut stdout = child.stdout.take().expect("stdout is piped");
-        let reader = std::thread::spawn(move || {
-            let mut out = Vec::new();
-            let _ = stdout.read_to_end(&mut out);
-            out
-        });
-        let start = Instant::now();
-        let mut pause = Duration::from_micros(200);
-        let exit = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break ExitInfo::of(status),
-                Ok(None) if start.elapsed() >= limit => {
-                    // The whole group: a shell wrapper's children would keep the output open.
-                    process_group::kill_tree(child.id());
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break ExitInfo::TimedOut(limit);
-                }
-                Ok(None) => {
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(5));
-                }
-                Err(e) => break ExitInfo::SpawnFailed(e.to_string()),
-            }
-        };
-        process_group::untrack(child.id());
-        let _ = writer.join();
-        let stdout = reader.join().unwrap_or_default();
-        Observed::External { stdout, exit }
+        let run = process_group::run(&argv, input, limit);
+        Observed::External {
+            stdout: run.stdout,
+            exit: run.exit,
+        }
     }
 }
 

@@ -10,11 +10,15 @@
 //! member appears, then killed (SIGKILL ends stopped processes too).
 
 use std::collections::BTreeSet;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::{mpsc, Mutex};
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
+
+use crate::case::ExitInfo;
 
 /// Groups to kill when the run is interrupted (their leaders' pids).
 static TRACKED: Mutex<Vec<u32>> = Mutex::new(Vec::new());
@@ -168,6 +172,88 @@ fn processes() -> Vec<Proc> {
         }
     }
     found
+}
+
+/// One finished process: its wall time, standard output and exit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcessRun {
+    /// From the spawn to the reaping.
+    pub elapsed: Duration,
+    /// Everything it wrote to standard output.
+    pub stdout: Vec<u8>,
+    /// How it ended.
+    pub exit: ExitInfo,
+}
+
+/// Runs `argv` with `input` on standard input in a group of its own, killing the group with every
+/// descendant after `timeout` (the one way the harness runs a command: external engines, timed
+/// processes). The clock runs from just before the spawn to the reaping.
+pub fn run(argv: &[String], input: &[u8], timeout: Duration) -> ProcessRun {
+    let failed = |why: String| ProcessRun {
+        elapsed: Duration::ZERO,
+        stdout: Vec::new(),
+        exit: ExitInfo::SpawnFailed(why),
+    };
+    let Some((program, args)) = argv.split_first() else {
+        return failed("empty command".into());
+    };
+    let start = Instant::now();
+    let mut command = Command::new(program);
+    let mut child = match in_own_group(&mut command)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) => return failed(format!("{program}: {e}")),
+    };
+    track(child.id());
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let input = input.to_vec();
+    // The command may not read all its input: a write error is not a failure.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let (done, finished) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = stdout.read_to_end(&mut out);
+        let _ = done.send(());
+        out
+    });
+    // End of output normally means the process has exited; then the wait is immediate.
+    let deadline = start + timeout;
+    let _ = finished.recv_timeout(timeout);
+    let mut pause = Duration::from_micros(50);
+    let exit = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break ExitInfo::of(status),
+            Ok(None) if Instant::now() >= deadline => {
+                // The whole group: a shell wrapper's children would keep the output open.
+                kill_tree(child.id());
+                let _ = child.kill();
+                let _ = child.wait();
+                break ExitInfo::TimedOut(timeout);
+            }
+            Ok(None) => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(2));
+            }
+            Err(e) => break ExitInfo::SpawnFailed(e.to_string()),
+        }
+    };
+    let elapsed = start.elapsed();
+    untrack(child.id());
+    let _ = writer.join();
+    let stdout = reader.join().unwrap_or_default();
+    ProcessRun {
+        elapsed,
+        stdout,
+        exit,
+    }
 }
 
 #[cfg(test)]

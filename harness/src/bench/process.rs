@@ -6,11 +6,8 @@
 //! The clock runs from just before the spawn to the moment the process is reaped; the standard
 //! output is read to its end first, so the wait returns as soon as the process exits.
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bfjit_backends::outcome::first_mismatch;
 use bfjit_backends::Config;
@@ -21,6 +18,7 @@ use super::{Plan, Workload};
 use crate::case::ExitInfo;
 use crate::dialect::{Dialect, Output};
 use crate::external::ExternalEngine;
+use crate::process_group::{self, ProcessRun};
 
 /// How long one timed process may take before it is killed.
 pub const PROCESS_TIMEOUT: Duration = Duration::from_secs(120);
@@ -64,81 +62,6 @@ impl Timed {
             Timed::External(engine) => engine.dialect,
             Timed::Bfjit { .. } => Dialect::ANY,
         }
-    }
-}
-
-/// One finished process: its wall time, standard output and exit.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProcessRun {
-    /// From the spawn to the reaping.
-    pub elapsed: Duration,
-    /// Everything it wrote to standard output.
-    pub stdout: Vec<u8>,
-    /// How it ended.
-    pub exit: ExitInfo,
-}
-
-/// Runs `argv` with `input` on standard input, killing it after `timeout`.
-pub fn run_process(argv: &[String], input: &[u8], timeout: Duration) -> ProcessRun {
-    let failed = |why: String| ProcessRun {
-        elapsed: Duration::ZERO,
-        stdout: Vec::new(),
-        exit: ExitInfo::SpawnFailed(why),
-    };
-    let Some((program, args)) = argv.split_first() else {
-        return failed("empty command".into());
-    };
-    let start = Instant::now();
-    let mut child = match Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-    {
-        Ok(child) => child,
-        Err(e) => return failed(format!("{program}: {e}")),
-    };
-    let mut stdin = child.stdin.take().expect("stdin is piped");
-    let input = input.to_vec();
-    // The engine may not read all its input: a write error is not a failure.
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let mut stdout = child.stdout.take().expect("stdout is piped");
-    let (done, finished) = mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        let _ = stdout.read_to_end(&mut out);
-        let _ = done.send(());
-        out
-    });
-    // End of output normally means the process has exited; then the wait is immediate.
-    let deadline = start + timeout;
-    let _ = finished.recv_timeout(timeout);
-    let mut pause = Duration::from_micros(50);
-    let exit = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break ExitInfo::of(status),
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break ExitInfo::TimedOut(timeout);
-            }
-            Ok(None) => {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(2));
-            }
-            Err(e) => break ExitInfo::SpawnFailed(e.to_string()),
-        }
-    };
-    let elapsed = start.elapsed();
-    let _ = writer.join();
-    let stdout = reader.join().unwrap_or_default();
-    ProcessRun {
-        elapsed,
-        stdout,
-        exit,
     }
 }
 
@@ -220,7 +143,7 @@ pub fn measure_process(
     }
     let argv = timed.command_line(&workload.case.path, &workload.case.config);
     let input = &workload.case.input;
-    let warmup = run_process(&argv, input, PROCESS_TIMEOUT);
+    let warmup = process_group::run(&argv, input, PROCESS_TIMEOUT);
     verify(&warmup, workload)?;
     let runs = plan.runs.max(1);
     let fitting =
@@ -228,7 +151,7 @@ pub fn measure_process(
     let planned = runs.min(fitting.max(1));
     let mut times = Vec::with_capacity(planned);
     for _ in 0..planned {
-        let run = run_process(&argv, input, PROCESS_TIMEOUT);
+        let run = process_group::run(&argv, input, PROCESS_TIMEOUT);
         verify(&run, workload)?;
         times.push(run.elapsed);
     }
@@ -279,7 +202,7 @@ pub fn startup(timed: &Timed, plan: &Plan) -> Option<Stats> {
     let argv = timed.command_line(&file, &config);
     let mut times = Vec::new();
     for _ in 0..plan.runs.clamp(1, 3) + 1 {
-        let run = run_process(&argv, b"", PROCESS_TIMEOUT);
+        let run = process_group::run(&argv, b"", PROCESS_TIMEOUT);
         if !matches!(run.exit, ExitInfo::Code(0)) || !run.stdout.is_empty() {
             return None;
         }
