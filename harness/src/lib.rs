@@ -6,7 +6,7 @@
 //! budget, then every other engine, and judges each run: agrees, diverges (with a class), not run,
 //! or failed by the environment. Backends run in this process ([`in_process`]) or in a child process
 //! ([`isolate`], so a crash is reported with its signal); user engines run through [`external`].
-//! [`minimize`] shrinks a divergence and writes a corpus-format reproducer. [`fuzz_targets`] are the
+//! [`reduce`] shrinks a divergence to a small reproducer and [`minimize`] writes it in corpus format. [`fuzz_targets`] are the
 //! entry points of the cargo-fuzz targets in `fuzz/`.
 //!
 //! **Benchmarks.** [`workloads`] emits the benchmark programs (each checked against plain Rust),
@@ -37,6 +37,7 @@ pub mod in_process;
 pub mod isolate;
 pub mod minimize;
 pub mod oracle;
+pub mod reduce;
 pub mod report;
 pub mod scratch;
 pub mod workloads;

@@ -13,10 +13,11 @@ use bfjit_harness::case::Case;
 use bfjit_harness::corpus::{load_case, load_dir, CorpusCase};
 use bfjit_harness::external::ExternalEngine;
 use bfjit_harness::isolate::WorkerCommand;
-use bfjit_harness::minimize::{minimize, reproducer_name, write_reproducer, Limits};
+use bfjit_harness::minimize::{reproducer_name, write_reproducer};
 use bfjit_harness::oracle::{
     default_engines, select_backends, Engine, Oracle, Selection, Tally, Verdict,
 };
+use bfjit_harness::reduce::{reduce, Settings};
 
 /// Which engines to check, shared by `check` and `fuzz`.
 #[derive(clap::Args, Debug, Clone)]
@@ -245,17 +246,18 @@ fn run(args: Args, test_backends: &[&'static dyn Backend]) -> Result<u8, u8> {
                     .iter()
                     .position(|e| e.name() == divergence.engine)
                     .expect("divergences name engines of the oracle");
-                let m = minimize(
+                let m = reduce(
                     &mut oracle,
                     &case,
                     index,
                     divergence.class,
-                    Limits::default(),
+                    &Settings::default(),
                 );
                 let name = reproducer_name(&m.case, &m.divergence);
                 match write_reproducer(dir, &name, &m.case, &m.report, &m.divergence) {
                     Ok(path) => println!(
-                        "  minimized to {} commands: {}",
+                        "  reduced from {} to {} commands: {}",
+                        m.start_size,
                         m.case.program.len(),
                         path.display()
                     ),

@@ -81,6 +81,11 @@ pub fn count(s: &str) -> Result<usize, String> {
     whole(s, 0, usize::MAX as u64).map(|n| n as usize)
 }
 
+/// Candidates checked at once: 1 to 256 (`reduce --jobs`).
+pub fn jobs(s: &str) -> Result<usize, String> {
+    whole(s, 1, 256).map(|n| n as usize)
+}
+
 /// A generator seed: any 64-bit unsigned number (`fuzz --seed`).
 pub fn seed(s: &str) -> Result<u64, String> {
     whole(s, 0, u64::MAX)

@@ -17,8 +17,9 @@ use super::{EXIT_DIVERGENCE, EXIT_ENVIRONMENT, EXIT_OK, EXIT_USAGE};
 use bfjit_harness::case::Case;
 use bfjit_harness::external::ExternalEngine;
 use bfjit_harness::generate::{mutate, ShapeStream};
-use bfjit_harness::minimize::{minimize, reproducer_name, write_reproducer, Limits};
+use bfjit_harness::minimize::{reproducer_name, write_reproducer};
 use bfjit_harness::oracle::{Class, Engine, Oracle, Tally, DEFAULT_BUDGET};
+use bfjit_harness::reduce::{reduce, Settings};
 
 /// Arguments of `bfjit fuzz`.
 #[derive(clap::Args, Debug)]
@@ -170,15 +171,15 @@ fn run(args: Args, test_backends: &[&'static dyn Backend]) -> Result<u8, u8> {
                 .iter()
                 .position(|e| e.name() == divergence.engine)
                 .expect("divergences name engines of the oracle");
-            let limits = Limits {
+            let settings = Settings {
                 max_time: Duration::from_secs(20),
-                ..Limits::default()
+                ..Settings::default()
             };
-            let m = minimize(&mut oracle, &case, index, divergence.class, limits);
+            let m = reduce(&mut oracle, &case, index, divergence.class, &settings);
             let name = reproducer_name(&m.case, &m.divergence);
             match write_reproducer(&args.out, &name, &m.case, &m.report, &m.divergence) {
                 Ok(path) => say(format!(
-                    "  minimized from {} to {} commands ({} checks): {}\n  {}",
+                    "  reduced from {} to {} commands ({} checks): {}\n  {}",
                     case.program.len(),
                     m.case.program.len(),
                     m.checks,

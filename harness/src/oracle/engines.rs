@@ -64,12 +64,13 @@ pub fn select_backends(backends: Vec<&'static dyn Backend>) -> Selection {
 
 /// Runs the reference on `case` with a fuel budget.
 pub fn run_reference(case: &Case, budget: u64) -> Outcome {
+    run_judge(&bfjit_backends::reference::Reference, case, budget)
+}
+
+/// Runs `judge` (the reference, or a trusted stand-in for it that charges fuel exactly like it, see
+/// [`crate::reduce`]) on `case` with a fuel budget.
+pub fn run_judge(judge: &dyn Backend, case: &Case, budget: u64) -> Outcome {
     let config = case.config.with_fuel(Some(budget));
-    compile_and_run(
-        &bfjit_backends::reference::Reference,
-        &case.program,
-        &config,
-        &case.input,
-    )
-    .expect("the reference compiles every program")
+    compile_and_run(judge, &case.program, &config, &case.input)
+        .unwrap_or_else(|e| panic!("{} compiles every program: {e}", judge.name()))
 }

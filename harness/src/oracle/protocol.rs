@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use bfjit_backends::{Backend, Config, Status};
 
 use super::classify::{classify, classify_unfinished, Judgement};
-use super::engines::{run_reference, Engine};
+use super::engines::{run_judge, Engine};
 use super::report::{CaseReport, EngineRun, Verdict};
 use super::ESCALATION_WORK;
 use crate::case::{Case, Observed};
@@ -20,6 +20,7 @@ pub struct Oracle {
     budget: u64,
     isolation: Option<Isolation>,
     sampling: Option<Sampling>,
+    judge: &'static dyn Backend,
 }
 
 /// Time-share sampling: an engine runs on a case only while the time it has used stays within its
@@ -50,7 +51,21 @@ impl Oracle {
             budget,
             isolation: None,
             sampling: None,
+            judge: &bfjit_backends::reference::Reference,
         }
+    }
+
+    /// Runs `stand_in` where the protocol runs `reference`: the reducer's faster judge, which must
+    /// charge fuel exactly like the reference (S18, no folded loops). Its verdicts are provisional:
+    /// the reducer confirms the final reproducer with an oracle that runs the reference itself.
+    pub fn with_stand_in(mut self, stand_in: &'static dyn Backend) -> Oracle {
+        self.judge = stand_in;
+        self
+    }
+
+    /// The worker command backends are isolated with, when they are.
+    pub fn worker_command(&self) -> Option<&WorkerCommand> {
+        self.isolation.as_ref().map(|i| &i.command)
     }
 
     /// Runs backends in a child process started by `command` (see [`crate::isolate`]), so a crash
@@ -141,7 +156,7 @@ impl Oracle {
         let mut budget = self.budget;
         let mut escalated = false;
         loop {
-            let reference = run_reference(case, budget);
+            let reference = run_judge(self.judge, case, budget);
             if reference.status != Status::OutOfFuel {
                 let config = case.config.with_fuel(Some(reference.fuel_used));
                 let observed = self.run_engines(case, &config, which, true);
