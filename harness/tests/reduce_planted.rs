@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use bfjit_backends::Backend;
 use bfjit_harness::broken::{Bug, ALL};
 use bfjit_harness::case::Case;
-use bfjit_harness::generate::{Shape, ShapeStream};
+use bfjit_harness::generate::ShapeStream;
 use bfjit_harness::isolate::WorkerCommand;
 use bfjit_harness::oracle::{Engine, Oracle};
 use bfjit_harness::reduce::{reduce, Settings};
@@ -20,37 +20,38 @@ const MIN_START: usize = 10_000;
 /// The reference budget of these checks.
 const BUDGET: u64 = 10_000_000;
 
-/// A generated program of at least [`MIN_START`] commands: the pieces of consecutive shapes of one
-/// stream, on the first shape's tape and EOF policy, with their inputs concatenated.
-fn big_generated(seed: u64) -> Case {
+/// A generated program of at least [`MIN_START`] commands on which the oracle's engine diverges:
+/// the first diverging shape of the stream seeded `seed`, followed by the sources of the next shapes
+/// (on the first shape's tape, EOF policy and input), when the whole still diverges.
+fn big_generated(oracle: &mut Oracle, seed: u64) -> Option<Case> {
     let mut stream = ShapeStream::new(seed);
-    let first = stream.next_shape();
-    let mut big = Shape {
-        pieces: Vec::new(),
-        input: Vec::new(),
-        ..first.clone()
-    };
-    let mut shape = first;
-    loop {
-        big.pieces.extend(shape.pieces);
-        big.input.extend(shape.input);
-        let case = big.to_case();
-        if case.program.len() >= MIN_START {
-            return case;
-        }
-        shape = stream.next_shape();
+    let first = (0..2000)
+        .map(|_| stream.next_shape().to_case())
+        .find(|case| oracle.check(case).first_divergence().is_some())?;
+    let mut source = first.program.source().to_vec();
+    while Case::from_source(source.clone(), Vec::new(), first.config)?
+        .program
+        .len()
+        < MIN_START
+    {
+        source.push(b' ');
+        source.extend_from_slice(stream.next_shape().source().as_bytes());
     }
+    let case = Case::from_source(source, first.input.clone(), first.config)?;
+    oracle
+        .check(&case)
+        .first_divergence()
+        .is_some()
+        .then_some(case)
 }
 
 /// The first big generated program on which the oracle's engine diverges.
 fn diverging_program(oracle: &mut Oracle) -> (Case, String) {
-    for seed in 1..=400 {
-        let case = big_generated(seed);
-        if oracle.check(&case).first_divergence().is_some() {
-            return (case, format!("generated, seed {seed}"));
-        }
-    }
-    panic!("no big program found on which it diverges");
+    (1..=20)
+        .find_map(|seed| {
+            big_generated(oracle, seed).map(|c| (c, format!("generated, seed {seed}")))
+        })
+        .expect("a big program on which it diverges")
 }
 
 fn reduce_planted(backend: &'static dyn Backend, oracle: Oracle) -> String {
