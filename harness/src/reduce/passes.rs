@@ -154,7 +154,7 @@ pub fn cancel_opposites(d: &mut Driver) -> bool {
                     (Inc, Dec) | (Dec, Inc) | (Left, Right) | (Right, Left)
                 )
             })
-            .map(|i| Change::Program(Edit::delete([i - 1..i + 1])))
+            .map(|i| Change::Program(Edit::replace(i - 1..i + 1, b"")))
             .collect()
     })
 }

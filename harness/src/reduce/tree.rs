@@ -173,7 +173,7 @@ mod tests {
     #[test]
     fn edits_work_on_command_indices_and_keep_comments() {
         let p = program("a+b[c-d]e.");
-        assert_eq!(Edit::delete([1..4]).apply(&p), b"a+be.");
+        assert_eq!(Edit::delete(std::iter::once(1..4)).apply(&p), b"a+be.");
         assert_eq!(Edit::replace(0..1, b"--").apply(&p), b"a--b[c-d]e.");
         assert_eq!(
             Edit {
