@@ -9,7 +9,8 @@
 //!    divergence (halving steps, as in a binary search), or for `+`/`-` replaced by the opposite run
 //!    when that is shorter (`+` × 200 is `-` × 56).
 //! 5. [`cancel_opposites`]: adjacent `+-`, `-+`, `<>`, `><` go.
-//! 6. [`shrink_input`], [`shrink_tape`], [`reset_eof`]: within the dialect's constraints.
+//! 6. [`shrink_input`]; and first of all, because a short tape makes every later run cheap and
+//!    cuts walks short, [`shrink_tape`] and [`reset_eof`], within the dialect's constraints.
 
 use bfjit_backends::{CmdKind, EofPolicy};
 
@@ -23,14 +24,14 @@ pub type Pass = fn(&mut Driver) -> bool;
 
 /// Every pass, in the order a round runs them.
 pub const PASSES: [Pass; 8] = [
+    shrink_tape,
+    reset_eof,
     delete_hierarchically,
     unwrap_loops,
     clear_loops,
     shrink_runs,
     cancel_opposites,
     shrink_input,
-    shrink_tape,
-    reset_eof,
 ];
 
 /// Hierarchical deletion: for each depth from the top, ddmin over the loops at that depth, then
