@@ -91,7 +91,7 @@ impl std::error::Error for ConfigError {}
 /// How a program is run: the contract's knobs. Always valid: the fields are private and every
 /// constructor checks the tape length, so no `Config` with an empty or oversized tape exists.
 ///
-/// ```compile_fail
+/// ```compile_fail,E0451
 /// // Outside the crate a configuration can only be made through its checked constructors.
 /// let config = bfjit_backends::Config { tape_len: 0, eof: Default::default(), fuel: None };
 /// ```

@@ -11,7 +11,8 @@
 //! 5. [`ir::plan`]: the guard plan verifies every guard against its block and decides it once for the
 //!    configuration's tape length (`Always`, `Never` or `Check`); every emitter below consumes it.
 //! 6. [`backend`]: every engine implements [`Backend`]; `compile` turns a program into an
-//!    [`Executable`], whose `run` gives a [`Halt`]. [`registry`] lists the engines by name.
+//!    [`Executable`], whose `run` gives a [`Halt`], or a [`CompileError`] ([`error`]) that says whose
+//!    fault it is. [`registry`] lists the engines by name.
 //! 7. [`jit`]: what generated code shares: the state and calling convention, the callbacks, executable
 //!    memory, the one loaded-code executable and run function, and the one-to-one walk.
 //! 8. [`runtime`]: what runs share: the buffered [`runtime::Io`] channel (one EOF implementation for
@@ -22,7 +23,7 @@
 //! Backends, one folder each: [`reference`] (the oracle), [`bytecode`] (the fast interpreter),
 //! [`dynasm_simple`] and [`handjit`] (one-to-one x86-64 JITs), [`dynasm_opt`] (the optimizing x86-64
 //! JIT), [`cranelift`] (the portable JIT), [`tiered`] (interpret first, compile hot loops) and
-//! [`c_baseline`] (BF to C through the system compiler: `c-baseline` and `c-opt`).
+//! [`c_baseline`] (BF to C through the system compiler: `c-naive`, `c-guarded` and `c-opt`).
 //!
 //! ```
 //! use bfjit_backends::{compile_and_run, backend_by_name, Config, Program, Status};
@@ -43,6 +44,7 @@ pub mod config;
 pub mod cranelift;
 pub mod dynasm_opt;
 pub mod dynasm_simple;
+pub mod error;
 pub mod handjit;
 pub mod ir;
 pub mod jit;

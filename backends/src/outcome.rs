@@ -130,6 +130,13 @@ pub enum Status {
         /// Which end it left by.
         side: Side,
     },
+    /// The pointer left the tape by `side`, at a command the engine cannot name. Only an engine that
+    /// does not check bounds itself reports this (`c-naive`: guard pages stop its process); see
+    /// [`crate::Backend::keeps_contract`].
+    PointerOutOfBoundsUnlocated {
+        /// Which end it left by.
+        side: Side,
+    },
     /// The fuel budget was spent before the run ended.
     OutOfFuel,
     /// Reading input or writing output failed.
@@ -146,6 +153,16 @@ impl fmt::Display for Status {
                     Side::Right => "past the right end of the tape",
                 };
                 write!(f, "pointer moved {side} at {position}")
+            }
+            Status::PointerOutOfBoundsUnlocated { side } => {
+                let side = match side {
+                    Side::Left => "left of cell 0",
+                    Side::Right => "past the right end of the tape",
+                };
+                write!(
+                    f,
+                    "pointer moved {side} (this engine cannot say at which command)"
+                )
             }
             Status::OutOfFuel => f.write_str("out of fuel"),
             Status::Io(e) => write!(f, "I/O error: {e}"),

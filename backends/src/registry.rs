@@ -12,7 +12,8 @@ pub fn registry() -> Vec<&'static dyn Backend> {
         &crate::handjit::HandJit,
         &crate::dynasm_opt::DynasmOpt,
         &crate::cranelift::Cranelift,
-        &crate::c_baseline::C_BASELINE,
+        &crate::c_baseline::naive::C_NAIVE,
+        &crate::c_baseline::C_GUARDED,
         &crate::c_baseline::C_OPT,
         &crate::tiered::TIERED,
         &crate::tiered::TIERED_0,
@@ -21,8 +22,15 @@ pub fn registry() -> Vec<&'static dyn Backend> {
     ]
 }
 
-/// The registered backend called `name`.
+/// Old names still accepted, with the backend each now stands for.
+pub const ALIASES: [(&str, &str); 1] = [("c-baseline", "c-guarded")];
+
+/// The registered backend called `name` (or an old name of it, see [`ALIASES`]).
 pub fn backend_by_name(name: &str) -> Option<&'static dyn Backend> {
+    let name = ALIASES
+        .iter()
+        .find(|(old, _)| *old == name)
+        .map_or(name, |(_, new)| *new);
     registry().into_iter().find(|b| b.name() == name)
 }
 

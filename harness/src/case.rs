@@ -30,6 +30,18 @@ impl Case {
     }
 }
 
+/// The reference's run on a case: its outcome, whether it tried to read past the end of its input,
+/// and how long it took.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReferenceRun {
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Whether a `,` found no input left (so the EOF policy mattered).
+    pub read_past_eof: bool,
+    /// Wall time of the run.
+    pub elapsed: std::time::Duration,
+}
+
 /// What one engine did with a case.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Observed {
@@ -42,8 +54,10 @@ pub enum Observed {
         /// How it exited.
         exit: ExitInfo,
     },
-    /// The engine took the process down, panicked or hung; the text says how (signal, message).
+    /// The engine took the process down or panicked; the text says how (signal, message).
     Crashed(String),
+    /// The engine gave no result within its time limit (this long) and was killed.
+    TimedOut(std::time::Duration),
     /// The backend refused to compile the program; the error's kind says whose fault that is
     /// (see `oracle::fault`).
     CompileError(CompileError),
@@ -66,6 +80,9 @@ impl fmt::Display for Observed {
                 show_bytes(stdout)
             ),
             Observed::Crashed(how) => write!(f, "crashed: {how}"),
+            Observed::TimedOut(t) => {
+                write!(f, "no result within {:.1} s (killed)", t.as_secs_f64())
+            }
             Observed::CompileError(e) => write!(f, "compile error: {e}"),
             Observed::HarnessFailure(why) => write!(f, "not run: {why}"),
             Observed::Skipped(why) => write!(f, "skipped: {why}"),

@@ -3,7 +3,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use bfjit_backends::{compile_and_run, Backend, Config, Program};
+use bfjit_backends::{run_collect, Backend, Config, Program};
 
 use crate::case::{panic_message, Observed};
 
@@ -15,8 +15,22 @@ pub fn run_in_process(
     config: &Config,
     input: &[u8],
 ) -> Observed {
+    run_in_process_reporting(backend, program, config, input, &mut || {})
+}
+
+/// [`run_in_process`], calling `compiled` between a successful compile and the run (the isolation
+/// worker tells its parent, which does not count compile time against the run's time limit).
+pub fn run_in_process_reporting(
+    backend: &dyn Backend,
+    program: &Program,
+    config: &Config,
+    input: &[u8],
+    compiled: &mut dyn FnMut(),
+) -> Observed {
     let result = catch_unwind(AssertUnwindSafe(|| {
-        compile_and_run(backend, program, config, input)
+        let executable = backend.compile(program, config)?;
+        compiled();
+        Ok(run_collect(executable.as_ref(), input))
     }));
     match result {
         Ok(Ok(outcome)) => Observed::Outcome(outcome),

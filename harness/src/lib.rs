@@ -6,8 +6,9 @@
 //! budget, then every other engine, and judges each run: agrees, diverges (with a class), not run,
 //! or failed by the environment. Backends run in this process ([`in_process`]) or in a child process
 //! ([`isolate`], so a crash is reported with its signal); user engines run through [`external`].
-//! [`reduce`] shrinks a divergence to a small reproducer and [`minimize`] writes it in corpus format. [`fuzz_targets`] are the
-//! entry points of the cargo-fuzz targets in `fuzz/`.
+//! [`reduce`] shrinks a divergence to a small reproducer within the engine's [`dialect`], and
+//! [`minimize`] writes it in corpus format. [`fuzz_targets`] are the entry points of the cargo-fuzz
+//! targets in `fuzz/`.
 //!
 //! **Benchmarks.** [`workloads`] emits the benchmark programs (each checked against plain Rust),
 //! [`bench`] times compile and run apart on every backend and verifies every output, and [`report`]
@@ -30,6 +31,8 @@ pub mod bench;
 pub mod broken;
 pub mod case;
 pub mod corpus;
+pub mod dialect;
+pub mod engine_spec;
 pub mod external;
 pub mod fuzz_targets;
 pub mod generate;
@@ -37,7 +40,9 @@ pub mod in_process;
 pub mod isolate;
 pub mod minimize;
 pub mod oracle;
+pub mod process_group;
 pub mod reduce;
+pub mod reference_cache;
 pub mod report;
 pub mod scratch;
 pub mod workloads;

@@ -1,7 +1,7 @@
 //! What the C backends refuse, and the system C compiler run under a time budget.
 //!
 //! `cc -O3` takes time superlinear in the size of one function, and more with many loops. Measured
-//! on the development machine (gcc 12, two shared cores; c-baseline / c-opt):
+//! on the development machine (gcc 12, two shared cores; c-guarded / c-opt):
 //!
 //! | program shape                       | C source | compile         |
 //! | ----------------------------------- | -------- | --------------- |
@@ -55,12 +55,22 @@ pub fn check_source(len: usize) -> Result<(), CompileError> {
     Ok(())
 }
 
-/// Compiles `c_path` into the shared object `so_path` with `compiler`, killing it after `budget`.
-/// The compiler's messages go to `err_path` (beside the source, so they are removed with it).
+/// What the C compiler makes of a translation unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Artifact {
+    /// A shared object to load in process (`-shared -fPIC`).
+    SharedObject,
+    /// A stand-alone executable, run as a child process.
+    Executable,
+}
+
+/// Compiles `c_path` at `-O3` into `out_path` (an [`Artifact`]) with `compiler`, killing it after
+/// `budget`. The compiler's messages go to `err_path` (beside the source, so they are removed with it).
 pub fn run_compiler(
     compiler: &CCompiler,
     c_path: &Path,
-    so_path: &Path,
+    artifact: Artifact,
+    out_path: &Path,
     err_path: &Path,
     budget: Duration,
 ) -> Result<(), CompileError> {
@@ -70,8 +80,13 @@ pub fn run_compiler(
         .map_err(|e| environment(format!("cannot create {}: {e}", err_path.display())))?;
     let mut child = Command::new(&compiler.program)
         .args(&compiler.args)
-        .args(["-O3", "-shared", "-fPIC", "-w", "-o"])
-        .arg(so_path)
+        .arg("-O3")
+        .args(match artifact {
+            Artifact::SharedObject => &["-shared", "-fPIC"][..],
+            Artifact::Executable => &[][..],
+        })
+        .args(["-w", "-o"])
+        .arg(out_path)
         .arg(c_path)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -168,6 +183,7 @@ mod tests {
         let err = run_compiler(
             &compiler,
             &c,
+            Artifact::SharedObject,
             &dir.path().join("p.so"),
             &dir.path().join("cc.err"),
             Duration::from_millis(300),

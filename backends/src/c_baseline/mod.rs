@@ -1,10 +1,13 @@
-//! Backends `c-baseline` and `c-opt`: the program translated to C, compiled by the system C compiler
-//! at `-O3` into a shared object in a temporary folder, loaded with `libloading` and run through the
-//! JIT calling convention of [`crate::jit`] (same state, callbacks, status codes and loaded-code
-//! executable). A C compiler that fails is an environment error, not an engine bug.
+//! The C backends: the program translated to C and compiled by the system C compiler at `-O3`.
 //!
-//! `c-baseline` translates the run-length-folded IR (the classic "BF to C" baseline); `c-opt` the fully
-//! optimized IR. Comparing the two with the JITs shows how much speed comes from the IR and how much
+//! `c-guarded` and `c-opt` compile into a shared object in a temporary folder, loaded with
+//! `libloading` and run through the JIT calling convention of [`crate::jit`] (same state, callbacks,
+//! status codes and loaded-code executable), with the guard plan's bounds checks in the C code. A C
+//! compiler that fails is an environment error, not an engine bug. [`naive`] is `c-naive`, the
+//! unchecked classic baseline run as a child process.
+//!
+//! `c-guarded` translates the run-length-folded IR with bounds checks (it was called `c-baseline`,
+//! a name [`crate::registry::backend_by_name`] still accepts); `c-opt` the fully optimized IR. Comparing the two with the JITs shows how much speed comes from the IR and how much
 //! from the code generator. The compiler is `$CC` when set (its first word; further words are extra
 //! arguments), else `cc` from `PATH`; without one, both backends report themselves unavailable.
 //! `compile` includes the C compiler's run, so compile times measure it. Loops nested deeper than
@@ -12,6 +15,7 @@
 //! so are programs over the size limits of [`limits`], and a compile over its time budget is killed.
 
 pub mod limits;
+pub mod naive;
 pub mod translate;
 
 #[cfg(test)]
@@ -34,11 +38,11 @@ pub struct CBackend {
     lower: fn(&Program) -> Vec<Node>,
 }
 
-/// The `c-baseline` backend: run-length-folded IR translated to C (the classic naive baseline).
-pub static C_BASELINE: CBackend = CBackend {
-    name: "c-baseline",
-    summary:
-        "BF translated to C (run-length folding only), compiled by the system C compiler at -O3",
+/// The `c-guarded` backend: run-length-folded IR translated to C with bounds checks.
+pub static C_GUARDED: CBackend = CBackend {
+    name: "c-guarded",
+    summary: "BF translated to C (run-length folding only) with guard-plan bounds checks, \
+              compiled by the system C compiler at -O3 into a shared object",
     lower: fold_runs_only,
 };
 
@@ -102,7 +106,7 @@ fn resolve(name: &Path) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-fn availability() -> Availability {
+pub(crate) fn availability() -> Availability {
     match find_compiler() {
         Some(_) => Availability::Available,
         None => Availability::Unsupported("no C compiler found (set CC or put cc on PATH)".into()),
@@ -152,6 +156,7 @@ pub fn compile_ir(
     limits::run_compiler(
         &compiler,
         &c_path,
+        limits::Artifact::SharedObject,
         &so_path,
         &dir.path().join("cc.err"),
         limits::COMPILE_BUDGET,

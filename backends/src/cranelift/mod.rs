@@ -36,7 +36,7 @@ use crate::config::Config;
 use crate::ir::loop_partners;
 use crate::ir::plan::PlannedIr;
 use crate::ir::Node;
-use crate::jit::{entry_at, jit_exact, jit_input, jit_output, LoadedCode};
+use crate::jit::{entry_at, jit_exact, jit_flush, jit_input, LoadedCode};
 use crate::syntax::Program;
 use translate::{Callbacks, Env, FunctionTranslator, Reach};
 
@@ -89,6 +89,24 @@ pub fn clif_text(program: &Program, config: &Config) -> Result<String, CompileEr
     Ok(format!("; {} function(s)\n{text}", info.functions))
 }
 
+/// Compiles `program` like the backend does and lists the machine code of every generated function
+/// (Cranelift's disassembly, each function headed by its address in the returned executable's code
+/// memory, so that profiles of a run of that executable can be mapped back to instructions).
+pub fn compile_listed(
+    program: &Program,
+    config: &Config,
+) -> Result<(Box<dyn Executable>, String), CompileError> {
+    let nodes = crate::optimizer::optimize_default(program);
+    let options = Options {
+        verify: true,
+        listing: true,
+        ..Options::default()
+    };
+    let compiled = compile_nodes(program, nodes, config, &options)?;
+    let text = compiled.keep().listing.clone().unwrap_or_default();
+    Ok((Box::new(compiled), text))
+}
+
 /// Knobs of one compilation (tests lower the budget and the depth to exercise splitting).
 #[derive(Clone, Debug)]
 struct Options {
@@ -96,6 +114,8 @@ struct Options {
     verify: bool,
     /// Keep the CLIF text of every function.
     dump: bool,
+    /// Keep the disassembly of every function's machine code.
+    listing: bool,
     /// Nodes per function before the rest of a level is outlined.
     budget: usize,
     /// Loops open at once in one function before a deeper loop is outlined.
@@ -107,6 +127,7 @@ impl Default for Options {
         Options {
             verify: false,
             dump: false,
+            listing: false,
             budget: DEFAULT_BUDGET,
             depth: DEFAULT_DEPTH,
         }
@@ -124,6 +145,8 @@ struct CompiledModule {
     functions: usize,
     /// The CLIF of every function, when asked for.
     clif: Option<String>,
+    /// The machine code of every function with its address, when asked for.
+    listing: Option<String>,
 }
 
 /// Frees a module's code memory when dropped (on success the module moves into [`Compiled`]).
@@ -189,12 +212,14 @@ struct JitCompiler {
     builder_ctx: FunctionBuilderContext,
     /// `fn(state) -> status`: the entry point and every outlined function.
     unit_sig: Signature,
-    output: FuncId,
+    flush: FuncId,
     input: FuncId,
     exact: FuncId,
     pending: Vec<Unit>,
     functions: usize,
     clif: Option<String>,
+    /// Each generated function with its disassembly, when a listing is asked for.
+    listing: Option<Vec<(FuncId, usize, String)>>,
     verify: bool,
 }
 
@@ -202,7 +227,7 @@ impl JitCompiler {
     fn new(nodes: usize, options: &Options) -> Result<JitCompiler, CompileError> {
         let isa = host_isa()?;
         let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
-        builder.symbol("bfjit_output", jit_output as *const u8);
+        builder.symbol("bfjit_flush", jit_flush as *const u8);
         builder.symbol("bfjit_input", jit_input as *const u8);
         builder.symbol("bfjit_exact", jit_exact as *const u8);
         let arena = ArenaMemoryProvider::new_with_size(code_reservation(nodes))
@@ -222,12 +247,7 @@ impl JitCompiler {
                 .declare_function(name, Linkage::Import, &sig)
                 .map_err(codegen)
         };
-        let output = import(
-            &mut module,
-            "bfjit_output",
-            &[ptr_ty, types::I32],
-            types::I32,
-        )?;
+        let flush = import(&mut module, "bfjit_flush", &[ptr_ty], types::I32)?;
         let input = import(&mut module, "bfjit_input", &[ptr_ty, ptr_ty], types::I32)?;
         let exact = import(
             &mut module,
@@ -240,12 +260,13 @@ impl JitCompiler {
             module: ModuleOwner(Some(module)),
             builder_ctx: FunctionBuilderContext::new(),
             unit_sig,
-            output,
+            flush,
             input,
             exact,
             pending: Vec::new(),
             functions: 0,
             clif: options.dump.then(String::new),
+            listing: options.listing.then(Vec::new),
             verify: options.verify,
         })
     }
@@ -283,12 +304,13 @@ impl JitCompiler {
             ctx,
             builder_ctx,
             unit_sig,
-            output,
+            flush,
             input,
             exact,
             pending,
             functions,
             clif,
+            listing,
             verify,
         } = self;
         let module = module
@@ -300,7 +322,7 @@ impl JitCompiler {
             unit_sig.clone(),
         );
         let callbacks = Callbacks {
-            output: module.declare_func_in_func(*output, &mut ctx.func),
+            flush: module.declare_func_in_func(*flush, &mut ctx.func),
             input: module.declare_func_in_func(*input, &mut ctx.func),
             exact: module.declare_func_in_func(*exact, &mut ctx.func),
         };
@@ -335,10 +357,17 @@ impl JitCompiler {
                 ))
             })?;
         }
+        ctx.set_disasm(listing.is_some());
         module.define_function(unit.id, ctx).map_err(|e| match e {
             cranelift_module::ModuleError::Compilation(inner) => codegen(format!("{inner:?}")),
             other => codegen(other),
         })?;
+        if let Some(listing) = listing {
+            let code = ctx.compiled_code();
+            let size = code.map_or(0, |code| code.code_buffer().len());
+            let text = code.and_then(|code| code.vcode.clone()).unwrap_or_default();
+            listing.push((unit.id, size, text));
+        }
         module.clear_context(ctx);
         *functions += 1;
         Ok(())
@@ -374,11 +403,20 @@ fn compile_nodes(
         .0
         .take()
         .expect("the module lives until the compiler is done");
+    let listing = compiler.listing.take().map(|functions| {
+        let mut text = String::new();
+        for (id, size, code) in functions {
+            let address = module.get_finalized_function(id);
+            let _ = writeln!(text, "; function at {address:p}, {size} bytes\n{code}");
+        }
+        text
+    });
     let code = module.get_finalized_function(entry);
     let keep = CompiledModule {
         _module: ModuleOwner(Some(module)),
         functions: compiler.functions,
         clif: compiler.clif.take(),
+        listing,
     };
     // SAFETY: `entry` was declared with `unit_sig`, i.e. `extern "C" fn(*mut JitState) -> u32` in the
     // host's default calling convention, and has just been compiled and finalized (made executable);

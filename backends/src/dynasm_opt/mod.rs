@@ -3,8 +3,9 @@
 //! The program is optimized ([`crate::optimizer::optimize_default`]: guarded IR with multiply loops,
 //! sets, scans and offset addressing) and planned ([`crate::ir::plan`]), then [`codegen::generate`]
 //! turns the IR into one function over the shared [`crate::jit::JitState`], which is mapped
-//! read-execute and run as a [`crate::jit::LoadedCode`]. [`disasm::listing`] prints that code, disassembled, with the IR node and
-//! source position each part came from (`bfjit asm`).
+//! read-execute and run as the shared loaded-code executable of [`crate::jit`]. [`disasm::listing`]
+//! prints that code, disassembled, with the IR node and source position each part came from
+//! (`bfjit asm`).
 //!
 //! Code is generated on any host (so `bfjit asm` works everywhere); running it needs x86-64.
 

@@ -41,7 +41,8 @@ pub fn evaluate_planned(
 }
 
 /// [`evaluate_planned`], calling `observe(node, ptr)` whenever control reaches a guard, loop boundary
-/// or scan (the plan's soundness test checks its ranges and decisions against real runs this way).
+/// or scan, and at the `LoopStart` of every back edge (the plan's soundness test checks its ranges and
+/// decisions against real runs this way).
 pub(crate) fn evaluate_observed(
     program: &Program,
     planned: &PlannedIr,
@@ -150,6 +151,8 @@ fn eval_nodes(
                 if m.tape[m.ptr] != 0 {
                     m.spend_fuel()?;
                     pc = partners[pc] as usize;
+                    // A back edge enters the loop's test again (where a tiered JIT takes over).
+                    observe(pc, m.ptr);
                 }
             }
         }

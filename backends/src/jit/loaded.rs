@@ -16,9 +16,11 @@ use crate::syntax::Program;
 /// stop, because that output came first.
 ///
 /// # Safety
-/// `entry` must follow the calling convention of [`crate::jit`] and only access tape cells within
-/// `[0, tape_len)` of the state it is given, whatever the pointer it starts from (code that assumes a
-/// pointer range must check it at entry).
+/// `entry` must follow the calling convention of [`crate::jit`] and, entered with `machine`'s tape
+/// and pointer, only access tape cells within `[0, tape_len)`. Code generated from a guard plan may
+/// assume the plan's entry range for its first node: either it checks the pointer at entry
+/// (`dynasm-opt`, whose loops tiered enters anywhere in a run) or it is only entered on a fresh machine
+/// (pointer 0, the plan's entry range at node 0) through [`run_entry`].
 pub(crate) unsafe fn enter(
     entry: EntryFn,
     machine: &mut Machine,
@@ -44,10 +46,11 @@ pub(crate) unsafe fn enter(
     result
 }
 
-/// Runs generated code from its entry point on a fresh machine and packages the result.
+/// Runs generated code from its entry point on a fresh machine (zeroed tape, pointer 0) and packages
+/// the result.
 ///
 /// # Safety
-/// As for [`enter`].
+/// As for [`enter`], on a fresh machine.
 pub(crate) unsafe fn run_entry(
     entry: EntryFn,
     program: &Program,
@@ -78,7 +81,7 @@ impl<K> LoadedCode<K> {
     ///
     /// # Safety
     /// `entry` must stay callable for as long as `keep` lives and satisfy the contract of [`enter`]
-    /// for runs under `config` (it was generated for that tape length).
+    /// on a fresh machine under `config` (it was generated for that tape length).
     pub(crate) unsafe fn new(keep: K, entry: EntryFn, program: &Program, config: &Config) -> Self {
         LoadedCode {
             entry,

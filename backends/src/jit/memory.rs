@@ -2,52 +2,7 @@
 //! switched to read-execute before anything runs. The pages are never writable and executable at once,
 //! and they are unmapped when the owner is dropped.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
-use crate::backend::Fault;
-use crate::outcome::IoFailure;
-
-/// Why executable memory could not be made.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum MemoryError {
-    /// The code is empty (nothing to map): a code generator bug.
-    Empty,
-    /// `mmap` failed, with the OS error.
-    Map(IoFailure),
-    /// `mprotect` to read-execute failed, with the OS error.
-    Protect(IoFailure),
-    /// Hand-mapped executable memory is not implemented on this platform.
-    Unsupported,
-}
-
-impl MemoryError {
-    /// Whose fault this is: empty code is a bug, the rest is the machine's.
-    pub fn fault(&self) -> Fault {
-        match self {
-            MemoryError::Empty => Fault::Bug,
-            MemoryError::Map(_) | MemoryError::Protect(_) | MemoryError::Unsupported => {
-                Fault::Environment
-            }
-        }
-    }
-}
-
-impl fmt::Display for MemoryError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MemoryError::Empty => f.write_str("no machine code to map"),
-            MemoryError::Map(e) => write!(f, "mapping memory for machine code failed: {e}"),
-            MemoryError::Protect(e) => write!(f, "making machine code executable failed: {e}"),
-            MemoryError::Unsupported => {
-                f.write_str("executable memory is not supported on this platform")
-            }
-        }
-    }
-}
-
-impl std::error::Error for MemoryError {}
+pub use crate::error::MemoryError;
 
 /// Read-execute pages holding a copy of some machine code; unmapped on drop.
 pub struct ExecutableMemory {

@@ -13,10 +13,9 @@
 //! Callbacks never unwind into generated frames: each catches panics and turns them into a stop. They
 //! are `unsafe` and crate-private: only generated code calls them, with the state it was entered with.
 //!
-//! Loaded code of every code generator is run the same way: [`loaded::LoadedCode`] is the one
-//! executable type (it keeps the code alive and runs it through [`loaded::run_entry`]), and
-//! [`loaded::enter`] is the one function that calls generated code (the tiered JIT calls it too).
-//! [`one_to_one`] is the walk the one-to-one JITs share.
+//! Loaded code of every code generator is run the same way: `LoadedCode` is the one executable type
+//! (it keeps the code alive and runs it on a fresh machine), and `enter` is the one function that calls
+//! generated code (the tiered JIT calls it too). `one_to_one` is the walk the one-to-one JITs share.
 
 mod loaded;
 pub mod memory;

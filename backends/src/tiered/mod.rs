@@ -149,7 +149,7 @@ pub fn compile_budget(nodes: usize) -> usize {
 mod x64 {
     use super::*;
 
-    use crate::bytecode::{Insn, LoopHook};
+    use crate::bytecode::LoopHook;
     use crate::dynasm_opt::codegen::{generate, Options};
     use crate::jit::memory::ExecutableMemory;
     use crate::jit::{enter, entry_at};
@@ -219,17 +219,13 @@ mod x64 {
 
         /// Compiles loop `id` (its header through its `LoopEnd`) if the budget allows.
         fn compile(&mut self, id: usize) -> Slot {
-            let header = self.code.loop_headers()[id] as usize;
-            let Insn::LoopStart { exit, .. } = self.code.code()[header] else {
-                return Slot::Interpreted;
-            };
-            let end = exit as usize; // one past the LoopEnd
-            let size = end - header;
+            let slots = self.code.loop_slots(id as u32);
+            let size = slots.len();
             if size > self.budget {
                 return Slot::Interpreted;
             }
             self.budget -= size;
-            let Ok(generated) = generate(self.planned, header..end, &self.options) else {
+            let Ok(generated) = generate(self.planned, slots, &self.options) else {
                 return Slot::Interpreted;
             };
             match ExecutableMemory::new(&generated.code) {

@@ -84,14 +84,7 @@ pub fn verify(executable: &dyn Executable, workload: &Workload) -> Result<(), (V
 }
 
 fn failed_cell(backend: &dyn Backend, (verdict, detail): Failure) -> Cell {
-    Cell {
-        backend: backend.name().to_string(),
-        verdict,
-        detail: Some(detail),
-        compile: None,
-        run: None,
-        capped: false,
-    }
+    Cell::without_time(backend.name(), verdict, Some(detail))
 }
 
 pub(super) fn secs(d: Duration) -> String {
@@ -132,6 +125,8 @@ pub fn measure(backend: &dyn Backend, workload: &Workload, plan: &Plan) -> Cell 
             compile: Stats::of(&[probe.0]),
             run: Stats::of(&[probe.1]),
             capped: true,
+            process: None,
+            instructions: None,
         };
     }
     let fitting = (plan.cell_budget.as_secs_f64() / per_run.as_secs_f64().max(1e-9)) as usize;
@@ -173,6 +168,8 @@ pub fn measure(backend: &dyn Backend, workload: &Workload, plan: &Plan) -> Cell 
         compile: Stats::of(&compiles),
         run: Stats::of(&run_times),
         capped,
+        process: None,
+        instructions: None,
     }
 }
 

@@ -10,16 +10,30 @@
 //!
 //! The engine prints nothing: progress is reported through a callback.
 //!
+//! Peers: external engines (`--engine`) are timed as whole processes, start-up included, and, when
+//! the plan names the `bfjit` executable, every backend is timed as a whole `bfjit run` process too
+//! (the cell's `process` time), so the two compare like for like; each engine's start-up cost (a
+//! process on an empty program) is measured apart. With `callgrind`, each cell's whole process is
+//! also run once under `valgrind --tool=callgrind` and its instructions counted.
+//!
 //! Modules: [`workload`] loads the benchmark programs, [`measure`] times one cell or one scaling
-//! series, [`results`] is the `results.json` schema, [`environment`] describes the machine; this
-//! module holds the plan and the run over every cell.
+//! series in process, [`process`] times whole processes, [`callgrind`] counts instructions,
+//! [`changes`] compares with an older run, [`results`] is the `results.json` schema,
+//! [`environment`] describes the machine; this module holds the plan and the run over every cell.
 
+pub mod callgrind;
+pub mod changes;
 pub mod environment;
 pub mod measure;
+pub mod process;
 pub mod results;
 pub mod workload;
 
+use std::path::PathBuf;
 use std::time::Duration;
+
+use crate::external::ExternalEngine;
+use process::Timed;
 
 use bfjit_backends::{Availability, Backend};
 
@@ -52,6 +66,12 @@ pub struct Plan {
     pub compile_budget: Duration,
     /// Whether this is the quick plan (recorded in the results).
     pub quick: bool,
+    /// External engines, timed as whole processes after the backends.
+    pub externals: Vec<ExternalEngine>,
+    /// The `bfjit` executable: when set, every backend is also timed as a `bfjit run` process.
+    pub bfjit: Option<PathBuf>,
+    /// Whether to count each cell's instructions with callgrind (needs `bfjit` for backends).
+    pub callgrind: bool,
 }
 
 /// The program sizes of the compile-time scaling measurement.
@@ -69,6 +89,9 @@ impl Plan {
             scaling_budget: Duration::from_secs(20),
             compile_budget: Duration::from_secs(600),
             quick: false,
+            externals: Vec::new(),
+            bfjit: None,
+            callgrind: false,
         }
     }
 
@@ -83,6 +106,9 @@ impl Plan {
             scaling_budget: Duration::from_secs(4),
             compile_budget: Duration::from_secs(20),
             quick: true,
+            externals: Vec::new(),
+            bfjit: None,
+            callgrind: false,
         }
     }
 }
@@ -114,7 +140,8 @@ pub fn step_count(backends: &[&dyn Backend], workloads: &[Workload], plan: &Plan
         .iter()
         .filter(|b| b.availability() == Availability::Available)
         .count();
-    (backends.len() * workloads.len() + available * plan.scaling_sizes.len()) as u64
+    ((backends.len() + plan.externals.len()) * workloads.len()
+        + available * plan.scaling_sizes.len()) as u64
 }
 
 /// Measures compile-time scaling, then every backend on every workload (skipping cells whose
@@ -139,8 +166,29 @@ pub fn run(
                 summary: b.summary().to_string(),
                 available,
                 note,
+                external: false,
+                command: None,
+                startup: match (&plan.bfjit, available) {
+                    (Some(exe), true) => process::startup(
+                        &Timed::Bfjit {
+                            exe: exe.clone(),
+                            backend: b.name().to_string(),
+                        },
+                        plan,
+                    ),
+                    _ => None,
+                },
             }
         })
+        .chain(plan.externals.iter().map(|e| BackendInfo {
+            name: e.name.clone(),
+            summary: "external engine, timed as a whole process".to_string(),
+            available: true,
+            note: None,
+            external: true,
+            command: Some(e.argv.join(" ")),
+            startup: process::startup(&Timed::External(e.clone()), plan),
+        }))
         .collect();
     // Scaling first: its compile rates predict which cells would compile for too long.
     let mut notes = Vec::new();
@@ -172,21 +220,40 @@ pub fn run(
                 backend: backend.name(),
             });
             let cell = match predicted_compile(&scaling, backend.name(), workload.program.len()) {
-                Some((predicted, why)) if predicted > plan.compile_budget.as_secs_f64() => Cell {
-                    backend: backend.name().to_string(),
-                    verdict: Verdict::Skipped,
-                    detail: Some(format!(
-                        "not measured: compiling its {} commands would take about {} ({why}), over the {} compile budget",
-                        workload.program.len(),
-                        secs(Duration::from_secs_f64(predicted)),
-                        secs(plan.compile_budget)
-                    )),
-                    compile: None,
-                    run: None,
-                    capped: false,
-                },
+                Some((predicted, why)) if predicted > plan.compile_budget.as_secs_f64() => {
+                    Cell::without_time(
+                        backend.name(),
+                        Verdict::Skipped,
+                        Some(format!(
+                            "not measured: compiling its {} commands would take about {} ({why}), over the {} compile budget",
+                            workload.program.len(),
+                            secs(Duration::from_secs_f64(predicted)),
+                            secs(plan.compile_budget)
+                        )),
+                    )
+                }
                 _ => measure(backend, workload, plan),
             };
+            let mut cell = cell;
+            if let (Some(exe), Verdict::Ok) = (&plan.bfjit, cell.verdict) {
+                let timed = Timed::Bfjit {
+                    exe: exe.clone(),
+                    backend: backend.name().to_string(),
+                };
+                match process::measure_process(&timed, workload, plan) {
+                    Ok((stats, _)) => cell.process = Some(stats),
+                    Err((verdict, detail)) => {
+                        cell = Cell::without_time(
+                            backend.name(),
+                            verdict,
+                            Some(format!("as a bfjit run process: {detail}")),
+                        )
+                    }
+                }
+                if plan.callgrind && cell.verdict == Verdict::Ok {
+                    count(&mut cell, &timed, workload, &mut notes);
+                }
+            }
             if cell.verdict == Verdict::Skipped {
                 if let Some(detail) = &cell.detail {
                     notes.push(format!("{} on {}: {detail}", cell.backend, workload.name()));
@@ -196,6 +263,28 @@ pub fn run(
                 if let Some(detail) = &cell.detail {
                     notes.push(format!("{} on {}: {detail}", cell.backend, workload.name()));
                 }
+            }
+            cells.push(cell);
+            progress(Step::Done);
+        }
+        for engine in &plan.externals {
+            progress(Step::Cell {
+                workload: workload.name(),
+                backend: &engine.name,
+            });
+            let mut cell = process::external_cell(engine, workload, plan);
+            if cell.verdict == Verdict::Skipped || cell.capped {
+                if let Some(detail) = &cell.detail {
+                    notes.push(format!("{} on {}: {detail}", cell.backend, workload.name()));
+                }
+            }
+            if plan.callgrind && cell.verdict == Verdict::Ok {
+                count(
+                    &mut cell,
+                    &Timed::External(engine.clone()),
+                    workload,
+                    &mut notes,
+                );
             }
             cells.push(cell);
             progress(Step::Done);
@@ -231,5 +320,19 @@ pub fn run(
         workloads: workload_results,
         scaling,
         notes,
+        baseline: None,
+        changes: Vec::new(),
+    }
+}
+
+/// Counts a verified cell's instructions with callgrind; a failure becomes a note.
+fn count(cell: &mut Cell, timed: &Timed, workload: &Workload, notes: &mut Vec<String>) {
+    match callgrind::count_instructions(timed, workload) {
+        Ok(n) => cell.instructions = Some(n),
+        Err(why) => notes.push(format!(
+            "{} on {}: no instruction count: {why}",
+            cell.backend,
+            workload.name()
+        )),
     }
 }

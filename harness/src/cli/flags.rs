@@ -81,9 +81,27 @@ pub fn count(s: &str) -> Result<usize, String> {
     whole(s, 0, usize::MAX as u64).map(|n| n as usize)
 }
 
-/// Candidates checked at once: 1 to 256 (`reduce --jobs`).
+/// A number of parallel jobs: 1 to 1024 (`check --jobs`, `fuzz --jobs`, `reduce --jobs`).
 pub fn jobs(s: &str) -> Result<usize, String> {
-    whole(s, 1, 256).map(|n| n as usize)
+    whole(s, 1, 1024).map(|n| n as usize)
+}
+
+/// A time factor: finite, at least 1 and at most 100000 (`--time-factor`).
+pub fn factor(s: &str) -> Result<f64, String> {
+    const ALLOWED: &str = "allowed: a number from 1 to 100000 (e.g. 20)";
+    let value: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number; {ALLOWED}"))?;
+    if !(value.is_finite() && (1.0..=100_000.0).contains(&value)) {
+        return Err(format!("{s} is not allowed; {ALLOWED}"));
+    }
+    Ok(value)
+}
+
+/// The default number of jobs: the cores this process may use.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// A generator seed: any 64-bit unsigned number (`fuzz --seed`).
@@ -145,5 +163,14 @@ mod tests {
         assert!(seed("1.5").unwrap_err().contains("from 0 to"));
         assert!(runs("1001").unwrap_err().contains("from 1 to 1000"));
         assert!(opt_level("3").unwrap_err().contains("from 0 to 2"));
+        assert!(jobs("0").unwrap_err().contains("from 1 to 1024"));
+        assert_eq!(jobs("4"), Ok(4));
+        for bad in ["0.5", "nan", "inf", "-3", "1e9"] {
+            assert!(
+                factor(bad).unwrap_err().contains("from 1 to 100000"),
+                "{bad}"
+            );
+        }
+        assert_eq!(factor("20"), Ok(20.0));
     }
 }

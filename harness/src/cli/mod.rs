@@ -3,8 +3,9 @@
 //!
 //! Exit codes (also in `--help` and README.md):
 //! 0 success; 1 the BF program failed at run time (pointer off the tape, out of fuel, I/O error);
-//! 2 usage error, unreadable file or parse error; 3 backends disagree (`check`, `fuzz`) or a `bench`
-//! answer is wrong; 4 nothing disagreed but the environment kept an engine from running.
+//! 2 usage error, unreadable file or parse error; 3 an engine gave a wrong answer or crashed
+//! (`check`, `fuzz`) or a `bench` answer is wrong; 4 nothing disagreed but something was not decided
+//! (timeouts, programs the reference did not finish or outside every dialect, environment failures).
 
 pub mod asm;
 pub mod backends;
@@ -31,7 +32,7 @@ pub const EXIT_RUNTIME_ERROR: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code: backends disagree.
 pub const EXIT_DIVERGENCE: u8 = 3;
-/// Exit code: no disagreement, but the environment kept an engine from running.
+/// Exit code: no disagreement, but something was not decided (see [`EXIT_CODES`]).
 pub const EXIT_ENVIRONMENT: u8 = 4;
 
 const EXIT_CODES: &str = "\
@@ -39,9 +40,11 @@ Exit codes:
   0  success
   1  the BF program failed at run time (pointer left the tape, out of fuel, I/O error)
   2  usage error, unreadable file, or parse error (e.g. unmatched bracket)
-  3  backends disagree (check, fuzz), or a bench cell gave a wrong answer
-  4  no disagreement, but the environment kept an engine from running (check, fuzz):
-     e.g. the C compiler failed, an external engine could not be started";
+  3  an engine gave a wrong answer or crashed (check, fuzz), or a bench cell gave a wrong answer
+  4  no disagreement, but something was not decided (check, fuzz): no program compared, a run
+     over its time limit, a program the reference did not finish (time or fuel) or outside
+     every engine's dialect, or the environment kept an engine from running (the C compiler
+     failed, an external engine could not be started)";
 
 /// bfjit: a workbench for Brainf*ck execution engines.
 #[derive(Parser, Debug)]

@@ -1,6 +1,8 @@
 //! `bfjit reduce`: reduce one diverging program to a small reproducer (like `creduce`), print it and
 //! save it in corpus format with its `.txt` report. Exit 3 with a reproducer, 0 when the engine
-//! agrees (nothing to reduce), 4 when the environment kept it from running.
+//! agrees or the program lies outside its dialect (nothing to reduce), 4 when it could not be
+//! compared (the environment kept it from running, or it timed out). The reduced case stays inside
+//! the engine's dialect (`--dialect`, see `bfjit check`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,10 +13,11 @@ use super::common::{error, read_source, EofArg};
 use super::flags;
 use super::{EXIT_DIVERGENCE, EXIT_ENVIRONMENT, EXIT_OK, EXIT_USAGE};
 use bfjit_harness::case::Case;
+use bfjit_harness::engine_spec::engine_specs;
 use bfjit_harness::external::ExternalEngine;
 use bfjit_harness::isolate::WorkerCommand;
 use bfjit_harness::minimize::{reproducer_name, write_reproducer};
-use bfjit_harness::oracle::{Engine, Oracle};
+use bfjit_harness::oracle::{Engine, Judgement, Oracle, RunLimit, DEFAULT_TIME_FACTOR};
 use bfjit_harness::reduce::{reduce, Settings};
 
 /// Arguments of `bfjit reduce`.
@@ -31,10 +34,16 @@ pub struct Args {
     /// The external engine that diverges: NAME='COMMAND ARGS {file}' (also {tape_len}, {eof}).
     #[arg(long, value_name = "NAME=CMD")]
     pub engine: Option<String>,
-    /// Number of tape cells of the diverging run.
+    /// The external engine's dialect: NAME:KEY=VALUE[,KEY=VALUE...] (tape=N or tape=N+,
+    /// eof=unchanged|zero|max|none, output=bytes|ascii, as for `check`); repeatable. The reduced
+    /// case stays inside it: a pinned tape length or EOF policy is kept.
+    #[arg(long = "dialect", value_name = "NAME:K=V", requires = "engine")]
+    pub dialects: Vec<String>,
+    /// Number of tape cells of the diverging run (default: the one the engine's dialect pins).
     #[arg(long, value_name = "N", value_parser = flags::tape_len, allow_negative_numbers = true)]
     pub tape_len: Option<usize>,
-    /// What `,` stores at end of input in the diverging run.
+    /// What `,` stores at end of input in the diverging run (default: the one the engine's dialect
+    /// pins).
     #[arg(long, value_enum)]
     pub eof: Option<EofArg>,
     /// Fuel budget of the reference run.
@@ -43,8 +52,8 @@ pub struct Args {
     /// How long to reduce, in seconds (the reference's confirmation comes after).
     #[arg(long, value_name = "SECS", default_value = "300", value_parser = flags::seconds, allow_negative_numbers = true)]
     pub seconds: Duration,
-    /// Seconds the engine may take on the original program (candidates get a limit derived from
-    /// its actual time).
+    /// Seconds the engine may take on the original program at least (or the time factor times the
+    /// reference's; candidates get a limit derived from its actual time).
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = flags::seconds, allow_negative_numbers = true)]
     pub timeout: Duration,
     /// Candidates checked at once (default: the number of cores).
@@ -73,12 +82,12 @@ pub fn main(args: Args, test_backends: &[&'static dyn Backend]) -> u8 {
 
 fn engine(args: &Args, test_backends: &[&'static dyn Backend]) -> Result<Engine, u8> {
     if let Some(spec) = &args.engine {
-        return ExternalEngine::parse(spec, args.timeout)
-            .map(Engine::External)
-            .map_err(|e| {
-                error(e);
-                EXIT_USAGE
-            });
+        let specs = engine_specs(std::slice::from_ref(spec), &args.dialects, &[]).map_err(|e| {
+            error(e);
+            EXIT_USAGE
+        })?;
+        let spec = specs.into_iter().next().expect("one --engine, one spec");
+        return Ok(Engine::External(ExternalEngine::new(spec, args.timeout)));
     }
     if let Some(name) = &args.broken {
         return test_backends
@@ -103,18 +112,25 @@ fn run(args: Args, test_backends: &[&'static dyn Backend]) -> Result<u8, u8> {
         None => Vec::new(),
     };
     let mut config = bfjit_backends::Config::default();
-    let (pinned_tape, pinned_eof) = match &engine {
-        Engine::External(e) => e.pinned(),
-        Engine::Backend(_) => (None, None),
-    };
-    if let Some(t) = args.tape_len.or(pinned_tape) {
+    let dialect = engine.dialect();
+    if let Some(t) = args.tape_len.or(dialect.pinned_tape_len()) {
         config = config.with_tape_len(t).map_err(|e| {
             error(e);
             EXIT_USAGE
         })?;
     }
-    if let Some(e) = args.eof.map(EofPolicy::from).or(pinned_eof) {
+    if let Some(e) = args.eof.map(EofPolicy::from).or(dialect.pinned_eof()) {
         config = config.with_eof(e);
+    }
+    if !dialect.may_use(&config) {
+        error(format_args!(
+            "tape_len {} and eof {} are outside {}'s dialect ({dialect}): leave --tape-len and \
+             --eof out, or change the dialect",
+            config.tape_len(),
+            config.eof(),
+            engine.name()
+        ));
+        return Err(EXIT_USAGE);
     }
     let case = Case {
         program,
@@ -122,7 +138,10 @@ fn run(args: Args, test_backends: &[&'static dyn Backend]) -> Result<u8, u8> {
         config,
     };
     let isolated = matches!(engine, Engine::Backend(_)) && !args.no_isolate;
-    let mut oracle = Oracle::new(vec![engine], args.fuel);
+    let mut oracle = Oracle::new(vec![engine], args.fuel).run_limit(RunLimit {
+        floor: args.timeout,
+        factor: DEFAULT_TIME_FACTOR,
+    });
     if isolated {
         let mut command = WorkerCommand::current_exe().map_err(|e| {
             error(format_args!(
@@ -139,12 +158,25 @@ fn run(args: Args, test_backends: &[&'static dyn Backend]) -> Result<u8, u8> {
         return Ok(EXIT_ENVIRONMENT);
     }
     let Some(divergence) = report.first_divergence().cloned() else {
-        println!(
-            "{} agrees with reference on {}: nothing to reduce",
-            oracle.engines()[0].name(),
-            args.file.display()
-        );
-        return Ok(EXIT_OK);
+        let name = oracle.engines()[0].name();
+        let file = args.file.display();
+        return match &report.runs[0].judgement {
+            Judgement::Agrees => {
+                println!("{name} agrees with reference on {file}: nothing to reduce");
+                Ok(EXIT_OK)
+            }
+            Judgement::OutsideDialect(why) => {
+                println!("{file} lies outside {name}'s dialect: {why}; nothing to reduce");
+                Ok(EXIT_OK)
+            }
+            _ => {
+                error(format_args!(
+                    "{name} was not compared with reference on {file}: {}",
+                    report.runs[0].observed
+                ));
+                Ok(EXIT_ENVIRONMENT)
+            }
+        };
     };
     eprintln!("{divergence}");
     let settings = Settings {
@@ -152,7 +184,7 @@ fn run(args: Args, test_backends: &[&'static dyn Backend]) -> Result<u8, u8> {
         max_time: args.seconds,
         stand_in: !args.no_stand_in,
         progress: true,
-        constraints: None,
+        dialect: None,
     };
     let m = reduce(&mut oracle, &case, 0, divergence.class, &settings);
     for note in &m.notes {

@@ -75,7 +75,7 @@ fn run(args: Args) -> Result<u8, u8> {
             ));
             Err(EXIT_RUNTIME_ERROR)
         }
-        Status::Io(_) => {
+        Status::Io(_) | Status::PointerOutOfBoundsUnlocated { .. } => {
             error(&halt.status);
             Err(EXIT_RUNTIME_ERROR)
         }

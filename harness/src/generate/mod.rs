@@ -180,16 +180,4 @@ impl Shape {
         Case::from_source(self.source(), self.input.clone(), self.config())
             .expect("generated programs are balanced")
     }
-
-    /// This shape with the tape length and EOF policy forced where given (for external engines
-    /// that cannot be configured).
-    pub fn pinned(mut self, tape_len: Option<usize>, eof: Option<EofPolicy>) -> Shape {
-        if let Some(t) = tape_len {
-            self.tape_len = t;
-        }
-        if let Some(e) = eof {
-            self.eof = e;
-        }
-        self
-    }
 }

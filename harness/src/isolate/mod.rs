@@ -8,10 +8,12 @@
 //! backend names to run), and the worker answers one JSON line per backend, in order, flushing after
 //! each. When the worker dies mid-case, the backend it was running is the culprit: the parent reports
 //! it as crashed with the signal, starts a new worker, and continues with the remaining backends.
-//! A backend that hangs past the timeout is killed the same way.
+//! A backend that runs past its time limit is killed the same way and reported as timed out; the
+//! worker announces the end of each compile, so compile time is not counted against the run's limit.
 //!
-//! Each worker runs in a session of its own with a private `TMPDIR` ([`crate::scratch::ScratchDir`]);
-//! killing a worker kills its session (a C compiler it started included), and once the worker has
+//! Each worker leads a process group of its own with a private `TMPDIR`
+//! ([`crate::scratch::ScratchDir`]); killing a worker kills its group and every descendant
+//! ([`crate::process_group::kill_tree`], a C compiler it started included), and once the worker has
 //! ended the parent removes that folder, so a killed compile leaves no `bfjit-c-*` folder behind.
 
 use std::io::{BufRead, BufReader, Write};
@@ -23,7 +25,8 @@ use std::time::{Duration, Instant};
 use bfjit_backends::{backend_by_name, Backend, Config};
 
 use crate::case::{signal_name, Case, ExitInfo, Observed};
-use crate::in_process::run_in_process;
+use crate::in_process::run_in_process_reporting;
+use crate::process_group;
 use crate::scratch::ScratchDir;
 use wire::{Request, WireObserved};
 
@@ -33,6 +36,8 @@ mod wire;
 pub const WORKER_SUBCOMMAND: &str = "__isolate-worker";
 /// The default time one backend may take on one case before it counts as hung.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The time a compile may take in the worker (the C backends kill their compiler after 60 s).
+pub const COMPILE_LIMIT: Duration = Duration::from_secs(120);
 
 /// How to start a worker process: a program (normally the `bfjit` binary) and its arguments.
 #[derive(Clone, Debug)]
@@ -43,6 +48,8 @@ pub struct WorkerCommand {
     pub args: Vec<String>,
     /// How long one backend may take on one case.
     pub timeout: Duration,
+    /// How long one backend may take to compile a case (not counted in `timeout`).
+    pub compile_limit: Duration,
 }
 
 impl WorkerCommand {
@@ -52,6 +59,7 @@ impl WorkerCommand {
             program: program.into(),
             args: vec![WORKER_SUBCOMMAND.to_string()],
             timeout: DEFAULT_TIMEOUT,
+            compile_limit: COMPILE_LIMIT,
         }
     }
 
@@ -83,10 +91,10 @@ impl Running {
         if self.reaped {
             return;
         }
+        process_group::kill_tree(self.child.id());
         let _ = self.child.kill();
-        crate::scratch::kill_session(self.child.id());
         let _ = self.child.wait();
-        crate::scratch::untrack_session(self.child.id());
+        process_group::untrack(self.child.id());
         self.reaped = true;
     }
 }
@@ -109,7 +117,7 @@ impl Worker {
     fn start(&self) -> std::io::Result<Running> {
         let scratch = ScratchDir::new("bfjit-worker-")?;
         let mut command = Command::new(&self.command.program);
-        crate::scratch::new_session(&mut command);
+        process_group::in_own_group(&mut command);
         let mut child = command
             .args(&self.command.args)
             .env("TMPDIR", scratch.path())
@@ -117,7 +125,7 @@ impl Worker {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()?;
-        crate::scratch::track_session(child.id());
+        process_group::track(child.id());
         let stdin = child.stdin.take().expect("stdin is piped");
         let stdout = child.stdout.take().expect("stdout is piped");
         let (send, lines) = channel();
@@ -139,12 +147,26 @@ impl Worker {
     }
 
     /// Runs `backends` (by name) on `case` under `config` in the worker; one result and the time it
-    /// took per backend, in order.
+    /// took per backend, in order. Each run may take the command's timeout.
     pub fn run(
         &mut self,
         case: &Case,
         config: &Config,
         backends: &[&str],
+    ) -> Vec<(Observed, Duration)> {
+        let limit = self.command.timeout;
+        self.run_within(case, config, backends, limit)
+    }
+
+    /// [`Worker::run`] with a time limit of `limit` per run. Compiling does not count against it: a
+    /// compile may take the command's `compile_limit` (by default [`COMPILE_LIMIT`], longer than the
+    /// budget after which the C backends stop their compiler themselves).
+    pub fn run_within(
+        &mut self,
+        case: &Case,
+        config: &Config,
+        backends: &[&str],
+        limit: Duration,
     ) -> Vec<(Observed, Duration)> {
         let mut results = Vec::with_capacity(backends.len());
         while results.len() < backends.len() {
@@ -171,25 +193,33 @@ impl Worker {
                 .stdin
                 .write_all(line.as_bytes())
                 .and_then(|_| process.stdin.flush());
+            // `start` times the whole backend (compile included, for the reports); `phase` the
+            // compile, then the run, each against its own limit.
             let mut start = Instant::now();
-            let mut failure = sent.err().map(|e| format!("worker unreachable: {e}"));
+            let mut phase = (start, self.command.compile_limit);
+            let mut failure = sent
+                .err()
+                .map(|e| Observed::Crashed(format!("worker unreachable: {e}")));
             while failure.is_none() && results.len() < backends.len() {
-                match process.lines.recv_timeout(self.command.timeout) {
+                let (since, allowed) = phase;
+                let wait = allowed.saturating_sub(since.elapsed());
+                match process.lines.recv_timeout(wait) {
+                    Ok(answer) if answer == wire::COMPILED => phase = (Instant::now(), limit),
                     Ok(answer) => match serde_json::from_str::<WireObserved>(&answer)
                         .map(WireObserved::into_observed)
                     {
                         Ok(observed) => {
                             results.push((observed, start.elapsed()));
                             start = Instant::now();
+                            phase = (start, self.command.compile_limit);
                         }
-                        Err(e) => failure = Some(format!("garbled worker answer: {e}")),
+                        Err(e) => {
+                            failure = Some(Observed::Crashed(format!("garbled worker answer: {e}")))
+                        }
                     },
                     Err(RecvTimeoutError::Timeout) => {
                         process.kill();
-                        failure = Some(format!(
-                            "hung: no result within {:.1} s (killed)",
-                            self.command.timeout.as_secs_f64()
-                        ));
+                        failure = Some(Observed::TimedOut(allowed));
                     }
                     Err(RecvTimeoutError::Disconnected) => {
                         let how = match process.child.wait() {
@@ -201,13 +231,13 @@ impl Worker {
                             },
                             Err(e) => format!("worker process lost: {e}"),
                         };
-                        failure = Some(how);
+                        failure = Some(Observed::Crashed(how));
                     }
                 }
             }
-            if let Some(how) = failure {
-                // The backend being run when the worker died is the one that crashed.
-                results.push((Observed::Crashed(how), start.elapsed()));
+            if let Some(observed) = failure {
+                // The backend being run when the worker died is the one that crashed (or hung).
+                results.push((observed, start.elapsed()));
                 self.process = None;
             }
         }
@@ -235,7 +265,12 @@ pub fn worker_main(test_backends: &[&'static dyn Backend]) -> u8 {
         };
         for name in &request.backends {
             let observed = match resolve(name) {
-                Some(backend) => run_in_process(backend, &program, &config, &input),
+                Some(backend) => {
+                    let mut compiled = || {
+                        let _ = writeln!(out, "{}", wire::COMPILED).and_then(|_| out.flush());
+                    };
+                    run_in_process_reporting(backend, &program, &config, &input, &mut compiled)
+                }
                 None => Observed::Skipped(format!("unknown backend '{name}'")),
             };
             let answer =

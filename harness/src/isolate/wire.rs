@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::case::{Case, Observed};
 
+/// The line the worker sends when a backend has compiled and its run starts (compile time does not
+/// count against the run's time limit).
+pub(super) const COMPILED: &str = "\"compiled\"";
+
 /// One case for the worker: what to run and on which backends.
 #[derive(Serialize, Deserialize)]
 pub(super) struct Request {
@@ -45,6 +49,7 @@ impl Request {
 pub(super) enum WireObserved {
     Outcome(Outcome),
     Crashed(String),
+    TimedOut(std::time::Duration),
     CompileError(CompileError),
     HarnessFailure(String),
     Skipped(String),
@@ -56,6 +61,7 @@ impl WireObserved {
         match observed {
             Observed::Outcome(o) => WireObserved::Outcome(o.clone()),
             Observed::Crashed(how) => WireObserved::Crashed(how.clone()),
+            Observed::TimedOut(t) => WireObserved::TimedOut(*t),
             Observed::CompileError(e) => WireObserved::CompileError(e.clone()),
             Observed::HarnessFailure(why) => WireObserved::HarnessFailure(why.clone()),
             Observed::Skipped(why) => WireObserved::Skipped(why.clone()),
@@ -70,6 +76,7 @@ impl WireObserved {
         match self {
             WireObserved::Outcome(o) => Observed::Outcome(o),
             WireObserved::Crashed(how) => Observed::Crashed(how),
+            WireObserved::TimedOut(t) => Observed::TimedOut(t),
             WireObserved::CompileError(e) => Observed::CompileError(e),
             WireObserved::HarnessFailure(why) => Observed::HarnessFailure(why),
             WireObserved::Skipped(why) => Observed::Skipped(why),

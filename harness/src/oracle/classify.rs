@@ -19,7 +19,7 @@ pub enum Class {
     Status,
     /// Both ended ok, with a different final pointer or tape.
     Tape,
-    /// The engine crashed the process (signal), panicked, or hung.
+    /// The engine crashed the process (signal) or panicked.
     Crashed,
     /// The engine failed to compile a valid program (a code generator bug).
     Failed,
@@ -95,6 +95,11 @@ pub enum Judgement {
     /// Not compared because the environment failed the engine (see [`Fault::Environment`]); the
     /// text says how. Neither agreement nor an engine bug.
     Environment(String),
+    /// Not decided: the engine gave no result within its time limit (which scales with the
+    /// reference's own time on the case) and was killed; the text says how long it had.
+    TimedOut(String),
+    /// Not run: the case lies outside the engine's dialect ([`crate::dialect`]); the text says why.
+    OutsideDialect(String),
 }
 
 impl Judgement {
@@ -115,17 +120,25 @@ impl Judgement {
     }
 }
 
+/// The judgement that `engine` disagrees with the reference in `class`, as `message` explains.
+fn diverges(engine: &str, class: Class, message: String) -> Judgement {
+    Judgement::Diverges(Divergence {
+        engine: engine.to_string(),
+        class,
+        message,
+    })
+}
+
 /// The judgement of what does not depend on the reference: crashes and compile errors.
 fn judge_failure(engine: &str, observed: &Observed) -> Option<Judgement> {
-    let diverge = |class, message: String| {
-        Judgement::Diverges(Divergence {
-            engine: engine.to_string(),
-            class,
-            message,
-        })
-    };
+    let diverge = |class, message| diverges(engine, class, message);
     Some(match observed {
         Observed::Crashed(how) => diverge(Class::Crashed, how.clone()),
+        Observed::TimedOut(_) => Judgement::TimedOut(observed.to_string()),
+        Observed::External {
+            exit: ExitInfo::TimedOut(_),
+            ..
+        } => Judgement::TimedOut(observed.to_string()),
         Observed::CompileError(e) => match e.fault() {
             Fault::Bug => diverge(Class::Failed, e.to_string()),
             Fault::Limit => Judgement::NotRun(e.to_string()),
@@ -150,19 +163,30 @@ fn output_divergence(reference: &[u8], engine: &[u8]) -> Option<Difference> {
     })
 }
 
-/// Judges what an engine did against a finished reference run.
+/// Whether the registered backend `engine` reports out-of-bounds errors at their command (engines
+/// the registry does not know are held to that).
+fn keeps_contract(engine: &str) -> bool {
+    bfjit_backends::backend_by_name(engine).is_none_or(|b| b.keeps_contract())
+}
+
+/// Judges what an engine did against a finished reference run. A backend that cannot locate
+/// out-of-bounds errors (`c-naive`) is not compared where the reference left the tape.
 pub fn classify(reference: &Outcome, engine: &str, observed: &Observed) -> Judgement {
     if let Some(judgement) = judge_failure(engine, observed) {
         return judgement;
     }
-    let diverge = |class, message: String| {
-        Judgement::Diverges(Divergence {
-            engine: engine.to_string(),
-            class,
-            message,
-        })
-    };
+    let diverge = |class, message| diverges(engine, class, message);
     match observed {
+        Observed::Outcome(outcome)
+            if matches!(reference.status, Status::PointerOutOfBounds { .. })
+                && !keeps_contract(engine) =>
+        {
+            Judgement::NotRun(format!(
+                "{engine} cannot locate out-of-bounds errors, so it is not compared where the \
+                 reference left the tape (reference: {}; {engine}: {})",
+                reference.status, outcome.status
+            ))
+        }
         Observed::Outcome(outcome) => match compare(reference, outcome) {
             Some(d) => diverge(Class::of(&d), format!("{d} (reference vs {engine})")),
             None => Judgement::Agrees,
@@ -174,7 +198,6 @@ pub fn classify(reference: &Outcome, engine: &str, observed: &Observed) -> Judge
             let reference_ok = reference.status == Status::Ok;
             match exit {
                 ExitInfo::Signal(_) => diverge(Class::Crashed, exit.to_string()),
-                ExitInfo::TimedOut(_) => diverge(Class::Status, exit.to_string()),
                 ExitInfo::Code(code) if (*code == 0) != reference_ok => diverge(
                     Class::Status,
                     format!(
@@ -183,7 +206,9 @@ pub fn classify(reference: &Outcome, engine: &str, observed: &Observed) -> Judge
                     ),
                 ),
                 ExitInfo::Code(_) => Judgement::Agrees,
-                ExitInfo::SpawnFailed(_) => unreachable!("judged by judge_failure"),
+                ExitInfo::SpawnFailed(_) | ExitInfo::TimedOut(_) => {
+                    unreachable!("judged by judge_failure")
+                }
             }
         }
         _ => unreachable!("judged by judge_failure"),
@@ -202,13 +227,7 @@ pub fn classify_unfinished(
     if let Some(judgement) = judge_failure(engine, observed) {
         return judgement;
     }
-    let diverge = |class, message: String| {
-        Judgement::Diverges(Divergence {
-            engine: engine.to_string(),
-            class,
-            message,
-        })
-    };
+    let diverge = |class, message| diverges(engine, class, message);
     match observed {
         Observed::Outcome(outcome) => {
             // The engine spent no more fuel than the reference at any point, so it got at least as

@@ -2,9 +2,13 @@
 
 use std::fmt;
 
-use bfjit_backends::{compile_and_run, registry, Availability, Backend, Outcome};
+use std::io::Read;
+use std::time::Instant;
 
-use crate::case::Case;
+use bfjit_backends::{registry, Availability, Backend, Outcome};
+
+use crate::case::{Case, ReferenceRun};
+use crate::dialect::Dialect;
 use crate::external::ExternalEngine;
 
 /// An engine the oracle compares against `reference`.
@@ -31,6 +35,14 @@ impl Engine {
         match self {
             Engine::Backend(b) => b.name(),
             Engine::External(e) => &e.name,
+        }
+    }
+
+    /// The engine's dialect ([`Dialect::ANY`] for backends).
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Engine::Backend(_) => Dialect::ANY,
+            Engine::External(e) => e.dialect,
         }
     }
 }
@@ -64,13 +76,50 @@ pub fn select_backends(backends: Vec<&'static dyn Backend>) -> Selection {
 
 /// Runs the reference on `case` with a fuel budget.
 pub fn run_reference(case: &Case, budget: u64) -> Outcome {
-    run_judge(&bfjit_backends::reference::Reference, case, budget)
+    reference_run(case, budget).outcome
 }
 
-/// Runs `judge` (the reference, or a trusted stand-in for it that charges fuel exactly like it, see
-/// [`crate::reduce`]) on `case` with a fuel budget.
-pub fn run_judge(judge: &dyn Backend, case: &Case, budget: u64) -> Outcome {
+/// Runs the reference on `case` with a fuel budget, noting whether it read past its input and how
+/// long it took.
+pub fn reference_run(case: &Case, budget: u64) -> ReferenceRun {
+    reference_run_with(&bfjit_backends::reference::Reference, case, budget)
+}
+
+/// Runs `judge` where the protocol runs the reference: the reference itself, or a trusted stand-in
+/// for it that charges fuel exactly like it (the reducer's, see [`crate::reduce`]). Like
+/// [`reference_run`], notes whether it read past its input and how long it took.
+pub fn reference_run_with(judge: &dyn Backend, case: &Case, budget: u64) -> ReferenceRun {
     let config = case.config.with_fuel(Some(budget));
-    compile_and_run(judge, &case.program, &config, &case.input)
-        .unwrap_or_else(|e| panic!("{} compiles every program: {e}", judge.name()))
+    let executable = judge
+        .compile(&case.program, &config)
+        .unwrap_or_else(|e| panic!("{} compiles every program: {e}", judge.name()));
+    let start = Instant::now();
+    let mut input = EofWatch {
+        rest: &case.input,
+        hit_eof: false,
+    };
+    let mut output = Vec::new();
+    let halt = executable.run(&mut input, &mut output);
+    ReferenceRun {
+        outcome: Outcome::new(halt, output),
+        read_past_eof: input.hit_eof,
+        elapsed: start.elapsed(),
+    }
+}
+
+/// Input that notes when a read finds none left (the runtime reads again only when a `,` needs a
+/// byte and its buffer is empty, so this is exactly "a `,` read past the input").
+struct EofWatch<'a> {
+    rest: &'a [u8],
+    hit_eof: bool,
+}
+
+impl Read for EofWatch<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.rest.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.hit_eof = true;
+        }
+        Ok(n)
+    }
 }

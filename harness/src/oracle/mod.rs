@@ -33,8 +33,11 @@ pub mod report;
 pub mod tally;
 
 pub use classify::{classify, classify_unfinished, Class, Divergence, Judgement};
-pub use engines::{default_engines, run_reference, select_backends, Engine, Selection};
-pub use protocol::Oracle;
+pub use engines::{
+    default_engines, reference_run, reference_run_with, run_reference, select_backends, Engine,
+    Selection,
+};
+pub use protocol::{Oracle, RunLimit, DEFAULT_TIME_FACTOR};
 pub use report::{CaseReport, EngineRun, Verdict};
 pub use tally::{Tally, TallyRow};
 

@@ -7,21 +7,51 @@ use std::time::{Duration, Instant};
 use bfjit_backends::{Backend, Config, Status};
 
 use super::classify::{classify, classify_unfinished, Judgement};
-use super::engines::{run_judge, Engine};
+use super::engines::{reference_run_with, Engine};
 use super::report::{CaseReport, EngineRun, Verdict};
 use super::ESCALATION_WORK;
-use crate::case::{Case, Observed};
+use crate::case::{Case, Observed, ReferenceRun};
 use crate::in_process::run_in_process;
 use crate::isolate::{Worker, WorkerCommand};
+use crate::reference_cache::ReferenceCache;
 
 /// Runs cases against `reference` and a set of engines.
 pub struct Oracle {
     engines: Vec<Engine>,
     budget: u64,
+    reference_time: Option<Duration>,
+    run_limit: RunLimit,
+    cache: Option<ReferenceCache>,
     isolation: Option<Isolation>,
     sampling: Option<Sampling>,
-    judge: &'static dyn Backend,
+    stand_in: Option<&'static dyn Backend>,
 }
+
+/// How long an engine may run on a case: `floor`, or `factor` times the reference's own time on
+/// it when that is longer, so a correct engine is never killed because a program is long.
+#[derive(Clone, Copy, Debug)]
+pub struct RunLimit {
+    /// The least time any run gets (the `--timeout` flag).
+    pub floor: Duration,
+    /// How many times the reference's time a run gets.
+    pub factor: f64,
+}
+
+impl RunLimit {
+    /// The limit of every engine's run on a case the reference ran in `reference`.
+    pub fn for_reference(&self, reference: Duration) -> Duration {
+        // At most a day, whatever the factor.
+        let scaled = (reference.as_secs_f64() * self.factor).clamp(0.0, 86_400.0);
+        self.floor.max(Duration::from_secs_f64(scaled))
+    }
+}
+
+/// The default [`RunLimit::factor`].
+pub const DEFAULT_TIME_FACTOR: f64 = 20.0;
+
+/// Fuel of the first, timed reference run in time-bounded mode: it measures how fast the
+/// reference spends fuel on the case, to size the budget of the real run.
+const PROBE_FUEL: u64 = 2_000_000;
 
 /// Time-share sampling: an engine runs on a case only while the time it has used stays within its
 /// share of the time spent checking, so a backend that takes a second per program (one that calls a
@@ -49,23 +79,67 @@ impl Oracle {
         Oracle {
             engines,
             budget,
+            reference_time: None,
+            run_limit: RunLimit {
+                floor: crate::isolate::DEFAULT_TIMEOUT,
+                factor: DEFAULT_TIME_FACTOR,
+            },
+            cache: None,
             isolation: None,
             sampling: None,
-            judge: &bfjit_backends::reference::Reference,
+            stand_in: None,
         }
     }
 
-    /// Runs `stand_in` where the protocol runs `reference`: the reducer's faster judge, which must
-    /// charge fuel exactly like the reference (S18, no folded loops). Its verdicts are provisional:
-    /// the reducer confirms the final reproducer with an oracle that runs the reference itself.
+    /// Runs `stand_in` where the protocol runs `reference` (in both the fuel-bounded and the
+    /// time-bounded mode): the reducer's faster judge, which must charge fuel exactly like the
+    /// reference (S18, no folded loops). Its verdicts are provisional: the reducer confirms the
+    /// final reproducer with an oracle that runs the reference itself. Its runs never enter the
+    /// reference cache.
     pub fn with_stand_in(mut self, stand_in: &'static dyn Backend) -> Oracle {
-        self.judge = stand_in;
+        self.stand_in = Some(stand_in);
         self
+    }
+
+    /// What plays the reference's part: the reference, or the stand-in when one is set.
+    pub fn judge(&self) -> &'static dyn Backend {
+        self.stand_in
+            .unwrap_or(&bfjit_backends::reference::Reference)
     }
 
     /// The worker command backends are isolated with, when they are.
     pub fn worker_command(&self) -> Option<&WorkerCommand> {
         self.isolation.as_ref().map(|i| &i.command)
+    }
+
+    /// Sets how long each engine's run may take (see [`RunLimit`]).
+    pub fn run_limit(mut self, limit: RunLimit) -> Oracle {
+        self.run_limit = limit;
+        self
+    }
+
+    /// How long each engine's run may take.
+    pub fn time_limits(&self) -> RunLimit {
+        self.run_limit
+    }
+
+    /// Keeps finished reference runs in `cache` and takes them from it (time-bounded mode only).
+    pub fn cache(mut self, cache: ReferenceCache) -> Oracle {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Runs the reference to completion within `limit` instead of a fuel budget (`None` goes back
+    /// to the budget). A reference that does not finish in time decides nothing
+    /// ([`Verdict::ReferenceTimedOut`]).
+    pub fn set_reference_time(&mut self, limit: Option<Duration>) {
+        self.reference_time = limit;
+    }
+
+    /// The time the reference may run on one case, in time-bounded mode (`None`: bounded by the
+    /// fuel budget).
+    pub fn reference_time(&self) -> Option<Duration> {
+        self.reference_time
     }
 
     /// Runs backends in a child process started by `command` (see [`crate::isolate`]), so a crash
@@ -81,7 +155,7 @@ impl Oracle {
     /// Lets each backend use at most `share` (0 to 1) of the time spent in [`Oracle::check`]
     /// (external engines always run); a backend over its share sits cases out
     /// ([`Observed::Skipped`]) until it is back within it. [`Oracle::check_engines`] (the
-    /// minimizer's call) always runs the engines it is given.
+    /// reducer's call) always runs the engines it is given.
     pub fn time_share(mut self, share: f64) -> Oracle {
         self.sampling = (share < 1.0).then(|| Sampling {
             share: share.max(0.0),
@@ -151,29 +225,61 @@ impl Oracle {
         report
     }
 
-    /// Checks `case` on the engines with the given indices only (the minimizer's predicate).
+    /// Checks `case` on the engines with the given indices only (the reducer's predicate).
     pub fn check_engines(&mut self, case: &Case, which: &[usize]) -> CaseReport {
-        let mut budget = self.budget;
-        let mut escalated = false;
-        loop {
-            let reference = run_judge(self.judge, case, budget);
-            if reference.status != Status::OutOfFuel {
-                let config = case.config.with_fuel(Some(reference.fuel_used));
-                let observed = self.run_engines(case, &config, which, true);
-                let runs = judge(observed, |engine, observed| {
-                    classify(&reference, engine, observed)
-                });
+        if let Some(limit) = self.reference_time {
+            // The cache holds the reference's own runs only: a stand-in neither reads nor writes it.
+            let cache = self.cache.as_ref().filter(|_| self.stand_in.is_none());
+            let cached = cache.and_then(|c| c.get(case));
+            let (reference, budget) = match cached {
+                Some(run) => {
+                    let fuel = run.outcome.fuel_used;
+                    (run, fuel)
+                }
+                None => {
+                    let (run, budget) = timed_reference(self.judge(), case, limit);
+                    if let Some(cache) = cache {
+                        cache.put(case, &run);
+                    }
+                    (run, budget)
+                }
+            };
+            if reference.outcome.status == Status::OutOfFuel {
+                let why = format!(
+                    "the reference did not finish within {:.0} s (raise --reference-time)",
+                    limit.as_secs_f64()
+                );
+                let runs = which
+                    .iter()
+                    .map(|&i| EngineRun {
+                        engine: self.engines[i].name().to_string(),
+                        observed: Observed::Skipped(why.clone()),
+                        judgement: Judgement::NotRun(why.clone()),
+                        elapsed: Duration::ZERO,
+                    })
+                    .collect();
                 return CaseReport {
-                    reference,
+                    reference: reference.outcome,
                     budget,
-                    verdict: Verdict::Checked,
+                    verdict: Verdict::ReferenceTimedOut,
                     runs,
                 };
             }
+            return self.compare_finished(case, which, reference, budget);
+        }
+        let mut budget = self.budget;
+        let mut escalated = false;
+        loop {
+            let reference = reference_run_with(self.judge(), case, budget);
+            if reference.outcome.status != Status::OutOfFuel {
+                return self.compare_finished(case, which, reference, budget);
+            }
+            let reference = reference.outcome;
             // The reference ran out: run the backends on the same budget (external engines have no
             // fuel and would only time out, so they sit this case out).
             let config = case.config.with_fuel(Some(budget));
-            let observed = self.run_engines(case, &config, which, false);
+            let limit = self.run_limit.floor;
+            let observed = self.run_engines(case, &config, which, false, limit);
             let bound = |fuel: u64| {
                 let per_charge = (case.program.len() as u64 + 1)
                     .saturating_mul(case.config.tape_len().max(256) as u64);
@@ -207,6 +313,54 @@ impl Oracle {
         }
     }
 
+    /// Compares the engines `which` with a finished reference run: engines whose dialect excludes
+    /// the case are not run; the others get the fuel the reference used and a time limit scaled
+    /// by its time.
+    fn compare_finished(
+        &mut self,
+        case: &Case,
+        which: &[usize],
+        reference: ReferenceRun,
+        budget: u64,
+    ) -> CaseReport {
+        let config = case.config.with_fuel(Some(reference.outcome.fuel_used));
+        let limit = self.run_limit.for_reference(reference.elapsed);
+        let outside: Vec<Option<String>> = which
+            .iter()
+            .map(|&i| self.engines[i].dialect().excludes(case, &reference))
+            .collect();
+        let inside: Vec<usize> = which
+            .iter()
+            .zip(&outside)
+            .filter(|(_, why)| why.is_none())
+            .map(|(&i, _)| i)
+            .collect();
+        let observed = self.run_engines(case, &config, &inside, true, limit);
+        let mut ran = judge(observed, |engine, observed| {
+            classify(&reference.outcome, engine, observed)
+        })
+        .into_iter();
+        let runs = which
+            .iter()
+            .zip(outside)
+            .map(|(&i, why)| match why {
+                Some(why) => EngineRun {
+                    engine: self.engines[i].name().to_string(),
+                    observed: Observed::Skipped(why.clone()),
+                    judgement: Judgement::OutsideDialect(why),
+                    elapsed: Duration::ZERO,
+                },
+                None => ran.next().expect("one run per engine inside its dialect"),
+            })
+            .collect();
+        CaseReport {
+            reference: reference.outcome,
+            budget,
+            verdict: Verdict::Checked,
+            runs,
+        }
+    }
+
     /// Runs the selected engines (externals only when `externals`), returning name, result, time.
     fn run_engines(
         &mut self,
@@ -214,6 +368,7 @@ impl Oracle {
         config: &Config,
         which: &[usize],
         externals: bool,
+        limit: Duration,
     ) -> Vec<Ran> {
         let mut results: Vec<Option<Ran>> = vec![None; which.len()];
         let mut backends: Vec<(usize, &'static dyn Backend)> = Vec::new();
@@ -222,7 +377,7 @@ impl Oracle {
                 Engine::Backend(b) => backends.push((slot, *b)),
                 Engine::External(e) if externals => {
                     let start = Instant::now();
-                    let observed = e.run(&case.program, &case.input, &case.config);
+                    let observed = e.run_for(&case.program, &case.input, &case.config, limit);
                     results[slot] = Some((e.name.clone(), observed, start.elapsed()));
                 }
                 Engine::External(e) => {
@@ -238,7 +393,7 @@ impl Oracle {
                     let worker = isolation
                         .worker
                         .get_or_insert_with(|| Worker::new(isolation.command.clone()));
-                    worker.run(case, config, &names)
+                    worker.run_within(case, config, &names, limit)
                 }
                 None => backends
                     .iter()
@@ -258,6 +413,21 @@ impl Oracle {
             .map(|r| r.expect("every slot filled"))
             .collect()
     }
+}
+
+/// Runs `judge` (the reference or its stand-in) to completion within about `limit`: a short timed
+/// run measures how fast it spends fuel on this case, and the real run gets the fuel that rate
+/// allows in `limit` (plus a quarter). Returns the run and its budget; a run still out of fuel did
+/// not finish in time.
+fn timed_reference(judge: &dyn Backend, case: &Case, limit: Duration) -> (ReferenceRun, u64) {
+    let probe = reference_run_with(judge, case, PROBE_FUEL);
+    if probe.outcome.status != Status::OutOfFuel {
+        return (probe, PROBE_FUEL);
+    }
+    let per_second = PROBE_FUEL as f64 / probe.elapsed.as_secs_f64().max(1e-6);
+    let budget = (per_second * limit.as_secs_f64() * 1.25).min(u64::MAX as f64) as u64;
+    let budget = budget.max(2 * PROBE_FUEL);
+    (reference_run_with(judge, case, budget), budget)
 }
 
 /// Pairs every engine's run with its judgement.

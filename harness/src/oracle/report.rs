@@ -35,6 +35,8 @@ pub enum Verdict {
     Checked,
     /// The reference ran out of fuel; only the checks that hold for unfinished runs were made.
     Discarded,
+    /// The reference did not finish within its time limit; nothing was compared.
+    ReferenceTimedOut,
 }
 
 /// The result of checking one case.
@@ -68,6 +70,13 @@ impl CaseReport {
             Judgement::Environment(why) => Some((r.engine.as_str(), why.as_str())),
             _ => None,
         })
+    }
+
+    /// Whether at least one engine's run was compared with the reference.
+    pub fn compared(&self) -> bool {
+        self.runs
+            .iter()
+            .any(|r| matches!(r.judgement, Judgement::Agrees | Judgement::Diverges(_)))
     }
 
     /// Whether every engine agreed (a discarded case with no finding counts as agreeing; an engine

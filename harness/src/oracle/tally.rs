@@ -13,6 +13,11 @@ pub struct Tally {
     pub checked: u64,
     /// Cases discarded (the reference ran out of fuel).
     pub discarded: u64,
+    /// Cases undecided because the reference did not finish within its time limit.
+    pub reference_timeouts: u64,
+    /// Cases the reference finished but on which no engine was compared (every one outside its
+    /// dialect, timed out, not run or failed by the environment).
+    pub uncompared: u64,
 }
 
 /// One engine's counts.
@@ -30,6 +35,10 @@ pub struct TallyRow {
     pub skipped: u64,
     /// Cases the environment failed the engine on (e.g. the C compiler failed): not compared.
     pub environment: u64,
+    /// Runs killed at their time limit: not decided.
+    pub timeouts: u64,
+    /// Cases outside the engine's dialect: not run.
+    pub outside: u64,
     /// Total time in the engine.
     pub time: Duration,
 }
@@ -38,8 +47,10 @@ impl Tally {
     /// Adds one case's report.
     pub fn record(&mut self, report: &CaseReport) {
         match report.verdict {
-            Verdict::Checked => self.checked += 1,
+            Verdict::Checked if report.compared() => self.checked += 1,
+            Verdict::Checked => self.uncompared += 1,
             Verdict::Discarded => self.discarded += 1,
+            Verdict::ReferenceTimedOut => self.reference_timeouts += 1,
         }
         for run in &report.runs {
             let row = match self.rows.iter().position(|r| r.engine == run.engine) {
@@ -64,11 +75,43 @@ impl Tally {
                 }
                 Judgement::NotRun(_) => row.skipped += 1,
                 Judgement::Environment(_) => row.environment += 1,
+                Judgement::TimedOut(_) => row.timeouts += 1,
+                Judgement::OutsideDialect(_) => row.outside += 1,
                 Judgement::Agrees => {
                     row.runs += 1;
                     row.agreed += 1;
                 }
             }
+        }
+    }
+
+    /// Adds another tally's counts (of other cases) to this one.
+    pub fn merge(&mut self, other: &Tally) {
+        self.checked += other.checked;
+        self.discarded += other.discarded;
+        self.reference_timeouts += other.reference_timeouts;
+        self.uncompared += other.uncompared;
+        for theirs in &other.rows {
+            let row = match self.rows.iter().position(|r| r.engine == theirs.engine) {
+                Some(i) => &mut self.rows[i],
+                None => {
+                    self.rows.push(TallyRow {
+                        engine: theirs.engine.clone(),
+                        ..TallyRow::default()
+                    });
+                    self.rows.last_mut().expect("just pushed")
+                }
+            };
+            row.runs += theirs.runs;
+            row.agreed += theirs.agreed;
+            for (mine, their) in row.by_class.iter_mut().zip(theirs.by_class) {
+                *mine += their;
+            }
+            row.skipped += theirs.skipped;
+            row.environment += theirs.environment;
+            row.timeouts += theirs.timeouts;
+            row.outside += theirs.outside;
+            row.time += theirs.time;
         }
     }
 
@@ -83,6 +126,59 @@ impl Tally {
             .iter()
             .map(|r| r.by_class.iter().sum::<u64>())
             .sum()
+    }
+
+    /// Wrong answers (output, status, tape, failed to compile), every engine together.
+    pub fn wrong_answers(&self) -> u64 {
+        self.divergences() - self.crashes()
+    }
+
+    /// Crashes, every engine together.
+    pub fn crashes(&self) -> u64 {
+        let i = Class::ALL
+            .iter()
+            .position(|c| *c == Class::Crashed)
+            .expect("known");
+        self.rows.iter().map(|r| r.by_class[i]).sum()
+    }
+
+    /// Runs killed at their time limit, every engine together.
+    pub fn timeouts(&self) -> u64 {
+        self.rows.iter().map(|r| r.timeouts).sum()
+    }
+
+    /// Cases that decided nothing: reference out of fuel or time, or no engine compared.
+    pub fn undecided_cases(&self) -> u64 {
+        self.discarded + self.reference_timeouts + self.uncompared
+    }
+
+    /// The engines that were never compared on any case (with at least one case seen).
+    pub fn never_compared(&self) -> Vec<&str> {
+        self.rows
+            .iter()
+            .filter(|r| r.runs == 0)
+            .map(|r| r.engine.as_str())
+            .collect()
+    }
+
+    /// One line: cases compared, wrong answers, crashes, timeouts, undecided cases, environment
+    /// failures.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} cases compared; {} wrong answers, {} crashes; {} timeouts; {} undecided cases \
+             ({} reference out of fuel, {} reference out of time, {} outside every dialect or \
+             not run); {} runs outside an engine's dialect; {} environment failures",
+            self.checked,
+            self.wrong_answers(),
+            self.crashes(),
+            self.timeouts(),
+            self.undecided_cases(),
+            self.discarded,
+            self.reference_timeouts,
+            self.uncompared,
+            self.rows.iter().map(|r| r.outside).sum::<u64>(),
+            self.environment_failures()
+        )
     }
 
     /// Runs the environment failed, every engine together.
@@ -106,7 +202,7 @@ impl Tally {
             .max()
             .unwrap_or(7);
         let mut out = format!(
-            "{:width$}  {:>8}  {:>8}  {:>6}  {:>6}  {:>6}  {:>7}  {:>6}  {:>7}  {:>5}  {:>9}\n",
+            "{:width$}  {:>8}  {:>8}  {:>6}  {:>6}  {:>6}  {:>7}  {:>6}  {:>7}  {:>7}  {:>7}  {:>5}  {:>9}\n",
             "backend",
             "runs",
             "agree",
@@ -115,6 +211,8 @@ impl Tally {
             "tape",
             "crashed",
             "failed",
+            "timeout",
+            "outside",
             "not run",
             "env",
             "time"
@@ -122,7 +220,7 @@ impl Tally {
         for r in &self.rows {
             let c = r.by_class;
             out.push_str(&format!(
-                "{:width$}  {:>8}  {:>8}  {:>6}  {:>6}  {:>6}  {:>7}  {:>6}  {:>7}  {:>5}  {:>8.2}s\n",
+                "{:width$}  {:>8}  {:>8}  {:>6}  {:>6}  {:>6}  {:>7}  {:>6}  {:>7}  {:>7}  {:>7}  {:>5}  {:>8.2}s\n",
                 r.engine,
                 r.runs,
                 r.agreed,
@@ -131,6 +229,8 @@ impl Tally {
                 c[2],
                 c[3],
                 c[4],
+                r.timeouts,
+                r.outside,
                 r.skipped,
                 r.environment,
                 r.time.as_secs_f64()

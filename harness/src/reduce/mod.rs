@@ -4,14 +4,24 @@
 //! Passes ([`passes`]) run to a fixed point ([`driver`]), cheapest and most destructive first:
 //! hierarchical ddmin deletion over the loop tree ([`tree`]), unwrapping loops, replacing loops by
 //! `[-]`, shrinking runs of one command, cancelling opposites, then shrinking the input, the tape
-//! and the EOF policy within the engine's dialect ([`Constraints`]); the result is in canonical form
-//! (commands only). The only judge is the interestingness test ([`tester`]): the same engine still
+//! and the EOF policy; the result is in canonical form (commands only). The only judge is the interestingness test ([`tester`]): the same engine still
 //! diverges with the same class (for crashes, the same kind), candidates checked in parallel
 //! (`jobs` oracles, each with its own isolation worker).
 //!
+//! **Dialects.** A reduced case stays inside the engine's [`Dialect`] (as the generators' cases do,
+//! see [`crate::dialect`]): the tape length and EOF policy change only where the dialect lets the
+//! harness choose them ([`Dialect::may_use`]), so an engine pinned to `tape=30000` or `eof=zero`
+//! keeps them; a case whose reference run the dialect excludes (leaving a `tape=N+` tape, reading
+//! past the input under `eof=none`, printing a byte an `output=ascii` engine does not print) is
+//! judged outside the dialect by the oracle, not diverging, so it is never adopted. A starting case
+//! whose configuration the dialect does not allow is first made to fit it ([`Dialect::fit`]) when
+//! that still diverges, else its configuration is kept as it is.
+//!
 //! Every run is bounded: external engines and isolated backends by a time limit derived from the
 //! original case's run (five times the engine's time, at least one second, at most the oracle's
-//! own timeout), in-process runs by fuel (twice what the reference used on the original case).
+//! `--timeout` floor or twice the original time when that is longer, and the oracle's time factor
+//! times the judge's time when that is longer), every reference run by fuel (twice what the
+//! reference used on the original case, in both the oracle's fuel-bounded and time-bounded modes).
 //!
 //! **Stand-in.** While reducing, `dynasm-simple` (the one-to-one JIT) plays the reference's part when
 //! it is available and is not the engine being reduced: it charges fuel exactly like the reference
@@ -29,52 +39,16 @@ pub mod tree;
 
 use std::time::{Duration, Instant};
 
-use bfjit_backends::{Availability, Backend, EofPolicy};
+use bfjit_backends::{Availability, Backend};
 
 use crate::case::Case;
+use crate::dialect::{Dialect, Eof, Tape};
 use crate::isolate::WorkerCommand;
-use crate::oracle::{CaseReport, Class, Divergence, Engine, Oracle, Verdict};
+use crate::oracle::{CaseReport, Class, Divergence, Engine, Oracle, RunLimit, Verdict};
 
 use driver::Driver;
 use progress::Progress;
 use tester::{Target, Tester};
-
-/// What a reduced case must stay within: the engine's dialect.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Constraints {
-    /// The shortest tape a candidate may have.
-    pub min_tape_len: usize,
-    /// The tape length, when the engine is fixed to one.
-    pub tape_len: Option<usize>,
-    /// The EOF policy, when the engine is fixed to one.
-    pub eof: Option<EofPolicy>,
-}
-
-impl Constraints {
-    /// The constraints of an engine: an external engine without a `{tape_len}` or `{eof}`
-    /// placeholder is fixed to its tape length or EOF policy.
-    pub fn of_engine(engine: &Engine) -> Constraints {
-        match engine {
-            Engine::Backend(_) => Constraints::default(),
-            Engine::External(e) => {
-                let (tape_len, eof) = e.pinned();
-                Constraints {
-                    min_tape_len: 1,
-                    tape_len,
-                    eof,
-                }
-            }
-        }
-    }
-
-    /// Whether `case` is within these constraints.
-    pub fn allows(&self, case: &Case) -> bool {
-        let tape = case.config.tape_len();
-        tape >= self.min_tape_len
-            && self.tape_len.is_none_or(|t| t == tape)
-            && self.eof.is_none_or(|e| e == case.config.eof())
-    }
-}
 
 /// How the reducer works.
 #[derive(Clone, Debug)]
@@ -87,8 +61,9 @@ pub struct Settings {
     pub stand_in: bool,
     /// Whether to draw a progress bar on stderr.
     pub progress: bool,
-    /// The dialect; `None` derives it from the engine ([`Constraints::of_engine`]).
-    pub constraints: Option<Constraints>,
+    /// The dialect the reduced case must stay inside; `None` takes the engine's
+    /// ([`Engine::dialect`]).
+    pub dialect: Option<Dialect>,
 }
 
 impl Default for Settings {
@@ -98,7 +73,7 @@ impl Default for Settings {
             max_time: Duration::from_secs(30),
             stand_in: true,
             progress: false,
-            constraints: None,
+            dialect: None,
         }
     }
 }
@@ -154,32 +129,61 @@ pub fn reduce(
         ));
         return unreduced(case, original, class, notes, start);
     };
-    let constraints = settings
-        .constraints
-        .unwrap_or_else(|| Constraints::of_engine(&oracle.engines()[engine]));
-    let target = Target::of(&divergence, constraints);
-    // Candidates run within twice the original's fuel and five times its time.
-    let budget = match original.verdict {
-        Verdict::Checked => oracle
-            .budget()
-            .min(original.reference.fuel_used.saturating_mul(2) + 10_000),
-        Verdict::Discarded => oracle.budget(),
+    let dialect = settings
+        .dialect
+        .unwrap_or_else(|| oracle.engines()[engine].dialect());
+    let mut target = Target::of(&divergence, dialect);
+    // The case the reduction starts from: inside the dialect's pinned configuration, when the
+    // original is not and its fitted version still diverges; else the original, whose
+    // configuration is then kept as it is.
+    let (base, base_report) = if dialect.may_use(&case.config) {
+        (case.clone(), original.clone())
+    } else {
+        let fitted = dialect.fit(case.clone());
+        let report = oracle.check_engines(&fitted, &[engine]);
+        if dialect.may_use(&fitted.config) && target.shown_by(&report) {
+            (fitted, report)
+        } else {
+            notes.push(format!(
+                "the case's configuration (tape_len {}, eof {}) is not the one {} pins: kept as it is",
+                case.config.tape_len(),
+                case.config.eof(),
+                dialect
+            ));
+            target.dialect = Dialect {
+                tape: Tape::Exactly(case.config.tape_len()),
+                eof: Eof::Policy(case.config.eof()),
+                ..dialect
+            };
+            (case.clone(), original.clone())
+        }
     };
-    let ceiling = match &oracle.engines()[engine] {
-        Engine::External(e) => e.timeout,
-        Engine::Backend(_) => oracle
-            .worker_command()
-            .map_or(crate::isolate::DEFAULT_TIMEOUT, |c| c.timeout),
+    // Candidates run within twice the original's fuel (the reference finished it) and about five
+    // times its time.
+    let enough = base_report
+        .reference
+        .fuel_used
+        .saturating_mul(2)
+        .saturating_add(10_000);
+    let budget = match (base_report.verdict, oracle.reference_time()) {
+        (Verdict::Checked, Some(_)) => enough,
+        (Verdict::Checked, None) => oracle.budget().min(enough),
+        _ => oracle.budget(),
     };
-    let limit = (original.runs[0].elapsed * 5)
-        .max(Duration::from_secs(1))
-        .min(ceiling);
-    let progress = Progress::new(case.program.len(), settings.progress);
+    let limits = oracle.time_limits();
+    let elapsed = base_report.runs[0].elapsed;
+    let limits = RunLimit {
+        floor: (elapsed * 5)
+            .max(Duration::from_secs(1))
+            .min(limits.floor.max(elapsed * 2)),
+        factor: limits.factor,
+    };
+    let progress = Progress::new(base.program.len(), settings.progress);
     let engine_spec = oracle.engines()[engine].clone();
     let worker = oracle.worker_command().cloned();
     let oracles = |stand_in: Option<&'static dyn Backend>| -> Vec<Oracle> {
         (0..settings.jobs.max(1))
-            .map(|_| replica(&engine_spec, worker.as_ref(), budget, limit, stand_in))
+            .map(|_| replica(&engine_spec, worker.as_ref(), budget, limits, stand_in))
             .collect()
     };
     let mut checks = 0;
@@ -191,11 +195,11 @@ pub fn reduce(
         .flatten()
     {
         let tester = Tester::new(oracles(Some(s)), target.clone());
-        match tester.check(case) {
+        match tester.check(&base) {
             Some(report) => {
                 let mut driver = Driver::new(
                     &tester,
-                    case.clone(),
+                    base.clone(),
                     report,
                     start + settings.max_time,
                     &progress,
@@ -228,8 +232,8 @@ pub fn reduce(
     let tester = Tester::new(oracles(None), target.clone());
     let mut driver = Driver::new(
         &tester,
-        case.clone(),
-        original.clone(),
+        base,
+        base_report,
         Instant::now() + settings.max_time,
         &progress,
     );
@@ -247,23 +251,19 @@ pub fn reduce(
     reduced
 }
 
-/// An oracle for `engine` only (isolated with `worker` when given), with the reduction's budget and
-/// time limit.
+/// An oracle for `engine` only (isolated with `worker` when given), with the reduction's fuel
+/// budget and time limits, judged by `stand_in` when given.
 fn replica(
     engine: &Engine,
     worker: Option<&WorkerCommand>,
     budget: u64,
-    limit: Duration,
+    limits: RunLimit,
     stand_in: Option<&'static dyn Backend>,
 ) -> Oracle {
-    let mut engine = engine.clone();
-    if let Engine::External(e) = &mut engine {
-        e.timeout = limit;
-    }
-    let mut oracle = Oracle::new(vec![engine], budget);
+    let mut oracle = Oracle::new(vec![engine.clone()], budget).run_limit(limits);
     if let Some(command) = worker {
         let mut command = command.clone();
-        command.timeout = limit;
+        command.timeout = limits.floor;
         oracle = oracle.isolated(command);
     }
     match stand_in {
@@ -323,5 +323,86 @@ fn unreduced(
         confirmed: false,
         notes,
         elapsed: start.elapsed(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::external::{EngineSpec, ExternalEngine};
+    use bfjit_backends::{Config, EofPolicy};
+
+    /// The planted-bug engine (`.` of a cell of 128 or more prints two bytes), taking any tape
+    /// length and EOF policy from its command line, in `dialect` (`KEY=VALUE,…`; empty for none).
+    fn buggy(dialect: &str) -> Engine {
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/engines/buggy_bf.py");
+        let mut spec = EngineSpec::parse(&format!(
+            "buggy=python3 {} --tape-len {{tape_len}} --eof {{eof}} {{file}}",
+            script.display()
+        ))
+        .unwrap();
+        spec.dialect.set_all(dialect).unwrap();
+        Engine::External(ExternalEngine::new(spec, Duration::from_secs(20)))
+    }
+
+    fn reduced(dialect: &str, case: &Case) -> Reduced {
+        let mut oracle = Oracle::new(vec![buggy(dialect)], 100_000);
+        let report = oracle.check(case);
+        let class = report.first_divergence().expect("the case diverges").class;
+        let settings = Settings {
+            jobs: 2,
+            max_time: Duration::from_secs(60),
+            ..Settings::default()
+        };
+        reduce(&mut oracle, case, 0, class, &settings)
+    }
+
+    #[test]
+    fn a_reduction_stays_inside_a_pinned_dialect() {
+        // Reads past its input (so the EOF policy matters) and prints a byte over 127.
+        let config = Config::new(30_000, EofPolicy::Zero, None).unwrap();
+        let case = Case::from_source(
+            "++>+++[<+>-]<. read: ,>,>,[-]<< >>--.<<[-] ++++++++[>++++++++<-]>.",
+            b"ab".to_vec(),
+            config,
+        )
+        .unwrap();
+        // Free to choose: the tape shrinks and the EOF policy goes back to `unchanged`.
+        let free = reduced("", &case);
+        assert!(free.confirmed, "{:?}", free.notes);
+        assert!(free.case.config.tape_len() < 30_000);
+        assert_eq!(free.case.config.eof(), EofPolicy::Unchanged);
+        let short = Case {
+            config: config.with_tape_len(100).unwrap(),
+            ..case.clone()
+        };
+        for (dialect, eof, start) in [
+            ("tape=30000,eof=unchanged", EofPolicy::Unchanged, None),
+            ("tape=30000,eof=zero", EofPolicy::Zero, None),
+            // A start the pins do not allow (but the dialect does not exclude) is fitted first.
+            ("tape=30000+,eof=zero", EofPolicy::Zero, Some(&short)),
+        ] {
+            let mut pinned = Dialect::ANY;
+            pinned.set_all(dialect).unwrap();
+            let start = start.cloned().unwrap_or_else(|| pinned.fit(case.clone()));
+            let m = reduced(dialect, &start);
+            assert!(m.confirmed, "{dialect}: {:?}", m.notes);
+            assert!(
+                m.case.program.len() <= 4,
+                "{dialect}: {:?}",
+                String::from_utf8_lossy(m.case.program.source())
+            );
+            assert_eq!(m.case.config.tape_len(), 30_000, "{dialect}");
+            assert_eq!(m.case.config.eof(), eof, "{dialect}");
+            assert!(pinned.may_use(&m.case.config), "{dialect}");
+            assert!(
+                matches!(
+                    m.report.runs[0].judgement,
+                    crate::oracle::Judgement::Diverges(_)
+                ),
+                "{dialect}: inside the dialect, so compared"
+            );
+        }
     }
 }

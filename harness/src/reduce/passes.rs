@@ -10,7 +10,8 @@
 //!    when that is shorter (`+` × 200 is `-` × 56).
 //! 5. [`cancel_opposites`]: adjacent `+-`, `-+`, `<>`, `><` go.
 //! 6. [`shrink_input`]; and first of all, because a short tape makes every later run cheap and
-//!    cuts walks short, [`shrink_tape`] and [`reset_eof`], within the dialect's constraints.
+//!    cuts walks short, [`shrink_tape`] and [`reset_eof`], only where the engine's dialect lets the
+//!    harness choose the tape length and EOF policy ([`crate::dialect::Dialect::may_use`]).
 
 use bfjit_backends::{CmdKind, EofPolicy};
 
@@ -179,10 +180,10 @@ pub fn shrink_input(d: &mut Driver) -> bool {
     })
 }
 
-/// A shorter tape (1 to 8 cells, then steps of ×1.5), within the dialect.
+/// A shorter tape (1 to 8 cells, then steps of ×1.5), unless the dialect pins the tape length.
 pub fn shrink_tape(d: &mut Driver) -> bool {
-    let constraints = d.tester.target().constraints;
-    if constraints.tape_len.is_some() {
+    let dialect = d.tester.target().dialect;
+    if dialect.pinned_tape_len().is_some() {
         return false;
     }
     d.sweep(|case| {
@@ -195,18 +196,19 @@ pub fn shrink_tape(d: &mut Driver) -> bool {
         }
         lengths
             .into_iter()
-            .filter(|&t| t < current && t >= constraints.min_tape_len)
+            .filter(|&t| t < current)
             .filter_map(|t| case.config.with_tape_len(t).ok())
+            .filter(|config| dialect.may_use(config))
             .map(Change::Config)
             .collect()
     })
 }
 
-/// The EOF policy back to `unchanged`, unless the dialect fixes it.
+/// The EOF policy back to `unchanged`, unless the dialect pins another.
 pub fn reset_eof(d: &mut Driver) -> bool {
-    if d.tester.target().constraints.eof.is_some() || d.best.config.eof() == EofPolicy::Unchanged {
+    let config = d.best.config.with_eof(EofPolicy::Unchanged);
+    if d.best.config.eof() == EofPolicy::Unchanged || !d.tester.target().dialect.may_use(&config) {
         return false;
     }
-    let config = d.best.config.with_eof(EofPolicy::Unchanged);
     d.adopt_first(&[Change::Config(config)]).is_some()
 }

@@ -2,8 +2,9 @@
 //!
 //! A candidate is interesting when the oracle, run on the one engine being reduced, still reports a
 //! divergence of the same [`Class`] (and, for crashes, of the same kind: the same signal, or a hang).
-//! The constraints of the engine's dialect are kept by construction (the passes never propose a
-//! tape or EOF policy outside them) and checked again here.
+//! The engine's dialect is kept by construction (the passes never propose a tape length or EOF
+//! policy it pins otherwise, [`Dialect::may_use`]) and checked again here; a case whose reference
+//! run the dialect excludes is judged outside it by the oracle, so it is not interesting either.
 //!
 //! [`Tester::first_interesting`] tests a batch of candidates on `jobs` threads, each with its own
 //! [`Oracle`] (and so its own isolation worker, a child process in its own session): workers take
@@ -17,7 +18,7 @@ use std::time::Instant;
 use crate::case::Case;
 use crate::oracle::{CaseReport, Class, Divergence, Oracle};
 
-use super::Constraints;
+use crate::dialect::Dialect;
 
 /// What the reduced case must keep showing.
 #[derive(Clone, Debug)]
@@ -27,18 +28,19 @@ pub struct Target {
     /// For crashes, what kind (the message up to its first `:`: `killed by signal 11 (SIGSEGV)`,
     /// `hung`); `None` for other classes.
     pub crash_kind: Option<String>,
-    /// The dialect's constraints.
-    pub constraints: Constraints,
+    /// The dialect whose pinned tape length and EOF policy every candidate keeps
+    /// ([`Dialect::may_use`]).
+    pub dialect: Dialect,
 }
 
 impl Target {
     /// The target a divergence defines.
-    pub fn of(divergence: &Divergence, constraints: Constraints) -> Target {
+    pub fn of(divergence: &Divergence, dialect: Dialect) -> Target {
         Target {
             class: divergence.class,
             crash_kind: (divergence.class == Class::Crashed)
                 .then(|| crash_kind(&divergence.message)),
-            constraints,
+            dialect,
         }
     }
 
@@ -93,7 +95,7 @@ impl Tester {
     }
 
     fn judge(&self, oracle: &mut Oracle, case: &Case) -> Option<CaseReport> {
-        if !self.target.constraints.allows(case) {
+        if !self.target.dialect.may_use(&case.config) {
             return None;
         }
         self.checks.fetch_add(1, Ordering::Relaxed);

@@ -6,11 +6,12 @@
 //! file and the `check.json` shape.
 //!
 //! Modules: this one loads the inputs ([`load_results`], [`load_check`]); [`page`] builds the view
-//! model and renders it; [`format`] writes numbers, durations and ratios; [`charts`] draws.
+//! model and renders it; [`peers`] ranks every engine against `c-naive` and lists the changes; [`format`] writes numbers, durations and ratios; [`charts`] draws.
 
 pub mod charts;
 pub mod format;
 pub mod page;
+pub mod peers;
 
 use std::fmt;
 use std::path::Path;
@@ -23,8 +24,9 @@ pub use page::render;
 
 /// The backend that speed-ups are first measured against.
 pub const REFERENCE: &str = "reference";
-/// The C baseline that speed-ups are also measured against.
-pub const C_BASELINE: &str = "c-baseline";
+/// The C baseline that speed-ups are also measured against, and peers are ranked by: the plain
+/// unchecked translation (`c-naive`).
+pub const C_BASELINE: &str = "c-naive";
 
 /// The summary of the latest differential check (`reports/latest/check.json`), written by
 /// `bfjit check`; every field but the counts is optional.

@@ -8,6 +8,7 @@ use super::charts::{self, BarRow, ScalingLine};
 use super::format::{
     anchor, format_ratio, format_secs, geomean, group_digits, total, verdict_label,
 };
+use super::peers::{self, is_external, ChangeRow, PeerTable, StartupRow};
 use super::{CheckSummary, ReportError, C_BASELINE, REFERENCE};
 use crate::bench::results::{Results, Stats, Verdict};
 
@@ -31,6 +32,9 @@ struct Row {
     detail: Option<String>,
     mark: String,
     fastest: bool,
+    external: bool,
+    process: String,
+    instructions: String,
 }
 
 #[derive(Serialize)]
@@ -68,6 +72,7 @@ impl Chart {
 #[derive(Serialize)]
 struct MatrixRow {
     backend: String,
+    external: bool,
     cells: Vec<MatrixCell>,
 }
 
@@ -104,6 +109,14 @@ struct Page<'a> {
     check_ok: bool,
     budget: String,
     compile_budget: String,
+    baseline_name: &'static str,
+    peers: Vec<PeerTable>,
+    startup: Vec<StartupRow>,
+    changes: Vec<ChangeRow>,
+    marked_changes: usize,
+    has_process: bool,
+    has_instructions: bool,
+    has_external: bool,
 }
 
 /// Renders the report page.
@@ -210,16 +223,31 @@ pub fn render(results: &Results, check: Option<&CheckSummary>) -> Result<String,
                 detail: cell.detail.clone(),
                 mark: String::new(),
                 fastest: ok && this_run == Some(fastest_run),
+                external: is_external(results, &cell.backend),
+                process: cell
+                    .process
+                    .filter(|_| ok)
+                    .map_or("—".to_string(), |s| format_secs(s.median)),
+                instructions: cell
+                    .instructions
+                    .map_or("—".to_string(), |n| group_digits(n as usize)),
             });
             let note = (!ok).then(|| match &cell.detail {
                 Some(d) if cell.verdict == Verdict::Unsupported => format!("unsupported: {d}"),
                 _ => verdict_label(cell.verdict).to_string(),
             });
+            let external = is_external(results, &cell.backend);
             bars.push(BarRow {
-                label: cell.backend.clone(),
+                label: if external {
+                    format!("{} (external)", cell.backend)
+                } else {
+                    cell.backend.clone()
+                },
+                // An external engine has one time, its whole process: drawn as such, not as a run.
                 values: vec![
                     cell.compile.filter(|_| ok).map(|s| s.median),
-                    cell.run.filter(|_| ok).map(|s| s.median),
+                    cell.run.filter(|_| ok && !external).map(|s| s.median),
+                    cell.process.filter(|_| ok).map(|s| s.median),
                 ],
                 note,
             });
@@ -296,11 +324,16 @@ pub fn render(results: &Results, check: Option<&CheckSummary>) -> Result<String,
         }
         matrix.push(MatrixRow {
             backend: info.name.clone(),
+            external: info.external,
             cells,
         });
         if info.available {
             overview_rows.push(BarRow {
-                label: info.name.clone(),
+                label: if info.external {
+                    format!("{} (external)", info.name)
+                } else {
+                    info.name.clone()
+                },
                 values: vec![geomean(&speedups)],
                 note: Some(if info.available {
                     "no verified run".to_string()
@@ -374,6 +407,8 @@ pub fn render(results: &Results, check: Option<&CheckSummary>) -> Result<String,
         Chart::draw(|canvas| charts::scaling_chart(canvas, &lines))?
     };
 
+    let change_rows = peers::change_rows(results);
+    let all_cells = || results.workloads.iter().flat_map(|w| &w.cells);
     let page = Page {
         results,
         title: format!("bfjit benchmark report — {}", results.created),
@@ -408,6 +443,14 @@ pub fn render(results: &Results, check: Option<&CheckSummary>) -> Result<String,
         check,
         budget: format_secs(results.settings.cell_budget_secs),
         compile_budget: format_secs(results.settings.compile_budget_secs),
+        baseline_name: C_BASELINE,
+        peers: peers::peer_tables(results),
+        startup: peers::startup_rows(results),
+        marked_changes: change_rows.iter().filter(|r| r.marked).count(),
+        changes: change_rows,
+        has_process: all_cells().any(|c| c.process.is_some()),
+        has_instructions: all_cells().any(|c| c.instructions.is_some()),
+        has_external: results.backends.iter().any(|b| b.external),
     };
     let mut env = Environment::new();
     env.add_template("report.html", TEMPLATE)?;

@@ -4,18 +4,21 @@
 //!
 //! Families (one file each): [`mandelbrot`] (fixed-point arithmetic on multi-cell numbers),
 //! [`nested`] (deeply nested counting loops), [`sieve`] (move- and copy-heavy walkers), [`scan`]
-//! (zero-terminated arrays walked with strides 1 and 4) and [`fizzbuzz`] (over 1 MB of output).
-//! Every family has a full size and a quick size. The generated files live in `corpus/bench/`
+//! (zero-terminated arrays walked with strides 1 and 4), [`fizzbuzz`] (over 1 MB of output),
+//! [`selfinterp`] (a BF interpreter in BF running an inner program read from its input) and
+//! [`counter`] (a binary counter driven by pointer walks). Every family has a full size and a quick size. The generated files live in `corpus/bench/`
 //! (`NAME.bf`, `NAME.out`) and `corpus/bench/quick/`; [`REGENERATE`] names the command that rewrites
 //! them, and a test fails when the committed files are stale.
 //!
 //! [`scaling_program`] makes programs of a given number of commands for compile-time benchmarks.
 
 pub mod builder;
+pub mod counter;
 pub mod fizzbuzz;
 pub mod mandelbrot;
 pub mod nested;
 pub mod scan;
+pub mod selfinterp;
 pub mod sieve;
 
 use std::fmt;
@@ -55,7 +58,7 @@ pub struct Workload {
     pub size: Size,
     /// The BF program text.
     pub program: String,
-    /// The input the program reads (empty for every current family).
+    /// The input the program reads (empty for most families).
     pub input: Vec<u8>,
     /// The output the Rust implementation of the same algorithm gives.
     pub expected: Vec<u8>,
@@ -68,61 +71,99 @@ pub struct Family {
     pub name: &'static str,
     /// What the workload does and what it stresses.
     pub summary: &'static str,
-    generate: fn(Size) -> (String, Vec<u8>),
+    generate: fn(Size) -> Generated,
 }
 
-impl Family {
-    /// Generates this family's workload at `size`.
-    pub fn generate(&self, size: Size) -> Workload {
-        let (program, expected) = (self.generate)(size);
-        Workload {
-            name: self.name,
-            size,
-            program: with_header(self.name, self.summary, &program),
+/// What a family's generator returns: program text, input and expected output.
+struct Generated {
+    program: String,
+    input: Vec<u8>,
+    expected: Vec<u8>,
+}
+
+impl Generated {
+    /// A program that reads no input.
+    fn without_input((program, expected): (String, Vec<u8>)) -> Generated {
+        Generated {
+            program,
             input: Vec::new(),
             expected,
         }
     }
 }
 
-fn gen_mandelbrot(size: Size) -> (String, Vec<u8>) {
+impl Family {
+    /// Generates this family's workload at `size`.
+    pub fn generate(&self, size: Size) -> Workload {
+        let generated = (self.generate)(size);
+        Workload {
+            name: self.name,
+            size,
+            program: with_header(self.name, self.summary, &generated.program),
+            input: generated.input,
+            expected: generated.expected,
+        }
+    }
+}
+
+fn gen_mandelbrot(size: Size) -> Generated {
     let p = match size {
         Size::Full => mandelbrot::FULL,
         Size::Quick => mandelbrot::QUICK,
     };
-    (mandelbrot::program(&p), mandelbrot::expected(&p))
+    Generated::without_input((mandelbrot::program(&p), mandelbrot::expected(&p)))
 }
 
-fn gen_nested(size: Size) -> (String, Vec<u8>) {
+fn gen_nested(size: Size) -> Generated {
     let p = match size {
         Size::Full => nested::full(),
         Size::Quick => nested::quick(),
     };
-    (nested::program(&p), nested::expected(&p))
+    Generated::without_input((nested::program(&p), nested::expected(&p)))
 }
 
-fn gen_sieve(size: Size) -> (String, Vec<u8>) {
+fn gen_sieve(size: Size) -> Generated {
     let p = match size {
         Size::Full => sieve::FULL,
         Size::Quick => sieve::QUICK,
     };
-    (sieve::program(&p), sieve::expected(&p))
+    Generated::without_input((sieve::program(&p), sieve::expected(&p)))
 }
 
-fn gen_scan(size: Size) -> (String, Vec<u8>) {
+fn gen_scan(size: Size) -> Generated {
     let p = match size {
         Size::Full => scan::FULL,
         Size::Quick => scan::QUICK,
     };
-    (scan::program(&p), scan::expected(&p))
+    Generated::without_input((scan::program(&p), scan::expected(&p)))
 }
 
-fn gen_fizzbuzz(size: Size) -> (String, Vec<u8>) {
+fn gen_fizzbuzz(size: Size) -> Generated {
     let p = match size {
         Size::Full => fizzbuzz::FULL,
         Size::Quick => fizzbuzz::QUICK,
     };
-    (fizzbuzz::program(&p), fizzbuzz::expected(&p))
+    Generated::without_input((fizzbuzz::program(&p), fizzbuzz::expected(&p)))
+}
+
+fn gen_selfinterp(size: Size) -> Generated {
+    let p = match size {
+        Size::Full => selfinterp::FULL,
+        Size::Quick => selfinterp::QUICK,
+    };
+    Generated {
+        program: selfinterp::program(),
+        input: selfinterp::input(&p),
+        expected: selfinterp::expected(&p),
+    }
+}
+
+fn gen_counter(size: Size) -> Generated {
+    let p = match size {
+        Size::Full => counter::FULL,
+        Size::Quick => counter::QUICK,
+    };
+    Generated::without_input((counter::program(&p), counter::expected(&p)))
 }
 
 /// Every workload family.
@@ -152,6 +193,17 @@ pub fn families() -> Vec<Family> {
             name: "fizzbuzz",
             summary: "FizzBuzz on a decimal counter with over a megabyte of output",
             generate: gen_fizzbuzz,
+        },
+        Family {
+            name: "selfinterp",
+            summary:
+                "a BF interpreter in BF running a triangle printing program read from its input",
+            generate: gen_selfinterp,
+        },
+        Family {
+            name: "counter",
+            summary: "a binary counter in records driven by walks with adds and strided scans",
+            generate: gen_counter,
         },
     ]
 }
@@ -393,7 +445,10 @@ mod tests {
         assert!(by_name("nested").program.matches('[').count() > 8);
         assert!(by_name("scan").program.contains("[>>>>]"));
         assert!(by_name("scan").program.contains("[>]"));
-        assert_eq!(families().len(), 5);
+        assert!(by_name("counter").program.contains("[->+>>>>]"));
+        assert!(by_name("selfinterp").program.contains("[>>>>>>]"));
+        assert!(by_name("selfinterp").input.contains(&b'!'));
+        assert_eq!(families().len(), 7);
         for size in Size::ALL {
             for w in all(size) {
                 assert!(Program::parse(w.program.as_str()).is_ok(), "{}", w.name);

@@ -1,15 +1,16 @@
-//! Register caching within a block: cells used more than once live in registers (eight of them,
-//! 8-bit arithmetic so the flags stay exact), loaded on first use and written back at the block's end;
-//! cells used once are updated in memory directly. Multiply loops are emitted here too, since their
-//! targets go through the same cache.
+//! A block's operations, with register caching: cells used more than once live in registers (eight
+//! of them, 8-bit arithmetic so the flags stay exact), loaded on first use and written back at the
+//! block's end; cells used once are updated in memory directly. Every block operation (add, set,
+//! multiply loop, output, input) goes through here.
 
 // dynasm expands dynamic registers (`Rb(reg)`) to `reg.into()`, a no-op conversion for our `u8`s.
 #![allow(clippy::useless_conversion)]
 
 use dynasmrt::{dynasm, DynasmApi, DynasmLabelApi};
 
-use super::{Gen, BRANCH_FREE_MUL_TARGETS};
-use crate::ir::MulTarget;
+use super::{Gen, Stub, BRANCH_FREE_MUL_TARGETS};
+use crate::ir::{MulTarget, Op};
+use crate::jit::{jit_input, OFFSET_OUT_BUF, OFFSET_OUT_LEN, OUT_BUF_CAP};
 
 /// A cell of the current block held in a register.
 #[derive(Clone, Copy)]
@@ -37,7 +38,11 @@ impl Gen<'_> {
 
     /// Whether cell `d` of the block belongs in a register.
     pub(super) fn cacheable(&self, d: i64) -> bool {
-        !self.bypass && self.uses.get(&d).is_some_and(|&n| n > 1)
+        !self.bypass
+            && self
+                .uses
+                .binary_search_by_key(&d, |&(cell, _)| cell)
+                .is_ok_and(|k| self.uses[k].1 > 1)
     }
 
     /// The cache slot of cell `d`, if it is in a register.
@@ -206,5 +211,58 @@ impl Gen<'_> {
             self.flags = None;
             self.bypass = false;
         }
+    }
+
+    /// One block operation at absolute offset `at` (relative to the pointer at the block start).
+    pub(super) fn op(&mut self, index: usize, at: i64) {
+        let node = &self.nodes[index];
+        match &node.op {
+            Op::Add { offset, delta } => self.add(at + *offset as i64, *delta),
+            Op::Set { offset, value } => self.set(at + *offset as i64, *value),
+            Op::MulLoop { offset, targets } => self.mul(at + *offset as i64, targets),
+            Op::Output { offset } => self.output(index, at + *offset as i64),
+            Op::Input { offset } => {
+                // The callback writes the tape: hand it every cell, and forget the registers.
+                self.write_back();
+                self.cache.clear();
+                let d = at + *offset as i64;
+                let stopped = self.stopped_exit;
+                self.store_ptr();
+                asm!(self.ops
+                    ; mov rdi, r_state
+                    ; lea rsi, [r_cell + d as i32]
+                );
+                self.call(jit_input as *const () as usize);
+                asm!(self.ops
+                    ; test eax, eax
+                    ; jnz =>stopped
+                );
+                self.flags = None;
+            }
+            Op::Move { .. } | Op::Scan { .. } | Op::LoopStart | Op::LoopEnd | Op::Guard { .. } => {
+                unreachable!("only block operations are laid out")
+            }
+        }
+    }
+
+    fn output(&mut self, index: usize, cell: i64) {
+        let full = self.ops.new_dynamic_label();
+        let resume = self.ops.new_dynamic_label();
+        self.load_eax(cell);
+        asm!(self.ops
+            ; mov rcx, [r_state + OFFSET_OUT_LEN]
+            ; mov [r_state + rcx + OFFSET_OUT_BUF], al
+            ; add rcx, 1
+            ; mov [r_state + OFFSET_OUT_LEN], rcx
+            ; cmp rcx, OUT_BUF_CAP as i32
+            ; jae =>full
+            ; =>resume
+        );
+        self.stubs.push(Stub::Flush {
+            node: index,
+            label: full,
+            resume,
+        });
+        self.flags = None;
     }
 }

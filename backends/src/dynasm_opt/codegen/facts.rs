@@ -5,18 +5,19 @@
 //!
 //! Bounds are not decided here: the guard plan ([`crate::ir::plan`]) did that for every emitter.
 
-use std::collections::HashMap;
-
 use crate::ir::{Node, Op};
 
 /// The layout of one straight-line block.
+#[derive(Default)]
 pub(super) struct BlockLayout {
+    /// The index of the block's guard.
+    pub guard: usize,
     /// `(offset of the pointer from the block start, node index)` per operation, moves left out.
     pub order: Vec<(i64, usize)>,
     /// The block's net move.
     pub total: i64,
-    /// How many operations touch each cell (by offset from the block start).
-    pub uses: HashMap<i64, u32>,
+    /// How many operations touch each cell, as `(offset from the block start, count)` sorted by offset.
+    pub uses: Vec<(i64, u32)>,
 }
 
 /// Everything known about the nodes being compiled before code is emitted. Indices are into the
@@ -24,8 +25,8 @@ pub(super) struct BlockLayout {
 pub(super) struct Facts {
     /// Per node: the current cell's value when control reaches it, when known at compile time.
     pub cell_before: Vec<Option<u8>>,
-    /// Per guard index: its block's layout (taken when the block is emitted).
-    pub blocks: HashMap<usize, BlockLayout>,
+    /// Every block's layout, in program order (each taken when its block is emitted).
+    pub blocks: Vec<BlockLayout>,
     /// Per node: for a `LoopStart`, whether its loop holds no other loop or scan.
     pub innermost: Vec<bool>,
 }
@@ -35,7 +36,7 @@ impl Facts {
     pub(super) fn of(nodes: &[Node]) -> Facts {
         let mut facts = Facts {
             cell_before: vec![None; nodes.len()],
-            blocks: HashMap::new(),
+            blocks: Vec::new(),
             innermost: vec![false; nodes.len()],
         };
         let mut cell = None;
@@ -51,7 +52,7 @@ impl Facts {
                     );
                     let layout = layout(nodes, i, end, tests_cell);
                     cell = cell_after_block(nodes, &layout.order, layout.total, cell);
-                    facts.blocks.insert(i, layout);
+                    facts.blocks.push(layout);
                     i = end;
                     continue;
                 }
@@ -83,6 +84,7 @@ fn layout(nodes: &[Node], g: usize, end: usize, tests_cell: bool) -> BlockLayout
     }
     let uses = count_uses(nodes, &order);
     BlockLayout {
+        guard: g,
         order,
         total: pos,
         uses,
@@ -91,22 +93,28 @@ fn layout(nodes: &[Node], g: usize, end: usize, tests_cell: bool) -> BlockLayout
 
 /// Counts how many operations of the block touch each cell: cells used more than once are kept in
 /// registers, the others are updated in memory directly (shorter code).
-fn count_uses(nodes: &[Node], order: &[(i64, usize)]) -> HashMap<i64, u32> {
-    let mut uses: HashMap<i64, u32> = HashMap::new();
+fn count_uses(nodes: &[Node], order: &[(i64, usize)]) -> Vec<(i64, u32)> {
+    let mut touched: Vec<i64> = Vec::with_capacity(order.len() + 4);
     for &(at, i) in order {
         match &nodes[i].op {
             Op::Add { offset, .. }
             | Op::Set { offset, .. }
             | Op::Output { offset }
-            | Op::Input { offset } => *uses.entry(at + *offset as i64).or_default() += 1,
+            | Op::Input { offset } => touched.push(at + *offset as i64),
             Op::MulLoop { offset, targets } => {
                 let c = at + *offset as i64;
-                *uses.entry(c).or_default() += 1;
-                for t in targets {
-                    *uses.entry(c + t.offset as i64).or_default() += 1;
-                }
+                touched.push(c);
+                touched.extend(targets.iter().map(|t| c + t.offset as i64));
             }
             _ => {}
+        }
+    }
+    touched.sort_unstable();
+    let mut uses: Vec<(i64, u32)> = Vec::with_capacity(touched.len());
+    for cell in touched {
+        match uses.last_mut() {
+            Some((last, n)) if *last == cell => *n += 1,
+            _ => uses.push((cell, 1)),
         }
     }
     uses

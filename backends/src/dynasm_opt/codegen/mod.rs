@@ -45,7 +45,6 @@
 // dynasm expands dynamic registers (`Rb(reg)`) to `reg.into()`, a no-op conversion for our `u8`s.
 #![allow(clippy::useless_conversion)]
 
-use std::collections::HashMap;
 use std::ops::Range;
 
 use dynasmrt::x64::X64Relocation;
@@ -55,10 +54,7 @@ use crate::backend::CompileError;
 use crate::config::Config;
 use crate::ir::plan::{Decision, PlannedIr};
 use crate::ir::{Node, Op, Span};
-use crate::jit::{
-    jit_input, OFFSET_FUEL, OFFSET_OUT_BUF, OFFSET_OUT_LEN, OFFSET_PTR, OFFSET_TAPE,
-    OFFSET_TAPE_LEN, OUT_BUF_CAP,
-};
+use crate::jit::{OFFSET_FUEL, OFFSET_PTR, OFFSET_TAPE, OFFSET_TAPE_LEN};
 
 /// Multiply loops with at most this many targets are emitted without a branch on the loop cell.
 pub const BRANCH_FREE_MUL_TARGETS: usize = 4;
@@ -252,8 +248,10 @@ struct Gen<'n> {
     flags: Flags,
     /// Cells of the current block held in registers.
     cache: Vec<Slot>,
-    /// How many operations of the current block touch each cell (by offset from the block start).
-    uses: HashMap<i64, u32>,
+    /// How many operations of the current block touch each cell (see [`facts::BlockLayout::uses`]).
+    uses: Vec<(i64, u32)>,
+    /// The index in `facts.blocks` of the next block to emit.
+    next_block: usize,
     /// Whether registers are bypassed (inside a branchy multiply loop).
     bypass: bool,
 }
@@ -292,7 +290,8 @@ pub fn generate(
         stopped_exit,
         flags: None,
         cache: Vec::with_capacity(POOL.len()),
-        uses: HashMap::new(),
+        uses: Vec::new(),
+        next_block: 0,
         bypass: false,
     };
     gen.prologue();
@@ -510,8 +509,11 @@ impl Gen<'_> {
         let layout = self
             .facts
             .blocks
-            .remove(&g)
+            .get_mut(self.next_block)
+            .filter(|layout| layout.guard == g)
+            .map(std::mem::take)
             .ok_or_else(|| bug(format!("no layout for the block at node {g}")))?;
+        self.next_block += 1;
         let total = layout.total;
         let resume = self.ops.new_dynamic_label();
         let stub = self.ops.new_dynamic_label();
@@ -576,58 +578,5 @@ impl Gen<'_> {
             });
         }
         Ok(())
-    }
-
-    /// One block operation at absolute offset `at` (relative to the pointer at the block start).
-    fn op(&mut self, index: usize, at: i64) {
-        let node = &self.nodes[index];
-        match &node.op {
-            Op::Add { offset, delta } => self.add(at + *offset as i64, *delta),
-            Op::Set { offset, value } => self.set(at + *offset as i64, *value),
-            Op::MulLoop { offset, targets } => self.mul(at + *offset as i64, targets),
-            Op::Output { offset } => self.output(index, at + *offset as i64),
-            Op::Input { offset } => {
-                // The callback writes the tape: hand it every cell, and forget the registers.
-                self.write_back();
-                self.cache.clear();
-                let d = at + *offset as i64;
-                let stopped = self.stopped_exit;
-                self.store_ptr();
-                asm!(self.ops
-                    ; mov rdi, r_state
-                    ; lea rsi, [r_cell + d as i32]
-                );
-                self.call(jit_input as *const () as usize);
-                asm!(self.ops
-                    ; test eax, eax
-                    ; jnz =>stopped
-                );
-                self.flags = None;
-            }
-            Op::Move { .. } | Op::Scan { .. } | Op::LoopStart | Op::LoopEnd | Op::Guard { .. } => {
-                unreachable!("only block operations are laid out")
-            }
-        }
-    }
-
-    fn output(&mut self, index: usize, cell: i64) {
-        let full = self.ops.new_dynamic_label();
-        let resume = self.ops.new_dynamic_label();
-        self.load_eax(cell);
-        asm!(self.ops
-            ; mov rcx, [r_state + OFFSET_OUT_LEN]
-            ; mov [r_state + rcx + OFFSET_OUT_BUF], al
-            ; add rcx, 1
-            ; mov [r_state + OFFSET_OUT_LEN], rcx
-            ; cmp rcx, OUT_BUF_CAP as i32
-            ; jae =>full
-            ; =>resume
-        );
-        self.stubs.push(Stub::Flush {
-            node: index,
-            label: full,
-            resume,
-        });
-        self.flags = None;
     }
 }
