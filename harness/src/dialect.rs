@@ -3,7 +3,7 @@
 //! faithfully), and the one place that decides whether a case lies inside an engine's dialect.
 //!
 //! Every differential stage asks [`Dialect`]: the generators and the mutator shape cases to fit it
-//! ([`Dialect::fit`]), the minimizer only tries configurations it allows ([`Dialect::may_use`]), and
+//! ([`Dialect::fit`]), the reducer only tries configurations it allows ([`Dialect::may_use`]), and
 //! the oracle judges a case whose reference run it excludes as *outside the dialect*
 //! ([`Dialect::excludes`]), never as a divergence. Registered backends have [`Dialect::ANY`].
 //!
@@ -185,7 +185,7 @@ impl Dialect {
         }
     }
 
-    /// Whether the generators and the minimizer may give this engine a case with `config`: the
+    /// Whether the generators and the reducer may give this engine a case with `config`: the
     /// tape length and EOF policy it is pinned to, any where it takes any.
     pub fn may_use(&self, config: &Config) -> bool {
         self.pinned_tape_len()

@@ -6,8 +6,9 @@
 //! budget, then every other engine, and judges each run: agrees, diverges (with a class), not run,
 //! or failed by the environment. Backends run in this process ([`in_process`]) or in a child process
 //! ([`isolate`], so a crash is reported with its signal); user engines run through [`external`].
-//! [`minimize`] shrinks a divergence and writes a corpus-format reproducer. [`fuzz_targets`] are the
-//! entry points of the cargo-fuzz targets in `fuzz/`.
+//! [`reduce`] shrinks a divergence to a small reproducer within the engine's [`dialect`], and
+//! [`minimize`] writes it in corpus format. [`fuzz_targets`] are the entry points of the cargo-fuzz
+//! targets in `fuzz/`.
 //!
 //! **Benchmarks.** [`workloads`] emits the benchmark programs (each checked against plain Rust),
 //! [`bench`] times compile and run apart on every backend and verifies every output, and [`report`]
@@ -40,6 +41,7 @@ pub mod isolate;
 pub mod minimize;
 pub mod oracle;
 pub mod process_group;
+pub mod reduce;
 pub mod reference_cache;
 pub mod report;
 pub mod scratch;

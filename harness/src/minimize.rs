@@ -1,276 +1,16 @@
-//! Shrinking a diverging case to a small reproducer, and saving it in corpus format.
+//! Saving a reduced divergence (see [`crate::reduce`]) in corpus format.
 //!
-//! [`minimize`] keeps a candidate only when the same engine still diverges with the same [`Class`]:
-//! it deletes whole loops, unwraps loops (keeping their bodies), deletes runs of commands (halving the
-//! run length down to one command), shortens the input, lowers the tape length and resets the EOF
-//! policy (only where the engine's [`Dialect`] lets it choose them: an engine with a fixed tape keeps
-//! it), repeating until nothing more can go or the check budget is spent. A candidate outside the
-//! engine's dialect is judged outside, not diverging, so it is never kept.
 //! [`write_reproducer`] writes `NAME.bf`, `NAME.in` (when there is input), the reference's `NAME.out`,
 //! `NAME.err` and `NAME.cfg` when needed (the corpus formats of `corpus/README.md`), and `NAME.txt`
 //! with the configuration and both outcomes.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
-use bfjit_backends::{EofPolicy, Program, Status};
+use bfjit_backends::Status;
 
 use crate::case::{describe_outcome, Case};
 use crate::corpus::{config_text, ExpectedError};
-use crate::dialect::Dialect;
-use crate::oracle::{CaseReport, Class, Divergence, Oracle, Verdict};
-
-/// How much work the minimizer may do.
-#[derive(Clone, Copy, Debug)]
-pub struct Limits {
-    /// Most candidate checks.
-    pub max_checks: usize,
-    /// Wall-clock limit.
-    pub max_time: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_checks: 5000,
-            max_time: Duration::from_secs(30),
-        }
-    }
-}
-
-/// A minimized case with the report that shows its divergence.
-#[derive(Clone, Debug)]
-pub struct Minimized {
-    /// The smallest diverging case found.
-    pub case: Case,
-    /// The oracle's report on it (the engine's run only).
-    pub report: CaseReport,
-    /// The divergence it shows.
-    pub divergence: Divergence,
-    /// How many candidates were checked.
-    pub checks: usize,
-}
-
-struct Search<'a> {
-    oracle: &'a mut Oracle,
-    engine: usize,
-    dialect: Dialect,
-    class: Class,
-    checks: usize,
-    limits: Limits,
-    start: Instant,
-    best: Case,
-    report: CaseReport,
-}
-
-impl Search<'_> {
-    fn exhausted(&self) -> bool {
-        self.checks >= self.limits.max_checks || self.start.elapsed() >= self.limits.max_time
-    }
-
-    /// Checks a candidate; adopts it when it shows the same divergence.
-    fn try_case(&mut self, candidate: Case) -> bool {
-        if self.exhausted() {
-            return false;
-        }
-        self.checks += 1;
-        let report = self.oracle.check_engines(&candidate, &[self.engine]);
-        let same = report.runs[0]
-            .divergence()
-            .is_some_and(|d| d.class == self.class);
-        if same {
-            self.best = candidate;
-            self.report = report;
-        }
-        same
-    }
-
-    fn try_source(&mut self, cmds: Vec<u8>) -> bool {
-        let Ok(program) = Program::parse(cmds) else {
-            return false;
-        };
-        let candidate = Case {
-            program,
-            ..self.best.clone()
-        };
-        self.try_case(candidate)
-    }
-
-    /// The best program's commands, one byte each, comments dropped: every edit works on command
-    /// indices, which are also what the parsed program's bracket partners are.
-    fn cmds(&self) -> Vec<u8> {
-        commands_of(&self.best.program)
-    }
-
-    fn delete_loops(&mut self, unwrap_only: bool) -> bool {
-        let mut progress = false;
-        let mut i = 0;
-        while i < self.best.program.len() && !self.exhausted() {
-            let cmds = self.cmds();
-            if cmds[i] != b'[' {
-                i += 1;
-                continue;
-            }
-            let close = self.best.program.cmds()[i].partner as usize;
-            let mut candidate = cmds.clone();
-            if unwrap_only {
-                candidate.remove(close);
-                candidate.remove(i);
-            } else {
-                candidate.drain(i..=close);
-            }
-            if self.try_source(candidate) {
-                progress = true;
-            } else {
-                i += 1;
-            }
-        }
-        progress
-    }
-
-    fn delete_runs(&mut self) -> bool {
-        let mut progress = false;
-        let mut size = self.cmds().len() / 2;
-        while size >= 1 && !self.exhausted() {
-            let mut start = 0;
-            while start + size <= self.best.program.len() && !self.exhausted() {
-                let mut candidate = self.cmds();
-                candidate.drain(start..start + size);
-                if self.try_source(candidate) {
-                    progress = true;
-                } else {
-                    // Pairs are tried at every offset (this removes a `><` or `+-` pair).
-                    start += if size == 2 { 1 } else { size };
-                }
-            }
-            size /= 2;
-        }
-        progress
-    }
-
-    fn shrink_input(&mut self) -> bool {
-        let mut progress = false;
-        if !self.best.input.is_empty() {
-            let candidate = Case {
-                input: Vec::new(),
-                ..self.best.clone()
-            };
-            if self.try_case(candidate) {
-                return true;
-            }
-        }
-        let mut i = 0;
-        while i < self.best.input.len() && !self.exhausted() {
-            let mut input = self.best.input.clone();
-            input.truncate(i);
-            let shorter = Case {
-                input,
-                ..self.best.clone()
-            };
-            if self.try_case(shorter) {
-                progress = true;
-                break;
-            }
-            i += 1;
-        }
-        progress
-    }
-
-    fn shrink_config(&mut self) -> bool {
-        let mut progress = false;
-        let current = self.best.config.tape_len();
-        let mut candidates: Vec<usize> = (1..=8).collect();
-        let mut n = 12;
-        while n < current {
-            candidates.push(n);
-            n = n * 3 / 2;
-        }
-        for tape_len in candidates.into_iter().filter(|&t| t < current) {
-            let mut case = self.best.clone();
-            let Ok(config) = case.config.with_tape_len(tape_len) else {
-                continue;
-            };
-            // Never out of the engine's dialect: an engine with a fixed tape keeps it.
-            if !self.dialect.may_use(&config) {
-                break;
-            }
-            case.config = config;
-            if self.try_case(case) {
-                progress = true;
-                break;
-            }
-        }
-        let unchanged = self.best.config.with_eof(EofPolicy::Unchanged);
-        if self.best.config.eof() != EofPolicy::Unchanged && self.dialect.may_use(&unchanged) {
-            let mut case = self.best.clone();
-            case.config = unchanged;
-            progress |= self.try_case(case);
-        }
-        progress
-    }
-}
-
-/// Shrinks `case` while `oracle`'s engine number `engine` keeps diverging with `class`.
-pub fn minimize(
-    oracle: &mut Oracle,
-    case: &Case,
-    engine: usize,
-    class: Class,
-    limits: Limits,
-) -> Minimized {
-    // Comments go first: the reproducer holds commands only.
-    let stripped = Case {
-        program: Program::parse(commands_of(&case.program)).expect("commands of a program parse"),
-        ..case.clone()
-    };
-    let report = oracle.check_engines(case, &[engine]);
-    let mut search = Search {
-        dialect: oracle.engines()[engine].dialect(),
-        oracle,
-        engine,
-        class,
-        checks: 1,
-        limits,
-        start: Instant::now(),
-        best: case.clone(),
-        report,
-    };
-    search.try_case(stripped);
-    loop {
-        let mut progress = false;
-        progress |= search.shrink_config();
-        progress |= search.delete_loops(false);
-        progress |= search.delete_runs();
-        progress |= search.delete_loops(true);
-        progress |= search.shrink_input();
-        if !progress || search.exhausted() {
-            break;
-        }
-    }
-    let divergence = search.report.runs[0]
-        .divergence()
-        .cloned()
-        .unwrap_or_else(|| Divergence {
-            engine: search.report.runs[0].engine.clone(),
-            class,
-            message: "the divergence did not reproduce while minimizing (flaky engine?)".into(),
-        });
-    Minimized {
-        case: search.best,
-        report: search.report,
-        divergence,
-        checks: search.checks,
-    }
-}
-
-/// A program's commands as source bytes, without comments.
-fn commands_of(program: &Program) -> Vec<u8> {
-    program
-        .cmds()
-        .iter()
-        .map(|c| c.kind.as_char() as u8)
-        .collect()
-}
+use crate::oracle::{CaseReport, Divergence, Verdict};
 
 fn fnv(parts: &[&[u8]]) -> u64 {
     let mut h: u64 = 0xcbf29ce484222325;
@@ -359,8 +99,16 @@ pub fn write_reproducer(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oracle::Engine;
-    use bfjit_backends::Config;
+    use crate::oracle::{Engine, Oracle};
+    use crate::reduce::{reduce, Settings};
+    use bfjit_backends::{Config, EofPolicy, Program};
+
+    fn settings() -> Settings {
+        Settings {
+            jobs: 2,
+            ..Settings::default()
+        }
+    }
 
     #[test]
     fn shrinks_to_the_buggy_idiom() {
@@ -375,7 +123,7 @@ mod tests {
         .unwrap();
         let report = oracle.check(&case);
         let class = report.divergences().next().unwrap().class;
-        let m = minimize(&mut oracle, &case, 0, class, Limits::default());
+        let m = reduce(&mut oracle, &case, 0, class, &settings());
         assert_eq!(m.divergence.class, class);
         assert!(
             m.case.program.len() <= 12,
@@ -461,7 +209,7 @@ mod tests {
             let case = Case::from_source(source, Vec::new(), Config::default()).unwrap();
             let report = oracle.check(&case);
             let class = report.divergences().next().expect("it diverges").class;
-            let m = minimize(&mut oracle, &case, 0, class, Limits::default());
+            let m = reduce(&mut oracle, &case, 0, class, &settings());
             assert_eq!(m.divergence.class, class, "{source:?}");
             assert!(m.case.program.len() <= case.program.len(), "{source:?}");
         }
@@ -502,7 +250,7 @@ mod tests {
             let case = Case::from_source(source, Vec::new(), Config::default()).unwrap();
             let report = oracle.check(&case);
             let class = report.divergences().next().expect("it diverges").class;
-            let m = minimize(&mut oracle, &case, 0, class, Limits::default());
+            let m = reduce(&mut oracle, &case, 0, class, &settings());
             proptest::prop_assert_eq!(m.divergence.class, class);
             proptest::prop_assert!(m.case.program.len() <= 12);
             proptest::prop_assert_eq!(m.case.program.source().len(), m.case.program.len());

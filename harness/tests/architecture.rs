@@ -2,8 +2,8 @@
 //! backticks, the module paths a row's files must not name — `crate::x` (a module of the row's own
 //! crate; `crate::*` is every other module of it), `bfjit_backends::x` or `bfjit_harness::x` (a
 //! module of that crate; the bare crate name is all of it). This test reads the table, scans every
-//! source file of `backends/src` and `harness/src` (test code exempt: `tests.rs` and `*_tests.rs` files and items
-//! under `#[cfg(test)]`), resolves each path it names (`use` trees, inline `crate::`/`super::` paths)
+//! source file of `backends/src` and `harness/src` (test code exempt: `tests.rs` and `*_tests.rs`
+//! files, items under `#[cfg(test)]`), resolves each path it names (`use` trees, inline `crate::`/`super::` paths)
 //! and fails on every forbidden one.
 
 use std::path::{Path, PathBuf};
@@ -446,7 +446,8 @@ fn source_files(dir: &Path, out: &mut Vec<PathBuf>) {
         } else if path.extension().is_some_and(|e| e == "rs")
             && path
                 .file_name()
-                .is_some_and(|n| n != "tests.rs" && !n.to_string_lossy().ends_with("_tests.rs"))
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n != "tests.rs" && !n.ends_with("_tests.rs"))
         {
             out.push(path);
         }

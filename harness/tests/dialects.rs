@@ -264,3 +264,54 @@ fn a_slow_engine_times_out_and_is_not_a_divergence() {
     assert!(stdout.contains("TIMEOUT"), "{stdout}");
     assert!(!stdout.contains("DIVERGE"), "{stdout}");
 }
+
+#[test]
+fn reduce_keeps_the_reproducer_inside_a_pinned_dialect() {
+    // The engine takes any tape and EOF policy, but its dialect pins them: the reproducer keeps
+    // 30 000 cells and `eof=zero` although a shorter tape and `eof=unchanged` would show the bug too.
+    let dir = tempfile::tempdir().unwrap();
+    let prog = dir.path().join("p.bf");
+    std::fs::write(&prog, "++>+++[<+>-]<. ,>,>,[-]<< >>--.<<[-]").unwrap();
+    let out_dir = dir.path().join("reduced");
+    let spec = buggy("--tape-len {tape_len} --eof {eof}");
+    let out = bfjit(&[
+        "reduce",
+        prog.to_str().unwrap(),
+        "--engine",
+        &spec,
+        "--dialect",
+        "buggy:tape=30000,eof=zero",
+        "--seconds",
+        "60",
+        "--jobs",
+        "2",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(stderr.contains("confirmed"), "{stderr}");
+    let txt = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "txt"))
+        .expect("a reproducer");
+    let txt = std::fs::read_to_string(txt).unwrap();
+    assert!(txt.contains("tape_len: 30000"), "{txt}");
+    assert!(txt.contains("eof: zero"), "{txt}");
+    // A configuration the dialect does not allow is refused up front.
+    let out = bfjit(&[
+        "reduce",
+        prog.to_str().unwrap(),
+        "--engine",
+        &spec,
+        "--dialect",
+        "buggy:tape=30000,eof=zero",
+        "--tape-len",
+        "10",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("outside buggy's dialect"), "{stderr}");
+}

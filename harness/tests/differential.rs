@@ -15,10 +15,11 @@ use bfjit_harness::case::{Case, Observed};
 use bfjit_harness::external::ExternalEngine;
 use bfjit_harness::generate::{shape_strategy, Shape, ShapeStream};
 use bfjit_harness::isolate::{Worker, WorkerCommand};
-use bfjit_harness::minimize::{minimize, reproducer_name, write_reproducer, Limits};
+use bfjit_harness::minimize::{reproducer_name, write_reproducer};
 use bfjit_harness::oracle::{
     default_engines, Class, Engine, Oracle, Tally, Verdict, DEFAULT_BUDGET,
 };
+use bfjit_harness::reduce::{reduce, Settings};
 use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, TestCaseError};
 
@@ -89,7 +90,7 @@ fn check_agrees(oracle: &mut Oracle, case: &Case) -> Result<Verdict, TestCaseErr
         .iter()
         .position(|e| e.name() == divergence.engine)
         .unwrap();
-    let m = minimize(oracle, case, index, divergence.class, Limits::default());
+    let m = reduce(oracle, case, index, divergence.class, &Settings::default());
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("divergences");
     let name = reproducer_name(&m.case, &m.divergence);
     let path = write_reproducer(&dir, &name, &m.case, &m.report, &m.divergence).unwrap();
@@ -277,11 +278,11 @@ fn external_engine_with_a_planted_bug_is_caught_and_minimized() {
         .expect("the planted bug is found within 300 programs");
     eprintln!("external engine's planted bug found after {n} programs");
     assert_eq!(class, Class::Output);
-    let limits = Limits {
+    let settings = Settings {
         max_time: std::time::Duration::from_secs(120),
-        ..Limits::default()
+        ..Settings::default()
     };
-    let m = minimize(&mut oracle, &case, 0, class, limits);
+    let m = reduce(&mut oracle, &case, 0, class, &settings);
     let source = String::from_utf8_lossy(m.case.program.source()).to_string();
     // The smallest witness prints a cell of 128 or more: `-.` is the classic.
     assert!(source.ends_with('.') && source.len() <= 6, "{source}");

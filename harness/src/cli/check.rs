@@ -19,11 +19,12 @@ use bfjit_harness::corpus::{load_case, load_dir, CorpusCase};
 use bfjit_harness::engine_spec::engine_specs;
 use bfjit_harness::external::ExternalEngine;
 use bfjit_harness::isolate::WorkerCommand;
-use bfjit_harness::minimize::{minimize, reproducer_name, write_reproducer, Limits};
+use bfjit_harness::minimize::{reproducer_name, write_reproducer};
 use bfjit_harness::oracle::{
     default_engines, select_backends, Engine, Judgement, Oracle, RunLimit, Selection, Tally,
     Verdict, DEFAULT_TIME_FACTOR,
 };
+use bfjit_harness::reduce::{reduce, Settings};
 use bfjit_harness::reference_cache::ReferenceCache;
 
 /// Which engines to check, shared by `check` and `fuzz`.
@@ -194,7 +195,7 @@ pub struct Args {
     /// Override the EOF policy of every program.
     #[arg(long, value_enum)]
     pub eof: Option<EofArg>,
-    /// Minimize each divergence and write a reproducer into this directory.
+    /// Reduce each divergence (see `bfjit reduce`) and write a reproducer into this directory.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }
@@ -378,7 +379,7 @@ fn run(args: Args, test_backends: &[&'static dyn Backend]) -> Result<u8, u8> {
     }
 }
 
-/// Checks one program, prints what it found (under the output lock) and minimizes divergences.
+/// Checks one program, prints what it found (under the output lock) and reduces divergences.
 fn check_one(
     args: &Args,
     oracle: &mut Oracle,
@@ -441,11 +442,16 @@ fn check_one(
                 .iter()
                 .position(|e| e.name() == divergence.engine)
                 .expect("divergences name engines of the oracle");
-            let m = minimize(oracle, &p.case, index, divergence.class, Limits::default());
+            let settings = Settings {
+                jobs: reduce_jobs(args),
+                ..Settings::default()
+            };
+            let m = reduce(oracle, &p.case, index, divergence.class, &settings);
             let name = reproducer_name(&m.case, &m.divergence);
             match write_reproducer(dir, &name, &m.case, &m.report, &m.divergence) {
                 Ok(written) => lines.push(format!(
-                    "  minimized to {} commands: {}",
+                    "  reduced from {} to {} commands: {}",
+                    m.start_size,
                     m.case.program.len(),
                     written.display()
                 )),
@@ -457,4 +463,10 @@ fn check_one(
     for line in lines {
         println!("{line}");
     }
+}
+
+/// Candidates a reduction checks at once: the cores shared among the check jobs.
+fn reduce_jobs(args: &Args) -> usize {
+    let cores = flags::default_jobs();
+    (cores / args.jobs.unwrap_or(cores).max(1)).max(1)
 }

@@ -81,7 +81,7 @@ pub fn count(s: &str) -> Result<usize, String> {
     whole(s, 0, usize::MAX as u64).map(|n| n as usize)
 }
 
-/// A number of parallel jobs: 1 to 1024 (`check --jobs`, `fuzz --jobs`).
+/// A number of parallel jobs: 1 to 1024 (`check --jobs`, `fuzz --jobs`, `reduce --jobs`).
 pub fn jobs(s: &str) -> Result<usize, String> {
     whole(s, 1, 1024).map(|n| n as usize)
 }

@@ -1,5 +1,5 @@
 //! `bfjit fuzz`: generate programs until the time is up, check each on every backend (in a child
-//! process by default), minimize and save every divergence, and print a summary table per backend.
+//! process by default), reduce and save every divergence, and print a summary table per backend.
 //! Exit 0 when no divergence was found, 3 otherwise.
 
 use std::collections::{HashMap, HashSet};
@@ -20,8 +20,9 @@ use bfjit_backends::Status;
 use bfjit_harness::case::Case;
 use bfjit_harness::dialect::Dialect;
 use bfjit_harness::generate::{mutate, ShapeStream};
-use bfjit_harness::minimize::{minimize, reproducer_name, write_reproducer, Limits};
+use bfjit_harness::minimize::{reproducer_name, write_reproducer};
 use bfjit_harness::oracle::{reference_run, Class, Engine, Oracle, Tally, DEFAULT_BUDGET};
+use bfjit_harness::reduce::{reduce, Settings};
 
 /// Arguments of `bfjit fuzz`.
 #[derive(clap::Args, Debug)]
@@ -37,7 +38,7 @@ pub struct Args {
     pub seed: Option<u64>,
     #[command(flatten)]
     pub engines: EngineArgs,
-    /// Directory for minimized reproducers.
+    /// Directory for reduced reproducers.
     #[arg(long, value_name = "DIR", default_value = "fuzz-findings")]
     pub out: PathBuf,
     /// Run backends in this process (faster, but a crashing backend ends the run).
@@ -56,7 +57,7 @@ pub struct Args {
     /// Fuzz jobs running at once, sharing the findings folder (job J uses seed + J).
     #[arg(long, short = 'j', value_name = "N", value_parser = flags::jobs, allow_negative_numbers = true)]
     pub jobs: Option<usize>,
-    /// Minimize and save at most this many divergences per backend and class (reproducers already
+    /// Reduce and save at most this many divergences per backend and class (reproducers already
     /// in --out count, so fuzz processes sharing a folder save no duplicates).
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = flags::count, allow_negative_numbers = true)]
     pub max_saved: usize,
@@ -228,15 +229,17 @@ fn fuzz_job(
                 .iter()
                 .position(|e| e.name() == divergence.engine)
                 .expect("divergences name engines of the oracle");
-            let limits = Limits {
+            // The cores are shared among the fuzz jobs.
+            let settings = Settings {
                 max_time: Duration::from_secs(20),
-                ..Limits::default()
+                jobs: (flags::default_jobs() / args.jobs.unwrap_or(1)).max(1),
+                ..Settings::default()
             };
-            let m = minimize(&mut oracle, &case, index, divergence.class, limits);
+            let m = reduce(&mut oracle, &case, index, divergence.class, &settings);
             let name = reproducer_name(&m.case, &m.divergence);
             match write_reproducer(&args.out, &name, &m.case, &m.report, &m.divergence) {
                 Ok(path) => shared.say(format!(
-                    "  minimized from {} to {} commands ({} checks): {}\n  {}",
+                    "  reduced from {} to {} commands ({} checks): {}\n  {}",
                     case.program.len(),
                     m.case.program.len(),
                     m.checks,

@@ -16,6 +16,7 @@ pub mod flags;
 pub mod fuzz;
 pub mod gen_workloads;
 pub mod ir;
+pub mod reduce;
 pub mod run;
 
 use std::process::ExitCode;
@@ -67,8 +68,10 @@ enum Command {
     Check(check::Args),
     /// Print a program's IR after parsing and after each optimizer pass, with source positions.
     Ir(ir::Args),
-    /// Generate programs and cross-check them until the time is up; minimize divergences.
+    /// Generate programs and cross-check them until the time is up; reduce divergences.
     Fuzz(fuzz::Args),
+    /// Reduce one diverging program to a small reproducer and save it in corpus format.
+    Reduce(reduce::Args),
     /// Regenerate the benchmark workloads in corpus/bench/ (`--check` only reports stale files).
     GenWorkloads(gen_workloads::Args),
     /// Internal: the child process of `--isolate` (reads cases on stdin).
@@ -94,6 +97,7 @@ pub fn main(test_backends: &[&'static dyn Backend]) -> ExitCode {
         Command::Bench(args) => bench::main(args),
         Command::Check(args) => check::main(args, test_backends),
         Command::Fuzz(args) => fuzz::main(args, test_backends),
+        Command::Reduce(args) => reduce::main(args, test_backends),
         Command::GenWorkloads(args) => gen_workloads::main(args),
         Command::Ir(args) => ir::main(args),
         Command::IsolateWorker => bfjit_harness::isolate::worker_main(test_backends),

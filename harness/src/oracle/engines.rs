@@ -82,10 +82,17 @@ pub fn run_reference(case: &Case, budget: u64) -> Outcome {
 /// Runs the reference on `case` with a fuel budget, noting whether it read past its input and how
 /// long it took.
 pub fn reference_run(case: &Case, budget: u64) -> ReferenceRun {
+    reference_run_with(&bfjit_backends::reference::Reference, case, budget)
+}
+
+/// Runs `judge` where the protocol runs the reference: the reference itself, or a trusted stand-in
+/// for it that charges fuel exactly like it (the reducer's, see [`crate::reduce`]). Like
+/// [`reference_run`], notes whether it read past its input and how long it took.
+pub fn reference_run_with(judge: &dyn Backend, case: &Case, budget: u64) -> ReferenceRun {
     let config = case.config.with_fuel(Some(budget));
-    let executable = bfjit_backends::reference::Reference
+    let executable = judge
         .compile(&case.program, &config)
-        .expect("the reference compiles every program");
+        .unwrap_or_else(|e| panic!("{} compiles every program: {e}", judge.name()));
     let start = Instant::now();
     let mut input = EofWatch {
         rest: &case.input,

@@ -34,7 +34,8 @@ pub mod tally;
 
 pub use classify::{classify, classify_unfinished, Class, Divergence, Judgement};
 pub use engines::{
-    default_engines, reference_run, run_reference, select_backends, Engine, Selection,
+    default_engines, reference_run, reference_run_with, run_reference, select_backends, Engine,
+    Selection,
 };
 pub use protocol::{Oracle, RunLimit, DEFAULT_TIME_FACTOR};
 pub use report::{CaseReport, EngineRun, Verdict};

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use bfjit_backends::{Backend, Config, Status};
 
 use super::classify::{classify, classify_unfinished, Judgement};
-use super::engines::{reference_run, Engine};
+use super::engines::{reference_run_with, Engine};
 use super::report::{CaseReport, EngineRun, Verdict};
 use super::ESCALATION_WORK;
 use crate::case::{Case, Observed, ReferenceRun};
@@ -24,6 +24,7 @@ pub struct Oracle {
     cache: Option<ReferenceCache>,
     isolation: Option<Isolation>,
     sampling: Option<Sampling>,
+    stand_in: Option<&'static dyn Backend>,
 }
 
 /// How long an engine may run on a case: `floor`, or `factor` times the reference's own time on
@@ -86,13 +87,40 @@ impl Oracle {
             cache: None,
             isolation: None,
             sampling: None,
+            stand_in: None,
         }
+    }
+
+    /// Runs `stand_in` where the protocol runs `reference` (in both the fuel-bounded and the
+    /// time-bounded mode): the reducer's faster judge, which must charge fuel exactly like the
+    /// reference (S18, no folded loops). Its verdicts are provisional: the reducer confirms the
+    /// final reproducer with an oracle that runs the reference itself. Its runs never enter the
+    /// reference cache.
+    pub fn with_stand_in(mut self, stand_in: &'static dyn Backend) -> Oracle {
+        self.stand_in = Some(stand_in);
+        self
+    }
+
+    /// What plays the reference's part: the reference, or the stand-in when one is set.
+    pub fn judge(&self) -> &'static dyn Backend {
+        self.stand_in
+            .unwrap_or(&bfjit_backends::reference::Reference)
+    }
+
+    /// The worker command backends are isolated with, when they are.
+    pub fn worker_command(&self) -> Option<&WorkerCommand> {
+        self.isolation.as_ref().map(|i| &i.command)
     }
 
     /// Sets how long each engine's run may take (see [`RunLimit`]).
     pub fn run_limit(mut self, limit: RunLimit) -> Oracle {
         self.run_limit = limit;
         self
+    }
+
+    /// How long each engine's run may take.
+    pub fn time_limits(&self) -> RunLimit {
+        self.run_limit
     }
 
     /// Keeps finished reference runs in `cache` and takes them from it (time-bounded mode only).
@@ -108,6 +136,12 @@ impl Oracle {
         self.reference_time = limit;
     }
 
+    /// The time the reference may run on one case, in time-bounded mode (`None`: bounded by the
+    /// fuel budget).
+    pub fn reference_time(&self) -> Option<Duration> {
+        self.reference_time
+    }
+
     /// Runs backends in a child process started by `command` (see [`crate::isolate`]), so a crash
     /// is reported with its signal instead of ending the harness.
     pub fn isolated(mut self, command: WorkerCommand) -> Oracle {
@@ -121,7 +155,7 @@ impl Oracle {
     /// Lets each backend use at most `share` (0 to 1) of the time spent in [`Oracle::check`]
     /// (external engines always run); a backend over its share sits cases out
     /// ([`Observed::Skipped`]) until it is back within it. [`Oracle::check_engines`] (the
-    /// minimizer's call) always runs the engines it is given.
+    /// reducer's call) always runs the engines it is given.
     pub fn time_share(mut self, share: f64) -> Oracle {
         self.sampling = (share < 1.0).then(|| Sampling {
             share: share.max(0.0),
@@ -191,18 +225,20 @@ impl Oracle {
         report
     }
 
-    /// Checks `case` on the engines with the given indices only (the minimizer's predicate).
+    /// Checks `case` on the engines with the given indices only (the reducer's predicate).
     pub fn check_engines(&mut self, case: &Case, which: &[usize]) -> CaseReport {
         if let Some(limit) = self.reference_time {
-            let cached = self.cache.as_ref().and_then(|c| c.get(case));
+            // The cache holds the reference's own runs only: a stand-in neither reads nor writes it.
+            let cache = self.cache.as_ref().filter(|_| self.stand_in.is_none());
+            let cached = cache.and_then(|c| c.get(case));
             let (reference, budget) = match cached {
                 Some(run) => {
                     let fuel = run.outcome.fuel_used;
                     (run, fuel)
                 }
                 None => {
-                    let (run, budget) = timed_reference(case, limit);
-                    if let Some(cache) = &self.cache {
+                    let (run, budget) = timed_reference(self.judge(), case, limit);
+                    if let Some(cache) = cache {
                         cache.put(case, &run);
                     }
                     (run, budget)
@@ -234,7 +270,7 @@ impl Oracle {
         let mut budget = self.budget;
         let mut escalated = false;
         loop {
-            let reference = reference_run(case, budget);
+            let reference = reference_run_with(self.judge(), case, budget);
             if reference.outcome.status != Status::OutOfFuel {
                 return self.compare_finished(case, which, reference, budget);
             }
@@ -379,18 +415,19 @@ impl Oracle {
     }
 }
 
-/// Runs the reference to completion within about `limit`: a short timed run measures how fast it
-/// spends fuel on this case, and the real run gets the fuel that rate allows in `limit` (plus a
-/// quarter). Returns the run and its budget; a run still out of fuel did not finish in time.
-fn timed_reference(case: &Case, limit: Duration) -> (ReferenceRun, u64) {
-    let probe = reference_run(case, PROBE_FUEL);
+/// Runs `judge` (the reference or its stand-in) to completion within about `limit`: a short timed
+/// run measures how fast it spends fuel on this case, and the real run gets the fuel that rate
+/// allows in `limit` (plus a quarter). Returns the run and its budget; a run still out of fuel did
+/// not finish in time.
+fn timed_reference(judge: &dyn Backend, case: &Case, limit: Duration) -> (ReferenceRun, u64) {
+    let probe = reference_run_with(judge, case, PROBE_FUEL);
     if probe.outcome.status != Status::OutOfFuel {
         return (probe, PROBE_FUEL);
     }
     let per_second = PROBE_FUEL as f64 / probe.elapsed.as_secs_f64().max(1e-6);
     let budget = (per_second * limit.as_secs_f64() * 1.25).min(u64::MAX as f64) as u64;
     let budget = budget.max(2 * PROBE_FUEL);
-    (reference_run(case, budget), budget)
+    (reference_run_with(judge, case, budget), budget)
 }
 
 /// Pairs every engine's run with its judgement.
