@@ -112,10 +112,12 @@ pub const LEAF_WEIGHTS: [(LeafKind, u32); 9] = [
 ];
 
 /// Loop piece kinds with their weights, shared by both generators.
-pub const NODE_WEIGHTS: [(NodeKind, u32); 3] = [
+pub const NODE_WEIGHTS: [(NodeKind, u32); 5] = [
     (NodeKind::Counted, 4),
     (NodeKind::Loop, 1),
     (NodeKind::Nest, 1),
+    (NodeKind::CountingNest, 2),
+    (NodeKind::Conditional, 2),
 ];
 
 /// The kinds of leaf pieces.
@@ -150,6 +152,28 @@ pub enum NodeKind {
     Loop,
     /// [`Piece::Nest`]
     Nest,
+    /// A [`Piece::Counted`] whose body steps a fresh cell's counting loop (steps ±1…±5) around the
+    /// inner pieces: nests of counting loops for loop solvers.
+    CountingNest,
+    /// A [`Piece::Loop`] ending in a clear, `[ body [-] ]`: a conditional that runs at most once.
+    Conditional,
+}
+
+/// The body of a [`NodeKind::CountingNest`] level: on the next cell, `add`, then a counting loop
+/// stepping by `step` that adds to `target`; back; then `inner` (often another level).
+fn counting_level(add: i8, step: i8, target: (i8, i8), inner: Vec<Piece>) -> Vec<Piece> {
+    let mut body = vec![
+        Piece::Move(1),
+        Piece::Add(add),
+        Piece::Mul {
+            step,
+            targets: vec![target],
+            step_first: true,
+        },
+        Piece::Move(-1),
+    ];
+    body.extend(inner);
+    body
 }
 
 fn weight<K: Copy + PartialEq>(table: &[(K, u32)], kind: K) -> u32 {
@@ -384,7 +408,7 @@ fn leaf_strategy() -> BoxedStrategy<Piece> {
         w(Input) => (1u8..=4).prop_map(Piece::Input),
         w(Clear) => small_nonzero(3).prop_map(Piece::Clear),
         w(Mul) => (
-            prop_oneof![6 => prop_oneof![Just(-1i8), Just(1i8)], 1 => small_nonzero(3)],
+            prop_oneof![4 => prop_oneof![Just(-1i8), Just(1i8)], 3 => small_nonzero(5)],
             prop::collection::vec(target, 1..4),
             any::<bool>(),
         )
@@ -420,8 +444,18 @@ fn piece_at_depth(depth: u32) -> BoxedStrategy<Piece> {
         w(Counted) => (1u8..=6, prop::collection::vec(inner.clone(), 1..5), prop::bool::weighted(0.75))
             .prop_map(|(count, body, balanced)| Piece::Counted { count, body, balanced }),
         w(Loop) => prop::collection::vec(inner.clone(), 1..4).prop_map(Piece::Loop),
-        w(Nest) => (nest_depth_strategy(), prop::collection::vec(inner, 0..2))
+        w(Nest) => (nest_depth_strategy(), prop::collection::vec(inner.clone(), 0..2))
             .prop_map(|(depth, body)| Piece::Nest { depth, body }),
+        w(CountingNest) => (1u8..=9, small_nonzero(9), small_nonzero(5), (small_nonzero(3), small_nonzero(4)), prop::collection::vec(inner.clone(), 0..2))
+            .prop_map(|(count, add, step, target, inner)| Piece::Counted {
+                count,
+                body: counting_level(add, step, target, inner),
+                balanced: true,
+            }),
+        w(Conditional) => prop::collection::vec(inner, 0..3).prop_map(|mut body| {
+            body.push(Piece::Clear(-1));
+            Piece::Loop(body)
+        }),
     ]
     .boxed()
 }
@@ -515,10 +549,10 @@ fn arb_leaf(u: &mut Unstructured<'_>) -> arbitrary::Result<Piece> {
         LeafKind::Input => Piece::Input(u.int_in_range(1..=4)?),
         LeafKind::Clear => Piece::Clear(arb_nonzero(u, 3)?),
         LeafKind::Mul => Piece::Mul {
-            step: if u.ratio(6, 7)? {
+            step: if u.ratio(4, 7)? {
                 arb_nonzero(u, 1)?
             } else {
-                arb_nonzero(u, 3)?
+                arb_nonzero(u, 5)?
             },
             targets: arb_vec(u, 1..4, |u| Ok((arb_nonzero(u, 5)?, arb_nonzero(u, 4)?)))?,
             step_first: u.arbitrary()?,
@@ -567,6 +601,21 @@ pub fn arb_piece(u: &mut Unstructured<'_>, depth: u32) -> arbitrary::Result<Piec
             },
             body: arb_vec(u, 0..2, inner)?,
         },
+        NodeKind::CountingNest => Piece::Counted {
+            count: u.int_in_range(1..=9)?,
+            body: counting_level(
+                arb_nonzero(u, 9)?,
+                arb_nonzero(u, 5)?,
+                (arb_nonzero(u, 3)?, arb_nonzero(u, 4)?),
+                arb_vec(u, 0..2, inner)?,
+            ),
+            balanced: true,
+        },
+        NodeKind::Conditional => {
+            let mut body = arb_vec(u, 0..3, inner)?;
+            body.push(Piece::Clear(-1));
+            Piece::Loop(body)
+        }
     })
 }
 

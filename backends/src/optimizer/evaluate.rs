@@ -37,7 +37,7 @@ pub fn evaluate(nodes: Vec<Node>) -> Vec<Node> {
     while i < nodes.len() {
         if nodes[i].op == Op::LoopStart && budget > 0 {
             let end = partners[i] as usize;
-            if let Some(sets) = run_loop(&nodes, i, end, &known, &mut budget) {
+            if let Some(sets) = run_loop(&nodes, &partners, i, &known, &mut budget) {
                 let span = nodes[i].span.merge(nodes[end].span);
                 out.extend(sets.into_iter().map(|op| Node::new(op, span)));
                 i = end + 1;
@@ -50,11 +50,11 @@ pub fn evaluate(nodes: Vec<Node>) -> Vec<Node> {
     out
 }
 
-/// Runs the loop `nodes[start..=end]` on its known entry values; the sets it amounts to.
+/// Runs the loop starting at `nodes[start]` on its known entry values; the sets it amounts to.
 fn run_loop(
     nodes: &[Node],
+    partners: &[u32],
     start: usize,
-    end: usize,
     known: &KnownValues,
     budget: &mut u64,
 ) -> Option<Vec<Op>> {
@@ -69,20 +69,19 @@ fn run_loop(
     if entry.get(&0).copied().unwrap_or(0) == 0 {
         return None; // a dead loop: the `known` and `dead-code` passes remove it
     }
-    let region = &nodes[start..=end];
-    let partners = loop_partners(region);
+    let end = partners[start] as usize;
     let mut tape = entry.clone();
     let mut pos = 0i64;
-    let mut pc = 0;
+    let mut pc = start;
     let mut steps = 0u64;
     let limit = LOOP_BUDGET.min(*budget);
-    while pc < region.len() {
+    while pc <= end {
         steps += 1;
         if steps > limit {
             *budget -= limit;
             return None;
         }
-        match &region[pc].op {
+        match &nodes[pc].op {
             Op::LoopStart => {
                 if *tape.get(&pos)? == 0 {
                     pc = partners[pc] as usize;

@@ -4,7 +4,9 @@
 //!
 //! Families (one file each): [`mandelbrot`] (fixed-point arithmetic on multi-cell numbers),
 //! [`nested`] (deeply nested counting loops), [`sieve`] (move- and copy-heavy walkers), [`scan`]
-//! (zero-terminated arrays walked with strides 1 and 4) and [`fizzbuzz`] (over 1 MB of output).
+//! (zero-terminated arrays walked with strides 1 and 4), [`fizzbuzz`] (over 1 MB of output),
+//! [`counting`] (a nest of counting loops with constant trip counts) and [`compiled`] (a tiny
+//! statement language compiled to BF: many small loops over fixed cells, mostly known values).
 //! Every family has a full size and a quick size. The generated files live in `corpus/bench/`
 //! (`NAME.bf`, `NAME.out`) and `corpus/bench/quick/`; [`REGENERATE`] names the command that rewrites
 //! them, and a test fails when the committed files are stale.
@@ -12,6 +14,8 @@
 //! [`scaling_program`] makes programs of a given number of commands for compile-time benchmarks.
 
 pub mod builder;
+pub mod compiled;
+pub mod counting;
 pub mod fizzbuzz;
 pub mod mandelbrot;
 pub mod nested;
@@ -125,6 +129,21 @@ fn gen_fizzbuzz(size: Size) -> (String, Vec<u8>) {
     (fizzbuzz::program(&p), fizzbuzz::expected(&p))
 }
 
+fn gen_counting(size: Size) -> (String, Vec<u8>) {
+    let p = match size {
+        Size::Full => counting::full(),
+        Size::Quick => counting::quick(),
+    };
+    (counting::program(&p), counting::expected(&p))
+}
+
+fn gen_compiled(size: Size) -> (String, Vec<u8>) {
+    compiled::program_and_expected(match size {
+        Size::Full => &compiled::FULL,
+        Size::Quick => &compiled::QUICK,
+    })
+}
+
 /// Every workload family.
 pub fn families() -> Vec<Family> {
     vec![
@@ -152,6 +171,16 @@ pub fn families() -> Vec<Family> {
             name: "fizzbuzz",
             summary: "FizzBuzz on a decimal counter with over a megabyte of output",
             generate: gen_fizzbuzz,
+        },
+        Family {
+            name: "counting",
+            summary: "a nest of six counting loops stepping by 1 or 3 or 5 with constant trip counts",
+            generate: gen_counting,
+        },
+        Family {
+            name: "compiled",
+            summary: "a random program of a tiny statement language compiled to BF with many variables",
+            generate: gen_compiled,
         },
     ]
 }
@@ -393,7 +422,8 @@ mod tests {
         assert!(by_name("nested").program.matches('[').count() > 8);
         assert!(by_name("scan").program.contains("[>>>>]"));
         assert!(by_name("scan").program.contains("[>]"));
-        assert_eq!(families().len(), 5);
+        assert_eq!(families().len(), 7);
+        assert!(by_name("compiled").program.len() > 50_000);
         for size in Size::ALL {
             for w in all(size) {
                 assert!(Program::parse(w.program.as_str()).is_ok(), "{}", w.name);
