@@ -62,10 +62,7 @@ fn kept_loops_charge_fuel_exactly_like_the_reference() {
     assert_eq!(got.fuel_used, 3);
     // Exactly out of fuel at the same loop entry.
     let short = Config::default().with_fuel(Some(2));
-    assert_eq!(
-        assert_agree(src, &short, b"\x06").status,
-        Status::OutOfFuel
-    );
+    assert_eq!(assert_agree(src, &short, b"\x06").status, Status::OutOfFuel);
 }
 
 #[test]

@@ -247,8 +247,10 @@ fn a_million_nested_loops_compile_and_run() {
 
 #[test]
 fn large_programs_split_into_functions_and_agree() {
+    // The optimizer knows most values of the synthetic program (its loops run once on known
+    // counters) and folds it to a few hundred nodes, so the split is forced with a smaller budget.
     let src = workload::synthetic(10_000, 3);
-    let compiled = compile_with(&src, &Config::default(), DEFAULT_BUDGET);
+    let compiled = compile_with(&src, &Config::default(), DEFAULT_BUDGET / 10);
     assert!(compiled.functions > 1, "{} functions", compiled.functions);
     let expected = reference(&src, &Config::default(), b"");
     assert_eq!(expected.status, Status::Ok);

@@ -5,20 +5,26 @@
 //! makes its cell unknown; after any loop or scan ends, its cell is 0.
 //!
 //! Loops are summarized first ([`LoopSummary`]): a loop is **balanced** when its body (inner loops
-//! included) ends where it started, has no scan, and writes at most [`MAX_LOOP_CELLS`] cells. Entering
-//! a balanced loop forgets only the cells its body may write; leaving it keeps a written cell known
-//! when the value after the body equals the value before the loop (so a temporary cleared again in
-//! the body stays known across the loop). Any other loop forgets everything, pointer included.
+//! included) ends where it started, has no scan, and touches at most [`MAX_LOOP_CELLS`] cells.
+//! Leaving a balanced loop keeps a cell it writes known when the value after the body equals the value
+//! before the loop (so a temporary cleared again in the body stays known across the loop). Entering
+//! one, the walk first *assumes* the same of every written cell (except the loop cell) and checks the
+//! assumption at the `]`; a walk where an assumption fails is repeated without it, a few times, and
+//! finally with none (entering then forgets every written cell). Any other loop forgets everything,
+//! pointer included.
 //!
 //! The facts are recorded per node, for the cells the node reads or writes (and, for a balanced
 //! loop's `LoopStart`, every cell its body touches): [`KnownValues::before`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::ir::{Node, Op};
 
 /// The most distinct cells a loop body may touch for the loop to be summarized.
 pub const MAX_LOOP_CELLS: usize = 48;
+
+/// Optimistic walks tried before the pessimistic one (each retracts the assumptions that failed).
+const OPTIMISTIC_ROUNDS: usize = 4;
 
 /// What a balanced loop's body does to the tape, offsets relative to the loop cell.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -162,7 +168,9 @@ impl Tape {
                     Some(k) => {
                         for t in targets {
                             let at = from + t.offset as i64;
-                            let v = self.get(at).map(|v| v.wrapping_add(k.wrapping_mul(t.factor)));
+                            let v = self
+                                .get(at)
+                                .map(|v| v.wrapping_add(k.wrapping_mul(t.factor)));
                             self.put(at, v);
                         }
                     }
@@ -196,31 +204,65 @@ pub struct KnownValues {
 impl KnownValues {
     /// Analyzes unguarded (or guarded) IR.
     pub fn analyze(nodes: &[Node]) -> KnownValues {
-        let summaries = summarize_loops(nodes);
+        let mut summaries = summarize_loops(nodes);
+        // Optimistic rounds first: a balanced loop is assumed to leave each cell it writes at the
+        // value it had before the loop, unless a round showed otherwise. A round whose assumptions
+        // all hold is the answer (by induction over the iterations, each assumed cell holds its
+        // value at every iteration start); after OPTIMISTIC_ROUNDS the pessimistic walk is.
+        let mut retracted: HashSet<(usize, i64)> = HashSet::new();
+        for _ in 0..OPTIMISTIC_ROUNDS {
+            let mut known = KnownValues {
+                summaries,
+                ..KnownValues::default()
+            };
+            let held = known.walk(nodes, Some(&mut retracted));
+            if held {
+                return known;
+            }
+            summaries = known.summaries;
+        }
         let mut known = KnownValues {
-            starts: Vec::with_capacity(nodes.len() + 1),
-            facts: Vec::new(),
             summaries,
+            ..KnownValues::default()
         };
+        known.walk(nodes, None);
+        known
+    }
+
+    /// One forward walk recording facts. With `assume`, balanced loops keep the cells they write at
+    /// their values before the loop (except the assumptions in the set); returns whether every
+    /// assumption held, adding those that did not to the set.
+    fn walk(&mut self, nodes: &[Node], mut assume: Option<&mut HashSet<(usize, i64)>>) -> bool {
+        self.starts = Vec::with_capacity(nodes.len() + 1);
+        self.facts = Vec::new();
+        let mut held = true;
         let mut tape = Tape {
             pos: 0,
             cells: HashMap::new(),
             rest: Some(0),
         };
-        // Open loops: for a balanced one, the values before the loop of the cells its body writes.
-        let mut open: Vec<Option<Vec<(i64, Option<u8>)>>> = Vec::new();
+        // Open loops: for a balanced one, its `[` index, and the values before the loop of the
+        // cells its body writes, each with whether it is assumed to be kept.
+        type Before = Vec<(i64, Option<u8>, bool)>;
+        let mut open: Vec<Option<(usize, Before)>> = Vec::new();
         for (i, node) in nodes.iter().enumerate() {
-            known.starts.push(known.facts.len() as u32);
-            known.record(&tape, &node.op, i);
+            self.starts.push(self.facts.len() as u32);
+            self.record(&tape, &node.op, i);
             match &node.op {
-                Op::LoopStart => match &known.summaries[i] {
+                Op::LoopStart => match &self.summaries[i] {
                     Some(summary) => {
-                        let before: Vec<(i64, Option<u8>)> =
-                            summary.written.iter().map(|&w| (w, tape.get(w))).collect();
-                        for &(w, _) in &before {
-                            tape.put(w, None);
+                        let mut before = Before::with_capacity(summary.written.len());
+                        for &w in &summary.written {
+                            let value = tape.get(w);
+                            let kept = value.is_some()
+                                && w != 0
+                                && assume.as_ref().is_some_and(|r| !r.contains(&(i, w)));
+                            if !kept {
+                                tape.put(w, None);
+                            }
+                            before.push((w, value, kept));
                         }
-                        open.push(Some(before));
+                        open.push(Some((i, before)));
                     }
                     None => {
                         tape.forget_all();
@@ -229,11 +271,17 @@ impl KnownValues {
                 },
                 Op::LoopEnd => {
                     match open.pop().expect("IR loops are balanced") {
-                        Some(before) => {
+                        Some((start, before)) => {
                             // Not entered: the values before; entered: the values after the body.
-                            for (w, value) in before {
+                            for (w, value, kept) in before {
                                 if tape.get(w) != value {
                                     tape.put(w, None);
+                                    if kept {
+                                        held = false;
+                                        if let Some(r) = assume.as_mut() {
+                                            r.insert((start, w));
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -248,8 +296,8 @@ impl KnownValues {
                 op => tape.apply(op),
             }
         }
-        known.starts.push(known.facts.len() as u32);
-        known
+        self.starts.push(self.facts.len() as u32);
+        held
     }
 
     fn record(&mut self, tape: &Tape, op: &Op, index: usize) {

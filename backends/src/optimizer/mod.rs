@@ -295,7 +295,10 @@ fn fold_loops(nodes: Vec<Node>, fold: impl Fn(&[Node]) -> Option<Op>) -> Vec<Nod
 
 /// [`fold_loops`], also telling `fold` the index in `nodes` of the loop's `LoopStart` (for passes that
 /// look up facts computed on their input).
-fn fold_loops_at(nodes: Vec<Node>, mut fold: impl FnMut(usize, &[Node]) -> Option<Op>) -> Vec<Node> {
+fn fold_loops_at(
+    nodes: Vec<Node>,
+    mut fold: impl FnMut(usize, &[Node]) -> Option<Op>,
+) -> Vec<Node> {
     let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
     // For each open loop: its index in `out`, its index in `nodes`, and whether its body is
     // straight-line so far.

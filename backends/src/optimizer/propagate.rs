@@ -187,8 +187,8 @@ impl Output {
 
     /// Removes `node`, which does nothing, unless it is the only node of its block.
     fn drop_node(&mut self, node: Node, next: Option<&Node>) {
-        let mate_before = self.pending.is_some()
-            || self.nodes.last().is_some_and(|last| in_block(&last.op));
+        let mate_before =
+            self.pending.is_some() || self.nodes.last().is_some_and(|last| in_block(&last.op));
         if mate_before || next.is_some_and(|n| in_block(&n.op)) {
             self.hand_over(node.span, next);
         } else {
@@ -285,7 +285,10 @@ mod tests {
 
     #[test]
     fn stores_overwritten_before_a_read_go() {
-        let ir = ops(",>,<[-]+++>++<[-]-->+.", &["fold-runs", "clear", "offsets", "known"]);
+        let ir = ops(
+            ",>,<[-]+++>++<[-]-->+.",
+            &["fold-runs", "clear", "offsets", "known"],
+        );
         assert_eq!(
             ir[2..],
             [

@@ -85,7 +85,11 @@ fn copy_through_temporary() -> impl Strategy<Value = String> {
         let back = |n: usize| "<".repeat(n);
         format!(
             "{}[-{}+{}+{}]{}[-{}+{}]{}",
-            if dirty { format!("{}+{}", to(tmp), back(tmp)) } else { String::new() },
+            if dirty {
+                format!("{}+{}", to(tmp), back(tmp))
+            } else {
+                String::new()
+            },
             to(dst),
             to(tmp - dst),
             back(tmp),

@@ -45,14 +45,14 @@ pub struct Params {
 /// The full size.
 pub const FULL: Params = Params {
     vars: 48,
-    statements: 2500,
+    statements: 250,
     seed: 0x5eed_c0de,
 };
 
 /// The quick size.
 pub const QUICK: Params = Params {
     vars: 16,
-    statements: 120,
+    statements: 40,
     seed: 0x5eed_c0de,
 };
 
@@ -79,8 +79,8 @@ pub fn generate(p: &Params) -> Vec<Stmt> {
 }
 
 fn statement(next: &mut dyn FnMut(u64) -> u64, vars: usize, depth: usize) -> Stmt {
-    let pick = if depth >= 2 { next(8) } else { next(11) };
-    let mut block = |n: u64, nested: bool| -> Vec<Stmt> {
+    let pick = if depth >= 2 { next(8) } else { next(13) };
+    let block = |next: &mut dyn FnMut(u64) -> u64, n: u64, nested: bool| -> Vec<Stmt> {
         let len = 1 + next(n);
         (0..len)
             .map(|_| match nested {
@@ -92,15 +92,16 @@ fn statement(next: &mut dyn FnMut(u64) -> u64, vars: usize, depth: usize) -> Stm
     match pick {
         8 => {
             let w = next(vars as u64) as usize;
-            Stmt::IfNonzero(w, block(3, true))
+            Stmt::IfNonzero(w, block(next, 3, true))
         }
         9 => {
             let (w, k) = (next(vars as u64) as usize, next(4) as u8);
-            Stmt::IfEquals(w, k, block(2, false), block(2, false))
+            let then = block(next, 2, false);
+            Stmt::IfEquals(w, k, then, block(next, 2, false))
         }
-        10 => {
-            let n = 2 + next(5) as u8;
-            Stmt::Repeat(n, block(3, true))
+        10..=12 => {
+            let n = 2 + next(60) as u8;
+            Stmt::Repeat(n, block(next, 3, true))
         }
         _ => simple_statement(next, vars),
     }
@@ -165,7 +166,7 @@ pub fn compile(program: &[Stmt], vars: usize) -> String {
                     |b| otherwise.iter().for_each(|s| compile_simple(b, s, &cells)),
                     |b| then.iter().for_each(|s| compile_simple(b, s, &cells)),
                 );
-                b.release(t);
+                b.free(t);
             }
             Stmt::Repeat(n, body) => {
                 let counter = b.alloc();

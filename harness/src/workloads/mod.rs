@@ -174,12 +174,14 @@ pub fn families() -> Vec<Family> {
         },
         Family {
             name: "counting",
-            summary: "a nest of six counting loops stepping by 1 or 3 or 5 with constant trip counts",
+            summary:
+                "a nest of six counting loops stepping by 1 or 3 or 5 with constant trip counts",
             generate: gen_counting,
         },
         Family {
             name: "compiled",
-            summary: "a random program of a tiny statement language compiled to BF with many variables",
+            summary:
+                "a random program of a tiny statement language compiled to BF with many variables",
             generate: gen_compiled,
         },
     ]
