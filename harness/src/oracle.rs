@@ -7,10 +7,13 @@
 //!    because loops an optimizer folds charge nothing. An engine that runs out is itself a divergence.
 //! 2. If the reference runs out of fuel, the case is normally discarded. Engines still run with the
 //!    same budget, because two things are checkable: an engine that also runs out must have written at
-//!    least the reference's output, and an engine that *finishes* is suspicious. Folded loops save at
-//!    most `max(255, tape_len)` iterations each, and between two fuel charges an engine executes at most
-//!    one node per program command, so an engine that finished with `f` fuel lets the reference finish
-//!    within `f + (f + 1) * (commands + 1) * max(256, tape_len)` loop entries. The reference is re-run
+//!    least the reference's output, and an engine that *finishes* is suspicious. A folded loop saves at
+//!    most `B = max(256, tape_len)` iterations per level of the nest of balanced loops folded into
+//!    it (the optimizer solves such nests from the inside out; a loop it runs at compile time takes at
+//!    most 4096 steps, 16 times `B`), and between two fuel charges an engine executes at most one node
+//!    per program command, so an engine that finished with `f` fuel lets the reference finish within
+//!    `f + (f + 1) * (commands + 1) * 16 * B^depth` loop entries, `depth` the longest chain of nested
+//!    balanced loops. The reference is re-run
 //!    with that budget (when budget × commands stays under [`ESCALATION_WORK`]): if it finishes, the case is compared normally; if it
 //!    still runs out, the engine finished a program that does not terminate, which is a divergence
 //!    (this is how a `[--]` folded to a clear is caught: on an odd cell the loop never ends).
@@ -26,8 +29,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use bfjit_backends::{
-    compare, compile_and_run, registry, Availability, Backend, CompileError, Config, Difference,
-    Outcome, Program, Status,
+    compare, compile_and_run, registry, Availability, Backend, CmdKind, CompileError, Config,
+    Difference, Outcome, Program, Status,
 };
 
 use crate::external::{ExitInfo, ExternalEngine};
@@ -429,8 +432,12 @@ impl Oracle {
             let config = case.config.with_fuel(Some(budget));
             let observed = self.run_engines(case, &config, which, false);
             let bound = |fuel: u64| {
-                let per_charge = (case.program.len() as u64 + 1)
-                    .saturating_mul(case.config.tape_len.max(256) as u64);
+                // A folded nest saves up to `max(256, tape_len)` iterations per level, a loop the
+                // optimizer runs at compile time 16 times more (see the module comment).
+                let per_fold = (case.config.tape_len.max(256) as u64)
+                    .saturating_pow(foldable_depth(&case.program))
+                    .saturating_mul(16);
+                let per_charge = (case.program.len() as u64 + 1).saturating_mul(per_fold);
                 fuel.saturating_add((fuel + 1).saturating_mul(per_charge))
             };
             let finished_fuel = observed
@@ -662,6 +669,38 @@ fn classify_unfinished(
         Observed::CompileError(e) => diverge(Class::Failed, e.to_string()),
         Observed::External { .. } | Observed::Skipped(_) => None,
     }
+}
+
+/// The longest chain of nested *balanced* loops in `program` (a body that, inner loops included,
+/// moves the pointer back to where it started): only such loops fold, so only they multiply what
+/// one folded node may save. At least 1.
+fn foldable_depth(program: &Program) -> u32 {
+    // Open loops: pointer relative to the `[`, still balanced, longest balanced chain inside.
+    let mut open: Vec<(i64, bool, u32)> = Vec::new();
+    let mut deepest = 1u32;
+    for cmd in program.cmds() {
+        match cmd.kind {
+            CmdKind::Open => open.push((0, true, 0)),
+            CmdKind::Close => {
+                let Some((pos, balanced, inner)) = open.pop() else {
+                    continue;
+                };
+                let chain = if balanced && pos == 0 { inner + 1 } else { 0 };
+                deepest = deepest.max(chain).max(inner);
+                if let Some(parent) = open.last_mut() {
+                    parent.1 &= balanced && pos == 0;
+                    parent.2 = parent.2.max(chain).max(inner);
+                }
+            }
+            CmdKind::Left | CmdKind::Right => {
+                if let Some(top) = open.last_mut() {
+                    top.0 += if cmd.kind == CmdKind::Right { 1 } else { -1 };
+                }
+            }
+            _ => {}
+        }
+    }
+    deepest
 }
 
 fn first_mismatch(a: &[u8], b: &[u8]) -> Option<usize> {
