@@ -264,17 +264,17 @@ mod tests {
             }),
             "{ir:?}"
         );
-        assert!(!ir.iter().any(|op| *op == Op::LoopStart), "{ir:?}");
+        assert!(!ir.contains(&Op::LoopStart), "{ir:?}");
     }
 
     #[test]
     fn loop_that_runs_once_loses_its_brackets() {
         let ir = ops("+[>.<[-]]", &BASE);
-        assert!(!ir.iter().any(|op| *op == Op::LoopStart), "{ir:?}");
+        assert!(!ir.contains(&Op::LoopStart), "{ir:?}");
         assert!(ir.contains(&Op::Output { offset: 1 }), "{ir:?}");
         // Unknown condition: stays a loop.
         let ir = ops(",[>.<[-]]", &BASE);
-        assert!(ir.iter().any(|op| *op == Op::LoopStart), "{ir:?}");
+        assert!(ir.contains(&Op::LoopStart), "{ir:?}");
     }
 
     #[test]
