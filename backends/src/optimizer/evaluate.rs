@@ -11,7 +11,7 @@ pub const LOOP_BUDGET: u64 = 4096;
 
 /// The most IR nodes one run of the pass executes at compile time over all loops (so compile time
 /// stays linear in the program size).
-pub const PASS_BUDGET: u64 = 1 << 20;
+pub const PASS_BUDGET: u64 = 1 << 18;
 
 /// Replaces a loop by the sets it amounts to, when the known-value analysis knows every cell the loop
 /// touches and the loop ends within [`LOOP_BUDGET`] steps.

@@ -24,7 +24,7 @@ use crate::ir::{Node, Op};
 pub const MAX_LOOP_CELLS: usize = 48;
 
 /// Optimistic walks tried before the pessimistic one (each retracts the assumptions that failed).
-const OPTIMISTIC_ROUNDS: usize = 4;
+const OPTIMISTIC_ROUNDS: usize = 3;
 
 /// What a balanced loop's body does to the tape, offsets relative to the loop cell.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -123,10 +123,34 @@ pub fn summarize_loops(nodes: &[Node]) -> Vec<Option<LoopSummary>> {
     summaries
 }
 
+/// A fast hash for cell positions (the std SipHash dominates the walk otherwise).
+#[derive(Default)]
+struct PositionHasher(u64);
+
+impl std::hash::Hasher for PositionHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_i64(&mut self, v: i64) {
+        self.0 = (v as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+    }
+}
+
+type Cells = HashMap<i64, Option<u8>, std::hash::BuildHasherDefault<PositionHasher>>;
+
 /// The abstract tape during the walk: cells relative to an origin, `rest` for every cell not listed.
 struct Tape {
     pos: i64,
-    cells: HashMap<i64, Option<u8>>,
+    cells: Cells,
     /// `Some(0)` while every cell not in `cells` is still 0 (from the start of the program).
     rest: Option<u8>,
 }
@@ -238,7 +262,7 @@ impl KnownValues {
         let mut held = true;
         let mut tape = Tape {
             pos: 0,
-            cells: HashMap::new(),
+            cells: Cells::default(),
             rest: Some(0),
         };
         // Open loops: for a balanced one, its `[` index, and the values before the loop of the

@@ -32,8 +32,17 @@ use crate::ir::{MulTarget, Node, Op};
 /// iteration, so the body may read it (an inner multiply from it), and it holds `v` after the loop.
 /// Targets come out sorted by offset, zero factors dropped; with no targets left the loop is a clear.
 pub fn mul(nodes: Vec<Node>) -> Vec<Node> {
-    let known = KnownValues::analyze(&nodes);
+    // The analysis runs only when some loop needs it (a body with a set or a multiply-add).
+    let analysis = std::cell::OnceCell::new();
+    let input = nodes.clone();
     fold_loops_at(nodes, |start, body| {
+        let plain = body
+            .iter()
+            .all(|n| matches!(n.op, Op::Add { .. } | Op::Move { .. }));
+        if plain {
+            return affine_loop(body, |_| None);
+        }
+        let known = analysis.get_or_init(|| KnownValues::analyze(&input));
         affine_loop(body, |offset| {
             i32::try_from(offset)
                 .ok()
