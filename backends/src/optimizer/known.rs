@@ -9,7 +9,8 @@
 //! Leaving a balanced loop keeps a cell it writes known when the value after the body equals the value
 //! before the loop (so a temporary cleared again in the body stays known across the loop). Entering
 //! one, the walk first *assumes* the same of every written cell (except the loop cell) and checks the
-//! assumption at the `]`; a walk where an assumption fails is repeated without it, a few times, and
+//! assumption at the `]` — or, when the loop cell is known non-zero, assumes the loop runs exactly
+//! once (walks the body from the state before it) and checks that the cell is 0 at the `]`; a walk where an assumption fails is repeated without it, a few times, and
 //! finally with none (entering then forgets every written cell). Any other loop forgets everything,
 //! pointer included.
 //!
@@ -25,6 +26,9 @@ pub const MAX_LOOP_CELLS: usize = 48;
 
 /// Optimistic walks tried before the pessimistic one (each retracts the assumptions that failed).
 const OPTIMISTIC_ROUNDS: usize = 3;
+
+/// The retracted-assumption key for "this loop runs exactly once".
+const ONCE: i64 = i64::MIN;
 
 /// What a balanced loop's body does to the tape, offsets relative to the loop cell.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -268,12 +272,28 @@ impl KnownValues {
         // Open loops: for a balanced one, its `[` index, and the values before the loop of the
         // cells its body writes, each with whether it is assumed to be kept.
         type Before = Vec<(i64, Option<u8>, bool)>;
-        let mut open: Vec<Option<(usize, Before)>> = Vec::new();
+        enum Open {
+            /// A balanced loop: its `[` index and the values before it of the cells it writes.
+            Balanced(usize, Before),
+            /// A balanced loop assumed to run exactly once (its cell is known non-zero on entry).
+            Once(usize),
+            /// Any other loop.
+            Other,
+        }
+        let mut open: Vec<Open> = Vec::new();
         for (i, node) in nodes.iter().enumerate() {
             self.starts.push(self.facts.len() as u32);
             self.record(&tape, &node.op, i);
             match &node.op {
                 Op::LoopStart => match &self.summaries[i] {
+                    Some(_)
+                        if matches!(tape.get(0), Some(k) if k != 0)
+                            && assume.as_ref().is_some_and(|r| !r.contains(&(i, ONCE))) =>
+                    {
+                        // Entered for sure; if the body leaves the cell 0 it runs exactly once, and
+                        // walking it from the state before the loop is exact.
+                        open.push(Open::Once(i));
+                    }
                     Some(summary) => {
                         let mut before = Before::with_capacity(summary.written.len());
                         for &w in &summary.written {
@@ -286,16 +306,25 @@ impl KnownValues {
                             }
                             before.push((w, value, kept));
                         }
-                        open.push(Some((i, before)));
+                        open.push(Open::Balanced(i, before));
                     }
                     None => {
                         tape.forget_all();
-                        open.push(None);
+                        open.push(Open::Other);
                     }
                 },
                 Op::LoopEnd => {
                     match open.pop().expect("IR loops are balanced") {
-                        Some((start, before)) => {
+                        Open::Once(start) => {
+                            if tape.get(0) != Some(0) {
+                                held = false;
+                                tape.forget_all();
+                                if let Some(r) = assume.as_mut() {
+                                    r.insert((start, ONCE));
+                                }
+                            }
+                        }
+                        Open::Balanced(start, before) => {
                             // Not entered: the values before; entered: the values after the body.
                             for (w, value, kept) in before {
                                 if tape.get(w) != value {
@@ -309,7 +338,7 @@ impl KnownValues {
                                 }
                             }
                         }
-                        None => tape.forget_all(),
+                        Open::Other => tape.forget_all(),
                     }
                     tape.put(0, Some(0));
                 }

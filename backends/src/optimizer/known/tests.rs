@@ -145,3 +145,20 @@ fn an_unbalanced_loop_or_scan_forgets_everything_but_its_cell() {
     assert_eq!(known.before(n - 3, 0), None, "cell after the scan");
     assert_eq!(known.before(n - 1, 0), Some(0), "the scan's own cell");
 }
+
+#[test]
+fn a_loop_known_to_run_once_is_walked_from_the_state_before_it() {
+    // Cell 0 is 1 on entry and 0 at the `]`: one pass, so cell 1 is 3 after it, and the inner
+    // loop's cell (2, which the first walk would forget) is still 5 inside.
+    let (nodes, known) = facts(">>+++++<<+[>+++>[-.]<<[-]]>.");
+    assert_eq!(known.before(nodes.len() - 1, 0), Some(3));
+    let starts: Vec<usize> = (0..nodes.len())
+        .filter(|&i| nodes[i].op == Op::LoopStart)
+        .collect();
+    assert_eq!(known.before(starts[1], 0), Some(5), "{nodes:?}");
+    // A hundred thousand nested loops that each run once are analyzed in one go.
+    let n = 100_000;
+    let src = format!("+{}>+<-{}>.", "[".repeat(n), "]".repeat(n));
+    let (nodes, known) = facts(&src);
+    assert_eq!(known.before(nodes.len() - 1, 0), Some(1));
+}
