@@ -1,7 +1,10 @@
-//! The one trait every execution engine implements, and the registry that lists them by name.
+//! The one trait every execution engine implements. Its error type lives in [`crate::error`]; the
+//! registry that lists the engines by name is [`crate::registry`], apart from the trait, so that no
+//! backend depends on it.
 
-use std::fmt;
 use std::io::{Read, Write};
+
+pub use crate::error::{CompileError, Fault};
 
 use crate::config::Config;
 use crate::outcome::{Halt, Outcome};
@@ -16,29 +19,6 @@ pub enum Availability {
     Unsupported(String),
 }
 
-/// Why a backend could not compile a program.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CompileError {
-    /// The backend does not run on this machine.
-    Unsupported(String),
-    /// The code generator failed (a bug or a resource limit), with its message.
-    Codegen(String),
-    /// The program exceeds a limit of this backend.
-    TooLarge(String),
-}
-
-impl fmt::Display for CompileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CompileError::Unsupported(why) => write!(f, "backend unsupported here: {why}"),
-            CompileError::Codegen(why) => write!(f, "code generation failed: {why}"),
-            CompileError::TooLarge(why) => write!(f, "program too large for this backend: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for CompileError {}
-
 /// An execution engine: turns a program into something runnable.
 pub trait Backend: Send + Sync {
     /// The name the registry and the command line use, e.g. `reference`.
@@ -50,6 +30,16 @@ pub trait Backend: Send + Sync {
     /// Whether this backend can run on this machine.
     fn availability(&self) -> Availability {
         Availability::Available
+    }
+
+    /// Whether the backend keeps the whole contract of docs/semantics.md. One that does not
+    /// (`c-naive`, the unchecked C baseline) reports an out-of-bounds error without its command
+    /// ([`crate::Status::PointerOutOfBoundsUnlocated`]), may miss an excursion that touches no cell
+    /// off the tape (or only reads next to cell 0), and is not interactive (it reads its input in
+    /// full before running and writes its output as it ends). Harnesses never count such a backend
+    /// as agreeing where the reference left the tape.
+    fn keeps_contract(&self) -> bool {
+        true
     }
 
     /// Compiles `program` for runs under `config` (a backend may specialize on it, e.g. emit fuel
@@ -84,32 +74,4 @@ pub fn compile_and_run(
 ) -> Result<Outcome, CompileError> {
     let executable = backend.compile(program, config)?;
     Ok(run_collect(executable.as_ref(), input))
-}
-
-/// Every registered backend, the reference first.
-pub fn registry() -> Vec<&'static dyn Backend> {
-    vec![
-        &crate::reference::Reference,
-        &crate::bytecode::BytecodeBackend,
-        &crate::dynasm_simple::DynasmSimple,
-        &crate::handjit::HandJit,
-        &crate::dynasm_opt::DynasmOpt,
-        &crate::cranelift::Cranelift,
-        &crate::c_baseline::C_BASELINE,
-        &crate::c_baseline::C_OPT,
-        &crate::tiered::TIERED,
-        &crate::tiered::TIERED_0,
-        &crate::tiered::TIERED_1,
-        &crate::tiered::TIERED_NEVER,
-    ]
-}
-
-/// The registered backend called `name`.
-pub fn backend_by_name(name: &str) -> Option<&'static dyn Backend> {
-    registry().into_iter().find(|b| b.name() == name)
-}
-
-/// The names of every registered backend, for error messages.
-pub fn backend_names() -> Vec<&'static str> {
-    registry().iter().map(|b| b.name()).collect()
 }

@@ -3,13 +3,16 @@
 use std::fmt;
 use std::str::FromStr;
 
+use serde::{Deserialize, Serialize};
+
 /// The tape length used when none is given.
 pub const DEFAULT_TAPE_LEN: usize = 30_000;
 /// The largest tape a run may ask for (1 GiB).
 pub const MAX_TAPE_LEN: usize = 1 << 30;
 
 /// What `,` stores when the input is exhausted.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum EofPolicy {
     /// Leave the cell as it was.
     #[default]
@@ -60,7 +63,7 @@ impl FromStr for EofPolicy {
 }
 
 /// Why a configuration value is not allowed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ConfigError {
     /// The tape length is outside `1 ..= MAX_TAPE_LEN`.
     BadTapeLen(usize),
@@ -85,15 +88,44 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// How a program is run: the contract's knobs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// How a program is run: the contract's knobs. Always valid: the fields are private and every
+/// constructor checks the tape length, so no `Config` with an empty or oversized tape exists.
+///
+/// ```compile_fail,E0451
+/// // Outside the crate a configuration can only be made through its checked constructors.
+/// let config = bfjit_backends::Config { tape_len: 0, eof: Default::default(), fuel: None };
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "ConfigFields", into = "ConfigFields")]
 pub struct Config {
-    /// Number of cells on the tape, all zero at the start.
-    pub tape_len: usize,
-    /// What `,` does at end of input.
-    pub eof: EofPolicy,
-    /// Loop-body entries allowed before the run stops with `OutOfFuel`; `None` is unlimited.
-    pub fuel: Option<u64>,
+    tape_len: usize,
+    eof: EofPolicy,
+    fuel: Option<u64>,
+}
+
+/// The wire form of a [`Config`]; deserializing goes through [`Config::new`], so it validates.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+struct ConfigFields {
+    tape_len: usize,
+    eof: EofPolicy,
+    fuel: Option<u64>,
+}
+
+impl TryFrom<ConfigFields> for Config {
+    type Error = ConfigError;
+    fn try_from(f: ConfigFields) -> Result<Config, ConfigError> {
+        Config::new(f.tape_len, f.eof, f.fuel)
+    }
+}
+
+impl From<Config> for ConfigFields {
+    fn from(c: Config) -> ConfigFields {
+        ConfigFields {
+            tape_len: c.tape_len,
+            eof: c.eof,
+            fuel: c.fuel,
+        }
+    }
 }
 
 impl Default for Config {
@@ -107,23 +139,46 @@ impl Default for Config {
 }
 
 impl Config {
-    /// A validated configuration.
+    /// A validated configuration: the tape length must be within `1 ..= MAX_TAPE_LEN`.
     pub fn new(tape_len: usize, eof: EofPolicy, fuel: Option<u64>) -> Result<Config, ConfigError> {
-        let config = Config {
+        if tape_len == 0 || tape_len > MAX_TAPE_LEN {
+            return Err(ConfigError::BadTapeLen(tape_len));
+        }
+        Ok(Config {
             tape_len,
             eof,
             fuel,
-        };
-        config.validate()?;
-        Ok(config)
+        })
     }
 
-    /// Checks the tape length is within `1 ..= MAX_TAPE_LEN`.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.tape_len == 0 || self.tape_len > MAX_TAPE_LEN {
-            return Err(ConfigError::BadTapeLen(self.tape_len));
-        }
-        Ok(())
+    /// Number of cells on the tape (`1 ..= MAX_TAPE_LEN`), all zero at the start.
+    pub fn tape_len(&self) -> usize {
+        self.tape_len
+    }
+
+    /// What `,` does at end of input.
+    pub fn eof(&self) -> EofPolicy {
+        self.eof
+    }
+
+    /// Loop-body entries allowed before the run stops with `OutOfFuel`; `None` is unlimited.
+    pub fn fuel(&self) -> Option<u64> {
+        self.fuel
+    }
+
+    /// Whether fuel is metered (a budget is set).
+    pub fn metered(&self) -> bool {
+        self.fuel.is_some()
+    }
+
+    /// This configuration with another tape length (checked like [`Config::new`]).
+    pub fn with_tape_len(self, tape_len: usize) -> Result<Config, ConfigError> {
+        Config::new(tape_len, self.eof, self.fuel)
+    }
+
+    /// This configuration with another EOF policy.
+    pub fn with_eof(self, eof: EofPolicy) -> Config {
+        Config { eof, ..self }
     }
 
     /// This configuration with another fuel budget.
@@ -142,7 +197,45 @@ mod tests {
         assert!(Config::new(1, EofPolicy::Zero, None).is_ok());
         assert!(Config::new(MAX_TAPE_LEN, EofPolicy::Zero, None).is_ok());
         assert!(Config::new(MAX_TAPE_LEN + 1, EofPolicy::Zero, None).is_err());
-        assert_eq!(Config::default().tape_len, 30_000);
+        assert_eq!(Config::default().tape_len(), 30_000);
+    }
+
+    #[test]
+    fn no_public_constructor_yields_an_empty_tape() {
+        // Every way to make a Config from outside: `new`, `default`, the `with_*` builders and
+        // deserialization. None of them may produce a zero-length (or oversized) tape.
+        assert_eq!(
+            Config::new(0, EofPolicy::Zero, None),
+            Err(ConfigError::BadTapeLen(0))
+        );
+        assert!(Config::default().tape_len() > 0);
+        let c = Config::default();
+        assert!(c.with_tape_len(0).is_err());
+        assert!(c.with_tape_len(MAX_TAPE_LEN + 1).is_err());
+        assert!(c.with_eof(EofPolicy::Max).tape_len() > 0);
+        assert!(c.with_fuel(Some(0)).tape_len() > 0);
+        let zero = r#"{"tape_len":0,"eof":"zero","fuel":null}"#;
+        let err = serde_json::from_str::<Config>(zero)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("tape length 0"), "{err}");
+        let huge = format!(
+            r#"{{"tape_len":{},"eof":"zero","fuel":null}}"#,
+            MAX_TAPE_LEN + 1
+        );
+        assert!(serde_json::from_str::<Config>(&huge).is_err());
+    }
+
+    #[test]
+    fn config_round_trips_through_serde() {
+        let c = Config::new(7, EofPolicy::Max, Some(99)).unwrap();
+        let text = serde_json::to_string(&c).unwrap();
+        assert_eq!(serde_json::from_str::<Config>(&text).unwrap(), c);
+        for p in EofPolicy::ALL {
+            let text = serde_json::to_string(&p).unwrap();
+            assert_eq!(text, format!("\"{}\"", p.name()));
+            assert_eq!(serde_json::from_str::<EofPolicy>(&text).unwrap(), p);
+        }
     }
 
     #[test]

@@ -1,16 +1,97 @@
 //! The observable result of a run, and the one function that decides whether two runs agree.
 
 use std::fmt;
+use std::io::ErrorKind;
+
+use serde::{Deserialize, Serialize};
 
 use crate::syntax::Position;
 
-/// An I/O failure during a run, comparable and clonable (unlike `std::io::Error`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An I/O failure during a run, comparable, clonable and serializable (unlike `std::io::Error`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IoFailure {
-    /// The kind of the underlying error.
-    pub kind: std::io::ErrorKind,
+    /// The kind of the underlying error (serialized by name; see [`error_kind_name`]).
+    #[serde(with = "error_kind_serde")]
+    pub kind: ErrorKind,
     /// The underlying error's message.
     pub message: String,
+}
+
+/// Every `io::ErrorKind` that keeps its identity across a serialization round trip, by its name.
+/// Kinds not listed (including those newer than this list) travel as `Other`.
+const ERROR_KINDS: [(ErrorKind, &str); 39] = [
+    (ErrorKind::NotFound, "not_found"),
+    (ErrorKind::PermissionDenied, "permission_denied"),
+    (ErrorKind::ConnectionRefused, "connection_refused"),
+    (ErrorKind::ConnectionReset, "connection_reset"),
+    (ErrorKind::HostUnreachable, "host_unreachable"),
+    (ErrorKind::NetworkUnreachable, "network_unreachable"),
+    (ErrorKind::ConnectionAborted, "connection_aborted"),
+    (ErrorKind::NotConnected, "not_connected"),
+    (ErrorKind::AddrInUse, "addr_in_use"),
+    (ErrorKind::AddrNotAvailable, "addr_not_available"),
+    (ErrorKind::NetworkDown, "network_down"),
+    (ErrorKind::BrokenPipe, "broken_pipe"),
+    (ErrorKind::AlreadyExists, "already_exists"),
+    (ErrorKind::WouldBlock, "would_block"),
+    (ErrorKind::NotADirectory, "not_a_directory"),
+    (ErrorKind::IsADirectory, "is_a_directory"),
+    (ErrorKind::DirectoryNotEmpty, "directory_not_empty"),
+    (ErrorKind::ReadOnlyFilesystem, "read_only_filesystem"),
+    (
+        ErrorKind::StaleNetworkFileHandle,
+        "stale_network_file_handle",
+    ),
+    (ErrorKind::InvalidInput, "invalid_input"),
+    (ErrorKind::InvalidData, "invalid_data"),
+    (ErrorKind::TimedOut, "timed_out"),
+    (ErrorKind::WriteZero, "write_zero"),
+    (ErrorKind::StorageFull, "storage_full"),
+    (ErrorKind::NotSeekable, "not_seekable"),
+    (ErrorKind::QuotaExceeded, "quota_exceeded"),
+    (ErrorKind::FileTooLarge, "file_too_large"),
+    (ErrorKind::ResourceBusy, "resource_busy"),
+    (ErrorKind::ExecutableFileBusy, "executable_file_busy"),
+    (ErrorKind::Deadlock, "deadlock"),
+    (ErrorKind::CrossesDevices, "crosses_devices"),
+    (ErrorKind::TooManyLinks, "too_many_links"),
+    (ErrorKind::InvalidFilename, "invalid_filename"),
+    (ErrorKind::ArgumentListTooLong, "argument_list_too_long"),
+    (ErrorKind::Interrupted, "interrupted"),
+    (ErrorKind::Unsupported, "unsupported"),
+    (ErrorKind::UnexpectedEof, "unexpected_eof"),
+    (ErrorKind::OutOfMemory, "out_of_memory"),
+    (ErrorKind::Other, "other"),
+];
+
+/// The wire name of an I/O error kind (`other` for kinds without one).
+pub fn error_kind_name(kind: ErrorKind) -> &'static str {
+    ERROR_KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map_or("other", |(_, name)| name)
+}
+
+/// The I/O error kind a wire name stands for (`Other` for unknown names).
+pub fn error_kind_from_name(name: &str) -> ErrorKind {
+    ERROR_KINDS
+        .iter()
+        .find(|(_, n)| *n == name)
+        .map_or(ErrorKind::Other, |(kind, _)| *kind)
+}
+
+mod error_kind_serde {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::io::ErrorKind;
+
+    pub fn serialize<S: Serializer>(kind: &ErrorKind, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(super::error_kind_name(*kind))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ErrorKind, D::Error> {
+        let name = String::deserialize(d)?;
+        Ok(super::error_kind_from_name(&name))
+    }
 }
 
 impl From<std::io::Error> for IoFailure {
@@ -29,7 +110,7 @@ impl fmt::Display for IoFailure {
 }
 
 /// Which end of the tape the pointer left by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Side {
     /// A `<` at cell 0.
     Left,
@@ -38,7 +119,7 @@ pub enum Side {
 }
 
 /// How a run ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Status {
     /// The program ran to its end.
     Ok,
@@ -46,6 +127,13 @@ pub enum Status {
     PointerOutOfBounds {
         /// Source position of the command that left the tape.
         position: Position,
+        /// Which end it left by.
+        side: Side,
+    },
+    /// The pointer left the tape by `side`, at a command the engine cannot name. Only an engine that
+    /// does not check bounds itself reports this (`c-naive`: guard pages stop its process); see
+    /// [`crate::Backend::keeps_contract`].
+    PointerOutOfBoundsUnlocated {
         /// Which end it left by.
         side: Side,
     },
@@ -66,6 +154,16 @@ impl fmt::Display for Status {
                 };
                 write!(f, "pointer moved {side} at {position}")
             }
+            Status::PointerOutOfBoundsUnlocated { side } => {
+                let side = match side {
+                    Side::Left => "left of cell 0",
+                    Side::Right => "past the right end of the tape",
+                };
+                write!(
+                    f,
+                    "pointer moved {side} (this engine cannot say at which command)"
+                )
+            }
             Status::OutOfFuel => f.write_str("out of fuel"),
             Status::Io(e) => write!(f, "I/O error: {e}"),
         }
@@ -73,7 +171,7 @@ impl fmt::Display for Status {
 }
 
 /// What a backend's run leaves behind apart from the output bytes, which went to the output sink.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Halt {
     /// How the run ended.
     pub status: Status,
@@ -86,7 +184,7 @@ pub struct Halt {
 }
 
 /// Everything observable about one run: output, status, and on `Ok` the final pointer and tape.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
     /// Every byte the program wrote, in order.
     pub output: Vec<u8>,
@@ -189,7 +287,9 @@ impl fmt::Display for Difference {
     }
 }
 
-fn first_mismatch(a: &[u8], b: &[u8]) -> Option<usize> {
+/// The index of the first byte where `a` and `b` differ, counting the end of the shorter one as a
+/// difference (`None` when they are equal): the one byte-comparison "agree" is built on.
+pub fn first_mismatch(a: &[u8], b: &[u8]) -> Option<usize> {
     let common = a.iter().zip(b).position(|(x, y)| x != y);
     common.or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))
 }
@@ -240,6 +340,33 @@ mod tests {
             tape: tape.to_vec(),
             fuel_used: 0,
         }
+    }
+
+    #[test]
+    fn io_failures_round_trip_with_their_kind() {
+        for (kind, _) in ERROR_KINDS {
+            let failure = IoFailure {
+                kind,
+                message: "m".into(),
+            };
+            let text = serde_json::to_string(&failure).unwrap();
+            assert_eq!(serde_json::from_str::<IoFailure>(&text).unwrap(), failure);
+        }
+        let outcome = Outcome {
+            output: b"x".to_vec(),
+            status: Status::Io(IoFailure {
+                kind: ErrorKind::BrokenPipe,
+                message: "pipe".into(),
+            }),
+            pointer: 1,
+            tape: vec![1, 2],
+            fuel_used: 3,
+        };
+        let text = serde_json::to_string(&outcome).unwrap();
+        assert_eq!(serde_json::from_str::<Outcome>(&text).unwrap(), outcome);
+        assert_eq!(first_mismatch(b"ab", b"ac"), Some(1));
+        assert_eq!(first_mismatch(b"ab", b"a"), Some(1));
+        assert_eq!(first_mismatch(b"ab", b"ab"), None);
     }
 
     #[test]

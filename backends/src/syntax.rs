@@ -71,7 +71,9 @@ pub struct Cmd {
 }
 
 /// A position in the source: byte offset plus 1-based line and column (columns count bytes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Position {
     /// Byte offset from the start of the source.
     pub offset: usize,
@@ -161,7 +163,12 @@ impl Program {
             return Err(ParseError::TooLarge { len: source.len() });
         }
         let mut line_starts = vec![0u32];
-        let mut cmds: Vec<Cmd> = Vec::new();
+        // Sized exactly up front: a large program never holds a doubled, half-empty command vector.
+        let count = source
+            .iter()
+            .filter(|&&b| CmdKind::from_byte(b).is_some())
+            .count();
+        let mut cmds: Vec<Cmd> = Vec::with_capacity(count);
         let mut open_stack: Vec<u32> = Vec::new();
         for (offset, &byte) in source.iter().enumerate() {
             if byte == b'\n' {
@@ -251,16 +258,30 @@ fn position_in(line_starts: &[u32], offset: usize) -> Position {
 }
 
 /// Renders the source line of `position` with a caret under its column, compiler style.
+///
+/// The line is shown one character per source character: printable ASCII as itself, a tab or other
+/// control byte as a space, and every other character (a multi-byte UTF-8 character, or each byte
+/// of invalid UTF-8) as `?`, so the caret lines up in any terminal whatever bytes precede it. A line
+/// longer than the window is cut around the column, with `...` only on the sides that were cut.
 pub fn snippet(source: &[u8], position: Position) -> String {
-    let start = position.offset - (position.column as usize - 1);
+    let offset = position.offset.min(source.len());
+    let start = offset.saturating_sub(position.column as usize - 1);
     let end = source[start..]
         .iter()
         .position(|&b| b == b'\n')
         .map_or(source.len(), |n| start + n);
-    let text = String::from_utf8_lossy(&source[start..end]);
-    let text = text.trim_end_matches('\r');
-    // Keep very long lines readable: show a window around the column.
-    let (shown, caret_col) = window(text, position.column as usize);
+    // Only the bytes that can reach the window are decoded (a character is at most 4 bytes, and one
+    // more than the window's width on a cut side keeps its `...`), so a 100 MB line costs nothing.
+    let reach = 4 * (WIDTH + 1);
+    let from = offset.saturating_sub(reach).max(start);
+    let to = offset.saturating_add(reach).min(end);
+    let mut line = display_chars(&source[from..offset]);
+    let caret = line.len() + 1;
+    line.extend(display_chars(&source[offset..to]));
+    while line.last() == Some(&' ') && line.len() >= caret {
+        line.pop();
+    }
+    let (shown, caret_col) = window(&line, caret);
     let gutter = position.line.to_string();
     let pad = " ".repeat(gutter.len());
     format!(
@@ -269,17 +290,41 @@ pub fn snippet(source: &[u8], position: Position) -> String {
     )
 }
 
-fn window(text: &str, column: usize) -> (String, usize) {
-    const WIDTH: usize = 100;
-    let chars: Vec<char> = text.chars().collect();
-    // Columns are bytes; for non-ASCII lines the caret is approximate, which is fine for a hint.
+/// The most characters of a source line a snippet shows.
+const WIDTH: usize = 100;
+
+/// One display character per source character (see [`snippet`]).
+fn display_chars(bytes: &[u8]) -> Vec<char> {
+    String::from_utf8_lossy(bytes)
+        .chars()
+        .map(|c| match c {
+            ' '..='~' => c,
+            c if c.is_ascii_control() => ' ',
+            _ => '?',
+        })
+        .collect()
+}
+
+/// A window of at most `WIDTH` characters around 1-based `column`, marked `...` where cut; returns it
+/// with the column of `column` inside it.
+fn window(chars: &[char], column: usize) -> (String, usize) {
     let column = column.min(chars.len() + 1);
     if chars.len() <= WIDTH {
         return (chars.iter().collect(), column);
     }
     let from = column.saturating_sub(WIDTH / 2).min(chars.len() - WIDTH);
-    let shown: String = chars[from..from + WIDTH].iter().collect();
-    (format!("...{shown}..."), column - from + 3)
+    let to = from + WIDTH;
+    let mut shown = String::new();
+    let mut caret = column - from;
+    if from > 0 {
+        shown.push_str("...");
+        caret += 3;
+    }
+    shown.extend(&chars[from..to]);
+    if to < chars.len() {
+        shown.push_str("...");
+    }
+    (shown, caret)
 }
 
 #[cfg(test)]
@@ -339,5 +384,69 @@ mod tests {
         let p = Program::parse("++\n  ++").unwrap();
         let s = p.snippet(p.position_of_cmd(2));
         assert_eq!(s, "  |\n2 |   ++\n  |   ^");
+    }
+
+    #[test]
+    fn caret_lines_up_after_invalid_utf8_and_multibyte_characters() {
+        for prefix in [&b"\xff\xfe"[..], "é€".as_bytes(), b"\t\x01", b"\xe2\x82"] {
+            let mut src = prefix.to_vec();
+            src.extend_from_slice(b"ab]");
+            let err = Program::parse(src.clone()).unwrap_err();
+            let s = snippet(&src, err.position().unwrap());
+            let lines: Vec<&str> = s.lines().collect();
+            let caret = lines[2].find('^').unwrap();
+            let shown: Vec<char> = lines[1].chars().collect();
+            let caret_chars = lines[2][..caret].chars().count();
+            assert_eq!(shown[caret_chars], ']', "{prefix:?}: {s}");
+        }
+    }
+
+    #[test]
+    fn long_lines_are_cut_only_where_something_was_cut() {
+        let mut src = vec![b'+'; 300];
+        src[0] = b']';
+        let err = Program::parse(src.clone()).unwrap_err();
+        let s = snippet(&src, err.position().unwrap());
+        let shown = s.lines().nth(1).unwrap();
+        assert!(shown.starts_with("1 | ]"), "{s}");
+        assert!(shown.ends_with("..."), "{s}");
+        assert!(s.lines().nth(2).unwrap().ends_with("| ^"), "{s}");
+
+        let mut src = vec![b'+'; 300];
+        src[299] = b']';
+        let err = Program::parse(src.clone()).unwrap_err();
+        let s = snippet(&src, err.position().unwrap());
+        let lines: Vec<&str> = s.lines().collect();
+        assert!(lines[1].starts_with("1 | ..."), "{s}");
+        assert!(lines[1].ends_with(']'), "{s}");
+        assert_eq!(lines[2].find('^').unwrap(), lines[1].len() - 1, "{s}");
+
+        let mut src = vec![b'+'; 300];
+        src[150] = b']';
+        let err = Program::parse(src.clone()).unwrap_err();
+        let s = snippet(&src, err.position().unwrap());
+        let lines: Vec<&str> = s.lines().collect();
+        assert!(
+            lines[1].starts_with("1 | ...") && lines[1].ends_with("..."),
+            "{s}"
+        );
+        assert_eq!(&lines[1][lines[2].find('^').unwrap()..][..1], "]", "{s}");
+    }
+
+    #[test]
+    fn a_huge_line_of_multibyte_characters_is_cut_with_the_caret_in_place() {
+        let mut src = "é".repeat(1_000_000).into_bytes();
+        src.push(b']');
+        src.extend("€".repeat(1_000).into_bytes());
+        let err = Program::parse(src.clone()).unwrap_err();
+        let s = snippet(&src, err.position().unwrap());
+        let lines: Vec<&str> = s.lines().collect();
+        assert!(
+            lines[1].starts_with("1 | ...") && lines[1].ends_with("..."),
+            "{s}"
+        );
+        let caret = lines[2].find('^').unwrap();
+        assert_eq!(&lines[1][caret..caret + 1], "]", "{s}");
+        assert!(lines[1].len() < 120, "{s}");
     }
 }

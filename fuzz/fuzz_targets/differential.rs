@@ -5,4 +5,4 @@
 use bfjit_harness::generate::Shape;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|shape: Shape| bfjit_harness::oracle::fuzz_targets::differential(&shape));
+fuzz_target!(|shape: Shape| bfjit_harness::fuzz_targets::differential(&shape));

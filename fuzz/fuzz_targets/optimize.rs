@@ -5,5 +5,5 @@ use bfjit_harness::generate::Shape;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: (Shape, u8)| {
-    bfjit_harness::oracle::fuzz_targets::optimize_agrees(&input.0, input.1)
+    bfjit_harness::fuzz_targets::optimize_agrees(&input.0, input.1)
 });

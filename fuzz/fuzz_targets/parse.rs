@@ -3,4 +3,4 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|bytes: &[u8]| bfjit_harness::oracle::fuzz_targets::parse(bytes));
+fuzz_target!(|bytes: &[u8]| bfjit_harness::fuzz_targets::parse(bytes));

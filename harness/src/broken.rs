@@ -13,7 +13,7 @@
 
 use std::io::{Read, Write};
 
-use bfjit_backends::reference::execute_exact;
+use bfjit_backends::runtime::exact::execute_exact;
 use bfjit_backends::runtime::{Io, Machine, Stop};
 use bfjit_backends::{
     Backend, CmdKind, CompileError, Config, EofPolicy, Executable, Halt, Program, Side,
@@ -292,7 +292,7 @@ impl Executable for Folded {
         let eof = if self.bug == Bug::EofAsZero {
             EofPolicy::Zero
         } else {
-            self.config.eof
+            self.config.eof()
         };
         let mut io = Io::new(input, output, eof);
         let mut m = Machine::new(&self.config);

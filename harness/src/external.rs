@@ -4,22 +4,24 @@
 //! For each case the harness writes the program to a temporary file, substitutes the placeholders in
 //! the command, runs it with the case's input on standard input, and waits at most a timeout. It then
 //! compares the engine's standard output with the reference's output, byte for byte, and whether it
-//! succeeded (exit code 0) with whether the reference ended `Ok`. There is no tape to compare.
+//! succeeded (exit code 0) with whether the reference ended `Ok`. There is no tape to compare. Each run
+//! leads a process group of its own, killed whole at the time limit or when `bfjit` is interrupted.
 //!
 //! Placeholders: `{file}` (required: the program's path), `{tape_len}` (the case's tape length) and
-//! `{eof}` (`unchanged`, `zero` or `max`). An engine whose command has no `{tape_len}` is assumed to use
-//! 30000 cells, one without `{eof}` to leave the cell unchanged at end of input; the fuzzer then pins
-//! the generated configurations to those values ([`ExternalEngine::pinned`]).
+//! `{eof}` (`unchanged`, `zero` or `max`). What the engine does where BF implementations differ is its
+//! [`Dialect`] (see [`crate::dialect`]; specifications are parsed in [`crate::engine_spec`]).
 
 use std::fmt;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use bfjit_backends::{Config, EofPolicy, Program, DEFAULT_TAPE_LEN};
+use bfjit_backends::{Config, Program};
 
-use crate::oracle::Observed;
+use crate::case::{ExitInfo, Observed};
+use crate::dialect::Dialect;
+pub use crate::engine_spec::{split_words, EngineSpec, EngineSpecError};
+use crate::process_group;
 
 /// The default time an external engine gets per case.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,143 +33,54 @@ pub struct ExternalEngine {
     pub name: String,
     /// The command and its arguments, placeholders unsubstituted.
     pub argv: Vec<String>,
+    /// What it does where BF implementations differ.
+    pub dialect: Dialect,
     /// How long one run may take.
     pub timeout: Duration,
 }
 
-/// Why an `--engine` specification was rejected.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EngineSpecError {
-    /// There is no `=` between the name and the command.
-    MissingName(String),
-    /// The name is empty or contains characters other than letters, digits, `-` and `_`.
-    BadName(String),
-    /// The command is empty or its quotes are not closed.
-    BadCommand(String),
-    /// The command does not mention `{file}`.
-    NoFile(String),
-}
-
-impl fmt::Display for EngineSpecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EngineSpecError::MissingName(s) => write!(
-                f,
-                "engine '{s}' has no name: write NAME='COMMAND ARGS {{file}}'"
-            ),
-            EngineSpecError::BadName(s) => write!(
-                f,
-                "engine name '{s}' is not allowed: use letters, digits, '-' and '_'"
-            ),
-            EngineSpecError::BadCommand(s) => {
-                write!(f, "engine command '{s}' is empty or has an unclosed quote")
-            }
-            EngineSpecError::NoFile(s) => write!(
-                f,
-                "engine command '{s}' does not contain {{file}}, where the program's path goes"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for EngineSpecError {}
-
-/// How an external engine's run ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ExitInfo {
-    /// It exited with this code.
-    Code(i32),
-    /// It was killed by this signal.
-    Signal(i32),
-    /// It did not finish in time and was killed.
-    TimedOut(Duration),
-    /// It could not be started.
-    SpawnFailed(String),
-}
-
-impl fmt::Display for ExitInfo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ExitInfo::Code(0) => f.write_str("exit code 0 (success)"),
-            ExitInfo::Code(c) => write!(f, "exit code {c} (failure)"),
-            ExitInfo::Signal(s) => write!(f, "killed by signal {s} ({})", signal_name(*s)),
-            ExitInfo::TimedOut(t) => write!(f, "timed out after {:.1} s", t.as_secs_f64()),
-            ExitInfo::SpawnFailed(e) => write!(f, "could not be started: {e}"),
-        }
-    }
-}
-
-/// The conventional name of a signal number (`SIGSEGV` for 11), or `signal N`.
-pub fn signal_name(signal: i32) -> String {
-    let name = match signal {
-        1 => "SIGHUP",
-        2 => "SIGINT",
-        4 => "SIGILL",
-        5 => "SIGTRAP",
-        6 => "SIGABRT",
-        7 => "SIGBUS",
-        8 => "SIGFPE",
-        9 => "SIGKILL",
-        11 => "SIGSEGV",
-        13 => "SIGPIPE",
-        15 => "SIGTERM",
-        _ => return format!("signal {signal}"),
-    };
-    name.to_string()
-}
-
 impl ExternalEngine {
-    /// Parses `NAME=COMMAND ARGS`, where the command is split into words like a shell does (single
-    /// and double quotes, backslash escapes), and must contain `{file}`.
-    pub fn parse(spec: &str, timeout: Duration) -> Result<ExternalEngine, EngineSpecError> {
-        let (name, command) = spec
-            .split_once('=')
-            .ok_or_else(|| EngineSpecError::MissingName(spec.to_string()))?;
-        let name = name.trim();
-        let name_ok = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !name_ok {
-            return Err(EngineSpecError::BadName(name.to_string()));
-        }
-        let argv = split_words(command)
-            .filter(|w| !w.is_empty())
-            .ok_or_else(|| EngineSpecError::BadCommand(command.to_string()))?;
-        if !argv.iter().any(|w| w.contains("{file}")) {
-            return Err(EngineSpecError::NoFile(command.to_string()));
-        }
-        Ok(ExternalEngine {
-            name: name.to_string(),
-            argv,
+    /// The engine a specification describes, given `timeout` per run.
+    pub fn new(spec: EngineSpec, timeout: Duration) -> ExternalEngine {
+        ExternalEngine {
+            name: spec.name,
+            argv: spec.argv,
+            dialect: spec.dialect,
             timeout,
-        })
+        }
     }
 
-    /// The tape length and EOF policy this engine is fixed to, when its command cannot be told
-    /// (no `{tape_len}` / `{eof}` placeholder).
-    pub fn pinned(&self) -> (Option<usize>, Option<EofPolicy>) {
-        let has = |p: &str| self.argv.iter().any(|w| w.contains(p));
-        (
-            (!has("{tape_len}")).then_some(DEFAULT_TAPE_LEN),
-            (!has("{eof}")).then_some(EofPolicy::Unchanged),
-        )
+    /// Parses `NAME=COMMAND ARGS` (see [`EngineSpec::parse`]), with the default dialect of its
+    /// placeholders.
+    pub fn parse(spec: &str, timeout: Duration) -> Result<ExternalEngine, EngineSpecError> {
+        Ok(ExternalEngine::new(EngineSpec::parse(spec)?, timeout))
     }
 
-    /// The command line for one run.
-    fn command_line(&self, file: &Path, config: &Config) -> Vec<String> {
+    /// The command line for one run (placeholders substituted).
+    pub fn command_line(&self, file: &Path, config: &Config) -> Vec<String> {
         self.argv
             .iter()
             .map(|w| {
                 w.replace("{file}", &file.to_string_lossy())
-                    .replace("{tape_len}", &config.tape_len.to_string())
-                    .replace("{eof}", config.eof.name())
+                    .replace("{tape_len}", &config.tape_len().to_string())
+                    .replace("{eof}", config.eof().name())
             })
             .collect()
     }
 
-    /// Runs the engine on one program and input.
+    /// Runs the engine on one program and input, within its timeout.
     pub fn run(&self, program: &Program, input: &[u8], config: &Config) -> Observed {
+        self.run_for(program, input, config, self.timeout)
+    }
+
+    /// Runs the engine on one program and input, killing it after `limit`.
+    pub fn run_for(
+        &self,
+        program: &Program,
+        input: &[u8],
+        config: &Config,
+        limit: Duration,
+    ) -> Observed {
         let file = match tempfile::Builder::new()
             .prefix("bfjit-case-")
             .suffix(".bf")
@@ -180,48 +93,11 @@ impl ExternalEngine {
             Err(e) => return spawn_failed(e),
         };
         let argv = self.command_line(file.path(), config);
-        let child = Command::new(&argv[0])
-            .args(&argv[1..])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn();
-        let mut child = match child {
-            Ok(child) => child,
-            Err(e) => return spawn_failed(e),
-        };
-        let mut stdin = child.stdin.take().expect("stdin is piped");
-        let input = input.to_vec();
-        // The engine may not read all its input (or exit early): a write error is not a failure.
-        let writer = std::thread::spawn(move || {
-            let _ = stdin.write_all(&input);
-        });
-        let mut stdout = child.stdout.take().expect("stdout is piped");
-        let reader = std::thread::spawn(move || {
-            let mut out = Vec::new();
-            let _ = stdout.read_to_end(&mut out);
-            out
-        });
-        let start = Instant::now();
-        let mut pause = Duration::from_micros(200);
-        let exit = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break exit_info(status),
-                Ok(None) if start.elapsed() >= self.timeout => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break ExitInfo::TimedOut(self.timeout);
-                }
-                Ok(None) => {
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(5));
-                }
-                Err(e) => break ExitInfo::SpawnFailed(e.to_string()),
-            }
-        };
-        let _ = writer.join();
-        let stdout = reader.join().unwrap_or_default();
-        Observed::External { stdout, exit }
+        let run = process_group::run(&argv, input, limit);
+        Observed::External {
+            stdout: run.stdout,
+            exit: run.exit,
+        }
     }
 }
 
@@ -238,98 +114,9 @@ fn spawn_failed(e: std::io::Error) -> Observed {
     }
 }
 
-/// How a finished process ended.
-pub fn exit_info(status: std::process::ExitStatus) -> ExitInfo {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(code), _) => ExitInfo::Code(code),
-        (None, Some(signal)) => ExitInfo::Signal(signal),
-        (None, None) => ExitInfo::Code(-1),
-    }
-}
-
-/// Splits a command into words like a POSIX shell: whitespace separates, quotes group, `\` escapes
-/// (outside single quotes). `None` when a quote is not closed.
-pub fn split_words(command: &str) -> Option<Vec<String>> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = command.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next()? {
-                        '\'' => break,
-                        c => word.push(c),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next()? {
-                        '"' => break,
-                        '\\' => word.push(chars.next()?),
-                        c => word.push(c),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                word.push(chars.next()?);
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                word.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    Some(words)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn words_split_like_a_shell() {
-        assert_eq!(
-            split_words(r#"python3 'my dir/x.py' --a="b c" \{file\} {file}"#).unwrap(),
-            ["python3", "my dir/x.py", "--a=b c", "{file}", "{file}"]
-        );
-        assert_eq!(split_words("a 'b"), None);
-    }
-
-    #[test]
-    fn specs_need_a_name_and_a_file() {
-        let t = DEFAULT_TIMEOUT;
-        let e = ExternalEngine::parse("mine=./bf --eof {eof} {file}", t).unwrap();
-        assert_eq!(e.name, "mine");
-        assert_eq!(e.pinned(), (Some(DEFAULT_TAPE_LEN), None));
-        assert!(matches!(
-            ExternalEngine::parse("./bf {file}", t),
-            Err(EngineSpecError::MissingName(_))
-        ));
-        assert!(matches!(
-            ExternalEngine::parse("x=./bf", t),
-            Err(EngineSpecError::NoFile(_))
-        ));
-        assert!(matches!(
-            ExternalEngine::parse("a b=./bf {file}", t),
-            Err(EngineSpecError::BadName(_))
-        ));
-    }
 
     #[test]
     fn runs_a_command_with_stdin_and_a_timeout() {

@@ -3,7 +3,9 @@
 //! [`minimize`] keeps a candidate only when the same engine still diverges with the same [`Class`]:
 //! it deletes whole loops, unwraps loops (keeping their bodies), deletes runs of commands (halving the
 //! run length down to one command), shortens the input, lowers the tape length and resets the EOF
-//! policy, repeating until nothing more can go or the check budget is spent.
+//! policy (only where the engine's [`Dialect`] lets it choose them: an engine with a fixed tape keeps
+//! it), repeating until nothing more can go or the check budget is spent. A candidate outside the
+//! engine's dialect is judged outside, not diverging, so it is never kept.
 //! [`write_reproducer`] writes `NAME.bf`, `NAME.in` (when there is input), the reference's `NAME.out`,
 //! `NAME.err` and `NAME.cfg` when needed (the corpus formats of `corpus/README.md`), and `NAME.txt`
 //! with the configuration and both outcomes.
@@ -13,8 +15,10 @@ use std::time::{Duration, Instant};
 
 use bfjit_backends::{EofPolicy, Program, Status};
 
+use crate::case::{describe_outcome, Case};
 use crate::corpus::{config_text, ExpectedError};
-use crate::oracle::{describe_outcome, Case, CaseReport, Class, Divergence, Oracle, Verdict};
+use crate::dialect::Dialect;
+use crate::oracle::{CaseReport, Class, Divergence, Oracle, Verdict};
 
 /// How much work the minimizer may do.
 #[derive(Clone, Copy, Debug)]
@@ -50,6 +54,7 @@ pub struct Minimized {
 struct Search<'a> {
     oracle: &'a mut Oracle,
     engine: usize,
+    dialect: Dialect,
     class: Class,
     checks: usize,
     limits: Limits,
@@ -71,8 +76,7 @@ impl Search<'_> {
         self.checks += 1;
         let report = self.oracle.check_engines(&candidate, &[self.engine]);
         let same = report.runs[0]
-            .divergence
-            .as_ref()
+            .divergence()
             .is_some_and(|d| d.class == self.class);
         if same {
             self.best = candidate;
@@ -92,14 +96,16 @@ impl Search<'_> {
         self.try_case(candidate)
     }
 
+    /// The best program's commands, one byte each, comments dropped: every edit works on command
+    /// indices, which are also what the parsed program's bracket partners are.
     fn cmds(&self) -> Vec<u8> {
-        self.best.program.source().to_vec()
+        commands_of(&self.best.program)
     }
 
     fn delete_loops(&mut self, unwrap_only: bool) -> bool {
         let mut progress = false;
         let mut i = 0;
-        while i < self.cmds().len() && !self.exhausted() {
+        while i < self.best.program.len() && !self.exhausted() {
             let cmds = self.cmds();
             if cmds[i] != b'[' {
                 i += 1;
@@ -127,7 +133,7 @@ impl Search<'_> {
         let mut size = self.cmds().len() / 2;
         while size >= 1 && !self.exhausted() {
             let mut start = 0;
-            while start + size <= self.cmds().len() && !self.exhausted() {
+            while start + size <= self.best.program.len() && !self.exhausted() {
                 let mut candidate = self.cmds();
                 candidate.drain(start..start + size);
                 if self.try_source(candidate) {
@@ -172,7 +178,7 @@ impl Search<'_> {
 
     fn shrink_config(&mut self) -> bool {
         let mut progress = false;
-        let current = self.best.config.tape_len;
+        let current = self.best.config.tape_len();
         let mut candidates: Vec<usize> = (1..=8).collect();
         let mut n = 12;
         while n < current {
@@ -181,15 +187,23 @@ impl Search<'_> {
         }
         for tape_len in candidates.into_iter().filter(|&t| t < current) {
             let mut case = self.best.clone();
-            case.config.tape_len = tape_len;
+            let Ok(config) = case.config.with_tape_len(tape_len) else {
+                continue;
+            };
+            // Never out of the engine's dialect: an engine with a fixed tape keeps it.
+            if !self.dialect.may_use(&config) {
+                break;
+            }
+            case.config = config;
             if self.try_case(case) {
                 progress = true;
                 break;
             }
         }
-        if self.best.config.eof != EofPolicy::Unchanged {
+        let unchanged = self.best.config.with_eof(EofPolicy::Unchanged);
+        if self.best.config.eof() != EofPolicy::Unchanged && self.dialect.may_use(&unchanged) {
             let mut case = self.best.clone();
-            case.config.eof = EofPolicy::Unchanged;
+            case.config = unchanged;
             progress |= self.try_case(case);
         }
         progress
@@ -205,18 +219,13 @@ pub fn minimize(
     limits: Limits,
 ) -> Minimized {
     // Comments go first: the reproducer holds commands only.
-    let commands: Vec<u8> = case
-        .program
-        .cmds()
-        .iter()
-        .map(|c| c.kind.as_char() as u8)
-        .collect();
     let stripped = Case {
-        program: Program::parse(commands).expect("commands of a program parse"),
+        program: Program::parse(commands_of(&case.program)).expect("commands of a program parse"),
         ..case.clone()
     };
     let report = oracle.check_engines(case, &[engine]);
     let mut search = Search {
+        dialect: oracle.engines()[engine].dialect(),
         oracle,
         engine,
         class,
@@ -239,8 +248,8 @@ pub fn minimize(
         }
     }
     let divergence = search.report.runs[0]
-        .divergence
-        .clone()
+        .divergence()
+        .cloned()
         .unwrap_or_else(|| Divergence {
             engine: search.report.runs[0].engine.clone(),
             class,
@@ -252,6 +261,15 @@ pub fn minimize(
         divergence,
         checks: search.checks,
     }
+}
+
+/// A program's commands as source bytes, without comments.
+fn commands_of(program: &Program) -> Vec<u8> {
+    program
+        .cmds()
+        .iter()
+        .map(|c| c.kind.as_char() as u8)
+        .collect()
 }
 
 fn fnv(parts: &[&[u8]]) -> u64 {
@@ -267,7 +285,7 @@ fn fnv(parts: &[&[u8]]) -> u64 {
 
 /// The file stem a reproducer is saved under: `ENGINE-CLASS-HASH`.
 pub fn reproducer_name(case: &Case, divergence: &Divergence) -> String {
-    let config = format!("{} {}", case.config.tape_len, case.config.eof);
+    let config = format!("{} {}", case.config.tape_len(), case.config.eof());
     let hash = fnv(&[case.program.source(), &case.input, config.as_bytes()]);
     format!(
         "{}-{}-{:08x}",
@@ -308,8 +326,8 @@ pub fn write_reproducer(
     txt.push_str(&format!("engine: {}\n", divergence.engine));
     txt.push_str(&format!("class: {}\n", divergence.class));
     txt.push_str(&format!("divergence: {}\n", divergence.message));
-    txt.push_str(&format!("tape_len: {}\n", case.config.tape_len));
-    txt.push_str(&format!("eof: {}\n", case.config.eof));
+    txt.push_str(&format!("tape_len: {}\n", case.config.tape_len()));
+    txt.push_str(&format!("eof: {}\n", case.config.eof()));
     txt.push_str(&format!(
         "fuel: reference budget {}, used {}; the engine was given {}\n",
         report.budget,
@@ -365,19 +383,129 @@ mod tests {
             String::from_utf8_lossy(m.case.program.source())
         );
         assert!(m.case.input.is_empty());
-        assert!(m.case.config.tape_len <= 4, "{}", m.case.config.tape_len);
-        assert_eq!(m.case.config.eof, EofPolicy::Unchanged);
+        assert!(
+            m.case.config.tape_len() <= 4,
+            "{}",
+            m.case.config.tape_len()
+        );
+        assert_eq!(m.case.config.eof(), EofPolicy::Unchanged);
 
         let dir = tempfile::tempdir().unwrap();
         let name = reproducer_name(&m.case, &m.divergence);
         let bf = write_reproducer(dir.path(), &name, &m.case, &m.report, &m.divergence).unwrap();
         let loaded = crate::corpus::load_case(dir.path(), &bf).unwrap();
-        assert_eq!(loaded.config.tape_len, m.case.config.tape_len);
+        assert_eq!(loaded.config.tape_len(), m.case.config.tape_len());
         assert_eq!(
             loaded.expected_output.as_deref(),
             Some(&m.report.reference.output[..])
         );
         let txt = std::fs::read_to_string(bf.with_extension("txt")).unwrap();
         assert!(txt.contains("engine: broken-mul-offset"), "{txt}");
+    }
+
+    /// Like the reference, but writes one extra byte when the source has comment bytes: its
+    /// divergence disappears once comments are stripped, so the minimizer must edit the commented
+    /// program itself (where byte positions and command indices differ).
+    struct CommentSensitive;
+
+    struct WithExtra {
+        inner: Box<dyn bfjit_backends::Executable>,
+        extra: bool,
+    }
+
+    impl bfjit_backends::Executable for WithExtra {
+        fn run(
+            &self,
+            input: &mut dyn std::io::Read,
+            output: &mut dyn std::io::Write,
+        ) -> bfjit_backends::Halt {
+            let halt = self.inner.run(input, output);
+            if self.extra {
+                let _ = output.write_all(b"!");
+            }
+            halt
+        }
+    }
+
+    impl bfjit_backends::Backend for CommentSensitive {
+        fn name(&self) -> &'static str {
+            "comment-sensitive"
+        }
+        fn summary(&self) -> &'static str {
+            "reference plus one byte when the source has comments"
+        }
+        fn compile(
+            &self,
+            program: &Program,
+            config: &Config,
+        ) -> Result<Box<dyn bfjit_backends::Executable>, bfjit_backends::CompileError> {
+            let inner = bfjit_backends::Backend::compile(
+                &bfjit_backends::reference::Reference,
+                program,
+                config,
+            )?;
+            Ok(Box::new(WithExtra {
+                inner,
+                extra: program.source().len() != program.len(),
+            }))
+        }
+    }
+
+    static COMMENT_SENSITIVE: CommentSensitive = CommentSensitive;
+
+    #[test]
+    fn comments_never_confuse_the_loop_edits() {
+        // Byte 2 is `[`, but command 2 is `]`: editing by byte position used to panic here.
+        for source in ["xx[-]+.", "é\r\n[[-]>+<]\r\n.", "\u{ff}[>[-]<-]\u{0}."] {
+            let mut oracle = Oracle::new(vec![Engine::Backend(&COMMENT_SENSITIVE)], 10_000);
+            let case = Case::from_source(source, Vec::new(), Config::default()).unwrap();
+            let report = oracle.check(&case);
+            let class = report.divergences().next().expect("it diverges").class;
+            let m = minimize(&mut oracle, &case, 0, class, Limits::default());
+            assert_eq!(m.divergence.class, class, "{source:?}");
+            assert!(m.case.program.len() <= case.program.len(), "{source:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(24))]
+
+        /// A diverging program with comment bytes, non-ASCII bytes and CRLF line ends spliced in
+        /// anywhere reduces to the same small comment-free reproducer.
+        #[test]
+        fn reduces_programs_with_comments_non_ascii_and_crlf(
+            noise in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::prop_oneof![
+                        proptest::strategy::Just(b'\r'),
+                        proptest::strategy::Just(b'\n'),
+                        proptest::strategy::Just(b'x'),
+                        0x80u8..=0xff,
+                        0u8..0x20,
+                    ],
+                    0..4,
+                ),
+                30,
+            ),
+        ) {
+            let commands = b"++>+++.<[-]>+++++[->++>+<<]>.>.";
+            let mut source = Vec::new();
+            for (i, &c) in commands.iter().enumerate() {
+                source.extend_from_slice(&noise[i % noise.len()]);
+                if i % 7 == 3 {
+                    source.extend_from_slice(b"\r\n");
+                }
+                source.push(c);
+            }
+            let broken = crate::broken::by_name("broken-mul-offset").unwrap();
+            let mut oracle = Oracle::new(vec![Engine::Backend(broken)], 10_000);
+            let case = Case::from_source(source, Vec::new(), Config::default()).unwrap();
+            let report = oracle.check(&case);
+            let class = report.divergences().next().expect("it diverges").class;
+            let m = minimize(&mut oracle, &case, 0, class, Limits::default());
+            proptest::prop_assert_eq!(m.divergence.class, class);
+            proptest::prop_assert!(m.case.program.len() <= 12);
+            proptest::prop_assert_eq!(m.case.program.source().len(), m.case.program.len());
+        }
     }
 }

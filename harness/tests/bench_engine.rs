@@ -25,6 +25,9 @@ fn tiny_plan() -> Plan {
         scaling_budget: Duration::from_secs(5),
         compile_budget: Duration::from_secs(60),
         quick: true,
+        externals: Vec::new(),
+        bfjit: None,
+        callgrind: false,
     }
 }
 

@@ -51,7 +51,7 @@ fn every_planted_bug_is_caught_within_the_bound() {
 fn a_crashing_backend_is_caught_under_isolation() {
     let abort = bfjit_harness::broken::by_name("broken-abort").unwrap();
     let mut oracle = Oracle::new(vec![Engine::Backend(abort)], DEFAULT_BUDGET)
-        .isolated(WorkerCommand::bfjit(env!("CARGO_BIN_EXE_bfjit")));
+        .isolated(WorkerCommand::bfjit(env!("CARGO_BIN_EXE_bfjit-testing")));
     let (n, class) = programs_until_caught(&mut oracle, 1).expect("the abort is caught");
     assert_eq!(class, Class::Crashed);
     eprintln!("AbortOnFarLeftMul caught after {n} programs (isolated)");
@@ -70,8 +70,8 @@ fn the_bug_free_control_agrees_on_everything() {
                 "{d}\nprogram: {}\ninput: {:?}\ntape_len: {}\neof: {}",
                 String::from_utf8_lossy(case.program.source()),
                 case.input,
-                case.config.tape_len,
-                case.config.eof
+                case.config.tape_len(),
+                case.config.eof()
             );
         }
     }

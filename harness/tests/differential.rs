@@ -11,12 +11,13 @@ use std::process::Command;
 
 use arbitrary::{Arbitrary, Unstructured};
 use bfjit_backends::{Config, EofPolicy};
+use bfjit_harness::case::{Case, Observed};
 use bfjit_harness::external::ExternalEngine;
 use bfjit_harness::generate::{shape_strategy, Shape, ShapeStream};
-use bfjit_harness::isolate::WorkerCommand;
+use bfjit_harness::isolate::{Worker, WorkerCommand};
 use bfjit_harness::minimize::{minimize, reproducer_name, write_reproducer, Limits};
 use bfjit_harness::oracle::{
-    default_engines, Case, Class, Engine, Oracle, Tally, Verdict, DEFAULT_BUDGET,
+    default_engines, Class, Engine, Oracle, Tally, Verdict, DEFAULT_BUDGET,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, TestCaseError};
@@ -154,7 +155,7 @@ fn corpus_programs_agree_on_every_backend() {
         let Ok(program) = corpus_case.program() else {
             continue;
         };
-        oracle.set_budget(corpus_case.config.fuel.unwrap_or(10_000_000));
+        oracle.set_budget(corpus_case.config.fuel().unwrap_or(10_000_000));
         let case = Case {
             program,
             input: corpus_case.input.clone(),
@@ -168,8 +169,9 @@ fn corpus_programs_agree_on_every_backend() {
     assert!(checked > 0, "the corpus is empty");
 }
 
-fn bfjit() -> WorkerCommand {
-    WorkerCommand::bfjit(env!("CARGO_BIN_EXE_bfjit"))
+/// The isolation worker of `bfjit-testing`, which can run the deliberately broken backends.
+fn bfjit_testing() -> WorkerCommand {
+    WorkerCommand::bfjit(env!("CARGO_BIN_EXE_bfjit-testing"))
 }
 
 #[test]
@@ -180,18 +182,15 @@ fn isolation_reports_a_crash_with_its_signal_and_carries_on() {
         vec![Engine::Backend(abort), Engine::Backend(control)],
         DEFAULT_BUDGET,
     )
-    .isolated(bfjit());
+    .isolated(bfjit_testing());
     let config = Config::new(16, EofPolicy::Zero, None).unwrap();
     let crashing = Case::from_source(">>>>++[-<<<+>>>]<<<.", vec![], config).unwrap();
     let report = oracle.check(&crashing);
-    let d = &report.runs[0]
-        .divergence
-        .as_ref()
-        .expect("the abort is reported");
+    let d = report.runs[0].divergence().expect("the abort is reported");
     assert_eq!(d.class, Class::Crashed);
     assert!(d.message.contains("SIGABRT"), "{}", d.message);
     // The backend after the crashing one still ran, in a fresh worker, and so do later cases.
-    assert_eq!(report.runs[1].divergence, None);
+    assert_eq!(report.runs[1].divergence(), None);
     assert_eq!(report.reference.output, [2]);
     let fine = Case::from_source("+++[->++<]>.", vec![], config).unwrap();
     let report = oracle.check(&fine);
@@ -203,7 +202,7 @@ fn check_command_exits_3_on_a_crash_and_names_the_signal() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("crash.bf");
     std::fs::write(&file, ">>>>++[-<<<+>>>]<<<.").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_bfjit"))
+    let out = Command::new(env!("CARGO_BIN_EXE_bfjit-testing"))
         .args(["check", "--isolate", "--backends", "reference"])
         .args(["--broken", "broken-abort", "--broken", "folded-control"])
         .arg(&file)
@@ -220,6 +219,39 @@ fn check_command_exits_3_on_a_crash_and_names_the_signal() {
         stdout.contains("folded-control"),
         "the summary lists every engine: {stdout}"
     );
+}
+
+#[test]
+fn the_bfjit_binary_cannot_reach_the_broken_backends() {
+    // Its isolation worker does not know them by name...
+    let mut worker = Worker::new(WorkerCommand::bfjit(env!("CARGO_BIN_EXE_bfjit")));
+    let config = Config::new(16, EofPolicy::Zero, None).unwrap();
+    let case = Case::from_source(">>>>++[-<<<+>>>]<<<.", vec![], config).unwrap();
+    let results = worker.run(&case, &config, &["broken-abort", "reference"]);
+    assert_eq!(
+        results[0].0,
+        Observed::Skipped("unknown backend 'broken-abort'".into())
+    );
+    assert!(
+        matches!(&results[1].0, Observed::Outcome(o) if o.output == [2]),
+        "{:?}",
+        results[1].0
+    );
+    // ...and its command line refuses to add them.
+    let out = Command::new(env!("CARGO_BIN_EXE_bfjit"))
+        .args([
+            "check",
+            "--backends",
+            "reference",
+            "--broken",
+            "broken-abort",
+        ])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("this binary has none"), "{stderr}");
 }
 
 fn buggy_engine(extra: &str) -> ExternalEngine {

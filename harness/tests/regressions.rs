@@ -2,8 +2,9 @@
 //! minimizer in corpus format). Each must still give the recorded reference result, and every
 //! registered backend (and the bug-free folding control) must agree with `reference` on it.
 
+use bfjit_harness::case::Case;
 use bfjit_harness::corpus::{default_dir, load_dir};
-use bfjit_harness::oracle::{default_engines, run_reference, Case, Engine, Oracle};
+use bfjit_harness::oracle::{default_engines, run_reference, Engine, Oracle};
 
 #[test]
 fn every_regression_program_agrees_on_every_backend() {
@@ -16,7 +17,7 @@ fn every_regression_program_agrees_on_every_backend() {
     let mut oracle = Oracle::new(engines, 0);
     for corpus_case in &cases {
         let program = corpus_case.program().unwrap();
-        let budget = corpus_case.config.fuel.unwrap_or(100_000_000);
+        let budget = corpus_case.config.fuel().unwrap_or(100_000_000);
         let case = Case {
             program,
             input: corpus_case.input.clone(),

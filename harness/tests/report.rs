@@ -83,7 +83,7 @@ fn report_has_tables_charts_and_no_external_urls() {
         "run",
         "total",
         "vs reference",
-        "vs c-baseline",
+        "vs c-naive",
         "run spread",
     ] {
         assert!(
@@ -107,7 +107,7 @@ fn report_states_failures_caps_and_environment() {
     // Unsupported backends are skipped with a note.
     assert!(html.contains("unsupported: needs aarch64"));
     // Speed-ups against the reference and the C baseline.
-    // mandelbrot, cranelift: total 0.024 + 0.052 s; reference 4.2 s; c-baseline 1.9 + 0.041 s.
+    // mandelbrot, cranelift: total 0.024 + 0.052 s; reference 4.2 s; c-naive 1.9 + 0.041 s.
     let cranelift_row = html
         .split("<table class=\"results\">")
         .nth(1)
@@ -165,6 +165,6 @@ fn skipped_cells_are_listed_as_not_measured() {
     cell.run = None;
     let html = render(&results, None).unwrap();
     assert!(html.contains("1 cell not measured"));
-    assert!(html.contains("c-baseline on fizzbuzz: not measured"));
+    assert!(html.contains("c-naive on fizzbuzz: not measured"));
     assert_balanced(&html);
 }

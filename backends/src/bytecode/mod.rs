@@ -1,31 +1,43 @@
 //! The `bytecode` backend: optimized IR flattened into a compact instruction array, run by a tight
 //! `match` loop.
 //!
-//! [`Bytecode::compile`] takes guarded IR (by default [`crate::optimizer::optimize_default`]) and maps
-//! each node to one [`Insn`], one to one, with loop jumps resolved to instruction indices. The run loop
-//! checks each block's guard once and then executes the block without further pointer checks of its
-//! own (Rust's slice indexing still backs every access); a failed guard runs the block's source span
-//! with [`crate::reference::execute_exact`], and a scan that would leave the tape re-runs its span the
-//! same way, so errors, their positions and the output before them are the reference's.
+//! [`Bytecode::compile`] (`compile.rs`) takes planned IR (by default
+//! [`crate::optimizer::optimize_default`]) and maps each node to one [`Insn`] slot, with loop jumps
+//! resolved to slot indices, then fuses superinstructions over pairs of slots chosen from measured
+//! opcode-pair frequencies (a block's last move, add or set with the loop test after it; two adds;
+//! two multiplies; a whole walk loop of one operation and a move), see `docs/bytecode.md`. It
+//! verifies that every guard covers its block and that every jump lands in the code and outside
+//! blocks, which is what lets the run loop (`run.rs`) access cells of a checked block and fetch
+//! instructions without bounds checks. A guard is checked where control lands (loop instructions
+//! check the guard of the block they jump to), so guards are hardly ever dispatched. A failed guard
+//! runs the block's source span with [`crate::runtime::exact::execute_exact`], and a scan that would
+//! leave the tape re-runs its span the same way, so errors, their positions and the output before
+//! them are the reference's.
 //!
 //! Fuel is charged exactly like the reference for every loop that is kept (one unit when the body is
 //! entered at `[` and one per jump back at `]`); folded loops and exact fallbacks charge nothing.
 //!
-//! This is also the engine the tiered JIT runs cold code in: every loop header is addressable by its
-//! loop id ([`Bytecode::loop_headers`], [`Insn::LoopStart`]'s `id`), and [`Bytecode::run_with`] asks
-//! a [`LoopHook`] at every loop-body entry and back edge whether the loop should run elsewhere (plain
-//! runs use [`Interpret`], which always says no and compiles away).
+//! This is also the engine the tiered JIT runs cold code in: every loop is addressable by its id
+//! ([`Bytecode::loop_headers`], [`Bytecode::loop_slots`]; loop instructions carry their `id`), and
+//! [`Bytecode::run_with`] asks a [`LoopHook`] at every loop-body entry and back edge whether the loop
+//! should run elsewhere (plain runs use [`Interpret`], which always says no and compiles away; walk
+//! loops then run whole in one handler).
 
+mod compile;
+mod insn;
+mod run;
 #[cfg(test)]
 mod tests;
+
+pub use insn::{BlockInfo, Insn};
 
 use std::io::{Read, Write};
 
 use crate::backend::{Backend, CompileError, Executable};
 use crate::config::Config;
-use crate::ir::{MulTarget, Node, Op, Span};
+use crate::ir::plan::PlannedIr;
+use crate::ir::{MulTarget, Span};
 use crate::outcome::Halt;
-use crate::reference::execute_exact;
 use crate::runtime::{Io, Machine, Stop};
 use crate::syntax::Program;
 
@@ -47,8 +59,9 @@ impl Backend for BytecodeBackend {
         config: &Config,
     ) -> Result<Box<dyn Executable>, CompileError> {
         let nodes = crate::optimizer::optimize_default(program);
+        let planned = PlannedIr::new(program, nodes, config.tape_len())?;
         Ok(Box::new(BytecodeRun {
-            code: Bytecode::compile(program, &nodes)?,
+            code: Bytecode::compile(program, &planned)?,
             config: *config,
         }))
     }
@@ -61,96 +74,11 @@ struct BytecodeRun {
 
 impl Executable for BytecodeRun {
     fn run(&self, input: &mut dyn Read, output: &mut dyn Write) -> Halt {
-        let mut io = Io::new(input, output, self.config.eof);
+        let mut io = Io::new(input, output, self.config.eof());
         let mut machine = Machine::new(&self.config);
         let result = self.code.run(&mut machine, &mut io);
         machine.finish(result, &mut io, &self.code.program)
     }
-}
-
-/// One bytecode instruction. Offsets are relative to the pointer; jump targets are instruction indices.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Insn {
-    /// Checks `ptr + lo >= 0 && ptr + hi < tape_len` for the block that follows; on failure runs
-    /// block `block`'s span exactly and continues at its `skip` index.
-    Guard {
-        /// Lowest offset the block reaches.
-        lo: i32,
-        /// Highest offset the block reaches.
-        hi: i32,
-        /// Index into the block table ([`Bytecode::block`]).
-        block: u32,
-    },
-    /// `cell[offset] += delta`.
-    Add {
-        /// Cell offset.
-        offset: i32,
-        /// Wrapping amount.
-        delta: u8,
-    },
-    /// `cell[offset] = value`.
-    Set {
-        /// Cell offset.
-        offset: i32,
-        /// The value stored.
-        value: u8,
-    },
-    /// `ptr += by` (inside a checked block).
-    Move {
-        /// Signed distance.
-        by: i32,
-    },
-    /// Multiply-add from `cell[offset]` into `targets[first .. first + count]`, then clear it; nothing
-    /// when the cell is 0.
-    Mul {
-        /// Offset of the loop cell.
-        offset: i32,
-        /// First target in the target table ([`Bytecode::targets`]).
-        first: u32,
-        /// Number of targets.
-        count: u32,
-    },
-    /// Writes `cell[offset]`.
-    Output {
-        /// Cell offset.
-        offset: i32,
-    },
-    /// Reads into `cell[offset]`.
-    Input {
-        /// Cell offset.
-        offset: i32,
-    },
-    /// Moves by `stride` until the cell is 0; off the tape, re-runs span `span` exactly.
-    Scan {
-        /// Signed step.
-        stride: i32,
-        /// Index into the span table ([`Bytecode::scan_span`]).
-        span: u32,
-    },
-    /// A loop header: when the cell is 0 continue at `exit` (after the matching `LoopEnd`), else enter
-    /// the body (one fuel).
-    LoopStart {
-        /// Index after the matching `LoopEnd`.
-        exit: u32,
-        /// The loop's id: its rank among loop headers in program order.
-        id: u32,
-    },
-    /// When the cell is not 0 jump back to `body` (after the matching `LoopStart`, one fuel).
-    LoopEnd {
-        /// Index of the first body instruction.
-        body: u32,
-    },
-    /// The end of the program.
-    Halt,
-}
-
-/// What a failed guard needs: the block's source span and where execution continues after it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BlockInfo {
-    /// The source commands the block stands for.
-    pub span: Span,
-    /// The instruction index after the block.
-    pub skip: u32,
 }
 
 /// Asked by the dispatch loop whenever a loop body is about to be entered (at `[` or at a back edge
@@ -194,92 +122,11 @@ pub struct Bytecode {
     loop_headers: Vec<u32>,
 }
 
-/// The most instructions a bytecode program may have (indices are `u32`).
-const MAX_INSNS: usize = u32::MAX as usize - 1;
-
 impl Bytecode {
-    /// Flattens guarded IR `nodes` of `program` (one instruction per node, plus a final `Halt`).
-    pub fn compile(program: &Program, nodes: &[Node]) -> Result<Bytecode, CompileError> {
-        if nodes.len() > MAX_INSNS {
-            return Err(CompileError::TooLarge(format!(
-                "{} IR nodes; bytecode holds at most {MAX_INSNS}",
-                nodes.len()
-            )));
-        }
-        let mut bc = Bytecode {
-            program: program.clone(),
-            code: Vec::with_capacity(nodes.len() + 1),
-            blocks: Vec::new(),
-            targets: Vec::new(),
-            scans: Vec::new(),
-            loop_headers: Vec::new(),
-        };
-        let mut open: Vec<usize> = Vec::new();
-        for (index, node) in nodes.iter().enumerate() {
-            let insn = match &node.op {
-                Op::Guard { lo, hi, len } => {
-                    bc.blocks.push(BlockInfo {
-                        span: node.span,
-                        skip: (index + 1 + *len as usize) as u32,
-                    });
-                    Insn::Guard {
-                        lo: *lo,
-                        hi: *hi,
-                        block: (bc.blocks.len() - 1) as u32,
-                    }
-                }
-                Op::Add { offset, delta } => Insn::Add {
-                    offset: *offset,
-                    delta: *delta,
-                },
-                Op::Set { offset, value } => Insn::Set {
-                    offset: *offset,
-                    value: *value,
-                },
-                Op::Move { by } => Insn::Move { by: *by },
-                Op::MulLoop { offset, targets } => {
-                    let first = bc.targets.len() as u32;
-                    bc.targets.extend_from_slice(targets);
-                    Insn::Mul {
-                        offset: *offset,
-                        first,
-                        count: targets.len() as u32,
-                    }
-                }
-                Op::Output { offset } => Insn::Output { offset: *offset },
-                Op::Input { offset } => Insn::Input { offset: *offset },
-                Op::Scan { stride } => {
-                    bc.scans.push(node.span);
-                    Insn::Scan {
-                        stride: *stride,
-                        span: (bc.scans.len() - 1) as u32,
-                    }
-                }
-                Op::LoopStart => {
-                    open.push(index);
-                    bc.loop_headers.push(index as u32);
-                    Insn::LoopStart {
-                        exit: 0,
-                        id: (bc.loop_headers.len() - 1) as u32,
-                    }
-                }
-                Op::LoopEnd => {
-                    let start = open.pop().ok_or_else(unbalanced)?;
-                    if let Insn::LoopStart { exit, .. } = &mut bc.code[start] {
-                        *exit = index as u32 + 1;
-                    }
-                    Insn::LoopEnd {
-                        body: start as u32 + 1,
-                    }
-                }
-            };
-            bc.code.push(insn);
-        }
-        if !open.is_empty() {
-            return Err(unbalanced());
-        }
-        bc.code.push(Insn::Halt);
-        Ok(bc)
+    /// Flattens planned IR of `program` (one instruction per node, plus a final `Halt`); each guard
+    /// checks what its plan decision says.
+    pub fn compile(program: &Program, planned: &PlannedIr) -> Result<Bytecode, CompileError> {
+        compile::compile(program, planned)
     }
 
     /// The instructions, ending with `Halt`.
@@ -290,6 +137,16 @@ impl Bytecode {
     /// The instruction index of every loop header, indexed by loop id.
     pub fn loop_headers(&self) -> &[u32] {
         &self.loop_headers
+    }
+
+    /// The instructions (and IR nodes: one slot per node) of loop `id`, from its header through its
+    /// `LoopEnd`.
+    pub fn loop_slots(&self, id: u32) -> std::ops::Range<usize> {
+        let header = self.loop_headers[id as usize] as usize;
+        match self.code[header] {
+            Insn::LoopStart { exit, .. } => header..exit as usize,
+            _ => unreachable!("loop headers are LoopStart slots"),
+        }
     }
 
     /// The block table entry a `Guard` names.
@@ -333,219 +190,4 @@ impl Bytecode {
             None => self.execute::<false, H>(machine, io, &mut 0, hook),
         }
     }
-
-    /// The loop id of the loop whose body starts at instruction `body`.
-    fn loop_id(&self, body: u32) -> u32 {
-        match self.code[body as usize - 1] {
-            Insn::LoopStart { id, .. } => id,
-            _ => unreachable!("a loop body follows its LoopStart"),
-        }
-    }
-
-    /// The dispatch loop; `METERED` selects the variant that counts fuel.
-    fn execute<const METERED: bool, H: LoopHook>(
-        &self,
-        machine: &mut Machine,
-        io: &mut Io<'_>,
-        fuel: &mut u64,
-        hook: &mut H,
-    ) -> Result<(), Stop> {
-        let code = &self.code[..];
-        let mut tape = &mut machine.tape[..];
-        let len = tape.len();
-        let mut ptr = machine.ptr;
-        let mut pc = 0usize;
-        let at = |ptr: usize, offset: i32| ptr.wrapping_add_signed(offset as isize);
-        let result = loop {
-            match code[pc] {
-                Insn::Guard { lo, hi, block } => {
-                    let low = ptr as isize + lo as isize;
-                    let high = ptr as isize + hi as isize;
-                    if low < 0 || high >= len as isize {
-                        let info = self.blocks[block as usize];
-                        // A copy of the pointer goes out, so `ptr` itself can live in a register.
-                        let mut exact_ptr = ptr;
-                        let result = execute_exact(
-                            &self.program,
-                            info.span.range(),
-                            tape,
-                            &mut exact_ptr,
-                            io,
-                            None,
-                        );
-                        ptr = exact_ptr;
-                        if let Err(stop) = result {
-                            break Err(stop);
-                        }
-                        pc = info.skip as usize;
-                        continue;
-                    }
-                }
-                Insn::Add { offset, delta } => {
-                    let cell = &mut tape[at(ptr, offset)];
-                    *cell = cell.wrapping_add(delta);
-                }
-                Insn::Set { offset, value } => tape[at(ptr, offset)] = value,
-                Insn::Move { by } => ptr = at(ptr, by),
-                Insn::Mul {
-                    offset,
-                    first,
-                    count,
-                } => {
-                    let from = at(ptr, offset);
-                    let value = tape[from];
-                    if value != 0 {
-                        let targets = &self.targets[first as usize..(first + count) as usize];
-                        for t in targets {
-                            let cell = &mut tape[at(from, t.offset)];
-                            *cell = cell.wrapping_add(value.wrapping_mul(t.factor));
-                        }
-                        tape[from] = 0;
-                    }
-                }
-                Insn::Output { offset } => {
-                    if let Err(e) = io.write_byte(tape[at(ptr, offset)]) {
-                        break Err(e.into());
-                    }
-                }
-                Insn::Input { offset } => {
-                    let cell = at(ptr, offset);
-                    match io.read_byte(tape[cell]) {
-                        Ok(byte) => tape[cell] = byte,
-                        Err(e) => break Err(e.into()),
-                    }
-                }
-                Insn::Scan { stride, span } => {
-                    let mut scan_ptr = ptr;
-                    let result = self.scan(tape, &mut scan_ptr, stride, span, io);
-                    ptr = scan_ptr;
-                    if let Err(stop) = result {
-                        break Err(stop);
-                    }
-                }
-                Insn::LoopStart { exit, id } => {
-                    if tape[ptr] == 0 {
-                        pc = exit as usize;
-                        continue;
-                    }
-                    if hook.take_over(id) {
-                        machine.ptr = ptr;
-                        let result = hand_over::<METERED, H>(hook, id, machine, io, fuel);
-                        tape = &mut machine.tape[..];
-                        ptr = machine.ptr;
-                        if let Err(stop) = result {
-                            break Err(stop);
-                        }
-                        pc = exit as usize;
-                        continue;
-                    }
-                    if METERED {
-                        if *fuel == 0 {
-                            break Err(Stop::OutOfFuel);
-                        }
-                        *fuel -= 1;
-                    }
-                }
-                Insn::LoopEnd { body } => {
-                    if tape[ptr] != 0 {
-                        let id = if H::ACTIVE { self.loop_id(body) } else { 0 };
-                        if hook.take_over(id) {
-                            // The taken-over loop tests the cell (non-zero), charges one fuel and
-                            // enters the body: exactly what jumping back would do.
-                            machine.ptr = ptr;
-                            let result = hand_over::<METERED, H>(hook, id, machine, io, fuel);
-                            tape = &mut machine.tape[..];
-                            ptr = machine.ptr;
-                            if let Err(stop) = result {
-                                break Err(stop);
-                            }
-                            pc += 1;
-                            continue;
-                        }
-                        if METERED {
-                            if *fuel == 0 {
-                                break Err(Stop::OutOfFuel);
-                            }
-                            *fuel -= 1;
-                        }
-                        pc = body as usize;
-                        continue;
-                    }
-                }
-                Insn::Halt => break Ok(()),
-            }
-            pc += 1;
-        };
-        machine.ptr = ptr;
-        result
-    }
-
-    /// Runs a scan: steps by `stride` while the cell is not 0; a step off the tape re-runs the loop's
-    /// source from here so the error is the reference's.
-    #[inline(never)]
-    fn scan(
-        &self,
-        tape: &mut [u8],
-        ptr: &mut usize,
-        stride: i32,
-        span: u32,
-        io: &mut Io<'_>,
-    ) -> Result<(), Stop> {
-        let found = match stride {
-            1 => tape[*ptr..].iter().position(|&c| c == 0).map(|n| *ptr + n),
-            -1 => tape[..=*ptr].iter().rposition(|&c| c == 0),
-            _ => {
-                let mut p = *ptr;
-                loop {
-                    if tape[p] == 0 {
-                        break Some(p);
-                    }
-                    let next = p as isize + stride as isize;
-                    if next < 0 || next >= tape.len() as isize {
-                        *ptr = p;
-                        break None;
-                    }
-                    p = next as usize;
-                }
-            }
-        };
-        match found {
-            Some(p) => {
-                *ptr = p;
-                Ok(())
-            }
-            None => {
-                if stride == 1 {
-                    *ptr = tape.len() - 1;
-                } else if stride == -1 {
-                    *ptr = 0;
-                }
-                let span = self.scans[span as usize];
-                execute_exact(&self.program, span.range(), tape, ptr, io, None)
-            }
-        }
-    }
-}
-
-/// Runs loop `id` through `hook` from `machine.ptr`, handing the fuel over both ways.
-#[inline(never)]
-fn hand_over<const METERED: bool, H: LoopHook>(
-    hook: &mut H,
-    id: u32,
-    machine: &mut Machine,
-    io: &mut Io<'_>,
-    fuel: &mut u64,
-) -> Result<(), Stop> {
-    if METERED {
-        machine.fuel_left = Some(*fuel);
-    }
-    let result = hook.run_loop(id, machine, io);
-    if METERED {
-        *fuel = machine.fuel_left.unwrap_or(0);
-    }
-    result
-}
-
-fn unbalanced() -> CompileError {
-    CompileError::Codegen("IR loops are not balanced".to_string())
 }

@@ -5,6 +5,8 @@ use proptest::prelude::*;
 use super::*;
 use crate::backend::compile_and_run;
 use crate::config::EofPolicy;
+use crate::ir::plan::PlannedIr;
+use crate::ir::Node;
 use crate::optimizer::tests::{config, input, program};
 use crate::outcome::{compare, Outcome, Status};
 use crate::reference::Reference;
@@ -123,14 +125,22 @@ fn million_nested_loops_run() {
 fn loop_headers_are_addressable() {
     // `,` first: on a known 1 the outer loop runs once and the optimizer drops its brackets.
     let program = Program::parse(",[>,[.,]<-]").unwrap();
-    let bc = Bytecode::compile(&program, &crate::optimizer::optimize_default(&program)).unwrap();
+    let planned = PlannedIr::new(
+        &program,
+        crate::optimizer::optimize_default(&program),
+        30_000,
+    )
+    .unwrap();
+    let bc = Bytecode::compile(&program, &planned).unwrap();
     assert_eq!(bc.loop_headers().len(), 2);
     for (id, &at) in bc.loop_headers().iter().enumerate() {
         let Insn::LoopStart { exit, id: named } = bc.code()[at as usize] else {
             panic!("header {id} is not a loop start");
         };
         assert_eq!(named as usize, id);
-        assert!(matches!(bc.code()[exit as usize - 1], Insn::LoopEnd { body } if body == at + 1));
+        assert!(
+            matches!(bc.code()[exit as usize - 1], Insn::LoopEnd { body, id: end_id } if body == at + 1 && end_id as usize == id)
+        );
     }
     assert_eq!(bc.code().last(), Some(&Insn::Halt));
 }
@@ -139,4 +149,153 @@ fn loop_headers_are_addressable() {
 fn hello_style_program_prints() {
     let got = assert_agree("++++++++[>++++++++<-]>+.+.", &Config::default(), b"");
     assert_eq!(got.output, b"AB");
+}
+
+#[test]
+fn instructions_stay_sixteen_bytes() {
+    assert_eq!(std::mem::size_of::<Insn>(), 16);
+}
+
+/// The bytecode of `src` with the default optimizer.
+fn bytecode_of(src: &str) -> Bytecode {
+    let program = Program::parse(src).unwrap();
+    compile_nodes(&program, crate::optimizer::optimize_default(&program)).unwrap()
+}
+
+/// Whether an instruction is the one a test looks for.
+type InsnTest = fn(&Insn) -> bool;
+
+#[test]
+fn superinstructions_are_selected_and_agree() {
+    // Each program is built so that the named superinstruction appears; all must agree with the
+    // reference on roomy and tight tapes, with and without fuel.
+    let cases: [(&str, InsnTest); 8] = [
+        ("++++[->+>+<<]>>[-<<+>>]<<.", |i| {
+            matches!(i, Insn::MulMul1 { .. })
+        }),
+        ("+>+>+>+<<<[[->>+<]>>]", |i| {
+            matches!(i, Insn::WalkLoopEnd { .. })
+        }),
+        ("+>++>+++<<.>.>.", |i| matches!(i, Insn::Add2 { .. })),
+        ("++[>+<-]>[-]+[-]>+[<]", |i| {
+            matches!(i, Insn::MoveScan { .. })
+        }),
+        ("++++[-->+<]>.", |i| matches!(i, Insn::AddLoopStart { .. })),
+        ("+>+>+>+<<<[.->]", |i| {
+            matches!(i, Insn::MoveLoopEnd { .. } | Insn::WalkLoopEnd { .. })
+        }),
+        ("++++[>[-]<--]>.", |i| matches!(i, Insn::AddLoopEnd { .. })),
+        ("++++[>+++<-->[-]<]>.", |i| {
+            matches!(i, Insn::SetLoopEnd { .. })
+        }),
+    ];
+    for (src, wanted) in cases {
+        let bc = bytecode_of(src);
+        assert!(bc.code().iter().any(wanted), "{src}: {:?}", bc.code());
+        for config in [
+            Config::default(),
+            Config::new(3, EofPolicy::Zero, None).unwrap(),
+            Config::default().with_fuel(Some(3)),
+            Config::new(5, EofPolicy::Zero, Some(7)).unwrap(),
+        ] {
+            agree_where_decided(src, &config);
+        }
+    }
+}
+
+/// Agreement with the reference, unless the reference ran out of fuel (folded loops cost nothing,
+/// so then the bytecode may get further).
+fn agree_where_decided(src: &str, config: &Config) {
+    let (expected, got) = both(src, config, b"");
+    if expected.status != Status::OutOfFuel {
+        assert!(
+            compare(&expected, &got).is_none(),
+            "{src} {config:?}: {:?}",
+            compare(&expected, &got)
+        );
+    }
+    assert!(got.fuel_used <= expected.fuel_used, "{src} {config:?}");
+}
+
+#[test]
+fn walks_leave_the_tape_and_run_out_of_fuel_exactly() {
+    // Walks whose body is one operation and a move: off either end of the tape, or out of fuel
+    // midway. With no folded loop in them, fuel must match the reference exactly.
+    for src in [
+        "+>+>+>+>+>+<<<<<[->]",
+        ">>>>>+<+<+<+<+[-<]",
+        "+>+>+>+>+>+<<<<<[->>+<]",
+        "+>+>+>+>+>+>+>+<<<<<<<[>+<+>>]",
+    ] {
+        assert!(
+            bytecode_of(src)
+                .code()
+                .iter()
+                .any(|i| matches!(i, Insn::WalkLoopEnd { .. })),
+            "{src}"
+        );
+        for tape_len in [4, 6, 9, 30] {
+            for fuel in [None, Some(0), Some(2), Some(5), Some(100)] {
+                let config = Config::new(tape_len, EofPolicy::Zero, fuel).unwrap();
+                let got = assert_agree(src, &config, b"");
+                let (expected, _) = both(src, &config, b"");
+                assert_eq!(got.fuel_used, expected.fuel_used, "{src} {config:?}");
+            }
+        }
+    }
+    // With folded loops inside, wherever the reference decides.
+    for src in ["+>+>+>+>+>+<<<<<[[->+<]>]", "+>+>+>+<<<[->>+<]"] {
+        for tape_len in [4, 6, 9, 30] {
+            for fuel in [None, Some(2), Some(5), Some(100)] {
+                agree_where_decided(src, &Config::new(tape_len, EofPolicy::Zero, fuel).unwrap());
+            }
+        }
+    }
+}
+
+#[test]
+fn a_guard_that_does_not_cover_its_block_is_a_compile_error() {
+    use crate::ir::{Node, Op, Span};
+    let program = Program::parse("+>+").unwrap();
+    let span = Span { start: 0, end: 3 };
+    let nodes = vec![
+        Node::new(
+            Op::Guard {
+                lo: 0,
+                hi: 0,
+                len: 2,
+            },
+            span,
+        ),
+        Node::new(
+            Op::Add {
+                offset: 0,
+                delta: 1,
+            },
+            span,
+        ),
+        Node::new(
+            Op::Add {
+                offset: 1,
+                delta: 1,
+            },
+            span,
+        ),
+    ];
+    assert!(compile_nodes(&program, nodes).is_err());
+    let unguarded = vec![Node::new(
+        Op::Add {
+            offset: 0,
+            delta: 1,
+        },
+        span,
+    )];
+    assert!(compile_nodes(&program, unguarded).is_err());
+}
+
+/// Plans `nodes` for the default tape and flattens them: malformed IR is refused by the plan or by
+/// the bytecode's own checks.
+fn compile_nodes(program: &Program, nodes: Vec<Node>) -> Result<Bytecode, CompileError> {
+    let planned = PlannedIr::new(program, nodes, 30_000)?;
+    Bytecode::compile(program, &planned)
 }

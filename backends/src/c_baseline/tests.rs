@@ -1,10 +1,10 @@
-//! Tests of `c-baseline` and `c-opt` against the reference interpreter (each compile runs the C
+//! Tests of `c-guarded` and `c-opt` against the reference interpreter (each compile runs the C
 //! compiler, so the property test keeps to a few cases). Every test needs a C compiler; without one
 //! the backends must say so, which `unavailable_without_a_compiler_is_reported` checks instead.
 
 use proptest::prelude::*;
 
-use super::{find_compiler, C_BASELINE, C_OPT};
+use super::{find_compiler, C_GUARDED, C_OPT};
 use crate::backend::{compile_and_run, Availability, Backend, CompileError};
 use crate::config::{Config, EofPolicy};
 use crate::ir::eval::evaluate;
@@ -15,7 +15,7 @@ use crate::reference::Reference;
 use crate::syntax::Program;
 
 fn backends() -> [&'static dyn Backend; 2] {
-    [&C_BASELINE, &C_OPT]
+    [&C_GUARDED, &C_OPT]
 }
 
 /// Whether a C compiler is here; when not, both backends must report themselves unavailable.
@@ -44,7 +44,7 @@ fn agree(src: &str, config: Config, input: &[u8]) -> Outcome {
         let expected = if backend.name() == "c-opt" && want.status == Status::OutOfFuel {
             let nodes = optimize_default(&program);
             let mut output = Vec::new();
-            let halt = evaluate(&program, &nodes, &config, &mut &input[..], &mut output);
+            let halt = evaluate(&program, &nodes, &config, &mut &input[..], &mut output).unwrap();
             Outcome::new(halt, output)
         } else {
             want.clone()
@@ -55,9 +55,9 @@ fn agree(src: &str, config: Config, input: &[u8]) -> Outcome {
             "{} on {src:?} under {config:?}",
             backend.name()
         );
-        if backend.name() == "c-baseline" {
-            assert_eq!(want.fuel_used, got.fuel_used, "c-baseline fuel on {src:?}");
-        } else if config.fuel.is_some() && want.status == Status::Ok {
+        if backend.name() == "c-guarded" {
+            assert_eq!(want.fuel_used, got.fuel_used, "c-guarded fuel on {src:?}");
+        } else if config.metered() && want.status == Status::Ok {
             assert!(got.fuel_used <= want.fuel_used, "c-opt fuel on {src:?}");
         }
     }

@@ -14,10 +14,9 @@
 use std::fmt::Write as _;
 
 use crate::backend::CompileError;
-use crate::ir::blocks::{guard, in_block};
-use crate::ir::{Node, Op, Span};
+use crate::ir::plan::{Decision, PlannedIr};
+use crate::ir::{Op, Span};
 use crate::jit::{STATUS_OK, STATUS_OUT_OF_FUEL, STATUS_STOPPED};
-use crate::syntax::Program;
 
 /// The deepest loop nesting translated. GCC's compile time grows roughly cubically with the nesting
 /// depth of loops, even at `-O0` (measured with gcc 12 at `-O3`: depth 1000 takes 1.8 s, 2000 7.7 s,
@@ -25,7 +24,7 @@ use crate::syntax::Program;
 pub const MAX_NESTING: usize = 256;
 
 fn codegen(what: &str) -> CompileError {
-    CompileError::Codegen(format!("C translation: {what}"))
+    CompileError::Bug(format!("C translation: {what}"))
 }
 
 fn fmt_err(_: std::fmt::Error) -> CompileError {
@@ -76,15 +75,11 @@ fn at(offset: i64) -> String {
     }
 }
 
-/// Translates IR `nodes` of `program` to a C translation unit; charges fuel at loop-body entries when
-/// `metered`. Guards are recomputed here, so the memory safety of the C code rests on
-/// `ir::blocks::guard` alone.
-pub fn translate(
-    program: &Program,
-    nodes: Vec<Node>,
-    metered: bool,
-) -> Result<String, CompileError> {
-    let nodes = guard(program, nodes);
+/// Translates planned IR to a C translation unit; charges fuel at loop-body entries when `metered`.
+/// Each guard becomes what its plan decision says (no test, a test, or the fallback alone), so the
+/// memory safety of the C code rests on the plan, which verified every guard against its block.
+pub fn translate(planned: &PlannedIr, metered: bool) -> Result<String, CompileError> {
+    let nodes = planned.nodes();
     let mut c = String::with_capacity(64 + nodes.len() * 24);
     c.push_str(PRELUDE);
     c.push_str("\nuint32_t bf_entry(bf_state *s) {\n");
@@ -99,30 +94,28 @@ pub fn translate(
     let mut next_loop = 0usize;
     // Nodes left in the guarded block being emitted (its `else` branch is open).
     let mut block: Option<u32> = None;
-    for node in &nodes {
-        if in_block(&node.op) && block.is_none() {
-            return Err(codegen("a block node without a guard"));
-        }
-        if !in_block(&node.op) && block.is_some() {
-            return Err(codegen("a guard covers a loop boundary or scan"));
-        }
+    for (index, node) in nodes.iter().enumerate() {
         let written: std::fmt::Result = match &node.op {
-            Op::Guard { lo, hi, len } => {
-                if *lo > 0 || *hi < 0 {
-                    return Err(codegen("a guard does not contain its start"));
-                }
+            Op::Guard { len, .. } => {
                 if *len == 0 {
                     continue;
                 }
                 let Span { start, end } = node.span;
                 block = Some(*len);
-                writeln!(
-                    c,
-                    "    if (p < {}u || p + {}u >= n) EXACT({start}u, {end}u); else {{",
-                    -(*lo as i64),
-                    hi
-                )
-                .map_err(fmt_err)?;
+                match planned.decision(index) {
+                    Decision::Always => c.push_str("    {\n"),
+                    // The block's nodes never run: the compiler drops them.
+                    Decision::Never => {
+                        writeln!(c, "    EXACT({start}u, {end}u); if (0) {{").map_err(fmt_err)?
+                    }
+                    Decision::Check { lo, hi } => writeln!(
+                        c,
+                        "    if (p < {}u || p + {}u >= n) EXACT({start}u, {end}u); else {{",
+                        -(lo as i64),
+                        hi
+                    )
+                    .map_err(fmt_err)?,
+                }
                 continue;
             }
             Op::Add { offset, delta } => {

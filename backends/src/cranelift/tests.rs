@@ -23,6 +23,7 @@ fn split_options(budget: usize, depth: usize) -> Options {
     Options {
         verify: true,
         dump: false,
+        listing: false,
         budget,
         depth,
     }
@@ -31,7 +32,7 @@ fn split_options(budget: usize, depth: usize) -> Options {
 fn compile_split(src: &str, config: &Config, options: &Options) -> Compiled {
     let program = Program::parse(src).expect("test programs parse");
     let nodes = optimize_default(&program);
-    compile_nodes(&program, &nodes, config, options).expect("compiles")
+    compile_nodes(&program, nodes.clone(), config, options).expect("compiles")
 }
 
 fn compile_with(src: &str, config: &Config, budget: usize) -> Compiled {
@@ -55,7 +56,7 @@ fn evaluator(src: &str, config: &Config, input: &[u8]) -> Outcome {
     let program = Program::parse(src).expect("test programs parse");
     let nodes = optimize_default(&program);
     let mut output = Vec::new();
-    let halt = evaluate(&program, &nodes, config, &mut &input[..], &mut output);
+    let halt = evaluate(&program, &nodes, config, &mut &input[..], &mut output).unwrap();
     Outcome::new(halt, output)
 }
 
@@ -251,7 +252,11 @@ fn large_programs_split_into_functions_and_agree() {
     // counters) and folds it to a few hundred nodes, so the split is forced with a smaller budget.
     let src = workload::synthetic(10_000, 3);
     let compiled = compile_with(&src, &Config::default(), DEFAULT_BUDGET / 10);
-    assert!(compiled.functions > 1, "{} functions", compiled.functions);
+    assert!(
+        compiled.keep().functions > 1,
+        "{} functions",
+        compiled.keep().functions
+    );
     let expected = reference(&src, &Config::default(), b"");
     assert_eq!(expected.status, Status::Ok);
     assert_eq!(compare(&expected, &run_collect(&compiled, b"")), None);
@@ -291,9 +296,9 @@ fn twenty_thousand_nested_loops_with_blocks_split_by_depth_and_agree() {
     let compiled = compile_split(&src, &config, &options(DEFAULT_BUDGET));
     // Every function nests at most `DEFAULT_DEPTH` loops, so there are at least this many functions.
     assert!(
-        compiled.functions >= 20_000 / DEFAULT_DEPTH,
+        compiled.keep().functions >= 20_000 / DEFAULT_DEPTH,
         "{} functions",
-        compiled.functions
+        compiled.keep().functions
     );
     let expected = reference(&src, &config, b"");
     assert_eq!(expected.status, Status::Ok);
@@ -336,7 +341,11 @@ fn small_depth_bounds_split_at_loops_and_change_nothing() {
         &Config::default(),
         &split_options(DEFAULT_BUDGET, 1),
     );
-    assert!(nine.functions >= 9, "{} functions", nine.functions);
+    assert!(
+        nine.keep().functions >= 9,
+        "{} functions",
+        nine.keep().functions
+    );
 }
 
 #[test]
@@ -380,8 +389,8 @@ fn malformed_ir_is_a_compile_error_not_unchecked_code() {
         ),
     ];
     for nodes in [unguarded, too_narrow] {
-        let result = compile_nodes(&program, &nodes, &config, &options(DEFAULT_BUDGET));
-        assert!(matches!(result, Err(CompileError::Codegen(_))), "{nodes:?}");
+        let result = compile_nodes(&program, nodes.clone(), &config, &options(DEFAULT_BUDGET));
+        assert!(matches!(result, Err(CompileError::Plan(_))), "{nodes:?}");
     }
 }
 
@@ -469,5 +478,85 @@ proptest! {
             return Err(TestCaseError::fail(format!("{difference}\nprogram: {src}\nconfig: {config:?}")));
         }
         prop_assert_eq!(got.fuel_used, expected.fuel_used);
+    }
+}
+
+/// The vector scan (16-byte windows, two of them for stride ±1) against the reference: strides up to
+/// one past the longest vector stride, both ways, on tapes just long enough for one stretch and
+/// longer, from starts near both ends and the middle, with the zero on every cell of the scan's path
+/// (or none), and the cells off that path all zero (which the scan must skip) or all non-zero.
+#[test]
+fn vector_scans_agree_at_every_zero_position() {
+    for stride in 1..=9usize {
+        let reach = if stride == 1 { 32 } else { 15 + stride };
+        for len in [reach, reach + 1, reach + stride + 2, 2 * reach + 3] {
+            let mut starts: Vec<usize> =
+                (0..len.min(4)).chain(len.saturating_sub(4)..len).collect();
+            starts.extend([len / 2, reach.min(len - 1)]);
+            starts.sort_unstable();
+            starts.dedup();
+            for right in [true, false] {
+                for &start in &starts {
+                    let path: Vec<usize> = (0..)
+                        .map(|k| start as i64 + if right { k } else { -k } * stride as i64)
+                        .take_while(|&i| (0..len as i64).contains(&i))
+                        .map(|i| i as usize)
+                        .collect();
+                    for zero in path.iter().skip(1).copied().map(Some).chain([None]) {
+                        for off_path_zero in [true, false] {
+                            let mut src = String::new();
+                            for i in 0..len {
+                                let on_path = path.contains(&i);
+                                if (on_path && Some(i) != zero) || (!on_path && !off_path_zero) {
+                                    src.push('+');
+                                }
+                                if i + 1 < len {
+                                    src.push('>');
+                                }
+                            }
+                            src.push_str(&"<".repeat(len - 1 - start));
+                            let step = if right { ">" } else { "<" }.repeat(stride);
+                            src.push_str(&format!("[{step}]+."));
+                            assert_agrees(&src, &tape(len), b"");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Output past the inline buffer's capacity, interleaved with input (which hands the queued output
+/// on first) and with exact fallbacks near the tape's end, keeps its order.
+#[test]
+fn output_beyond_the_inline_buffer_keeps_its_order() {
+    // 10 * 8 * 8 * 8 = 5120 bytes, then an input echoed, then more output.
+    let src = "++++++++++[>++++++++[>++++++++[>++++++++[>.+<-]<-]<-]<-],.>>>>>.";
+    let o = assert_agrees(src, &Config::default(), b"!");
+    assert_eq!(o.output.len(), 5122);
+    // Then blocks near the tape's end: the last one's guard fails, and its exact run writes a byte
+    // before leaving the tape.
+    let src = "++++++++++[>++++++++[>++++++++[>++++++++[>.+<-]<-]<-]<-]>>>>>+[.>+]";
+    let o = assert_agrees(src, &tape(7), b"");
+    assert_eq!(o.output.len(), 5122);
+    assert!(matches!(o.status, Status::PointerOutOfBounds { .. }));
+}
+
+/// A block whose guard fails but whose exact run succeeds (a multiply loop on a zero cell next to the
+/// tape's end) resumes where the fast path would, with the right cell for the loop or scan test after
+/// it (tests after blocks may use the value a block or loop left known).
+#[test]
+fn a_failed_guard_hands_the_right_cell_to_the_next_test() {
+    for len in 2..6 {
+        let right = ">".repeat(len - 1);
+        for src in [
+            format!("{right}[->+<]+[<]"),
+            format!("+{right}[->+<]+[-<]"),
+            format!("+[{right}[->+<]<-]"),
+            format!("{right}+[-[->+<]]+."),
+            "+[>]<[->+<]+.[-]<[<]".to_string(),
+        ] {
+            assert_agrees(&src, &tape(len), b"");
+        }
     }
 }

@@ -6,10 +6,11 @@ use std::io::Write;
 use proptest::prelude::*;
 
 use super::codegen::{generate, Options, Simd};
-use super::x64::compile_ir;
+use super::compile_ir;
 use super::DynasmOpt;
-use crate::backend::{compile_and_run, run_collect, Backend};
+use crate::backend::{compile_and_run, run_collect, Backend, CompileError};
 use crate::config::{Config, EofPolicy};
+use crate::ir::plan::PlannedIr;
 use crate::ir::{blocks::guard, eval::evaluate, MulTarget, Node, Op, Span};
 use crate::optimizer::optimize_default;
 use crate::outcome::{compare, Outcome, Side, Status};
@@ -32,7 +33,7 @@ fn reference(program: &Program, config: Config, input: &[u8]) -> Outcome {
 /// The IR evaluator's outcome on `nodes`: the exact meaning of the IR, fuel included.
 fn eval_ir(program: &Program, nodes: &[Node], config: Config, input: &[u8]) -> Outcome {
     let mut out = Vec::new();
-    let halt = evaluate(program, nodes, &config, &mut &input[..], &mut out);
+    let halt = evaluate(program, nodes, &config, &mut &input[..], &mut out).unwrap();
     Outcome::new(halt, out)
 }
 
@@ -143,7 +144,7 @@ fn tape_of_one_cell() {
         "+[>>]", "+[<<<]", "+.[-]-.<",
     ] {
         for eof in EofPolicy::ALL {
-            let config = Config { eof, ..one };
+            let config = one.with_eof(eof);
             agree(src, config, b"");
             agree(src, config, b"z");
         }
@@ -230,11 +231,7 @@ fn mul_loops_at_the_edges() {
 fn eof_policies() {
     for eof in EofPolicy::ALL {
         // `,[.,]` never ends at EOF unless EOF stores 0: the budget stops it in the same place.
-        let config = Config {
-            eof,
-            ..Config::default()
-        }
-        .with_fuel(Some(50));
+        let config = Config::default().with_eof(eof).with_fuel(Some(50));
         for input in [&b""[..], b"a", b"ab", b"\x00\xff"] {
             agree("+++,.,.,.", config, input);
             agree(",[.,]", config, input);
@@ -388,12 +385,7 @@ fn ir_only_shapes_run_like_the_evaluator() {
 
 #[test]
 fn bad_ir_is_an_error_not_a_crash() {
-    let options = Options {
-        tape_len: 100,
-        fuel: false,
-        simd: Simd::Sse2,
-        entry_ptr: None,
-    };
+    let program = Program::parse("+[>+<-]").unwrap();
     let add = Node::new(
         Op::Add {
             offset: 0,
@@ -401,11 +393,7 @@ fn bad_ir_is_an_error_not_a_crash() {
         },
         Span::single(0),
     );
-    assert!(generate(std::slice::from_ref(&add), &options).is_err());
-    let open = Node::new(Op::LoopStart, Span::single(0));
-    let close = Node::new(Op::LoopEnd, Span::single(1));
-    assert!(generate(std::slice::from_ref(&open), &options).is_err());
-    assert!(generate(std::slice::from_ref(&close), &options).is_err());
+    // Malformed IR never reaches the generator: the plan refuses it.
     let bad_guard = Node::new(
         Op::Guard {
             lo: 0,
@@ -414,7 +402,19 @@ fn bad_ir_is_an_error_not_a_crash() {
         },
         Span::single(0),
     );
-    assert!(generate(&[bad_guard, add], &options).is_err());
+    for nodes in [vec![add.clone()], vec![bad_guard, add]] {
+        let result = compile_ir(&program, &nodes, &tape(100), Simd::Sse2);
+        assert!(matches!(result, Err(CompileError::Plan(_))));
+    }
+    // A node range that is not a balanced run of whole blocks is refused by the generator.
+    let planned =
+        PlannedIr::new(&program, crate::optimizer::fold_runs_only(&program), 100).unwrap();
+    let options = Options::new(&tape(100), Simd::Sse2);
+    let len = planned.nodes().len();
+    for range in [1..2, 2..3, len - 1..len, 0..len + 1] {
+        let result = generate(&planned, range.clone(), &options);
+        assert!(matches!(result, Err(CompileError::Bug(_))), "{range:?}");
+    }
 }
 
 #[test]
@@ -422,7 +422,7 @@ fn listing_names_nodes_and_positions() {
     // Cell 0 comes from input: on a known value the multiply would fold to a set.
     let program = Program::parse(",+[->++<]>.").unwrap();
     let (nodes, generated) = super::compile_code(&program, &Config::default()).unwrap();
-    let text = super::disasm::listing(&program, &nodes, &generated);
+    let text = super::disasm::listing(&program, nodes.nodes(), &generated);
     assert!(text.contains("prologue"), "{text}");
     assert!(text.contains("mul [0] -> [1]*2 @ 1:3"), "{text}");
     assert!(
@@ -474,11 +474,7 @@ fn config_strategy() -> impl Strategy<Value = Config> {
         prop_oneof![3 => 1usize..12, 1 => 12usize..70, 1 => Just(30_000usize)],
         prop::sample::select(EofPolicy::ALL.to_vec()),
     )
-        .prop_map(|(tape_len, eof)| Config {
-            tape_len,
-            eof,
-            fuel: None,
-        })
+        .prop_map(|(tape_len, eof)| Config::new(tape_len, eof, None).unwrap())
 }
 
 proptest! {

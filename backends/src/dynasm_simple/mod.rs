@@ -7,10 +7,8 @@
 //! `[a_tape + a_ptr + offset]`; each straight-line block is preceded by its guard's bounds check, whose
 //! failure runs the block exactly through `jit_exact` (from a cold stub after the main code).
 //!
-//! Only x86-64 is supported; elsewhere the backend reports itself unsupported.
-
-#[cfg(target_arch = "x86_64")]
-pub(crate) mod translate;
+//! The walk from planned IR to emitter calls is [`crate::jit::one_to_one`], shared with `handjit`.
+//! Code is assembled on any host; running it needs x86-64 ([`crate::jit::require_x86_64`]).
 
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests;
@@ -40,34 +38,24 @@ impl Backend for DynasmSimple {
         program: &Program,
         config: &Config,
     ) -> Result<Box<dyn Executable>, CompileError> {
-        #[cfg(target_arch = "x86_64")]
-        {
-            x64::compile(program, config)
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            let _ = (program, config);
-            Err(CompileError::Unsupported("needs an x86-64 host".into()))
-        }
+        crate::jit::require_x86_64()?;
+        x64::compile(program, config)
     }
 }
 
-#[cfg(target_arch = "x86_64")]
 mod x64 {
-    use std::io::{Read, Write};
-
     use dynasmrt::x64::Assembler;
-    use dynasmrt::{dynasm, AssemblyOffset, DynamicLabel, DynasmApi, DynasmLabelApi};
+    use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
-    use super::translate::{simple_ir, translate, Emitter};
     use crate::backend::{CompileError, Executable};
     use crate::config::Config;
+    use crate::ir::plan::PlannedIr;
     use crate::ir::{Node, Span};
+    use crate::jit::one_to_one::{one_to_one_ir, translate, Emitter};
     use crate::jit::{
-        jit_exact, jit_input, jit_output, run_entry, EntryFn, OFFSET_FUEL, OFFSET_PTR, OFFSET_TAPE,
-        OFFSET_TAPE_LEN, STATUS_OK, STATUS_OUT_OF_FUEL, STATUS_STOPPED,
+        entry_at, jit_exact, jit_input, jit_output, LoadedCode, OFFSET_FUEL, OFFSET_PTR,
+        OFFSET_TAPE, OFFSET_TAPE_LEN, STATUS_OK, STATUS_OUT_OF_FUEL, STATUS_STOPPED,
     };
-    use crate::outcome::Halt;
     use crate::syntax::Program;
 
     /// dynasm with the register roles named once.
@@ -164,11 +152,6 @@ mod x64 {
         }
 
         fn guard(&mut self, lo: i32, hi: i32, fail: DynamicLabel) {
-            if lo == i32::MIN {
-                // The tape is at most 2^30 cells: this block always leaves it.
-                asm!(self.ops; jmp =>fail);
-                return;
-            }
             if lo < 0 {
                 asm!(self.ops
                     ; cmp a_ptr, -lo
@@ -326,27 +309,8 @@ mod x64 {
         }
     }
 
-    /// A compiled program: the executable buffer and what its runs need.
-    struct DynasmExecutable {
-        code: dynasmrt::ExecutableBuffer,
-        entry: AssemblyOffset,
-        program: Program,
-        config: Config,
-    }
-
-    impl Executable for DynasmExecutable {
-        fn run(&self, input: &mut dyn Read, output: &mut dyn Write) -> Halt {
-            // SAFETY: `entry` is the start of a function this module assembled, which follows the
-            // `jit` calling convention; the buffer is read-execute and lives as long as `self`.
-            let entry: EntryFn = unsafe { std::mem::transmute(self.code.ptr(self.entry)) };
-            // SAFETY: the generated code only touches cells after a bounds check against the tape
-            // length it reads from the state (guards, scans), and returns with the pointer in range.
-            unsafe { run_entry(entry, &self.program, &self.config, input, output) }
-        }
-    }
-
-    fn codegen(e: impl std::fmt::Display) -> CompileError {
-        CompileError::Codegen(e.to_string())
+    fn bug(e: impl std::fmt::Display) -> CompileError {
+        CompileError::Bug(format!("dynasm: {e}"))
     }
 
     /// Compiles `program` for runs under `config`.
@@ -354,7 +318,7 @@ mod x64 {
         program: &Program,
         config: &Config,
     ) -> Result<Box<dyn Executable>, CompileError> {
-        compile_ir(program, simple_ir(program), config)
+        compile_ir(program, one_to_one_ir(program), config)
     }
 
     /// Compiles guarded IR `nodes` of `program` (any ops) for runs under `config`.
@@ -363,20 +327,24 @@ mod x64 {
         nodes: Vec<Node>,
         config: &Config,
     ) -> Result<Box<dyn Executable>, CompileError> {
-        let ops = Assembler::new_with_capacity(nodes.len() * 12 + 256).map_err(codegen)?;
+        let planned = PlannedIr::new(program, nodes, config.tape_len())?;
+        let ops = Assembler::new_with_capacity(planned.nodes().len() * 12 + 256).map_err(bug)?;
         let entry = ops.offset();
         let mut emitter = DynasmEmitter::new(ops);
-        translate(&nodes, config.fuel.is_some(), &mut emitter)?;
+        translate(&planned, config.metered(), &mut emitter)?;
         let mut ops = emitter.ops;
-        ops.commit().map_err(codegen)?;
+        ops.commit().map_err(bug)?;
         let code = ops
             .finalize()
-            .map_err(|_| codegen("the code buffer is still in use"))?;
-        Ok(Box::new(DynasmExecutable {
-            code,
-            entry,
-            program: program.clone(),
-            config: *config,
-        }))
+            .map_err(|_| bug("the code buffer is still in use"))?;
+        // SAFETY: the buffer starts, at `entry`, a function assembled above that follows the `jit`
+        // calling convention; it is read-execute and lives in the executable, as long as the entry
+        // can be called. The code only touches cells its plan decisions cover (checked guards, blocks
+        // proven in bounds for this tape length) and scans check every step.
+        let loaded = unsafe {
+            let entry = entry_at(code.ptr(entry));
+            LoadedCode::new(code, entry, program, config)
+        };
+        Ok(Box::new(loaded))
     }
 }

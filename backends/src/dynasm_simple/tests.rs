@@ -145,7 +145,7 @@ fn agree_ir(src: &str, nodes: Vec<Node>, config: Config, input: &[u8]) -> Outcom
     let program = Program::parse(src).unwrap();
     let guarded = crate::ir::blocks::guard(&program, nodes.clone());
     let mut out = Vec::new();
-    let halt = evaluate(&program, &guarded, &config, &mut &input[..], &mut out);
+    let halt = evaluate(&program, &guarded, &config, &mut &input[..], &mut out).unwrap();
     let want = Outcome::new(halt, out);
     assert_eq!(
         compare(&reference(&program, config, input), &want),

@@ -6,9 +6,8 @@
 //! Register roles and code layout are those of `dynasm-simple` (see its module comment): the state in
 //! `rbx`, the tape base in `r12`, the pointer index in `r13`, the tape length in `r14`.
 //!
-//! Only x86-64 is supported; elsewhere the backend reports itself unsupported.
+//! Code is encoded on any host; running it needs x86-64 ([`crate::jit::require_x86_64`]) and Unix.
 
-#[cfg(target_arch = "x86_64")]
 pub mod encode;
 
 #[cfg(all(test, target_arch = "x86_64"))]
@@ -43,33 +42,23 @@ impl Backend for HandJit {
         program: &Program,
         config: &Config,
     ) -> Result<Box<dyn Executable>, CompileError> {
-        #[cfg(target_arch = "x86_64")]
-        {
-            x64::compile(program, config)
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            let _ = (program, config);
-            Err(CompileError::Unsupported("needs an x86-64 host".into()))
-        }
+        crate::jit::require_x86_64()?;
+        x64::compile(program, config)
     }
 }
 
-#[cfg(target_arch = "x86_64")]
 pub(crate) mod x64 {
-    use std::io::{Read, Write};
-
     use super::encode::{Code, Cond, Mem, RangeError, Reg};
     use crate::backend::{CompileError, Executable};
     use crate::config::Config;
-    use crate::dynasm_simple::translate::{simple_ir, translate, Emitter};
+    use crate::ir::plan::PlannedIr;
     use crate::ir::{Node, Span};
     use crate::jit::memory::ExecutableMemory;
+    use crate::jit::one_to_one::{one_to_one_ir, translate, Emitter};
     use crate::jit::{
-        jit_exact, jit_input, jit_output, run_entry, EntryFn, OFFSET_FUEL, OFFSET_PTR, OFFSET_TAPE,
-        OFFSET_TAPE_LEN, STATUS_OK, STATUS_OUT_OF_FUEL, STATUS_STOPPED,
+        entry_at, jit_exact, jit_input, jit_output, LoadedCode, OFFSET_FUEL, OFFSET_PTR,
+        OFFSET_TAPE, OFFSET_TAPE_LEN, STATUS_OK, STATUS_OUT_OF_FUEL, STATUS_STOPPED,
     };
-    use crate::outcome::Halt;
     use crate::syntax::Program;
 
     /// The `JitState` pointer.
@@ -222,7 +211,7 @@ pub(crate) mod x64 {
             let mut next = match self.labels[label] {
                 LabelSlot::Waiting(last) => last,
                 LabelSlot::Bound(_) => {
-                    self.fail(CompileError::Codegen("a label bound twice".into()));
+                    self.fail(CompileError::Bug("a label bound twice".into()));
                     return;
                 }
             };
@@ -249,11 +238,6 @@ pub(crate) mod x64 {
         }
 
         fn guard(&mut self, lo: i32, hi: i32, fail: usize) {
-            if lo == i32::MIN {
-                // The tape is at most 2^30 cells: this block always leaves it.
-                self.jump(fail);
-                return;
-            }
             if lo < 0 {
                 self.code.cmp_imm(PTR, -lo);
                 self.jcc(Cond::L, fail);
@@ -373,33 +357,15 @@ pub(crate) mod x64 {
         }
     }
 
-    /// A compiled program: its read-execute code and what its runs need.
-    struct HandExecutable {
-        code: ExecutableMemory,
-        program: Program,
-        config: Config,
-    }
-
-    impl Executable for HandExecutable {
-        fn run(&self, input: &mut dyn Read, output: &mut dyn Write) -> Halt {
-            // SAFETY: the memory starts with a complete function this module encoded, following the
-            // `jit` calling convention; it is read-execute and lives as long as `self`.
-            let entry: EntryFn = unsafe { std::mem::transmute(self.code.as_ptr()) };
-            // SAFETY: the generated code only touches cells after a bounds check against the tape
-            // length it reads from the state (guards, scans), and returns with the pointer in range.
-            unsafe { run_entry(entry, &self.program, &self.config, input, output) }
-        }
-    }
-
-    /// The machine code for guarded IR `nodes` under `config`.
-    pub(crate) fn encode(nodes: &[Node], config: &Config) -> Result<Vec<u8>, CompileError> {
-        let mut emitter = HandEmitter::new(nodes.len());
-        translate(nodes, config.fuel.is_some(), &mut emitter)?;
+    /// The machine code for planned IR under `config`.
+    pub(crate) fn encode(planned: &PlannedIr, config: &Config) -> Result<Vec<u8>, CompileError> {
+        let mut emitter = HandEmitter::new(planned.nodes().len());
+        translate(planned, config.metered(), &mut emitter)?;
         if let Some(e) = emitter.error {
             return Err(e);
         }
         if !emitter.all_bound() {
-            return Err(CompileError::Codegen("a jump to an unbound label".into()));
+            return Err(CompileError::Bug("a jump to an unbound label".into()));
         }
         Ok(emitter.code.bytes)
     }
@@ -409,7 +375,7 @@ pub(crate) mod x64 {
         program: &Program,
         config: &Config,
     ) -> Result<Box<dyn Executable>, CompileError> {
-        compile_ir(program, simple_ir(program), config)
+        compile_ir(program, one_to_one_ir(program), config)
     }
 
     /// Compiles guarded IR `nodes` of `program` (any ops) for runs under `config`.
@@ -418,13 +384,16 @@ pub(crate) mod x64 {
         nodes: Vec<Node>,
         config: &Config,
     ) -> Result<Box<dyn Executable>, CompileError> {
-        let bytes = encode(&nodes, config)?;
-        let code =
-            ExecutableMemory::new(&bytes).map_err(|e| CompileError::Codegen(e.to_string()))?;
-        Ok(Box::new(HandExecutable {
-            code,
-            program: program.clone(),
-            config: *config,
-        }))
+        let planned = PlannedIr::new(program, nodes, config.tape_len())?;
+        let bytes = encode(&planned, config)?;
+        let code = ExecutableMemory::new(&bytes)?;
+        // SAFETY: the memory starts with a complete function encoded above that follows the `jit`
+        // calling convention; it is read-execute and lives in the executable, as long as the entry can
+        // be called. The code only touches cells its plan decisions cover and scans check every step.
+        let loaded = unsafe {
+            let entry = entry_at(code.as_ptr());
+            LoadedCode::new(code, entry, program, config)
+        };
+        Ok(Box::new(loaded))
     }
 }

@@ -76,38 +76,58 @@ pub fn strip_guards(nodes: Vec<Node>) -> Vec<Node> {
 }
 
 /// Puts a guard before every straight-line block (existing guards are recomputed).
+///
+/// Nodes are moved, not copied: each block's guard is reserved in place and filled in when the
+/// block ends, so the IR is never held twice.
 pub fn guard(program: &Program, nodes: Vec<Node>) -> Vec<Node> {
     let nodes = strip_guards(nodes);
     let mut out = Vec::with_capacity(nodes.len() + nodes.len() / 4);
-    let mut i = 0;
-    while i < nodes.len() {
-        if !in_block(&nodes[i].op) {
-            out.push(nodes[i].clone());
-            i += 1;
-            continue;
+    // Index in `out` of the guard of the block being copied, if one is open.
+    let mut open: Option<usize> = None;
+    for node in nodes {
+        if in_block(&node.op) {
+            if open.is_none() {
+                open = Some(out.len());
+                out.push(Node::new(
+                    Op::Guard {
+                        lo: 0,
+                        hi: 0,
+                        len: 0,
+                    },
+                    node.span,
+                ));
+            }
+            out.push(node);
+        } else {
+            if let Some(at) = open.take() {
+                fill_guard(program, &mut out, at);
+            }
+            out.push(node);
         }
-        let start = i;
-        while i < nodes.len() && in_block(&nodes[i].op) {
-            i += 1;
-        }
-        let block = &nodes[start..i];
-        let span = block
-            .iter()
-            .fold(block[0].span, |acc, node| acc.merge(node.span));
-        let (src_lo, src_hi) = source_reach(program, span);
-        let (ir_lo, ir_hi) = node_reach(block);
-        let clamp = |v: i64| v.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
-        out.push(Node::new(
-            Op::Guard {
-                lo: clamp(src_lo.min(ir_lo)),
-                hi: clamp(src_hi.max(ir_hi)),
-                len: block.len() as u32,
-            },
-            span,
-        ));
-        out.extend_from_slice(block);
+    }
+    if let Some(at) = open {
+        fill_guard(program, &mut out, at);
     }
     out
+}
+
+/// Computes the guard at `out[at]` for the block after it, which runs to the end of `out`.
+fn fill_guard(program: &Program, out: &mut [Node], at: usize) {
+    let block = &out[at + 1..];
+    let span = block
+        .iter()
+        .fold(block[0].span, |acc, node| acc.merge(node.span));
+    let (src_lo, src_hi) = source_reach(program, span);
+    let (ir_lo, ir_hi) = node_reach(block);
+    let clamp = |v: i64| v.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+    out[at] = Node::new(
+        Op::Guard {
+            lo: clamp(src_lo.min(ir_lo)),
+            hi: clamp(src_hi.max(ir_hi)),
+            len: block.len() as u32,
+        },
+        span,
+    );
 }
 
 #[cfg(test)]

@@ -1,30 +1,59 @@
 //! The reference evaluator of IR: the meaning of every IR node, written as plainly as possible.
 //!
 //! The optimizer's soundness tests run a program before and after a pass through this evaluator and
-//! require equal outcomes. It expects guarded IR ([`super::blocks::guard`]); inside a block it still
-//! checks every access, and reports an access off the tape (which a correct guard makes impossible) as
-//! an out-of-bounds error at the node's first command, so a pass bug shows as a divergence, never a panic.
+//! require equal outcomes. It expects guarded IR ([`super::blocks::guard`]), plans it
+//! ([`super::plan::PlannedIr`]) and follows each guard's decision like every other emitter; inside a
+//! block it still checks every access, and reports an access off the tape (which a correct plan makes
+//! impossible) as an out-of-bounds error at the node's first command, so a bug shows as a divergence,
+//! never a panic.
 
 use std::io::{Read, Write};
 
+use super::plan::{PlanError, PlannedIr};
 use super::{loop_partners, Node, Op};
 use crate::config::Config;
 use crate::outcome::{Halt, Side};
-use crate::reference::execute_exact;
+use crate::runtime::exact::execute_exact;
 use crate::runtime::{Io, Machine, Stop};
 use crate::syntax::Program;
 
-/// Runs guarded IR `nodes` of `program` under `config`.
+/// Plans guarded IR `nodes` of `program` for `config` and runs it (malformed IR is an error).
 pub fn evaluate(
     program: &Program,
     nodes: &[Node],
     config: &Config,
     input: &mut dyn Read,
     output: &mut dyn Write,
+) -> Result<Halt, PlanError> {
+    let planned = PlannedIr::new(program, nodes.to_vec(), config.tape_len())?;
+    Ok(evaluate_planned(program, &planned, config, input, output))
+}
+
+/// Runs planned IR of `program` under `config` (whose tape length the plan was made for).
+pub fn evaluate_planned(
+    program: &Program,
+    planned: &PlannedIr,
+    config: &Config,
+    input: &mut dyn Read,
+    output: &mut dyn Write,
 ) -> Halt {
-    let mut io = Io::new(input, output, config.eof);
+    evaluate_observed(program, planned, config, input, output, &mut |_, _| {})
+}
+
+/// [`evaluate_planned`], calling `observe(node, ptr)` whenever control reaches a guard, loop boundary
+/// or scan, and at the `LoopStart` of every back edge (the plan's soundness test checks its ranges and
+/// decisions against real runs this way).
+pub(crate) fn evaluate_observed(
+    program: &Program,
+    planned: &PlannedIr,
+    config: &Config,
+    input: &mut dyn Read,
+    output: &mut dyn Write,
+    observe: &mut dyn FnMut(usize, usize),
+) -> Halt {
+    let mut io = Io::new(input, output, config.eof());
     let mut m = Machine::new(config);
-    let result = eval_nodes(program, nodes, &mut m, &mut io);
+    let result = eval_nodes(program, planned, &mut m, &mut io, observe);
     m.finish(result, &mut io, program)
 }
 
@@ -41,19 +70,22 @@ fn cell_at(m: &Machine, offset: i32, node: &Node) -> Result<usize, Stop> {
 
 fn eval_nodes(
     program: &Program,
-    nodes: &[Node],
+    planned: &PlannedIr,
     m: &mut Machine,
     io: &mut Io<'_>,
+    observe: &mut dyn FnMut(usize, usize),
 ) -> Result<(), Stop> {
+    let nodes = planned.nodes();
     let partners = loop_partners(nodes);
     let mut pc = 0;
     while pc < nodes.len() {
         let node = &nodes[pc];
+        if !super::blocks::in_block(&node.op) {
+            observe(pc, m.ptr);
+        }
         match &node.op {
-            Op::Guard { lo, hi, len } => {
-                let low = m.ptr as i64 + *lo as i64;
-                let high = m.ptr as i64 + *hi as i64;
-                if low < 0 || high >= m.tape.len() as i64 {
+            Op::Guard { len, .. } => {
+                if !planned.decision(pc).passes(m.ptr, m.tape.len()) {
                     execute_exact(
                         program,
                         node.span.range(),
@@ -119,6 +151,8 @@ fn eval_nodes(
                 if m.tape[m.ptr] != 0 {
                     m.spend_fuel()?;
                     pc = partners[pc] as usize;
+                    // A back edge enters the loop's test again (where a tiered JIT takes over).
+                    observe(pc, m.ptr);
                 }
             }
         }
@@ -135,7 +169,7 @@ mod tests {
 
     fn eval(program: &Program, nodes: &[Node], config: Config) -> Outcome {
         let mut out = Vec::new();
-        let halt = evaluate(program, nodes, &config, &mut &b""[..], &mut out);
+        let halt = evaluate(program, nodes, &config, &mut &b""[..], &mut out).unwrap();
         Outcome::new(halt, out)
     }
 

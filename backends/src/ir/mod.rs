@@ -7,14 +7,17 @@
 //! Bounds are kept exact by **guards** ([`blocks::guard`]): a straight-line block (the nodes between two
 //! loop boundaries or scans) is preceded by a `Guard` holding the lowest and highest pointer offset the
 //! block can reach. A backend checks both ends once; when the check fails it runs the block's source
-//! span with the reference semantics ([`crate::reference::execute_exact`]), which raises the exact error,
-//! at the exact position, after exactly the output the reference would have written. Inside a guarded
-//! block, operations need no checks of their own.
+//! span with the reference semantics ([`crate::runtime::exact::execute_exact`]), which raises the exact
+//! error, at the exact position, after exactly the output the reference would have written. Inside a
+//! guarded block, operations need no checks of their own. Whether a guard is checked at run time at
+//! all is decided once per compilation by the guard plan ([`plan::PlannedIr`]), which every emitter
+//! consumes.
 //!
 //! See `docs/semantics.md` for the contract and `docs/optimizer.md` for the passes.
 
 pub mod blocks;
 pub mod eval;
+pub mod plan;
 
 use std::fmt;
 
@@ -144,30 +147,31 @@ impl Node {
 
 /// Lowers a parsed program to IR, one node per command, without guards.
 pub fn lower(program: &Program) -> Vec<Node> {
-    program
-        .cmds()
-        .iter()
-        .enumerate()
-        .map(|(i, cmd)| {
-            let op = match cmd.kind {
-                CmdKind::Inc => Op::Add {
-                    offset: 0,
-                    delta: 1,
-                },
-                CmdKind::Dec => Op::Add {
-                    offset: 0,
-                    delta: 255,
-                },
-                CmdKind::Left => Op::Move { by: -1 },
-                CmdKind::Right => Op::Move { by: 1 },
-                CmdKind::Output => Op::Output { offset: 0 },
-                CmdKind::Input => Op::Input { offset: 0 },
-                CmdKind::Open => Op::LoopStart,
-                CmdKind::Close => Op::LoopEnd,
-            };
-            Node::new(op, Span::single(i))
-        })
-        .collect()
+    lower_iter(program).collect()
+}
+
+/// The nodes of [`lower`] one at a time, so a consumer that folds them (the `fold-runs` pass) never
+/// holds one node per command in memory.
+pub fn lower_iter(program: &Program) -> impl ExactSizeIterator<Item = Node> + '_ {
+    program.cmds().iter().enumerate().map(|(i, cmd)| {
+        let op = match cmd.kind {
+            CmdKind::Inc => Op::Add {
+                offset: 0,
+                delta: 1,
+            },
+            CmdKind::Dec => Op::Add {
+                offset: 0,
+                delta: 255,
+            },
+            CmdKind::Left => Op::Move { by: -1 },
+            CmdKind::Right => Op::Move { by: 1 },
+            CmdKind::Output => Op::Output { offset: 0 },
+            CmdKind::Input => Op::Input { offset: 0 },
+            CmdKind::Open => Op::LoopStart,
+            CmdKind::Close => Op::LoopEnd,
+        };
+        Node::new(op, Span::single(i))
+    })
 }
 
 /// For each `LoopStart` the index of its `LoopEnd` and vice versa (other entries are `u32::MAX`).

@@ -2,35 +2,7 @@
 //! switched to read-execute before anything runs. The pages are never writable and executable at once,
 //! and they are unmapped when the owner is dropped.
 
-use std::fmt;
-
-/// Why executable memory could not be made.
-#[derive(Debug)]
-pub enum MemoryError {
-    /// The code is empty (nothing to map).
-    Empty,
-    /// `mmap` failed, with the OS error.
-    Map(std::io::Error),
-    /// `mprotect` to read-execute failed, with the OS error.
-    Protect(std::io::Error),
-    /// Hand-mapped executable memory is not implemented on this platform.
-    Unsupported,
-}
-
-impl fmt::Display for MemoryError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MemoryError::Empty => f.write_str("no machine code to map"),
-            MemoryError::Map(e) => write!(f, "mapping memory for machine code failed: {e}"),
-            MemoryError::Protect(e) => write!(f, "making machine code executable failed: {e}"),
-            MemoryError::Unsupported => {
-                f.write_str("executable memory is not supported on this platform")
-            }
-        }
-    }
-}
-
-impl std::error::Error for MemoryError {}
+pub use crate::error::MemoryError;
 
 /// Read-execute pages holding a copy of some machine code; unmapped on drop.
 pub struct ExecutableMemory {
@@ -69,7 +41,7 @@ impl ExecutableMemory {
             )
         };
         if base == libc::MAP_FAILED {
-            return Err(MemoryError::Map(std::io::Error::last_os_error()));
+            return Err(MemoryError::Map(std::io::Error::last_os_error().into()));
         }
         let base = base as *mut u8;
         // SAFETY: `base` points to `mapped >= code.len()` writable bytes that nothing else references, and
@@ -87,7 +59,7 @@ impl ExecutableMemory {
             let err = std::io::Error::last_os_error();
             // SAFETY: unmapping the mapping made above, which nothing references.
             unsafe { libc::munmap(base as *mut libc::c_void, mapped) };
-            return Err(MemoryError::Protect(err));
+            return Err(MemoryError::Protect(err.into()));
         }
         Ok(ExecutableMemory {
             base,

@@ -10,16 +10,24 @@
 //! - when fuel is metered, `fuel_left` is decremented in place at every loop-body entry; at zero the code
 //!   returns [`STATUS_OUT_OF_FUEL`] without decrementing.
 //!
-//! Callbacks never unwind into generated frames: each catches panics and turns them into a stop.
+//! Callbacks never unwind into generated frames: each catches panics and turns them into a stop. They
+//! are `unsafe` and crate-private: only generated code calls them, with the state it was entered with.
+//!
+//! Loaded code of every code generator is run the same way: `LoadedCode` is the one executable type
+//! (it keeps the code alive and runs it on a fresh machine), and `enter` is the one function that calls
+//! generated code (the tiered JIT calls it too). `one_to_one` is the walk the one-to-one JITs share.
 
+mod loaded;
 pub mod memory;
+pub(crate) mod one_to_one;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::backend::Availability;
-use crate::config::Config;
-use crate::outcome::{Halt, IoFailure};
-use crate::reference::execute_exact;
+pub(crate) use loaded::{enter, entry_at, LoadedCode};
+
+use crate::backend::{Availability, CompileError};
+use crate::outcome::IoFailure;
+use crate::runtime::exact::execute_exact;
 use crate::runtime::{Io, Machine, Stop};
 use crate::syntax::Program;
 
@@ -32,6 +40,15 @@ pub fn x86_64_availability() -> Availability {
     }
 }
 
+/// The one check (and error) of every backend whose generated code needs an x86-64 host: `Ok` there,
+/// the environment error elsewhere.
+pub(crate) fn require_x86_64() -> Result<(), CompileError> {
+    match x86_64_availability() {
+        Availability::Available => Ok(()),
+        Availability::Unsupported(why) => Err(CompileError::Unsupported(why)),
+    }
+}
+
 /// The run ended normally.
 pub const STATUS_OK: u32 = 0;
 /// The run stopped; the reason is in [`JitState::stop`] (set by a callback).
@@ -39,45 +56,45 @@ pub const STATUS_STOPPED: u32 = 1;
 /// The fuel budget ran out at a loop-body entry.
 pub const STATUS_OUT_OF_FUEL: u32 = 2;
 
-/// Returned by [`jit_exact`] in place of a pointer when the exact run stopped.
+/// Returned by `jit_exact` in place of a pointer when the exact run stopped.
 pub const EXACT_STOPPED: usize = usize::MAX;
 
 /// The state one run of generated code works on. `repr(C)`: generated code reads the first fields at
-/// the offsets given by the `OFFSET_*` constants.
+/// the offsets given by the `OFFSET_*` constants. The fields are private: only [`enter`] makes one.
 #[repr(C)]
 pub struct JitState<'r, 'io> {
     /// Base address of the tape (`tape_len` cells).
-    pub tape: *mut u8,
+    tape: *mut u8,
     /// Number of cells.
-    pub tape_len: usize,
+    tape_len: usize,
     /// Current pointer index (valid at entry, at exit and at callbacks).
-    pub ptr: usize,
+    ptr: usize,
     /// Fuel left when metered (ignored otherwise).
-    pub fuel_left: u64,
+    fuel_left: u64,
     /// Why the run stopped, when a callback stopped it.
-    pub stop: Option<Stop>,
+    stop: Option<Stop>,
     io: &'r mut Io<'io>,
     program: &'r Program,
-    /// Number of bytes queued in [`JitState::out_buf`] (generated code appends and bumps it inline).
-    pub out_len: usize,
-    /// Output queued by generated code, handed to the I/O channel by [`jit_flush`] (or by any other
+    /// Number of bytes queued in `out_buf` (generated code appends and bumps it inline).
+    out_len: usize,
+    /// Output queued by generated code, handed to the I/O channel by `jit_flush` (or by any other
     /// callback, before it does anything else) so the byte order is kept.
-    pub out_buf: [u8; OUT_BUF_CAP],
+    out_buf: [u8; OUT_BUF_CAP],
 }
 
-/// Offset of [`JitState::tape`] in bytes.
+/// Offset of the state's tape base address in bytes.
 pub const OFFSET_TAPE: i32 = 0;
-/// Offset of [`JitState::tape_len`] in bytes.
+/// Offset of the state's tape length in bytes.
 pub const OFFSET_TAPE_LEN: i32 = 8;
-/// Offset of [`JitState::ptr`] in bytes.
+/// Offset of the state's pointer index in bytes.
 pub const OFFSET_PTR: i32 = 16;
-/// Offset of [`JitState::fuel_left`] in bytes.
+/// Offset of the state's fuel left in bytes.
 pub const OFFSET_FUEL: i32 = 24;
-/// Capacity of [`JitState::out_buf`]: generated code calls [`jit_flush`] when it is full.
+/// Capacity of the state's output queue: generated code calls `jit_flush` when it is full.
 pub const OUT_BUF_CAP: usize = 4096;
-/// Offset of [`JitState::out_len`] in bytes.
+/// Offset of the state's output queue length in bytes.
 pub const OFFSET_OUT_LEN: i32 = std::mem::offset_of!(JitState<'static, 'static>, out_len) as i32;
-/// Offset of [`JitState::out_buf`] in bytes.
+/// Offset of the state's output queue in bytes.
 pub const OFFSET_OUT_BUF: i32 = std::mem::offset_of!(JitState<'static, 'static>, out_buf) as i32;
 
 /// The signature of a generated entry point.
@@ -85,7 +102,7 @@ pub type EntryFn = unsafe extern "C" fn(*mut JitState) -> u32;
 
 impl<'r, 'io> JitState<'r, 'io> {
     /// A state over a machine's tape, starting at its pointer with its fuel.
-    pub fn new(machine: &'r mut Machine, io: &'r mut Io<'io>, program: &'r Program) -> Self {
+    fn new(machine: &'r mut Machine, io: &'r mut Io<'io>, program: &'r Program) -> Self {
         JitState {
             tape: machine.tape.as_mut_ptr(),
             tape_len: machine.tape.len(),
@@ -100,7 +117,7 @@ impl<'r, 'io> JitState<'r, 'io> {
     }
 
     /// Hands the bytes queued in `out_buf` to the I/O channel, in order, and empties the queue.
-    pub fn drain_output(&mut self) -> Result<(), IoFailure> {
+    fn drain_output(&mut self) -> Result<(), IoFailure> {
         let len = std::mem::take(&mut self.out_len).min(OUT_BUF_CAP);
         for &byte in &self.out_buf[..len] {
             self.io.write_byte(byte)?;
@@ -109,7 +126,7 @@ impl<'r, 'io> JitState<'r, 'io> {
     }
 
     /// The result generated code's `status` stands for: the one mapping from status codes to results.
-    pub fn result(&mut self, status: u32) -> Result<(), Stop> {
+    fn result(&mut self, status: u32) -> Result<(), Stop> {
         match status {
             STATUS_OK => Ok(()),
             STATUS_OUT_OF_FUEL => Err(Stop::OutOfFuel),
@@ -125,39 +142,6 @@ impl<'r, 'io> JitState<'r, 'io> {
     }
 }
 
-/// Runs generated code from its entry point on a fresh machine and packages the result.
-///
-/// # Safety
-/// `entry` must be generated code that follows this module's calling convention and only accesses
-/// tape cells within `[0, tape_len)`.
-pub unsafe fn run_entry(
-    entry: EntryFn,
-    program: &Program,
-    config: &Config,
-    input: &mut dyn std::io::Read,
-    output: &mut dyn std::io::Write,
-) -> Halt {
-    let mut io = Io::new(input, output, config.eof);
-    let mut machine = Machine::new(config);
-    let (result, ptr, fuel_left) = {
-        let mut state = JitState::new(&mut machine, &mut io, program);
-        // SAFETY: the caller guarantees `entry` follows the calling convention; `state` is a live,
-        // exclusively borrowed JitState whose tape pointer covers `tape_len` cells for the whole call.
-        let status = unsafe { entry(&mut state) };
-        // Output queued before the stop came first: a failure to write it wins over the stop.
-        let result = match state.drain_output() {
-            Ok(()) => state.result(status),
-            Err(e) => Err(Stop::Io(e)),
-        };
-        (result, state.ptr, state.fuel_left)
-    };
-    machine.ptr = ptr;
-    if machine.fuel_left.is_some() {
-        machine.fuel_left = Some(fuel_left);
-    }
-    machine.finish(result, &mut io, program)
-}
-
 fn internal_failure(what: &str) -> Stop {
     Stop::Io(IoFailure {
         kind: std::io::ErrorKind::Other,
@@ -165,10 +149,8 @@ fn internal_failure(what: &str) -> Stop {
     })
 }
 
-fn guarded(state: *mut JitState, body: impl FnOnce(&mut JitState) -> u32) -> u32 {
-    // SAFETY: generated code passes the state pointer it was entered with, which `run_entry` (or the
-    // tiered interpreter) keeps alive and unaliased for the duration of the call.
-    let state = unsafe { &mut *state };
+/// Runs a callback's `body` on the state, turning a panic into a recorded stop.
+fn guarded(state: &mut JitState, body: impl FnOnce(&mut JitState) -> u32) -> u32 {
     match catch_unwind(AssertUnwindSafe(|| body(&mut *state))) {
         Ok(code) => code,
         Err(_) => {
@@ -179,7 +161,13 @@ fn guarded(state: *mut JitState, body: impl FnOnce(&mut JitState) -> u32) -> u32
 }
 
 /// Writes `byte` to the run's output. Returns 0, or 1 when the run must stop (reason recorded).
-pub extern "C" fn jit_output(state: *mut JitState, byte: u32) -> u32 {
+///
+/// # Safety
+/// Only generated code calls this, with the state pointer it was entered with.
+pub(crate) unsafe extern "C" fn jit_output(state: *mut JitState, byte: u32) -> u32 {
+    // SAFETY: generated code passes the state `enter` entered it with, which is alive and used by
+    // nothing else for the duration of the call.
+    let state = unsafe { &mut *state };
     guarded(state, |s| {
         match s.drain_output().and_then(|()| s.io.write_byte(byte as u8)) {
             Ok(()) => 0,
@@ -192,9 +180,14 @@ pub extern "C" fn jit_output(state: *mut JitState, byte: u32) -> u32 {
 }
 
 /// Reads one input byte into `*cell` (EOF per policy). Returns 0, or 1 when the run must stop.
-// Only generated code calls this, always with the address of a bounds-checked tape cell.
-#[allow(clippy::not_unsafe_ptr_arg_deref)]
-pub extern "C" fn jit_input(state: *mut JitState, cell: *mut u8) -> u32 {
+///
+/// # Safety
+/// Only generated code calls this, with the state pointer it was entered with and the address of a
+/// bounds-checked cell of that state's tape.
+pub(crate) unsafe extern "C" fn jit_input(state: *mut JitState, cell: *mut u8) -> u32 {
+    // SAFETY: generated code passes the state `enter` entered it with, which is alive and used by
+    // nothing else for the duration of the call.
+    let state = unsafe { &mut *state };
     guarded(state, |s| {
         // SAFETY: generated code passes the address of a tape cell it has bounds-checked.
         let current = unsafe { *cell };
@@ -212,9 +205,15 @@ pub extern "C" fn jit_input(state: *mut JitState, cell: *mut u8) -> u32 {
     })
 }
 
-/// Hands the output generated code queued in `out_buf` to the I/O channel. Returns 0, or 1 when the
+/// Hands the output generated code queued in the state to the I/O channel. Returns 0, or 1 when the
 /// run must stop (reason recorded).
-pub extern "C" fn jit_flush(state: *mut JitState) -> u32 {
+///
+/// # Safety
+/// Only generated code calls this, with the state pointer it was entered with.
+pub(crate) unsafe extern "C" fn jit_flush(state: *mut JitState) -> u32 {
+    // SAFETY: generated code passes the state `enter` entered it with, which is alive and used by
+    // nothing else for the duration of the call.
+    let state = unsafe { &mut *state };
     guarded(state, |s| match s.drain_output() {
         Ok(()) => 0,
         Err(e) => {
@@ -226,8 +225,20 @@ pub extern "C" fn jit_flush(state: *mut JitState) -> u32 {
 
 /// Runs source commands `start..end` exactly from pointer index `ptr` (the fallback of a failed guard
 /// or scan). Returns the new pointer index, or [`EXACT_STOPPED`] when the run must stop.
-pub extern "C" fn jit_exact(state: *mut JitState, start: u32, end: u32, ptr: usize) -> usize {
+///
+/// # Safety
+/// Only generated code calls this, with the state pointer it was entered with, a bracket-balanced
+/// command range of the state's program and a pointer index on the tape.
+pub(crate) unsafe extern "C" fn jit_exact(
+    state: *mut JitState,
+    start: u32,
+    end: u32,
+    ptr: usize,
+) -> usize {
     let mut result = EXACT_STOPPED;
+    // SAFETY: generated code passes the state `enter` entered it with, which is alive and used by
+    // nothing else for the duration of the call.
+    let state = unsafe { &mut *state };
     guarded(state, |s| {
         // SAFETY: `tape` and `tape_len` describe the run's tape, alive for the whole run; generated code
         // holds no reference into it across this call.

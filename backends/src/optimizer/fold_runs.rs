@@ -16,8 +16,11 @@ use crate::ir::{Node, Op, Span};
 /// left with nothing but cancelled runs keeps one `move +0` holding their span (a pass cannot tell
 /// whether that span has moves in it, so it never lets such a span vanish). Moves stop folding at
 /// [`super::MAX_OFFSET`].
-pub fn fold_runs(nodes: Vec<Node>) -> Vec<Node> {
-    let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
+///
+/// It takes any stream of nodes, so the optimizer can fold the lowering as it is produced.
+pub fn fold_runs(nodes: impl IntoIterator<Item = Node>) -> Vec<Node> {
+    // Grown as needed: folded IR is usually far shorter than its input.
+    let mut out: Vec<Node> = Vec::new();
     // The span of removed no-op nodes that waits for the next node of their block.
     let mut pending: Option<Span> = None;
     for mut node in nodes {

@@ -1,17 +1,18 @@
 //! The reference interpreter: the oracle every other backend is checked against.
 //!
 //! It executes the parsed commands one at a time, exactly as `docs/semantics.md` states them, with no
-//! optimization at all. Its [`execute_exact`] is also the exact fallback that optimized backends use to
-//! re-run a straight-line block when a hoisted bounds check fails, so the error, its position and the
-//! output before it are the reference's by construction.
+//! optimization at all: its run is [`crate::runtime::exact::execute_exact`] over the whole program, the
+//! same executor optimized backends fall back to when a hoisted bounds check fails, so the error, its
+//! position and the output before it are the reference's by construction.
 
 use std::io::{Read, Write};
 
 use crate::backend::{Backend, CompileError, Executable};
 use crate::config::Config;
-use crate::outcome::{Halt, Side};
-use crate::runtime::{Io, Machine, Stop};
-use crate::syntax::{CmdKind, Program};
+use crate::outcome::Halt;
+use crate::runtime::exact::execute_exact;
+use crate::runtime::{Io, Machine};
+use crate::syntax::Program;
 
 /// The reference interpreter backend (`reference`).
 pub struct Reference;
@@ -44,7 +45,7 @@ struct ReferenceRun {
 
 impl Executable for ReferenceRun {
     fn run(&self, input: &mut dyn Read, output: &mut dyn Write) -> Halt {
-        let mut io = Io::new(input, output, self.config.eof);
+        let mut io = Io::new(input, output, self.config.eof());
         let mut machine = Machine::new(&self.config);
         let metered = machine.fuel_left.is_some();
         let mut fuel = machine.fuel_left.unwrap_or(0);
@@ -63,78 +64,12 @@ impl Executable for ReferenceRun {
     }
 }
 
-/// Executes commands `cmds` (a bracket-balanced range of `program`'s commands) one by one with the
-/// reference semantics, on `tape` from pointer `*ptr`. Fuel, when given, is charged one unit per
-/// loop-body entry. On return `*ptr` is where the pointer stands (on error: before the failing move).
-pub fn execute_exact(
-    program: &Program,
-    cmds: std::ops::Range<usize>,
-    tape: &mut [u8],
-    ptr: &mut usize,
-    io: &mut Io<'_>,
-    mut fuel: Option<&mut u64>,
-) -> Result<(), Stop> {
-    let all = program.cmds();
-    let spend = |fuel: &mut Option<&mut u64>| -> Result<(), Stop> {
-        if let Some(left) = fuel {
-            if **left == 0 {
-                return Err(Stop::OutOfFuel);
-            }
-            **left -= 1;
-        }
-        Ok(())
-    };
-    let mut pc = cmds.start;
-    while pc < cmds.end {
-        let cmd = all[pc];
-        match cmd.kind {
-            CmdKind::Inc => tape[*ptr] = tape[*ptr].wrapping_add(1),
-            CmdKind::Dec => tape[*ptr] = tape[*ptr].wrapping_sub(1),
-            CmdKind::Left => {
-                if *ptr == 0 {
-                    return Err(Stop::OutOfBounds {
-                        cmd: pc as u32,
-                        side: Side::Left,
-                    });
-                }
-                *ptr -= 1;
-            }
-            CmdKind::Right => {
-                if *ptr + 1 >= tape.len() {
-                    return Err(Stop::OutOfBounds {
-                        cmd: pc as u32,
-                        side: Side::Right,
-                    });
-                }
-                *ptr += 1;
-            }
-            CmdKind::Output => io.write_byte(tape[*ptr])?,
-            CmdKind::Input => tape[*ptr] = io.read_byte(tape[*ptr])?,
-            CmdKind::Open => {
-                if tape[*ptr] == 0 {
-                    pc = cmd.partner as usize;
-                } else {
-                    spend(&mut fuel)?;
-                }
-            }
-            CmdKind::Close => {
-                if tape[*ptr] != 0 {
-                    spend(&mut fuel)?;
-                    pc = cmd.partner as usize;
-                }
-            }
-        }
-        pc += 1;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::backend::compile_and_run;
     use crate::config::EofPolicy;
-    use crate::outcome::Status;
+    use crate::outcome::{Side, Status};
 
     fn run(src: &str, config: Config, input: &[u8]) -> crate::outcome::Outcome {
         let program = Program::parse(src).unwrap();

@@ -4,7 +4,9 @@
 //! countdown per loop, spent at every loop-body entry (at `[` and at each back edge of `]`). When a
 //! loop's countdown is used up, the loop (with the loops nested in it) is compiled by `dynasm-opt`'s
 //! code generator ([`crate::dynasm_opt::codegen::generate`], pointer taken from the state) into a
-//! function over the shared [`JitState`], kept in a per-run table indexed by loop id. From then on the
+//! function over the shared [`crate::jit::JitState`], kept in a per-run table indexed by loop id, and
+//! entered through the one run function of [`crate::jit`]. Both tiers follow the same guard plan
+//! ([`crate::ir::plan`]). From then on the
 //! interpreter hands that loop over to the compiled function whenever it would enter its body:
 //!
 //! - at `[` (cell non-zero) the function re-tests the cell, charges one fuel and runs the loop to its
@@ -13,7 +15,7 @@
 //!   body", so a loop that gets hot while it runs moves to machine code at its next iteration (on-stack
 //!   replacement at loop boundaries).
 //!
-//! State is handed over exactly: the pointer and the fuel left go in through [`JitState`] and come
+//! State is handed over exactly: the pointer and the fuel left go in through the JIT state and come
 //! back with the stop reason; the tape is shared; the interpreter's output already sits in the run's
 //! [`Io`] and the compiled code's queued output is drained into it before control returns, so byte
 //! order is kept; input and the EOF policy live in [`Io`] alone, so both tiers read the same stream
@@ -34,8 +36,7 @@ use std::io::{Read, Write};
 use crate::backend::{Backend, CompileError, Executable};
 use crate::bytecode::Bytecode;
 use crate::config::Config;
-use crate::ir::Node;
-use crate::jit::JitState;
+use crate::ir::plan::PlannedIr;
 use crate::outcome::Halt;
 use crate::runtime::{Io, Machine};
 use crate::syntax::Program;
@@ -97,42 +98,42 @@ impl Backend for Tiered {
         program: &Program,
         config: &Config,
     ) -> Result<Box<dyn Executable>, CompileError> {
-        config
-            .validate()
-            .map_err(|e| CompileError::Codegen(e.to_string()))?;
         let nodes = crate::optimizer::optimize_default(program);
-        let code = Bytecode::compile(program, &nodes)?;
+        let planned = PlannedIr::new(program, nodes, config.tape_len())?;
+        let code = Bytecode::compile(program, &planned)?;
         Ok(Box::new(TieredRun {
             code,
-            nodes,
+            planned,
             config: *config,
             threshold: self.threshold,
         }))
     }
 }
 
-/// A compiled tiered program: its bytecode, and the IR hot loops are compiled from.
+/// A compiled tiered program: its bytecode, and the planned IR hot loops are compiled from (both tiers
+/// follow the same guard plan).
 struct TieredRun {
     code: Bytecode,
-    nodes: Vec<Node>,
+    planned: PlannedIr,
     config: Config,
     threshold: u64,
 }
 
 impl Executable for TieredRun {
     fn run(&self, input: &mut dyn Read, output: &mut dyn Write) -> Halt {
-        let mut io = Io::new(input, output, self.config.eof);
+        let mut io = Io::new(input, output, self.config.eof());
         let mut machine = Machine::new(&self.config);
         #[cfg(target_arch = "x86_64")]
         let result = if self.threshold == NEVER {
             self.code.run(&mut machine, &mut io)
         } else {
-            let mut hook = x64::LoopJit::new(&self.code, &self.nodes, &self.config, self.threshold);
+            let mut hook =
+                x64::LoopJit::new(&self.code, &self.planned, &self.config, self.threshold);
             self.code.run_with(&mut machine, &mut io, &mut hook)
         };
         #[cfg(not(target_arch = "x86_64"))]
         let result = {
-            let _ = (&self.nodes, self.threshold);
+            let _ = (&self.planned, self.threshold);
             self.code.run(&mut machine, &mut io)
         };
         machine.finish(result, &mut io, self.code.program())
@@ -148,10 +149,10 @@ pub fn compile_budget(nodes: usize) -> usize {
 mod x64 {
     use super::*;
 
-    use crate::bytecode::{Insn, LoopHook};
-    use crate::dynasm_opt::codegen::{generate, Options, Simd};
+    use crate::bytecode::LoopHook;
+    use crate::dynasm_opt::codegen::{generate, Options};
     use crate::jit::memory::ExecutableMemory;
-    use crate::jit::EntryFn;
+    use crate::jit::{enter, entry_at};
     use crate::runtime::Stop;
 
     /// One loop's state in a run.
@@ -167,7 +168,7 @@ mod x64 {
     /// The per-run hook: heat countdowns, the compiled-loop table, and what compiling needs.
     pub(super) struct LoopJit<'a> {
         code: &'a Bytecode,
-        nodes: &'a [Node],
+        planned: &'a PlannedIr,
         options: Options,
         /// Body entries left before each loop (by id) is looked at again; 0 means "hot".
         countdown: Vec<u64>,
@@ -180,23 +181,18 @@ mod x64 {
     impl<'a> LoopJit<'a> {
         pub(super) fn new(
             code: &'a Bytecode,
-            nodes: &'a [Node],
+            planned: &'a PlannedIr,
             config: &Config,
             threshold: u64,
         ) -> Self {
             let loops = code.loop_headers().len();
             LoopJit {
                 code,
-                nodes,
-                options: Options {
-                    tape_len: config.tape_len,
-                    fuel: config.fuel.is_some(),
-                    simd: Simd::detect(),
-                    entry_ptr: None,
-                },
+                planned,
+                options: Options::for_config(config),
                 countdown: vec![threshold; loops],
                 slots: Vec::new(),
-                budget: compile_budget(nodes.len()),
+                budget: compile_budget(planned.nodes().len()),
             }
         }
 
@@ -223,17 +219,13 @@ mod x64 {
 
         /// Compiles loop `id` (its header through its `LoopEnd`) if the budget allows.
         fn compile(&mut self, id: usize) -> Slot {
-            let header = self.code.loop_headers()[id] as usize;
-            let Insn::LoopStart { exit, .. } = self.code.code()[header] else {
-                return Slot::Interpreted;
-            };
-            let end = exit as usize; // one past the LoopEnd
-            let size = end - header;
+            let slots = self.code.loop_slots(id as u32);
+            let size = slots.len();
             if size > self.budget {
                 return Slot::Interpreted;
             }
             self.budget -= size;
-            let Ok(generated) = generate(&self.nodes[header..end], &self.options) else {
+            let Ok(generated) = generate(self.planned, slots, &self.options) else {
                 return Slot::Interpreted;
             };
             match ExecutableMemory::new(&generated.code) {
@@ -263,32 +255,12 @@ mod x64 {
             let Slot::Compiled(memory) = &self.slots[id as usize] else {
                 unreachable!("run_loop is only called after take_over said yes");
             };
-            // SAFETY: the memory holds a complete function generated by `codegen::generate` with its
-            // entry at offset 0, following the `extern "C" fn(*mut JitState) -> u32` convention; it
-            // lives in `self.slots` for the whole run, so beyond this call.
-            let entry: EntryFn = unsafe { std::mem::transmute(memory.as_ptr()) };
-            let metered = machine.fuel_left.is_some();
             let program = self.code.program();
-            // Mirrors `jit::run_entry`, on the run's machine and I/O instead of fresh ones.
-            let (result, ptr, fuel_left) = {
-                let mut state = JitState::new(machine, io, program);
-                // SAFETY: the code was generated for this run's tape length (checked at its entry,
-                // which also refuses a pointer off the tape), every cell access in it is covered by a
-                // bounds check or lies within a window checked to be inside the tape, and `state` is a
-                // live, exclusively borrowed JitState whose tape covers `tape_len` cells for the call.
-                let status = unsafe { entry(&mut state) };
-                // Output queued before the stop came first: a failure to write it wins over the stop.
-                let result = match state.drain_output() {
-                    Ok(()) => state.result(status),
-                    Err(e) => Err(Stop::Io(e)),
-                };
-                (result, state.ptr, state.fuel_left)
-            };
-            machine.ptr = ptr;
-            if metered {
-                machine.fuel_left = Some(fuel_left);
-            }
-            result
+            // SAFETY: the memory holds a complete function generated by `codegen::generate` from the
+            // loop's nodes, entry at offset 0, following the `jit` calling convention; it lives in
+            // `self.slots` for the whole run. It refuses a state with another tape length or a pointer
+            // outside the plan's range at the loop, and touches only cells its plan decisions cover.
+            unsafe { enter(entry_at(memory.as_ptr()), machine, io, program) }
         }
     }
 }

@@ -91,7 +91,7 @@ fn registered_variants_have_their_thresholds() {
         (&TIERED_NEVER, NEVER),
     ] {
         assert_eq!(backend.threshold, threshold);
-        let registered = crate::backend::backend_by_name(backend.name).expect("registered");
+        let registered = crate::registry::backend_by_name(backend.name).expect("registered");
         assert_eq!(registered.name(), backend.name);
         let got = run(registered, "++[>+++<-]>[.-]", &Config::default(), b"");
         let expected = run(&Reference, "++[>+++<-]>[.-]", &Config::default(), b"");
@@ -199,10 +199,9 @@ fn deep_nesting_compiles_within_the_budget() {
 
 #[test]
 fn bad_config_is_a_clear_error() {
+    // A zero-length tape cannot be configured at all; the plan refuses one too (defence in depth).
+    assert!(Config::default().with_tape_len(0).is_err());
     let program = Program::parse("+").unwrap();
-    let bad = Config {
-        tape_len: 0,
-        ..Config::default()
-    };
-    assert!(TIERED.compile(&program, &bad).is_err());
+    let nodes = crate::optimizer::optimize_default(&program);
+    assert!(crate::ir::plan::PlannedIr::new(&program, nodes, 0).is_err());
 }

@@ -31,6 +31,12 @@ pub struct Results {
     /// Free-text remarks on what was done (budget caps, skipped sizes).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// The run compared with (`--baseline`, `--compare`): its path and creation time.
+    #[serde(default)]
+    pub baseline: Option<String>,
+    /// Per cell, the change against the baseline run (see [`crate::bench::changes`]).
+    #[serde(default)]
+    pub changes: Vec<super::changes::Change>,
 }
 
 /// The machine and toolchain.
@@ -89,6 +95,15 @@ pub struct BackendInfo {
     pub available: bool,
     /// Why not, when unavailable.
     pub note: Option<String>,
+    /// Whether it is an external engine (`--engine`): timed as a whole process only.
+    #[serde(default)]
+    pub external: bool,
+    /// An external engine's command (placeholders unsubstituted).
+    #[serde(default)]
+    pub command: Option<String>,
+    /// Start-up cost: a whole process (`bfjit run` for a backend) on an empty program.
+    #[serde(default)]
+    pub startup: Option<Stats>,
 }
 
 /// One workload and its cells.
@@ -161,11 +176,34 @@ pub struct Cell {
     pub detail: Option<String>,
     /// Compile time, when the verdict is `ok`.
     pub compile: Option<Stats>,
-    /// Run time, when the verdict is `ok`.
+    /// Run time, when the verdict is `ok`. For an external engine, the whole process (start-up,
+    /// its own compile and the run): the only time it has.
     pub run: Option<Stats>,
     /// Whether fewer timed runs than asked were taken because of the cell budget.
     #[serde(default)]
     pub capped: bool,
+    /// Whole-process time (start-up included; for a backend, `bfjit run`), when measured.
+    #[serde(default)]
+    pub process: Option<Stats>,
+    /// Instructions counted by callgrind for one whole process, when measured (`--callgrind`).
+    #[serde(default)]
+    pub instructions: Option<u64>,
+}
+
+impl Cell {
+    /// A cell with a verdict, a detail and no time.
+    pub fn without_time(backend: &str, verdict: Verdict, detail: Option<String>) -> Cell {
+        Cell {
+            backend: backend.to_string(),
+            verdict,
+            detail,
+            compile: None,
+            run: None,
+            capped: false,
+            process: None,
+            instructions: None,
+        }
+    }
 }
 
 /// Order statistics of a set of timings, in seconds.

@@ -47,7 +47,7 @@ fn run(args: Args) -> Result<u8, u8> {
         error(format_args!("{}: {e}", args.backend));
         EXIT_USAGE
     })?;
-    let text = dynasm_opt::disasm::listing(&program, &nodes, &generated);
+    let text = dynasm_opt::disasm::listing(&program, nodes.nodes(), &generated);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     // A closed stdout (e.g. `| head`) is not an error worth reporting.

@@ -3,13 +3,16 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use bfjit_backends::{backend_names, registry, Backend};
+use bfjit_backends::{backend_by_name, backend_names, registry, Backend};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::common::error;
+use super::flags;
 use super::{EXIT_DIVERGENCE, EXIT_OK, EXIT_USAGE};
-use crate::bench::{self, environment, Plan, Results, Step};
-use crate::report;
+use bfjit_harness::bench::{self, changes, environment, Plan, Results, Step};
+use bfjit_harness::engine_spec::engine_specs;
+use bfjit_harness::external::{ExternalEngine, DEFAULT_TIMEOUT};
+use bfjit_harness::report;
 
 /// Arguments of `bfjit bench`.
 #[derive(clap::Args, Debug)]
@@ -21,7 +24,7 @@ pub struct Args {
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     pub backends: Vec<String>,
     /// Timed runs per workload and backend, after one warm-up [default: 10, or 3 with --quick].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, value_name = "N", value_parser = flags::runs, allow_negative_numbers = true)]
     pub runs: Option<u32>,
     /// Directory for the reports: writes OUT/<timestamp>/ and copies it to OUT/latest/.
     #[arg(long, value_name = "DIR", default_value = "reports")]
@@ -31,12 +34,12 @@ pub struct Args {
     pub quick: bool,
     /// Seconds the timed runs of one workload on one backend may take; slower cells do fewer runs
     /// (one, when a single run is over it) [default: 30, or 3 with --quick].
-    #[arg(long, value_name = "SECS")]
-    pub budget: Option<f64>,
+    #[arg(long, value_name = "SECS", value_parser = flags::seconds, allow_negative_numbers = true)]
+    pub budget: Option<Duration>,
     /// Skip a cell when the scaling measurement predicts its compile to take longer than SECS
     /// [default: 600, or 20 with --quick].
-    #[arg(long, value_name = "SECS")]
-    pub compile_budget: Option<f64>,
+    #[arg(long, value_name = "SECS", value_parser = flags::seconds, allow_negative_numbers = true)]
+    pub compile_budget: Option<Duration>,
     /// Skip the compile-time scaling measurement (10k, 100k and 1M commands); compile times are then
     /// not predicted and every cell is measured.
     #[arg(long)]
@@ -44,6 +47,32 @@ pub struct Args {
     /// Do not measure: render the report again from an existing results.json (written beside it).
     #[arg(long, value_name = "RESULTS_JSON", conflicts_with_all = ["paths", "backends", "runs", "quick", "budget", "compile_budget"])]
     pub render: Option<PathBuf>,
+    /// An external engine, timed as whole processes with its outputs verified:
+    /// NAME='CMD ARGS {file}' (also {tape_len}, {eof}); repeatable. Implies --process.
+    #[arg(long = "engine", value_name = "NAME=CMD")]
+    pub engines: Vec<String>,
+    /// An external engine's dialect: NAME:KEY=VALUE[,KEY=VALUE...] (tape=N|N+, eof=..., output=...);
+    /// workloads outside it are skipped for that engine.
+    #[arg(long = "dialect", value_name = "NAME:K=V")]
+    pub dialects: Vec<String>,
+    /// A TOML file of external engines (a table per engine: command, then dialect keys).
+    #[arg(long = "engines", value_name = "FILE")]
+    pub engine_files: Vec<PathBuf>,
+    /// Also time every backend as a whole `bfjit run` process (start-up and compile included).
+    #[arg(long)]
+    pub process: bool,
+    /// Count each verified cell's instructions once under `valgrind --tool=callgrind` (slow: for
+    /// a few small workloads); implies --process.
+    #[arg(long)]
+    pub callgrind: bool,
+    /// Compare with an older results.json: per cell, the change, marked only beyond the noise of
+    /// both runs (the exit code does not change).
+    #[arg(long, value_name = "OLD_RESULTS_JSON")]
+    pub baseline: Option<PathBuf>,
+    /// Do not measure: compare two results files (OLD NEW) and write the report of NEW with the
+    /// changes into OUT/compare/.
+    #[arg(long, num_args = 2, value_names = ["OLD", "NEW"], conflicts_with_all = ["paths", "backends", "runs", "quick", "budget", "compile_budget", "render", "baseline"])]
+    pub compare: Vec<PathBuf>,
 }
 
 /// Runs `bfjit bench`; returns the exit code.
@@ -64,31 +93,19 @@ fn default_paths(quick: bool) -> Vec<PathBuf> {
     if relative.is_dir() {
         return vec![relative];
     }
-    let in_repo =
-        crate::corpus::default_dir().join(relative.strip_prefix("corpus").unwrap_or(&relative));
+    let in_repo = bfjit_harness::corpus::default_dir()
+        .join(relative.strip_prefix("corpus").unwrap_or(&relative));
     vec![if in_repo.is_dir() { in_repo } else { relative }]
 }
 
-fn seconds(flag: &str, value: f64) -> Result<Duration, u8> {
-    if value.is_finite() && value > 0.0 && value < 1e9 {
-        Ok(Duration::from_secs_f64(value))
-    } else {
-        error(format_args!(
-            "{flag} {value}: give a positive number of seconds"
-        ));
-        Err(EXIT_USAGE)
-    }
-}
-
 fn select_backends(names: &[String]) -> Result<Vec<&'static dyn Backend>, u8> {
-    let all = registry();
     if names.is_empty() {
-        return Ok(all);
+        return Ok(registry());
     }
     let mut chosen = Vec::new();
     for name in names {
-        match all.iter().find(|b| b.name() == name) {
-            Some(b) => chosen.push(*b),
+        match backend_by_name(name) {
+            Some(b) => chosen.push(b),
             None => {
                 error(format_args!(
                     "unknown backend '{name}'; allowed: {}",
@@ -101,7 +118,70 @@ fn select_backends(names: &[String]) -> Result<Vec<&'static dyn Backend>, u8> {
     Ok(chosen)
 }
 
+fn load(path: &Path) -> Result<Results, u8> {
+    report::load_results(path).map_err(|e| {
+        error(&e);
+        EXIT_USAGE
+    })
+}
+
+/// `--compare OLD NEW`: NEW's report with the changes, in OUT/compare/.
+fn compare(old_path: &Path, new_path: &Path, out: &Path) -> Result<u8, u8> {
+    let old = load(old_path)?;
+    let mut new = load(new_path)?;
+    changes::apply(&mut new, &old, &old_path.display().to_string());
+    print_changes(&new);
+    let dir = out.join("compare");
+    std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
+    let json = serde_json::to_string_pretty(&new).map_err(|e| {
+        error(format_args!("cannot encode the results: {e}"));
+        EXIT_USAGE
+    })?;
+    let json_path = dir.join("results.json");
+    std::fs::write(&json_path, json).map_err(|e| io_error(&json_path, e))?;
+    write_html(&new, None, &dir)?;
+    println!("report: {}", dir.join("index.html").display());
+    Ok(EXIT_OK)
+}
+
+/// Prints the changes against the baseline, marked ones first.
+fn print_changes(results: &Results) {
+    let Some(baseline) = &results.baseline else {
+        return;
+    };
+    let marked: Vec<_> = results
+        .changes
+        .iter()
+        .filter(|c| {
+            c.direction != changes::Direction::Unchanged
+                || c.instructions_direction
+                    .is_some_and(|d| d != changes::Direction::Unchanged)
+        })
+        .collect();
+    println!(
+        "against {baseline}: {} of {} cells changed beyond the noise",
+        marked.len(),
+        results.changes.len()
+    );
+    for c in marked {
+        println!(
+            "  {:<12} {:<14} {:>9} -> {:>9}  ×{:.2}  {:?}{}",
+            c.workload,
+            c.backend,
+            report::format_secs(c.old.median),
+            report::format_secs(c.new.median),
+            c.ratio,
+            c.direction,
+            c.instructions
+                .map_or(String::new(), |(o, n)| format!("  instructions {o} -> {n}"))
+        );
+    }
+}
+
 fn run(args: Args) -> Result<u8, u8> {
+    if let [old, new] = &args.compare[..] {
+        return compare(old, new, &args.out);
+    }
     if let Some(results_path) = &args.render {
         let results = report::load_results(results_path).map_err(|e| {
             error(&e);
@@ -125,14 +205,35 @@ fn run(args: Args) -> Result<u8, u8> {
         plan.runs = runs as usize;
     }
     if let Some(budget) = args.budget {
-        plan.cell_budget = seconds("--budget", budget)?;
+        plan.cell_budget = budget;
     }
     if let Some(budget) = args.compile_budget {
-        plan.compile_budget = seconds("--compile-budget", budget)?;
+        plan.compile_budget = budget;
     }
     if args.no_scaling {
         plan.scaling_sizes.clear();
     }
+    let specs = engine_specs(&args.engines, &args.dialects, &args.engine_files).map_err(|e| {
+        error(e);
+        EXIT_USAGE
+    })?;
+    plan.externals = specs
+        .into_iter()
+        .map(|spec| ExternalEngine::new(spec, DEFAULT_TIMEOUT))
+        .collect();
+    if args.process || args.callgrind || !plan.externals.is_empty() {
+        plan.bfjit = Some(std::env::current_exe().map_err(|e| {
+            error(format_args!(
+                "cannot find the bfjit executable for --process: {e}"
+            ));
+            EXIT_USAGE
+        })?);
+    }
+    plan.callgrind = args.callgrind;
+    let baseline = match &args.baseline {
+        Some(path) => Some((load(path)?, path.display().to_string())),
+        None => None,
+    };
     let backends = select_backends(&args.backends)?;
     let paths = if args.paths.is_empty() {
         default_paths(args.quick)
@@ -164,11 +265,15 @@ fn run(args: Args) -> Result<u8, u8> {
         }
         Step::Done => bar.inc(1),
     };
-    let results = bench::run(&backends, &workloads, &plan, &mut progress);
+    let mut results = bench::run(&backends, &workloads, &plan, &mut progress);
     bar.finish_and_clear();
+    if let Some((old, path)) = &baseline {
+        changes::apply(&mut results, old, path);
+    }
 
     let dir = write_reports(&results, &args.out)?;
     print_summary(&results);
+    print_changes(&results);
     println!("report: {}", dir.join("index.html").display());
     println!(
         "latest: {}",

@@ -1,20 +1,30 @@
 //! `bfjit check`: cross-check given programs on every backend (and external engines) against
-//! `reference`, with a summary table per backend. Exit 0 when all agree, 3 when any differ.
+//! `reference`, with a summary table per backend, `--jobs` programs at a time. The reference runs to
+//! completion (bounded by time, cached on disk) unless `--fuel` bounds it. Exit 0 when every program
+//! was compared and all agree, 3 when any engine gave a wrong answer or crashed, 4 when nothing
+//! diverged but something was not decided.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use bfjit_backends::{backend_names, Backend, EofPolicy};
 
 use super::common::{error, EofArg};
-use super::{EXIT_DIVERGENCE, EXIT_OK, EXIT_USAGE};
-use crate::corpus::{load_case, load_dir, CorpusCase};
-use crate::external::ExternalEngine;
-use crate::isolate::WorkerCommand;
-use crate::minimize::{minimize, reproducer_name, write_reproducer, Limits};
-use crate::oracle::{
-    default_engines, select_backends, Case, Engine, Oracle, Selection, Tally, Verdict,
+use super::flags;
+use super::{EXIT_DIVERGENCE, EXIT_ENVIRONMENT, EXIT_OK, EXIT_USAGE};
+use bfjit_harness::case::Case;
+use bfjit_harness::corpus::{load_case, load_dir, CorpusCase};
+use bfjit_harness::engine_spec::engine_specs;
+use bfjit_harness::external::ExternalEngine;
+use bfjit_harness::isolate::WorkerCommand;
+use bfjit_harness::minimize::{minimize, reproducer_name, write_reproducer, Limits};
+use bfjit_harness::oracle::{
+    default_engines, select_backends, Engine, Judgement, Oracle, RunLimit, Selection, Tally,
+    Verdict, DEFAULT_TIME_FACTOR,
 };
+use bfjit_harness::reference_cache::ReferenceCache;
 
 /// Which engines to check, shared by `check` and `fuzz`.
 #[derive(clap::Args, Debug, Clone)]
@@ -26,10 +36,30 @@ pub struct EngineArgs {
     /// It gets the program's path, the input on stdin; its stdout and success are compared.
     #[arg(long = "engine", value_name = "NAME=CMD")]
     pub engines: Vec<String>,
-    /// Seconds an external engine (or an isolated backend) may take per program.
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
-    pub timeout: f64,
-    /// Deliberately broken test backends to add (see harness/src/broken.rs).
+    /// An external engine's dialect: NAME:KEY=VALUE[,KEY=VALUE...] with tape=N (exactly N cells,
+    /// leaving them is an error) or tape=N+ (at least N; beyond is the engine's business),
+    /// eof=unchanged|zero|max|none, output=bytes|ascii (only bytes 1-127 printed faithfully);
+    /// repeatable. Cases outside it are counted apart, never as divergences.
+    #[arg(long = "dialect", value_name = "NAME:K=V")]
+    pub dialects: Vec<String>,
+    /// A TOML file of external engines: a table per engine, `command` then dialect keys.
+    #[arg(long = "engines", value_name = "FILE")]
+    pub engine_files: Vec<PathBuf>,
+    /// Seconds an external engine (or an isolated backend) may take per program at least; a run
+    /// gets --time-factor times the reference's own time when that is longer. Compiling does not
+    /// count. A run over its limit is killed and counted as a timeout (undecided, exit code 4).
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = flags::seconds, allow_negative_numbers = true)]
+    pub timeout: Duration,
+    /// Seconds an isolated backend may take to compile one program (a C compiler over it is killed
+    /// with its whole process tree, and the run counts as a timeout).
+    #[arg(long, value_name = "SECS", default_value = "120", value_parser = flags::seconds, allow_negative_numbers = true)]
+    pub compile_timeout: Duration,
+    /// How many times the reference's time on a program an engine's run may take (at least
+    /// --timeout).
+    #[arg(long, value_name = "K", default_value_t = DEFAULT_TIME_FACTOR, value_parser = flags::factor, allow_negative_numbers = true)]
+    pub time_factor: f64,
+    /// Test backends to add by name (only `bfjit-testing` has any: the deliberately broken backends
+    /// of harness/src/broken.rs).
     #[arg(long, hide = true, value_name = "NAME")]
     pub broken: Vec<String>,
 }
@@ -37,7 +67,8 @@ pub struct EngineArgs {
 impl EngineArgs {
     /// The engines to run and the requested backends that are unsupported here (with the reason);
     /// errors are printed and mapped to exit code 2.
-    pub fn engines(&self) -> Result<Selection, u8> {
+    /// `test_backends` are the backends `--broken` may name (none in `bfjit`).
+    pub fn engines(&self, test_backends: &[&'static dyn Backend]) -> Result<Selection, u8> {
         let (mut engines, skipped) = match &self.backends {
             None => default_engines(),
             Some(names) => {
@@ -56,22 +87,34 @@ impl EngineArgs {
             }
         };
         for name in &self.broken {
-            let backend = crate::broken::by_name(name).ok_or_else(|| {
-                let names: Vec<&str> = crate::broken::ALL.iter().map(|b| b.name()).collect();
-                error(format_args!(
-                    "unknown broken backend '{name}'; allowed: {}",
-                    names.join(", ")
-                ));
-                EXIT_USAGE
-            })?;
+            let backend = test_backends
+                .iter()
+                .copied()
+                .find(|b| b.name() == name)
+                .ok_or_else(|| {
+                    if test_backends.is_empty() {
+                        error(format_args!(
+                            "unknown test backend '{name}': this binary has none (the deliberately \
+                             broken backends are in `bfjit-testing`, built with `--features test-support`)"
+                        ));
+                    } else {
+                        let names: Vec<&str> = test_backends.iter().map(|b| b.name()).collect();
+                        error(format_args!(
+                            "unknown broken backend '{name}'; allowed: {}",
+                            names.join(", ")
+                        ));
+                    }
+                    EXIT_USAGE
+                })?;
             engines.push(Engine::Backend(backend));
         }
-        for spec in &self.engines {
-            let engine = ExternalEngine::parse(spec, self.timeout()).map_err(|e| {
+        let specs =
+            engine_specs(&self.engines, &self.dialects, &self.engine_files).map_err(|e| {
                 error(e);
                 EXIT_USAGE
             })?;
-            engines.push(Engine::External(engine));
+        for spec in specs {
+            engines.push(Engine::External(ExternalEngine::new(spec, self.timeout())));
         }
         if engines.is_empty() {
             error("no engine to compare with reference (all unsupported here?)");
@@ -82,7 +125,15 @@ impl EngineArgs {
 
     /// The per-run time limit.
     pub fn timeout(&self) -> Duration {
-        Duration::from_secs_f64(self.timeout.max(0.001))
+        self.timeout
+    }
+
+    /// How long each engine's run may take.
+    pub fn run_limit(&self) -> RunLimit {
+        RunLimit {
+            floor: self.timeout,
+            factor: self.time_factor,
+        }
     }
 
     /// The worker command for isolation, with this timeout.
@@ -94,6 +145,7 @@ impl EngineArgs {
             EXIT_USAGE
         })?;
         command.timeout = self.timeout();
+        command.compile_limit = self.compile_timeout;
         Ok(command)
     }
 }
@@ -118,11 +170,26 @@ pub struct Args {
     /// Run each backend in a child process, so a crash is reported with its signal.
     #[arg(long)]
     pub isolate: bool,
-    /// Fuel budget of the reference run (loop-body entries); the others get what it used.
-    #[arg(long, value_name = "N", default_value_t = 1_000_000_000)]
-    pub fuel: u64,
+    /// Bound the reference run by this fuel budget (loop-body entries) instead of by time; the
+    /// others get what it used.
+    #[arg(long, value_name = "N", value_parser = flags::budget, allow_negative_numbers = true)]
+    pub fuel: Option<u64>,
+    /// Seconds the reference may run on one program (without --fuel): it runs to completion, and
+    /// a program it does not finish in time is undecided (exit code 4).
+    #[arg(long, value_name = "SECS", default_value = "300", value_parser = flags::seconds, allow_negative_numbers = true)]
+    pub reference_time: Duration,
+    /// Folder of cached reference outcomes (default: $BFJIT_CACHE_DIR, $XDG_CACHE_HOME/bfjit,
+    /// ~/.cache/bfjit, or target/bfjit-cache).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Do not read or write cached reference outcomes.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Programs checked in parallel (default: the number of cores).
+    #[arg(long, short = 'j', value_name = "N", value_parser = flags::jobs, allow_negative_numbers = true)]
+    pub jobs: Option<usize>,
     /// Override the tape length of every program.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = flags::tape_len, allow_negative_numbers = true)]
     pub tape_len: Option<usize>,
     /// Override the EOF policy of every program.
     #[arg(long, value_enum)]
@@ -150,24 +217,23 @@ fn collect(paths: &[PathBuf]) -> Result<Vec<CorpusCase>, u8> {
 }
 
 /// Runs `bfjit check`; returns the exit code.
-pub fn main(args: Args) -> u8 {
-    match run(args) {
+pub fn main(args: Args, test_backends: &[&'static dyn Backend]) -> u8 {
+    match run(args, test_backends) {
         Ok(code) | Err(code) => code,
     }
 }
 
-fn run(args: Args) -> Result<u8, u8> {
-    let (engines, unsupported) = args.engines.engines()?;
-    let cases = collect(&args.paths)?;
-    let mut oracle = Oracle::new(engines, args.fuel);
-    if args.isolate {
-        oracle = oracle.isolated(args.engines.worker()?);
-    }
-    announce(oracle.engines(), &unsupported);
-    let mut tally = Tally::default();
+/// One program to check, ready to run, and its fuel budget when it has one of its own.
+struct Prepared {
+    path: PathBuf,
+    case: Case,
+    fuel: Option<u64>,
+}
+
+fn prepare(args: &Args, cases: &[CorpusCase]) -> Result<(Vec<Prepared>, u8), u8> {
     let mut code = EXIT_OK;
-    let mut diverged = false;
-    for corpus_case in &cases {
+    let mut prepared = Vec::new();
+    for corpus_case in cases {
         let program = match corpus_case.program() {
             Ok(p) => p,
             // Programs that must fail to parse have nothing to run.
@@ -187,69 +253,208 @@ fn run(args: Args) -> Result<u8, u8> {
         };
         let mut config = corpus_case.config.with_fuel(None);
         if let Some(t) = args.tape_len {
-            config.tape_len = t;
+            config = config.with_tape_len(t).map_err(|e| {
+                error(format_args!("{}: {e}", corpus_case.path.display()));
+                EXIT_USAGE
+            })?;
         }
         if let Some(e) = args.eof {
-            config.eof = EofPolicy::from(e);
+            config = config.with_eof(EofPolicy::from(e));
         }
-        if let Err(e) = config.validate() {
-            error(format_args!("{}: {e}", corpus_case.path.display()));
-            return Err(EXIT_USAGE);
-        }
-        // A corpus program that must run out of fuel is checked with its own budget.
-        let budget = corpus_case.config.fuel.unwrap_or(args.fuel);
-        let case = Case {
-            program,
-            input: corpus_case.input.clone(),
-            config,
-        };
-        oracle.set_budget(budget);
-        let report = oracle.check(&case);
-        tally.record(&report);
-        if report.verdict == Verdict::Discarded && report.agrees() {
-            eprintln!(
-                "inconclusive {}: reference ran out of fuel after {} loop entries (raise --fuel)",
-                corpus_case.path.display(),
-                report.budget
-            );
-        }
-        for divergence in report.divergences() {
-            diverged = true;
-            println!("DIVERGE {}: {divergence}", corpus_case.path.display());
-            if let Some(dir) = &args.out {
-                let index = oracle
-                    .engines()
-                    .iter()
-                    .position(|e| e.name() == divergence.engine)
-                    .expect("divergences name engines of the oracle");
-                let m = minimize(
-                    &mut oracle,
-                    &case,
-                    index,
-                    divergence.class,
-                    Limits::default(),
-                );
-                let name = reproducer_name(&m.case, &m.divergence);
-                match write_reproducer(dir, &name, &m.case, &m.report, &m.divergence) {
-                    Ok(path) => println!(
-                        "  minimized to {} commands: {}",
-                        m.case.program.len(),
-                        path.display()
-                    ),
-                    Err(e) => error(format_args!("cannot write to {}: {e}", dir.display())),
+        prepared.push(Prepared {
+            path: corpus_case.path.clone(),
+            case: Case {
+                program,
+                input: corpus_case.input.clone(),
+                config,
+            },
+            // A corpus program that must run out of fuel is checked with its own budget.
+            fuel: corpus_case.config.fuel().or(args.fuel),
+        });
+    }
+    Ok((prepared, code))
+}
+
+/// What one job found, for the summary.
+#[derive(Default)]
+struct Found {
+    tally: Tally,
+    diverged: bool,
+}
+
+fn run(args: Args, test_backends: &[&'static dyn Backend]) -> Result<u8, u8> {
+    let (engines, unsupported) = args.engines.engines(test_backends)?;
+    let cases = collect(&args.paths)?;
+    let (prepared, code) = prepare(&args, &cases)?;
+    let worker = if args.isolate {
+        Some(args.engines.worker()?)
+    } else {
+        None
+    };
+    let cache = (!args.no_cache).then(|| {
+        ReferenceCache::at(
+            args.cache_dir
+                .clone()
+                .unwrap_or_else(ReferenceCache::default_dir),
+        )
+    });
+    announce(&engines, &unsupported);
+    let jobs = args
+        .jobs
+        .unwrap_or_else(flags::default_jobs)
+        .min(prepared.len())
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let output = Mutex::new(());
+    let found: Vec<Found> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..jobs)
+            .map(|_| {
+                let mut oracle = Oracle::new(engines.clone(), args.fuel.unwrap_or(1))
+                    .run_limit(args.engines.run_limit());
+                if let Some(cache) = &cache {
+                    oracle = oracle.cache(cache.clone());
                 }
-            }
-        }
+                if let Some(worker) = &worker {
+                    oracle = oracle.isolated(worker.clone());
+                }
+                let (args, prepared, next, output) = (&args, &prepared, &next, &output);
+                scope.spawn(move || {
+                    let mut found = Found::default();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(p) = prepared.get(i) else { break };
+                        check_one(args, &mut oracle, p, &mut found, output);
+                    }
+                    found
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("check jobs do not panic"))
+            .collect()
+    });
+    let mut tally = Tally::default();
+    let mut diverged = false;
+    for f in found {
+        tally.merge(&f.tally);
+        diverged |= f.diverged;
     }
     print!("{}", tally.table(&unsupported));
-    println!(
-        "{} programs checked, {} inconclusive, {} divergences",
-        tally.checked,
-        tally.discarded,
-        tally.divergences()
-    );
+    println!("{} programs: {}", prepared.len(), tally.summary());
     if diverged {
         return Ok(EXIT_DIVERGENCE);
     }
-    Ok(code)
+    if code != EXIT_OK {
+        return Ok(code);
+    }
+    let mut undecided = Vec::new();
+    if tally.checked == 0 {
+        undecided.push("no program was compared".to_string());
+    }
+    if tally.undecided_cases() > 0 {
+        undecided.push(format!(
+            "{} programs could not be decided",
+            tally.undecided_cases()
+        ));
+    }
+    if tally.timeouts() > 0 {
+        undecided.push(format!("{} runs timed out", tally.timeouts()));
+    }
+    if tally.environment_failures() > 0 {
+        undecided.push(format!(
+            "{} runs failed for the environment",
+            tally.environment_failures()
+        ));
+    }
+    if undecided.is_empty() {
+        Ok(EXIT_OK)
+    } else {
+        println!(
+            "no divergence, but not everything was decided: {} (exit code {EXIT_ENVIRONMENT})",
+            undecided.join("; ")
+        );
+        Ok(EXIT_ENVIRONMENT)
+    }
+}
+
+/// Checks one program, prints what it found (under the output lock) and minimizes divergences.
+fn check_one(
+    args: &Args,
+    oracle: &mut Oracle,
+    p: &Prepared,
+    found: &mut Found,
+    output: &Mutex<()>,
+) {
+    match p.fuel {
+        Some(fuel) => {
+            oracle.set_budget(fuel);
+            oracle.set_reference_time(None);
+        }
+        None => oracle.set_reference_time(Some(args.reference_time)),
+    }
+    let report = oracle.check(&p.case);
+    found.tally.record(&report);
+    let mut lines = Vec::new();
+    let path = p.path.display();
+    match report.verdict {
+        Verdict::Discarded if report.agrees() => lines.push(format!(
+            "UNDECIDED {path}: the reference ran out of fuel after {} loop entries (raise --fuel, \
+             or leave it out to bound the reference by time)",
+            report.budget
+        )),
+        Verdict::ReferenceTimedOut => lines.push(format!(
+            "UNDECIDED {path}: the reference did not finish within {:.0} s (raise --reference-time)",
+            args.reference_time.as_secs_f64()
+        )),
+        Verdict::Checked if !report.compared() => {
+            let why: Vec<String> = report
+                .runs
+                .iter()
+                .map(|r| format!("{}: {}", r.engine, r.observed))
+                .collect();
+            lines.push(format!(
+                "UNDECIDED {path}: no engine was compared ({})",
+                why.join("; ")
+            ));
+        }
+        _ => {}
+    }
+    for run in &report.runs {
+        match &run.judgement {
+            Judgement::Environment(why) => lines.push(format!(
+                "ENVIRONMENT {path}: {} could not run: {why}",
+                run.engine
+            )),
+            Judgement::TimedOut(why) => {
+                lines.push(format!("TIMEOUT {path}: {}: {why}", run.engine))
+            }
+            _ => {}
+        }
+    }
+    for divergence in report.divergences() {
+        found.diverged = true;
+        lines.push(format!("DIVERGE {path}: {divergence}"));
+        if let Some(dir) = &args.out {
+            let index = oracle
+                .engines()
+                .iter()
+                .position(|e| e.name() == divergence.engine)
+                .expect("divergences name engines of the oracle");
+            let m = minimize(oracle, &p.case, index, divergence.class, Limits::default());
+            let name = reproducer_name(&m.case, &m.divergence);
+            match write_reproducer(dir, &name, &m.case, &m.report, &m.divergence) {
+                Ok(written) => lines.push(format!(
+                    "  minimized to {} commands: {}",
+                    m.case.program.len(),
+                    written.display()
+                )),
+                Err(e) => lines.push(format!("error: cannot write to {}: {e}", dir.display())),
+            }
+        }
+    }
+    let _lock = output.lock();
+    for line in lines {
+        println!("{line}");
+    }
 }

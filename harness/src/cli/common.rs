@@ -5,11 +5,11 @@ use std::path::Path;
 
 use bfjit_backends::{
     backend_by_name, backend_names, Availability, Backend, Config, EofPolicy, Program,
-    DEFAULT_TAPE_LEN, MAX_TAPE_LEN,
+    DEFAULT_TAPE_LEN,
 };
 use clap::ValueEnum;
 
-use super::EXIT_USAGE;
+use super::{flags, EXIT_USAGE};
 
 /// The EOF policy as a command-line value.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -32,40 +32,25 @@ impl From<EofArg> for EofPolicy {
     }
 }
 
-fn parse_tape_len(s: &str) -> Result<usize, String> {
-    let n: usize = s
-        .parse()
-        .map_err(|_| format!("'{s}' is not a number; allowed: 1 to {MAX_TAPE_LEN}"))?;
-    if n == 0 || n > MAX_TAPE_LEN {
-        return Err(format!(
-            "{n} is not allowed; the tape length must be 1 to {MAX_TAPE_LEN}"
-        ));
-    }
-    Ok(n)
-}
-
 /// The run-configuration flags shared by every subcommand that runs programs.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ConfigArgs {
     /// Number of tape cells (1 to 1073741824).
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_TAPE_LEN, value_parser = parse_tape_len)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_TAPE_LEN, value_parser = flags::tape_len, allow_negative_numbers = true)]
     pub tape_len: usize,
     /// What `,` stores at end of input.
     #[arg(long, value_enum, default_value = "unchanged")]
     pub eof: EofArg,
     /// Stop with "out of fuel" after N loop-body entries (default: unlimited).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = flags::fuel, allow_negative_numbers = true)]
     pub fuel: Option<u64>,
 }
 
 impl ConfigArgs {
     /// The configuration these flags describe.
     pub fn config(&self) -> Config {
-        Config {
-            tape_len: self.tape_len,
-            eof: self.eof.into(),
-            fuel: self.fuel,
-        }
+        Config::new(self.tape_len, self.eof.into(), self.fuel)
+            .expect("the tape length was checked by parse_tape_len")
     }
 }
 
@@ -141,8 +126,12 @@ mod tests {
 
     #[test]
     fn tape_len_errors_say_what_is_allowed() {
-        assert!(parse_tape_len("0").unwrap_err().contains("1 to 1073741824"));
-        assert!(parse_tape_len("x").unwrap_err().contains("1 to 1073741824"));
-        assert_eq!(parse_tape_len("16"), Ok(16));
+        assert!(flags::tape_len("0")
+            .unwrap_err()
+            .contains("1 to 1073741824"));
+        assert!(flags::tape_len("x")
+            .unwrap_err()
+            .contains("1 to 1073741824"));
+        assert_eq!(flags::tape_len("16"), Ok(16));
     }
 }

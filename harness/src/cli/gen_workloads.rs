@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::workloads;
+use bfjit_harness::workloads;
 
 /// Arguments of `bfjit gen-workloads`.
 #[derive(clap::Args, Debug)]

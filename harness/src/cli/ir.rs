@@ -5,9 +5,10 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use bfjit_backends::ir::{self, blocks::guard};
-use bfjit_backends::optimizer::{trace, Pass, PassList};
+use bfjit_backends::optimizer::{trace, PassList};
 
 use super::common::{error, load_program};
+use super::flags;
 use super::{EXIT_OK, EXIT_USAGE};
 
 /// Arguments of `bfjit ir`.
@@ -20,7 +21,7 @@ pub struct Args {
     #[arg(long, value_name = "LIST", conflicts_with = "level")]
     pub passes: Option<String>,
     /// Optimization level: -O0 no passes, -O1 fold-runs only, -O2 every pass (the default).
-    #[arg(short = 'O', value_name = "LEVEL", value_parser = clap::value_parser!(u8).range(0..=2))]
+    #[arg(short = 'O', value_name = "LEVEL", value_parser = flags::opt_level, allow_negative_numbers = true)]
     pub level: Option<u8>,
     /// Print only the final guarded IR.
     #[arg(long)]
@@ -88,14 +89,9 @@ fn run(args: Args) -> Result<u8, u8> {
     Ok(EXIT_OK)
 }
 
-/// The pass names, for help texts and tests.
-pub fn pass_names() -> Vec<&'static str> {
-    Pass::ALL.iter().map(|p| p.name()).collect()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use bfjit_backends::optimizer::Pass;
 
     #[test]
     fn help_lists_every_pass() {
@@ -105,7 +101,7 @@ mod tests {
             .expect("ir subcommand")
             .render_long_help()
             .to_string();
-        for name in pass_names() {
+        for name in Pass::ALL.iter().map(|p| p.name()) {
             assert!(help.contains(name), "{name} missing from: {help}");
         }
     }

@@ -1,15 +1,18 @@
-//! The `bfjit` command line: argument parsing, and dispatch to one module per subcommand.
+//! The `bfjit` command line: argument parsing, and dispatch to one module per subcommand. A module
+//! tree of the binary targets (`bfjit`, and the test-only `bfjit-testing`), not of the library.
 //!
 //! Exit codes (also in `--help` and README.md):
 //! 0 success; 1 the BF program failed at run time (pointer off the tape, out of fuel, I/O error);
-//! 2 usage error, unreadable file or parse error; 3 backends disagree (`check`, `fuzz`) or a `bench`
-//! answer is wrong.
+//! 2 usage error, unreadable file or parse error; 3 an engine gave a wrong answer or crashed
+//! (`check`, `fuzz`) or a `bench` answer is wrong; 4 nothing disagreed but something was not decided
+//! (timeouts, programs the reference did not finish or outside every dialect, environment failures).
 
 pub mod asm;
 pub mod backends;
 pub mod bench;
 pub mod check;
 pub mod common;
+pub mod flags;
 pub mod fuzz;
 pub mod gen_workloads;
 pub mod ir;
@@ -17,6 +20,7 @@ pub mod run;
 
 use std::process::ExitCode;
 
+use bfjit_backends::Backend;
 use clap::{Parser, Subcommand};
 
 /// Exit code: success.
@@ -27,13 +31,19 @@ pub const EXIT_RUNTIME_ERROR: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code: backends disagree.
 pub const EXIT_DIVERGENCE: u8 = 3;
+/// Exit code: no disagreement, but something was not decided (see [`EXIT_CODES`]).
+pub const EXIT_ENVIRONMENT: u8 = 4;
 
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  the BF program failed at run time (pointer left the tape, out of fuel, I/O error)
   2  usage error, unreadable file, or parse error (e.g. unmatched bracket)
-  3  backends disagree (check, fuzz), or a bench cell gave a wrong answer";
+  3  an engine gave a wrong answer or crashed (check, fuzz), or a bench cell gave a wrong answer
+  4  no disagreement, but something was not decided (check, fuzz): no program compared, a run
+     over its time limit, a program the reference did not finish (time or fuel) or outside
+     every engine's dialect, or the environment kept an engine from running (the C compiler
+     failed, an external engine could not be started)";
 
 /// bfjit: a workbench for Brainf*ck execution engines.
 #[derive(Parser, Debug)]
@@ -67,19 +77,31 @@ enum Command {
 }
 
 /// Parses the command line and runs the subcommand; returns the process exit code.
-pub fn main() -> ExitCode {
+/// `test_backends` are the backends `--broken` may name and the isolation worker may run besides the
+/// registry: none in `bfjit`, the deliberately broken backends in `bfjit-testing`.
+pub fn main(test_backends: &[&'static dyn Backend]) -> ExitCode {
     let cli = Cli::parse();
+    // Temporary files of this run (and of the processes it starts) go to a private folder that is
+    // removed at the end, or on SIGINT/SIGTERM/SIGHUP. A worker uses the folder its parent gave it.
+    let _scratch = match cli.command {
+        Command::IsolateWorker => None,
+        _ => bfjit_harness::scratch::install(),
+    };
     let code = match cli.command {
         Command::Run(args) => run::main(args),
         Command::Backends(args) => backends::main(args),
         Command::Asm(args) => asm::main(args),
         Command::Bench(args) => bench::main(args),
-        Command::Check(args) => check::main(args),
-        Command::Fuzz(args) => fuzz::main(args),
+        Command::Check(args) => check::main(args, test_backends),
+        Command::Fuzz(args) => fuzz::main(args, test_backends),
         Command::GenWorkloads(args) => gen_workloads::main(args),
         Command::Ir(args) => ir::main(args),
-        Command::IsolateWorker => crate::isolate::worker_main(),
+        Command::IsolateWorker => bfjit_harness::isolate::worker_main(test_backends),
     };
+    // An interrupted run ends with the signal's code, from the signal thread, once it cleaned up.
+    while bfjit_harness::scratch::interrupted() {
+        std::thread::park();
+    }
     ExitCode::from(code)
 }
 

@@ -63,7 +63,7 @@ fn run(args: Args) -> Result<u8, u8> {
             if side == Side::Right {
                 eprintln!(
                     "note: the tape has {} cells (--tape-len {}); a longer tape may help: --tape-len N, up to {MAX_TAPE_LEN}",
-                    config.tape_len, config.tape_len
+                    config.tape_len(), config.tape_len()
                 );
             }
             Err(EXIT_RUNTIME_ERROR)
@@ -71,11 +71,11 @@ fn run(args: Args) -> Result<u8, u8> {
         Status::OutOfFuel => {
             error(format_args!(
                 "out of fuel: the budget of {} loop-body entries (--fuel) was spent",
-                config.fuel.unwrap_or(0)
+                config.fuel().unwrap_or(0)
             ));
             Err(EXIT_RUNTIME_ERROR)
         }
-        Status::Io(_) => {
+        Status::Io(_) | Status::PointerOutOfBoundsUnlocated { .. } => {
             error(&halt.status);
             Err(EXIT_RUNTIME_ERROR)
         }

@@ -43,6 +43,8 @@ impl Canvas {
 }
 const COMPILE_COLOR: RGBColor = RGBColor(0xf2, 0xa6, 0x4b);
 const RUN_COLOR: RGBColor = RGBColor(0x2f, 0x6f, 0xb3);
+/// Whole-process time (start-up included).
+const PROCESS_COLOR: RGBColor = RGBColor(0x7b, 0x5e, 0xa7);
 const FAIL_COLOR: RGBColor = RGBColor(0xc0, 0x39, 0x2b);
 const MUTED: RGBColor = RGBColor(0x66, 0x66, 0x66);
 
@@ -201,14 +203,17 @@ pub fn bar_chart(
                 x += 40 + 9 * name.len() as i32;
             }
             let scale = if log { "log scale" } else { "linear scale" };
-            root.draw(&Text::new(
-                scale.to_string(),
-                (canvas.width as i32 - 24, 17),
-                TextStyle::from((FONT, canvas.font - 1).into_font())
-                    .color(&MUTED)
-                    .pos(Pos::new(HPos::Right, VPos::Center)),
-            ))
-            .map_err(err)?;
+            // Only where the legend leaves room (the axis ticks say it too).
+            if x + 9 * scale.len() as i32 <= canvas.width as i32 - 24 {
+                root.draw(&Text::new(
+                    scale.to_string(),
+                    (canvas.width as i32 - 24, 17),
+                    TextStyle::from((FONT, canvas.font - 1).into_font())
+                        .color(&MUTED)
+                        .pos(Pos::new(HPos::Right, VPos::Center)),
+                ))
+                .map_err(err)?;
+            }
         }
         root.present().map_err(err)?;
     }
@@ -300,13 +305,20 @@ where
 
 /// The per-workload chart: compile and run median per backend.
 pub fn time_bars(canvas: Canvas, title: &str, rows: &[BarRow]) -> Result<String, ChartError> {
-    bar_chart(
-        canvas,
-        title,
-        rows,
-        &[("compile", COMPILE_COLOR), ("run", RUN_COLOR)],
-        Unit::Seconds,
-    )
+    // A third value, when any row has one, is the whole-process time.
+    let process = rows
+        .iter()
+        .any(|r| r.values.get(2).is_some_and(Option::is_some));
+    let series: &[(&str, RGBColor)] = if process {
+        &[
+            ("compile", COMPILE_COLOR),
+            ("run", RUN_COLOR),
+            ("process", PROCESS_COLOR),
+        ]
+    } else {
+        &[("compile", COMPILE_COLOR), ("run", RUN_COLOR)]
+    };
+    bar_chart(canvas, title, rows, series, Unit::Seconds)
 }
 
 /// One line of the scaling chart: a backend's `(commands, seconds)` points.

@@ -5,9 +5,11 @@
 //! Families (one file each): [`mandelbrot`] (fixed-point arithmetic on multi-cell numbers),
 //! [`nested`] (deeply nested counting loops), [`sieve`] (move- and copy-heavy walkers), [`scan`]
 //! (zero-terminated arrays walked with strides 1 and 4), [`fizzbuzz`] (over 1 MB of output),
-//! [`counting`] (a nest of counting loops with constant trip counts) and [`compiled`] (a tiny
-//! statement language compiled to BF: many small loops over fixed cells, mostly known values).
-//! Every family has a full size and a quick size. The generated files live in `corpus/bench/`
+//! [`selfinterp`] (a BF interpreter in BF running an inner program read from its input),
+//! [`counter`] (a binary counter driven by pointer walks), [`counting`] (a nest of counting loops
+//! with constant trip counts) and [`compiled`] (a tiny statement language compiled to BF: many small
+//! loops over fixed cells, mostly known values). Every family has a full size and a quick size. The
+//! generated files live in `corpus/bench/`
 //! (`NAME.bf`, `NAME.out`) and `corpus/bench/quick/`; [`REGENERATE`] names the command that rewrites
 //! them, and a test fails when the committed files are stale.
 //!
@@ -15,11 +17,13 @@
 
 pub mod builder;
 pub mod compiled;
+pub mod counter;
 pub mod counting;
 pub mod fizzbuzz;
 pub mod mandelbrot;
 pub mod nested;
 pub mod scan;
+pub mod selfinterp;
 pub mod sieve;
 
 use std::fmt;
@@ -59,7 +63,7 @@ pub struct Workload {
     pub size: Size,
     /// The BF program text.
     pub program: String,
-    /// The input the program reads (empty for every current family).
+    /// The input the program reads (empty for most families).
     pub input: Vec<u8>,
     /// The output the Rust implementation of the same algorithm gives.
     pub expected: Vec<u8>,
@@ -72,76 +76,114 @@ pub struct Family {
     pub name: &'static str,
     /// What the workload does and what it stresses.
     pub summary: &'static str,
-    generate: fn(Size) -> (String, Vec<u8>),
+    generate: fn(Size) -> Generated,
 }
 
-impl Family {
-    /// Generates this family's workload at `size`.
-    pub fn generate(&self, size: Size) -> Workload {
-        let (program, expected) = (self.generate)(size);
-        Workload {
-            name: self.name,
-            size,
-            program: with_header(self.name, self.summary, &program),
+/// What a family's generator returns: program text, input and expected output.
+struct Generated {
+    program: String,
+    input: Vec<u8>,
+    expected: Vec<u8>,
+}
+
+impl Generated {
+    /// A program that reads no input.
+    fn without_input((program, expected): (String, Vec<u8>)) -> Generated {
+        Generated {
+            program,
             input: Vec::new(),
             expected,
         }
     }
 }
 
-fn gen_mandelbrot(size: Size) -> (String, Vec<u8>) {
+impl Family {
+    /// Generates this family's workload at `size`.
+    pub fn generate(&self, size: Size) -> Workload {
+        let generated = (self.generate)(size);
+        Workload {
+            name: self.name,
+            size,
+            program: with_header(self.name, self.summary, &generated.program),
+            input: generated.input,
+            expected: generated.expected,
+        }
+    }
+}
+
+fn gen_mandelbrot(size: Size) -> Generated {
     let p = match size {
         Size::Full => mandelbrot::FULL,
         Size::Quick => mandelbrot::QUICK,
     };
-    (mandelbrot::program(&p), mandelbrot::expected(&p))
+    Generated::without_input((mandelbrot::program(&p), mandelbrot::expected(&p)))
 }
 
-fn gen_nested(size: Size) -> (String, Vec<u8>) {
+fn gen_nested(size: Size) -> Generated {
     let p = match size {
         Size::Full => nested::full(),
         Size::Quick => nested::quick(),
     };
-    (nested::program(&p), nested::expected(&p))
+    Generated::without_input((nested::program(&p), nested::expected(&p)))
 }
 
-fn gen_sieve(size: Size) -> (String, Vec<u8>) {
+fn gen_sieve(size: Size) -> Generated {
     let p = match size {
         Size::Full => sieve::FULL,
         Size::Quick => sieve::QUICK,
     };
-    (sieve::program(&p), sieve::expected(&p))
+    Generated::without_input((sieve::program(&p), sieve::expected(&p)))
 }
 
-fn gen_scan(size: Size) -> (String, Vec<u8>) {
+fn gen_scan(size: Size) -> Generated {
     let p = match size {
         Size::Full => scan::FULL,
         Size::Quick => scan::QUICK,
     };
-    (scan::program(&p), scan::expected(&p))
+    Generated::without_input((scan::program(&p), scan::expected(&p)))
 }
 
-fn gen_fizzbuzz(size: Size) -> (String, Vec<u8>) {
+fn gen_fizzbuzz(size: Size) -> Generated {
     let p = match size {
         Size::Full => fizzbuzz::FULL,
         Size::Quick => fizzbuzz::QUICK,
     };
-    (fizzbuzz::program(&p), fizzbuzz::expected(&p))
+    Generated::without_input((fizzbuzz::program(&p), fizzbuzz::expected(&p)))
 }
 
-fn gen_counting(size: Size) -> (String, Vec<u8>) {
+fn gen_selfinterp(size: Size) -> Generated {
+    let p = match size {
+        Size::Full => selfinterp::FULL,
+        Size::Quick => selfinterp::QUICK,
+    };
+    Generated {
+        program: selfinterp::program(),
+        input: selfinterp::input(&p),
+        expected: selfinterp::expected(&p),
+    }
+}
+
+fn gen_counter(size: Size) -> Generated {
+    let p = match size {
+        Size::Full => counter::FULL,
+        Size::Quick => counter::QUICK,
+    };
+    Generated::without_input((counter::program(&p), counter::expected(&p)))
+}
+
+fn gen_counting(size: Size) -> Generated {
     let p = match size {
         Size::Full => counting::full(),
         Size::Quick => counting::quick(),
     };
-    (counting::program(&p), counting::expected(&p))
+    Generated::without_input((counting::program(&p), counting::expected(&p)))
 }
 
-fn gen_compiled(size: Size) -> (String, Vec<u8>) {
-    compiled::program_and_expected(match size {
+fn gen_compiled(size: Size) -> Generated {
+    Generated::without_input(compiled::program_and_expected(match size {
         Size::Full => &compiled::FULL,
         Size::Quick => &compiled::QUICK,
-    })
+    }))
 }
 
 /// Every workload family.
@@ -183,6 +225,17 @@ pub fn families() -> Vec<Family> {
             summary:
                 "a random program of a tiny statement language compiled to BF with many variables",
             generate: gen_compiled,
+        },
+        Family {
+            name: "selfinterp",
+            summary:
+                "a BF interpreter in BF running a triangle printing program read from its input",
+            generate: gen_selfinterp,
+        },
+        Family {
+            name: "counter",
+            summary: "a binary counter in records driven by walks with adds and strided scans",
+            generate: gen_counter,
         },
     ]
 }
@@ -424,7 +477,10 @@ mod tests {
         assert!(by_name("nested").program.matches('[').count() > 8);
         assert!(by_name("scan").program.contains("[>>>>]"));
         assert!(by_name("scan").program.contains("[>]"));
-        assert_eq!(families().len(), 7);
+        assert!(by_name("counter").program.contains("[->+>>>>]"));
+        assert!(by_name("selfinterp").program.contains("[>>>>>>]"));
+        assert!(by_name("selfinterp").input.contains(&b'!'));
+        assert_eq!(families().len(), 9);
         assert!(by_name("compiled").program.len() > 50_000);
         for size in Size::ALL {
             for w in all(size) {

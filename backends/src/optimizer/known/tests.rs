@@ -90,7 +90,7 @@ proptest! {
             ("folded", fold_runs(lowered.clone())),
             ("-O2", run_passes(lowered, &PassList::preset(2))),
         ] {
-            let checked = check_facts(&nodes, config.tape_len, &input, 20_000);
+            let checked = check_facts(&nodes, config.tape_len(), &input, 20_000);
             prop_assert!(checked.is_ok(), "{what}: {}\nprogram: {src}\nIR:\n{}",
                 checked.unwrap_err(), crate::ir::dump(&program, &nodes));
         }

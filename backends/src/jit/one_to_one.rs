@@ -1,5 +1,7 @@
-//! The walk both simple JITs share (`dynasm-simple` and `handjit`): guarded IR in, one call per node on
-//! an [`Emitter`] out. The emitters only differ in how they turn each call into x86-64 bytes.
+//! The walk both one-to-one JITs share (`dynasm-simple` and `handjit`): planned IR in, one call per
+//! node on an [`Emitter`] out. The emitters only differ in how they turn each call into x86-64 bytes.
+//! Each guard is emitted as its plan decision says ([`crate::ir::plan`]): no check, a check, or a
+//! jump straight to the fallback.
 //!
 //! Layout of the generated function: prologue, the program's code, the normal exit, then the cold
 //! stubs (one per guard and scan, each running its span exactly through `jit_exact` and jumping back),
@@ -8,12 +10,13 @@
 //! Loops get one label pair each from an explicit stack, so nesting depth costs no Rust stack.
 
 use crate::backend::CompileError;
-use crate::ir::blocks::{in_block, node_reach};
+use crate::ir::plan::{Decision, PlannedIr};
 use crate::ir::{Node, Op, Span};
 use crate::syntax::Program;
 
-/// The instruction sequences a simple JIT can emit. Offsets are relative to the current cell; every
-/// cell access an emitter is asked for has been bounds-checked by a preceding [`Emitter::guard`].
+/// The instruction sequences a one-to-one JIT can emit. Offsets are relative to the current cell; every
+/// cell access an emitter is asked for is covered by its block's plan decision (checked by a preceding
+/// [`Emitter::guard`], or proven in bounds).
 pub(crate) trait Emitter {
     /// A position in the code that jumps can target before it is bound.
     type Label: Copy;
@@ -58,67 +61,55 @@ pub(crate) trait Emitter {
     fn epilogue(&mut self);
 }
 
-/// The IR the simple JITs translate: run-length folded, guarded.
-pub(crate) fn simple_ir(program: &Program) -> Vec<Node> {
+/// The IR the one-to-one JITs translate: run-length folded, guarded.
+pub(crate) fn one_to_one_ir(program: &Program) -> Vec<Node> {
     crate::optimizer::fold_runs_only(program)
 }
 
 fn codegen(what: &str) -> CompileError {
-    CompileError::Codegen(format!("simple JIT translation: {what}"))
+    CompileError::Bug(format!("one-to-one JIT translation: {what}"))
 }
 
-/// Checks that the guard at `nodes[0]` covers every cell its block's nodes access and every position
-/// they move to, so the unchecked code of the block stays on the tape whenever the guard passes.
-fn check_guard(nodes: &[Node], lo: i32, hi: i32, len: u32) -> Result<(), CompileError> {
-    let block = nodes
-        .get(1..1 + len as usize)
-        .ok_or_else(|| codegen("a guard is longer than the code after it"))?;
-    if !block.iter().all(|n| in_block(&n.op)) {
-        return Err(codegen("a guard covers a loop boundary or scan"));
-    }
-    let (reach_lo, reach_hi) = node_reach(block);
-    if lo > 0 || hi < 0 || reach_lo < lo as i64 || reach_hi > hi as i64 {
-        return Err(codegen("a guard does not cover its block"));
-    }
-    Ok(())
-}
-
-/// Translates guarded IR `nodes` through `e`, charging fuel at loop-body entries when `metered`.
-/// Every guard is checked against its block ([`check_guard`]): the memory safety of the generated
-/// code does not depend on the pass that made the IR.
+/// Translates planned IR through `e`, charging fuel at loop-body entries when `metered`. Guards are
+/// emitted as the plan decided them; the plan verified each against its block.
 pub(crate) fn translate<E: Emitter>(
-    nodes: &[Node],
+    planned: &PlannedIr,
     metered: bool,
     e: &mut E,
 ) -> Result<(), CompileError> {
+    let nodes = planned.nodes();
     let mut loops: Vec<(E::Label, E::Label)> = Vec::new();
     let mut stubs: Vec<(E::Label, E::Label, Span)> = Vec::new();
     // The guarded block being emitted: nodes left in it and the label after it (none when the guard
     // needs no check).
     let mut block: Option<(u32, Option<E::Label>)> = None;
     e.prologue();
-    for (i, node) in nodes.iter().enumerate() {
-        if in_block(&node.op) && block.is_none() {
-            return Err(codegen("a block node without a guard"));
-        }
-        if !in_block(&node.op) && block.is_some() {
-            return Err(codegen("a guard covers a loop boundary or scan"));
-        }
+    let mut i = 0;
+    while i < nodes.len() {
+        let node = &nodes[i];
+        i += 1;
         match &node.op {
-            Op::Guard { lo, hi, len } => {
-                check_guard(&nodes[i..], *lo, *hi, *len)?;
+            Op::Guard { len, .. } => {
                 if *len == 0 {
                     continue;
                 }
-                if (*lo, *hi) == (0, 0) {
-                    // The pointer is always on the tape: the block stays at it.
-                    block = Some((*len, None));
-                    continue;
+                match planned.decision(i - 1) {
+                    Decision::Always => block = Some((*len, None)),
+                    Decision::Never => {
+                        // The block's nodes never run: only the jump to its exact fallback is emitted.
+                        let (fail, resume) = (e.new_label(), e.new_label());
+                        e.jump(fail);
+                        e.bind(resume);
+                        stubs.push((fail, resume, node.span));
+                        i += *len as usize;
+                    }
+                    Decision::Check { lo, hi } => {
+                        let (fail, resume) = (e.new_label(), e.new_label());
+                        e.guard(lo, hi, fail);
+                        stubs.push((fail, resume, node.span));
+                        block = Some((*len, Some(resume)));
+                    }
                 }
-                let (fail, resume) = (e.new_label(), e.new_label());
-                e.guard(*lo, *hi, fail);
-                stubs.push((fail, resume, node.span));
-                block = Some((*len, Some(resume)));
                 continue;
             }
             Op::Add { offset, delta } => e.add(*offset, *delta),
@@ -169,9 +160,6 @@ pub(crate) fn translate<E: Emitter>(
     }
     if !loops.is_empty() {
         return Err(codegen("unbalanced loop start"));
-    }
-    if block.is_some() {
-        return Err(codegen("a guard is longer than the code after it"));
     }
     e.exit_ok();
     for (fail, resume, span) in stubs {

@@ -4,6 +4,8 @@
 //! of the run, so interactive programs see their prompts. EOF policy is applied here, in one place, so
 //! no two backends (or two tiers of one backend) can handle EOF differently.
 
+pub mod exact;
+
 use std::io::{ErrorKind, Read, Write};
 
 use crate::config::{Config, EofPolicy};
@@ -146,13 +148,13 @@ pub struct Machine {
 }
 
 impl Machine {
-    /// A zeroed tape of `config.tape_len` cells, pointer at 0, fuel from the config.
+    /// A zeroed tape of `config.tape_len()` cells, pointer at 0, fuel from the config.
     pub fn new(config: &Config) -> Machine {
         Machine {
-            tape: vec![0; config.tape_len],
+            tape: vec![0; config.tape_len()],
             ptr: 0,
-            fuel_left: config.fuel,
-            fuel_budget: config.fuel,
+            fuel_left: config.fuel(),
+            fuel_budget: config.fuel(),
         }
     }
 

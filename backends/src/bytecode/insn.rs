@@ -1,0 +1,237 @@
+//! The bytecode instruction set: one slot per IR node, some slots holding a superinstruction that
+//! also does the work of the slot after it (which then stays in place, unreached by that path).
+
+use crate::ir::Span;
+
+/// One bytecode instruction. Offsets are relative to the pointer; jump targets are instruction indices.
+///
+/// Instruction `i` stands for IR node `i` (plus a final `Halt`). A *fused* instruction (`Add2`, and
+/// a block's last move, add or set followed by the loop test or scan after it: `MoveLoopEnd`,
+/// `AddLoopStart`, ...) also does the work of the next slot and continues after it. The next slot keeps its own plain instruction:
+/// a failed guard's `skip` may land on it (a block's last move is followed by the loop test).
+///
+/// Control transfers into a straight-line block check the block's [`Insn::Guard`] where they land
+/// and continue after it; the guard is only dispatched on its own when a block is reached by falling
+/// through (at the start of the program).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Insn {
+    /// Checks `ptr + lo >= 0 && ptr + hi < tape_len` for the block that follows; on failure runs
+    /// block `block`'s span exactly and continues at its `skip` index.
+    Guard {
+        /// Lowest offset the block reaches.
+        lo: i32,
+        /// Highest offset the block reaches.
+        hi: i32,
+        /// Index into the block table ([`super::Bytecode::block`]).
+        block: u32,
+    },
+    /// `cell[offset] += delta`.
+    Add {
+        /// Cell offset.
+        offset: i32,
+        /// Wrapping amount.
+        delta: u8,
+    },
+    /// `cell[offset] += delta` and `cell[offset2] += delta2`: two adds of one block in a row.
+    Add2 {
+        /// First cell offset.
+        offset: i32,
+        /// Second cell offset.
+        offset2: i32,
+        /// First wrapping amount.
+        delta: u8,
+        /// Second wrapping amount.
+        delta2: u8,
+    },
+    /// `cell[offset] = value`.
+    Set {
+        /// Cell offset.
+        offset: i32,
+        /// The value stored.
+        value: u8,
+    },
+    /// `ptr += by` (inside a checked block).
+    Move {
+        /// Signed distance.
+        by: i32,
+    },
+    /// Multiply-add from `cell[offset]` into `targets[first .. first + count]`, then clear it (which
+    /// does nothing when the cell is 0).
+    Mul {
+        /// Offset of the loop cell.
+        offset: i32,
+        /// First target in the target table ([`super::Bytecode::targets`]).
+        first: u32,
+        /// Number of targets.
+        count: u32,
+    },
+    /// A multiply-add with one target: `cell[offset + to] += cell[offset] * factor`, then
+    /// `cell[offset] = 0`.
+    Mul1 {
+        /// Offset of the loop cell.
+        offset: i32,
+        /// Offset of the target from the loop cell.
+        to: i32,
+        /// Wrapping factor.
+        factor: u8,
+    },
+    /// A multiply-add with two targets (`to`/`factor` and `to2`/`factor2`), then clears the loop cell.
+    Mul2 {
+        /// Offset of the loop cell.
+        offset: i32,
+        /// Offset of the first target from the loop cell.
+        to: i32,
+        /// Offset of the second target from the loop cell.
+        to2: i32,
+        /// First wrapping factor.
+        factor: u8,
+        /// Second wrapping factor.
+        factor2: u8,
+    },
+    /// Two multiply-adds in a row (the copy through a temporary, `[->+>+<<]>>[-<<+>>]`, is one):
+    /// a `Mul2` (a one-target multiply has `to2 = to` and `factor2 = 0`) then a `Mul1`, with 16-bit
+    /// offsets.
+    MulMul1 {
+        /// Offset of the first loop cell.
+        offset: i16,
+        /// Offset of its first target.
+        to: i16,
+        /// Offset of its second target.
+        to2: i16,
+        /// Offset of the second loop cell.
+        offset_b: i16,
+        /// Offset of its target.
+        to_b: i16,
+        /// First factor.
+        factor: u8,
+        /// Second factor.
+        factor2: u8,
+        /// The second multiply's factor.
+        factor_b: u8,
+    },
+    /// Writes `cell[offset]`.
+    Output {
+        /// Cell offset.
+        offset: i32,
+    },
+    /// Reads into `cell[offset]`.
+    Input {
+        /// Cell offset.
+        offset: i32,
+    },
+    /// Moves by `stride` until the cell is 0; off the tape, re-runs span `span` exactly.
+    Scan {
+        /// Signed step.
+        stride: i32,
+        /// Index into the span table ([`super::Bytecode::scan_span`]).
+        span: u32,
+    },
+    /// `ptr += by`, then the `Scan` in the next slot.
+    MoveScan {
+        /// Signed distance of the move.
+        by: i32,
+        /// The scan's step.
+        stride: i32,
+        /// The scan's span index.
+        span: u32,
+    },
+    /// A loop header: when the cell is 0 continue at `exit` (after the matching `LoopEnd`), else enter
+    /// the body (one fuel).
+    LoopStart {
+        /// Index after the matching `LoopEnd`.
+        exit: u32,
+        /// The loop's id: its rank among loop headers in program order.
+        id: u32,
+    },
+    /// `ptr += by`, then the `LoopStart` in the next slot.
+    MoveLoopStart {
+        /// Signed distance.
+        by: i32,
+        /// Index after the matching `LoopEnd`.
+        exit: u32,
+        /// The loop's id.
+        id: u32,
+    },
+    /// When the cell is not 0 jump back to `body` (after the matching `LoopStart`, one fuel).
+    LoopEnd {
+        /// Index of the first body instruction.
+        body: u32,
+        /// The loop's id.
+        id: u32,
+    },
+    /// `ptr += by`, then the `LoopEnd` in the next slot.
+    MoveLoopEnd {
+        /// Signed distance.
+        by: i32,
+        /// Index of the first body instruction.
+        body: u32,
+        /// The loop's id.
+        id: u32,
+    },
+    /// `cell[offset] += delta`, then the `LoopStart` in the next slot.
+    AddLoopStart {
+        /// Cell offset.
+        offset: i32,
+        /// Wrapping amount.
+        delta: u8,
+        /// Index after the matching `LoopEnd`.
+        exit: u32,
+        /// The loop's id.
+        id: u32,
+    },
+    /// `cell[offset] += delta`, then the `LoopEnd` in the next slot.
+    AddLoopEnd {
+        /// Cell offset.
+        offset: i32,
+        /// Wrapping amount.
+        delta: u8,
+        /// Index of the first body instruction.
+        body: u32,
+        /// The loop's id.
+        id: u32,
+    },
+    /// `cell[offset] = value`, then the `LoopStart` in the next slot.
+    SetLoopStart {
+        /// Cell offset.
+        offset: i32,
+        /// The value stored.
+        value: u8,
+        /// Index after the matching `LoopEnd`.
+        exit: u32,
+        /// The loop's id.
+        id: u32,
+    },
+    /// `cell[offset] = value`, then the `LoopEnd` in the next slot.
+    SetLoopEnd {
+        /// Cell offset.
+        offset: i32,
+        /// The value stored.
+        value: u8,
+        /// Index of the first body instruction.
+        body: u32,
+        /// The loop's id.
+        id: u32,
+    },
+    /// A `MoveLoopEnd` whose loop body is one checked block of one data operation and this move (a
+    /// walk like `[->>+<]>>` repeated): runs the whole loop (test, fuel, guard, operation, move) in
+    /// one handler.
+    WalkLoopEnd {
+        /// Signed distance.
+        by: i32,
+        /// Index of the body's guard.
+        body: u32,
+        /// The loop's id.
+        id: u32,
+    },
+    /// The end of the program.
+    Halt,
+}
+
+/// What a failed guard needs: the block's source span and where execution continues after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockInfo {
+    /// The source commands the block stands for.
+    pub span: Span,
+    /// The instruction index after the block.
+    pub skip: u32,
+}

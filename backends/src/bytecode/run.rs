@@ -1,0 +1,543 @@
+//! The dispatch loop: a `match` over the instruction array, with the pointer, the tape slice and its
+//! length held in locals for the whole run.
+//!
+//! **Checked blocks.** A straight-line block runs only after its guard passed: either the `Guard`
+//! slot itself (reached by falling through) or the inline check every control transfer does where
+//! it lands (`enter!`). `compile` verified that no jump or fused continuation lands inside a block,
+//! and that every cell a block's instructions touch and every position its moves reach lies within
+//! its guard's `lo ..= hi` relative to the block's start. Inside a block only its own moves change
+//! the pointer, so each access is at `start + r` with `lo <= r <= hi`, and the guard checked
+//! `start + lo >= 0` and `start + hi < len`: the access is on the tape. That is the argument behind
+//! every unchecked access below. Loop tests, outside blocks, index the tape checked.
+//!
+//! **Instruction fetch.** `compile` also verified that every place execution continues at (the next
+//! slot after an instruction that falls through, the slot after a fused pair, jump targets, a
+//! failed guard's skip, the slot after a guard) is an index of the code, which ends with `Halt`: so
+//! `pc` is always an index of `code`, and fetching is unchecked.
+//!
+//! **Scans** step unchecked only over positions checked to be on the tape first.
+
+use super::insn::Insn;
+use super::{Bytecode, LoopHook};
+use crate::ir::MulTarget;
+use crate::runtime::exact::execute_exact;
+use crate::runtime::{Io, Machine, Stop};
+
+/// The cell at `ptr + offset` (the slice check never fails in a checked block).
+///
+/// # Contract
+/// `ptr + offset` must be an index of `tape` (see the module doc: any access of a checked block).
+#[inline(always)]
+fn cell(tape: &mut [u8], ptr: usize, offset: i32) -> &mut u8 {
+    let i = ptr.wrapping_add_signed(offset as isize);
+    // In bounds: the caller guarantees `i < tape.len()`.
+    &mut tape[i]
+}
+
+/// Runs a data operation of a checked block (`Add`, `Add2`, `Set` and the multiplies) at `ptr`.
+///
+/// # Contract
+/// `insn` must be an instruction of a checked block at `ptr` (see the module doc), with `targets` the
+/// multiply targets table it indexes.
+#[inline(always)]
+fn data_op(insn: Insn, tape: &mut [u8], ptr: usize, targets: &[MulTarget]) {
+    // In bounds (every access below): the caller guarantees each access is one of a checked block.
+    {
+        match insn {
+            Insn::Add { offset, delta } => {
+                let c = cell(tape, ptr, offset);
+                *c = c.wrapping_add(delta);
+            }
+            Insn::Add2 {
+                offset,
+                offset2,
+                delta,
+                delta2,
+            } => {
+                let c = cell(tape, ptr, offset);
+                *c = c.wrapping_add(delta);
+                let c = cell(tape, ptr, offset2);
+                *c = c.wrapping_add(delta2);
+            }
+            Insn::Set { offset, value } => *cell(tape, ptr, offset) = value,
+            // The multiplies are branch-free: with a zero loop cell every target gains 0 and the
+            // cell stays 0.
+            Insn::Mul {
+                offset,
+                first,
+                count,
+            } => {
+                let from = ptr.wrapping_add_signed(offset as isize);
+                let value = std::mem::take(cell(tape, from, 0));
+                for t in &targets[first as usize..(first + count) as usize] {
+                    let c = cell(tape, from, t.offset);
+                    *c = c.wrapping_add(value.wrapping_mul(t.factor));
+                }
+            }
+            Insn::Mul1 { offset, to, factor } => {
+                let from = ptr.wrapping_add_signed(offset as isize);
+                let value = std::mem::take(cell(tape, from, 0));
+                let c = cell(tape, from, to);
+                *c = c.wrapping_add(value.wrapping_mul(factor));
+            }
+            Insn::Mul2 {
+                offset,
+                to,
+                to2,
+                factor,
+                factor2,
+            } => {
+                let from = ptr.wrapping_add_signed(offset as isize);
+                let value = std::mem::take(cell(tape, from, 0));
+                let c = cell(tape, from, to);
+                *c = c.wrapping_add(value.wrapping_mul(factor));
+                let c = cell(tape, from, to2);
+                *c = c.wrapping_add(value.wrapping_mul(factor2));
+            }
+            Insn::MulMul1 {
+                offset,
+                to,
+                to2,
+                offset_b,
+                to_b,
+                factor,
+                factor2,
+                factor_b,
+            } => {
+                let from = ptr.wrapping_add_signed(offset as isize);
+                let value = std::mem::take(cell(tape, from, 0));
+                let c = cell(tape, from, to as i32);
+                *c = c.wrapping_add(value.wrapping_mul(factor));
+                let c = cell(tape, from, to2 as i32);
+                *c = c.wrapping_add(value.wrapping_mul(factor2));
+                let from = ptr.wrapping_add_signed(offset_b as isize);
+                let value = std::mem::take(cell(tape, from, 0));
+                let c = cell(tape, from, to_b as i32);
+                *c = c.wrapping_add(value.wrapping_mul(factor_b));
+            }
+            _ => debug_assert!(false, "not a data operation: {insn:?}"),
+        }
+    }
+}
+
+/// Whether `ptr + lo ..= ptr + hi` lies on a tape of `len` cells.
+#[inline(always)]
+fn fits(ptr: usize, lo: i32, hi: i32, len: usize) -> bool {
+    ptr as isize + lo as isize >= 0 && ((ptr as isize + hi as isize) as usize) < len
+}
+
+impl Bytecode {
+    /// The dispatch loop; `METERED` selects the variant that counts fuel.
+    pub(super) fn execute<const METERED: bool, H: LoopHook>(
+        &self,
+        machine: &mut Machine,
+        io: &mut Io<'_>,
+        fuel: &mut u64,
+        hook: &mut H,
+    ) -> Result<(), Stop> {
+        let code = &self.code[..];
+        let targets = &self.targets[..];
+        let mut tape = &mut machine.tape[..];
+        let len = tape.len();
+        let mut ptr = machine.ptr;
+        let mut pc = 0usize;
+
+        // Continues at `target`; when a block starts there, checks its guard first and continues
+        // after it (or runs the block exactly and continues after the block).
+        macro_rules! enter {
+            ($target:expr) => {{
+                let target: usize = $target;
+                // In bounds: every place execution continues at is an index of `code` (module doc).
+                if let Insn::Guard { lo, hi, block } = code[target] {
+                    if fits(ptr, lo, hi, len) {
+                        pc = target + 1;
+                    } else {
+                        let mut exact_ptr = ptr;
+                        let result = self.guard_failed(block, tape, &mut exact_ptr, io);
+                        ptr = exact_ptr;
+                        match result {
+                            Ok(skip) => pc = skip,
+                            Err(stop) => break Err(stop),
+                        }
+                    }
+                } else {
+                    pc = target;
+                }
+                continue;
+            }};
+        }
+        // Spends one fuel for a loop-body entry.
+        macro_rules! spend {
+            () => {
+                if METERED {
+                    if *fuel == 0 {
+                        break Err(Stop::OutOfFuel);
+                    }
+                    *fuel -= 1;
+                }
+            };
+        }
+        // Runs loop `id` through the hook from here, then continues at `after`.
+        macro_rules! hand_over {
+            ($id:expr, $after:expr) => {{
+                machine.ptr = ptr;
+                let result = hand_over::<METERED, H>(hook, $id, machine, io, fuel);
+                tape = &mut machine.tape[..];
+                ptr = machine.ptr;
+                if let Err(stop) = result {
+                    break Err(stop);
+                }
+                enter!($after)
+            }};
+        }
+        // `[`: `after` is the body's first slot.
+        macro_rules! loop_start {
+            ($exit:expr, $id:expr, $after:expr) => {{
+                if tape[ptr] == 0 {
+                    enter!($exit as usize)
+                }
+                if hook.take_over($id) {
+                    hand_over!($id, $exit as usize)
+                }
+                spend!();
+                enter!($after)
+            }};
+        }
+        // `]`: `after` is the slot after the loop.
+        macro_rules! loop_end {
+            ($body:expr, $id:expr, $after:expr) => {{
+                if tape[ptr] != 0 {
+                    if hook.take_over($id) {
+                        // The taken-over loop tests the cell (non-zero), charges one fuel and enters
+                        // the body: exactly what jumping back would do.
+                        hand_over!($id, $after)
+                    }
+                    spend!();
+                    enter!($body as usize)
+                }
+                enter!($after)
+            }};
+        }
+
+        let result = loop {
+            // In bounds: every place execution continues at is an index of `code` (module doc).
+            match code[pc] {
+                Insn::Guard { lo, hi, block } => {
+                    if !fits(ptr, lo, hi, len) {
+                        let mut exact_ptr = ptr;
+                        let result = self.guard_failed(block, tape, &mut exact_ptr, io);
+                        ptr = exact_ptr;
+                        match result {
+                            Ok(skip) => pc = skip,
+                            Err(stop) => break Err(stop),
+                        }
+                        continue;
+                    }
+                }
+                insn @ Insn::Add { .. } => {
+                    // In bounds: a data operation of a checked block (module doc).
+                    data_op(insn, tape, ptr, targets)
+                }
+                insn @ Insn::Set { .. } => {
+                    // In bounds: a data operation of a checked block (module doc).
+                    data_op(insn, tape, ptr, targets)
+                }
+                insn @ Insn::Mul { .. } => {
+                    // In bounds: a data operation of a checked block (module doc).
+                    data_op(insn, tape, ptr, targets)
+                }
+                insn @ Insn::Mul1 { .. } => {
+                    // In bounds: a data operation of a checked block (module doc).
+                    data_op(insn, tape, ptr, targets)
+                }
+                insn @ Insn::Mul2 { .. } => {
+                    // In bounds: a data operation of a checked block (module doc).
+                    data_op(insn, tape, ptr, targets)
+                }
+                insn @ Insn::Add2 { .. } => {
+                    // In bounds: a data operation of a checked block (module doc).
+                    (data_op(insn, tape, ptr, targets));
+                    pc += 2;
+                    continue;
+                }
+                insn @ Insn::MulMul1 { .. } => {
+                    // In bounds: a data operation of a checked block (module doc).
+                    (data_op(insn, tape, ptr, targets));
+                    pc += 2;
+                    continue;
+                }
+                Insn::Move { by } => ptr = ptr.wrapping_add_signed(by as isize),
+                Insn::Output { offset } => {
+                    // In bounds: an access of a checked block (module doc).
+                    let value = *cell(tape, ptr, offset);
+                    if let Err(e) = io.write_byte(value) {
+                        break Err(e.into());
+                    }
+                }
+                Insn::Input { offset } => {
+                    // In bounds: an access of a checked block (module doc).
+                    let c = cell(tape, ptr, offset);
+                    match io.read_byte(*c) {
+                        Ok(byte) => *c = byte,
+                        Err(e) => break Err(e.into()),
+                    }
+                }
+                Insn::Scan { stride, span } => {
+                    let mut scan_ptr = ptr;
+                    let result = self.scan(tape, &mut scan_ptr, stride, span, io);
+                    ptr = scan_ptr;
+                    if let Err(stop) = result {
+                        break Err(stop);
+                    }
+                    enter!(pc + 1)
+                }
+                Insn::MoveScan { by, stride, span } => {
+                    let mut scan_ptr = ptr.wrapping_add_signed(by as isize);
+                    let result = self.scan(tape, &mut scan_ptr, stride, span, io);
+                    ptr = scan_ptr;
+                    if let Err(stop) = result {
+                        break Err(stop);
+                    }
+                    enter!(pc + 2)
+                }
+                Insn::LoopStart { exit, id } => loop_start!(exit, id, pc + 1),
+                Insn::MoveLoopStart { by, exit, id } => {
+                    ptr = ptr.wrapping_add_signed(by as isize);
+                    loop_start!(exit, id, pc + 2)
+                }
+                Insn::LoopEnd { body, id } => loop_end!(body, id, pc + 1),
+                Insn::MoveLoopEnd { by, body, id } => {
+                    ptr = ptr.wrapping_add_signed(by as isize);
+                    loop_end!(body, id, pc + 2)
+                }
+                Insn::WalkLoopEnd { by, body, id } => {
+                    if H::ACTIVE {
+                        // Back edges go through the hook one by one.
+                        ptr = ptr.wrapping_add_signed(by as isize);
+                        loop_end!(body, id, pc + 2)
+                    }
+                    let body = body as usize;
+                    // In bounds: `body` and `body + 1` are slots of the code: compile made `body` the
+                    // loop body's guard and `body + 1` the block's one data operation.
+                    let (guard, op) = (code[body], code[body + 1]);
+                    let Insn::Guard { lo, hi, .. } = guard else {
+                        enter!(body)
+                    };
+                    let mut walk_ptr = ptr.wrapping_add_signed(by as isize);
+                    let next: Result<usize, Stop> = loop {
+                        if tape[walk_ptr] == 0 {
+                            break Ok(pc + 2);
+                        }
+                        if METERED {
+                            if *fuel == 0 {
+                                break Err(Stop::OutOfFuel);
+                            }
+                            *fuel -= 1;
+                        }
+                        if !fits(walk_ptr, lo, hi, len) {
+                            // The dispatch loop checks the guard again and runs the block exactly.
+                            break Ok(body);
+                        }
+                        // In bounds: the body's guard passed at `walk_ptr`, the block's start, and
+                        // `op` is the block's operation there (module doc).
+                        (data_op(op, tape, walk_ptr, targets));
+                        walk_ptr = walk_ptr.wrapping_add_signed(by as isize);
+                    };
+                    ptr = walk_ptr;
+                    match next {
+                        Ok(target) => enter!(target),
+                        Err(stop) => break Err(stop),
+                    }
+                }
+                Insn::AddLoopStart {
+                    offset,
+                    delta,
+                    exit,
+                    id,
+                } => {
+                    // In bounds: an access of a checked block (module doc).
+                    let c = cell(tape, ptr, offset);
+                    *c = c.wrapping_add(delta);
+                    loop_start!(exit, id, pc + 2)
+                }
+                Insn::AddLoopEnd {
+                    offset,
+                    delta,
+                    body,
+                    id,
+                } => {
+                    // In bounds: an access of a checked block (module doc).
+                    let c = cell(tape, ptr, offset);
+                    *c = c.wrapping_add(delta);
+                    loop_end!(body, id, pc + 2)
+                }
+                Insn::SetLoopStart {
+                    offset,
+                    value,
+                    exit,
+                    id,
+                } => {
+                    // In bounds: an access of a checked block (module doc).
+                    *cell(tape, ptr, offset) = value;
+                    loop_start!(exit, id, pc + 2)
+                }
+                Insn::SetLoopEnd {
+                    offset,
+                    value,
+                    body,
+                    id,
+                } => {
+                    // In bounds: an access of a checked block (module doc).
+                    *cell(tape, ptr, offset) = value;
+                    loop_end!(body, id, pc + 2)
+                }
+                Insn::Halt => break Ok(()),
+            }
+            pc += 1;
+        };
+        machine.ptr = ptr;
+        result
+    }
+
+    /// A guard failed: runs its block's source exactly; where execution continues.
+    #[cold]
+    #[inline(never)]
+    fn guard_failed(
+        &self,
+        block: u32,
+        tape: &mut [u8],
+        ptr: &mut usize,
+        io: &mut Io<'_>,
+    ) -> Result<usize, Stop> {
+        let info = self.blocks[block as usize];
+        execute_exact(&self.program, info.span.range(), tape, ptr, io, None)?;
+        Ok(info.skip as usize)
+    }
+
+    /// Runs a scan: steps by `stride` while the cell is not 0; a step off the tape re-runs the loop's
+    /// source from here so the error is the reference's.
+    #[inline(never)]
+    fn scan(
+        &self,
+        tape: &mut [u8],
+        ptr: &mut usize,
+        stride: i32,
+        span: u32,
+        io: &mut Io<'_>,
+    ) -> Result<(), Stop> {
+        let found = match stride {
+            1 => tape[*ptr..].iter().position(|&c| c == 0).map(|n| *ptr + n),
+            -1 => tape[..=*ptr].iter().rposition(|&c| c == 0),
+            _ => scan_strided(tape, ptr, stride),
+        };
+        match found {
+            Some(p) => {
+                *ptr = p;
+                Ok(())
+            }
+            None => {
+                if stride == 1 {
+                    *ptr = tape.len() - 1;
+                } else if stride == -1 {
+                    *ptr = 0;
+                }
+                let span = self.scans[span as usize];
+                execute_exact(&self.program, span.range(), tape, ptr, io, None)
+            }
+        }
+    }
+}
+
+/// A scan with a stride other than ±1: the zero cell found, or `None` with `ptr` on the last cell
+/// before the step that would leave the tape.
+#[inline(always)]
+fn scan_strided(tape: &[u8], ptr: &mut usize, stride: i32) -> Option<usize> {
+    let len = tape.len();
+    let step = stride.unsigned_abs() as usize;
+    let mut p = *ptr;
+    if stride > 0 {
+        // Four steps per bounds check; the next position stays on the tape.
+        while p + 4 * step < len {
+            // In bounds: `p + 3 * step < len`, so all four indices are on the tape.
+            let four = four_cells(tape, [p, p + step, p + 2 * step, p + 3 * step]);
+            if let Some(k) = first_zero(four) {
+                return Some(p + k * step);
+            }
+            p += 4 * step;
+        }
+        loop {
+            if tape[p] == 0 {
+                return Some(p);
+            }
+            if p + step >= len {
+                *ptr = p;
+                return None;
+            }
+            p += step;
+        }
+    } else {
+        while p < len && p >= 4 * step {
+            // In bounds: `p < len` and `p - 3 * step > 0`, so all four indices are on the tape.
+            let four = four_cells(tape, [p, p - step, p - 2 * step, p - 3 * step]);
+            if let Some(k) = first_zero(four) {
+                return Some(p - k * step);
+            }
+            p -= 4 * step;
+        }
+        loop {
+            if tape[p] == 0 {
+                return Some(p);
+            }
+            if p < step {
+                *ptr = p;
+                return None;
+            }
+            p -= step;
+        }
+    }
+}
+
+/// The cells at four indices.
+///
+/// # Contract
+/// Every index must be an index of `tape`.
+#[inline(always)]
+fn four_cells(tape: &[u8], at: [usize; 4]) -> [u8; 4] {
+    // In bounds: the caller guarantees every index is on the tape.
+    [tape[at[0]], tape[at[1]], tape[at[2]], tape[at[3]]]
+}
+
+/// The position of the first zero of four cells.
+#[inline(always)]
+fn first_zero(c: [u8; 4]) -> Option<usize> {
+    if c[0] == 0 {
+        Some(0)
+    } else if c[1] == 0 {
+        Some(1)
+    } else if c[2] == 0 {
+        Some(2)
+    } else if c[3] == 0 {
+        Some(3)
+    } else {
+        None
+    }
+}
+
+/// Runs loop `id` through `hook` from `machine.ptr`, handing the fuel over both ways.
+#[inline(never)]
+fn hand_over<const METERED: bool, H: LoopHook>(
+    hook: &mut H,
+    id: u32,
+    machine: &mut Machine,
+    io: &mut Io<'_>,
+    fuel: &mut u64,
+) -> Result<(), Stop> {
+    if METERED {
+        machine.fuel_left = Some(*fuel);
+    }
+    let result = hook.run_loop(id, machine, io);
+    if METERED {
+        *fuel = machine.fuel_left.unwrap_or(0);
+    }
+    result
+}

@@ -1,0 +1,307 @@
+//! Lowering `Scan { stride }`: vector compares of 16 bytes at a time for strides up to
+//! [`VECTOR_STRIDE`] cells, unrolled single-byte steps for longer strides (one bounds check per
+//! several cells in both), a checked single-step loop near the tape's ends, and the exact fallback for
+//! a step off the tape.
+
+use cranelift_codegen::ir::{condcodes::IntCC, types, Block, InstBuilder, MemFlagsData, Value};
+
+use super::{malformed, trusted, FunctionTranslator};
+use crate::backend::CompileError;
+use crate::ir::Span;
+
+/// Strides up to this many cells (either way) are scanned with 16-byte vector compares: one window
+/// holds at least two of their cells.
+const VECTOR_STRIDE: i64 = 8;
+
+/// Bytes compared by one vector compare.
+const LANES: i64 = 16;
+
+/// Steps of a longer stride tested per bounds check, unrolled.
+const UNROLL: i64 = 4;
+
+/// How one stretch of a vector scan reads the tape: `windows` adjacent 16-byte windows starting
+/// `start` cells from the pointer, of which the bits in `mask` (bit `b` for byte `start + b`) are
+/// cells of the scan; `cells` of them, `stride` apart, the last one `cells * stride` from the pointer.
+struct VectorPlan {
+    stride: i64,
+    windows: i64,
+    start: i64,
+    mask: u32,
+    cells: i64,
+}
+
+impl VectorPlan {
+    /// The plan for `stride` (`1 <= |stride| <= VECTOR_STRIDE`): windows right after the pointer
+    /// going right, right before it going left. Stride ±1 reads two windows (32 cells) per check.
+    fn new(stride: i64) -> VectorPlan {
+        let step = stride.abs();
+        let windows = if step == 1 { 2 } else { 1 };
+        let bytes = windows * LANES;
+        // Cells at step, 2·step, … from the pointer, as long as they lie in the windows.
+        let cells = (bytes - 1) / step + 1;
+        let (start, first_bit) = if stride > 0 {
+            (stride, 0)
+        } else {
+            (stride - (bytes - 1), bytes - 1)
+        };
+        let mask = (0..cells).fold(0u32, |mask, j| {
+            let bit = if stride > 0 {
+                first_bit + j * step
+            } else {
+                first_bit - j * step
+            };
+            mask | 1 << bit
+        });
+        VectorPlan {
+            stride,
+            windows,
+            start,
+            mask,
+            cells,
+        }
+    }
+
+    /// Bytes read per stretch.
+    fn bytes(&self) -> i64 {
+        self.windows * LANES
+    }
+}
+
+impl FunctionTranslator<'_, '_> {
+    /// `Scan { stride }`: step by `stride` while the cell is non-zero. While a stretch of steps stays on
+    /// the tape (one compare of the pointer with a constant), its cells are tested at once (vector
+    /// compares) or unrolled, stopping at the first zero; nearer an end (or when no stretch ever fits)
+    /// it goes cell by cell, and a step that would leave the tape (one unsigned compare catches both
+    /// ends) runs the scan's span exactly from the current pointer, which raises the error at the
+    /// right command.
+    pub(super) fn translate_scan(&mut self, span: Span, stride: i32) -> Result<(), CompileError> {
+        if self.block.is_some() {
+            return Err(malformed("a scan inside a guarded block"));
+        }
+        let stride = stride as i64;
+        let tape_len = self.env.tape_len as i64;
+        let vector = (1..=VECTOR_STRIDE)
+            .contains(&stride.abs())
+            .then(|| VectorPlan::new(stride));
+        // How far the fast stretch reaches from the pointer: the bytes read, or the unrolled steps.
+        let reach = match &vector {
+            Some(plan) => plan.start.abs().max((plan.start + plan.bytes() - 1).abs()),
+            None => UNROLL * stride.abs(),
+        };
+        if stride == 0 || reach >= tape_len {
+            self.scan_checked(span, stride);
+            return Ok(());
+        }
+        let fast_check = self.builder.create_block();
+        let fast = self.builder.create_block();
+        let slow_step = self.builder.create_block();
+        let exit = self.builder.create_block();
+        let cell = self.load_current();
+        self.builder.ins().brif(cell, fast_check, &[], exit, &[]);
+
+        // The current cell is non-zero. The stretch stays on the tape when its farthest byte does;
+        // the bytes between lie on the tape too.
+        self.builder.switch_to_block(fast_check);
+        let p = self.builder.use_var(self.ptr);
+        let fits = if stride > 0 {
+            self.builder
+                .ins()
+                .icmp_imm_s(IntCC::UnsignedLessThan, p, tape_len - reach)
+        } else {
+            self.builder
+                .ins()
+                .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, p, reach)
+        };
+        self.builder.ins().brif(fits, fast, &[], slow_step, &[]);
+        // `fast` is reached only from `fast_check`.
+        self.builder.switch_to_block(fast);
+        self.builder.seal_block(fast);
+        match &vector {
+            Some(plan) => self.scan_stretch_vector(plan, p, fast_check, exit),
+            None => self.scan_stretch_unrolled(stride, p, fast_check, exit),
+        }
+        // `fast_check` is reached from the entry and from the end of a stretch without a zero.
+        self.builder.seal_block(fast_check);
+
+        self.scan_slow(span, stride, slow_step, exit);
+        self.builder.switch_to_block(exit);
+        // Every predecessor of `exit` is emitted now.
+        self.builder.seal_block(exit);
+        self.scan_ended();
+        Ok(())
+    }
+
+    /// One stretch of vector compares from pointer `p` (its stretch on the tape): to `exit` with the
+    /// pointer on the first zero cell of the scan, else on to `next` with the pointer on the stretch's
+    /// last cell (non-zero).
+    fn scan_stretch_vector(&mut self, plan: &VectorPlan, p: Value, next: Block, exit: Block) {
+        let base = self.builder.ins().iadd(self.tape, p);
+        let zero = self.builder.ins().iconst(types::I8, 0);
+        let zeros = self.builder.ins().splat(types::I8X16, zero);
+        // The windows need not be aligned.
+        let unaligned = MemFlagsData::new().with_notrap();
+        let mut found: Option<Value> = None;
+        for w in 0..plan.windows {
+            let offset = (plan.start + w * LANES) as i32;
+            let bytes = self
+                .builder
+                .ins()
+                .load(types::I8X16, unaligned, base, offset);
+            let is_zero = self.builder.ins().icmp(IntCC::Equal, bytes, zeros);
+            let mut bits = self.builder.ins().vhigh_bits(types::I32, is_zero);
+            if w > 0 {
+                bits = self.builder.ins().ishl_imm_u(bits, w * LANES);
+            }
+            found = Some(match found {
+                Some(so_far) => self.builder.ins().bor(so_far, bits),
+                None => bits,
+            });
+        }
+        let mut zeros_at = found.expect("at least one window");
+        let all = (1u64 << plan.bytes()) - 1;
+        if plan.mask as u64 != all {
+            zeros_at = self.builder.ins().band_imm_u(zeros_at, plan.mask as i64);
+        }
+        let hit = self.builder.create_block();
+        let more = self.builder.create_block();
+        self.builder.ins().brif(zeros_at, hit, &[], more, &[]);
+
+        // The nearest zero: the lowest bit going right, the highest going left.
+        self.builder.switch_to_block(hit);
+        self.builder.seal_block(hit);
+        let bit = if plan.stride > 0 {
+            self.builder.ins().ctz(zeros_at)
+        } else {
+            let leading = self.builder.ins().clz(zeros_at);
+            let highest = self.builder.ins().iconst(types::I32, 31);
+            self.builder.ins().isub(highest, leading)
+        };
+        let bit = self.builder.ins().uextend(self.env.ptr_ty, bit);
+        let at = self.builder.ins().iadd(p, bit);
+        let at = self.builder.ins().iadd_imm_s(at, plan.start);
+        self.builder.def_var(self.ptr, at);
+        self.builder.ins().jump(exit, &[]);
+
+        self.builder.switch_to_block(more);
+        self.builder.seal_block(more);
+        let last = self.builder.ins().iadd_imm_s(p, plan.cells * plan.stride);
+        self.builder.def_var(self.ptr, last);
+        self.builder.ins().jump(next, &[]);
+    }
+
+    /// One stretch of [`UNROLL`] single-byte steps from pointer `p`, as
+    /// [`FunctionTranslator::scan_stretch_vector`].
+    fn scan_stretch_unrolled(&mut self, stride: i64, p: Value, next: Block, exit: Block) {
+        let base = self.builder.ins().iadd(self.tape, p);
+        for k in 1..UNROLL {
+            let offset = k * stride;
+            let cell = self
+                .builder
+                .ins()
+                .load(types::I8, trusted(), base, offset as i32);
+            let found = self.builder.create_block();
+            let more = self.builder.create_block();
+            // Out of line, so that the unrolled steps fall through from one to the next (each scan
+            // takes one of these exits once).
+            self.builder.set_cold_block(found);
+            self.builder.ins().brif(cell, more, &[], found, &[]);
+            self.builder.switch_to_block(found);
+            self.builder.seal_block(found);
+            let at = self.builder.ins().iadd_imm_s(p, offset);
+            self.builder.def_var(self.ptr, at);
+            self.builder.ins().jump(exit, &[]);
+            self.builder.switch_to_block(more);
+            self.builder.seal_block(more);
+        }
+        let offset = UNROLL * stride;
+        let cell = self
+            .builder
+            .ins()
+            .load(types::I8, trusted(), base, offset as i32);
+        let at = self.builder.ins().iadd_imm_s(p, offset);
+        self.builder.def_var(self.ptr, at);
+        self.builder.ins().brif(cell, next, &[], exit, &[]);
+    }
+
+    /// The cell-by-cell part of a scan, out of line, from `slow_step` (entered on a non-zero cell):
+    /// step if the step stays on the tape, else run the scan's span exactly; on to `exit` at a zero.
+    fn scan_slow(&mut self, span: Span, stride: i64, slow_step: Block, exit: Block) {
+        let slow_head = self.builder.create_block();
+        let slow_found = self.builder.create_block();
+        let off_tape = self.builder.create_block();
+        // Out of line: the checked single steps (only near the tape's ends) and the step off it. The
+        // way out to `exit` is a cold block of its own: a branch straight to `exit` would be a critical
+        // edge, whose split block Cranelift places (hot, like `exit`) in the middle of the fast path.
+        for block in [slow_step, slow_head, slow_found, off_tape] {
+            self.builder.set_cold_block(block);
+        }
+        self.builder.switch_to_block(slow_step);
+        let p = self.builder.use_var(self.ptr);
+        let next = self.builder.ins().iadd_imm_s(p, stride);
+        let on_tape =
+            self.builder
+                .ins()
+                .icmp_imm_s(IntCC::UnsignedLessThan, next, self.env.tape_len as i64);
+        self.builder.def_var(self.ptr, next);
+        self.builder
+            .ins()
+            .brif(on_tape, slow_head, &[], off_tape, &[]);
+        self.builder.switch_to_block(slow_head);
+        // `slow_head` is reached only from `slow_step`.
+        self.builder.seal_block(slow_head);
+        let cell = self.load_current();
+        self.builder
+            .ins()
+            .brif(cell, slow_step, &[], slow_found, &[]);
+        // `slow_step` is reached from `fast_check` and from `slow_head`.
+        self.builder.seal_block(slow_step);
+        self.builder.switch_to_block(slow_found);
+        self.builder.seal_block(slow_found);
+        self.builder.ins().jump(exit, &[]);
+
+        self.builder.switch_to_block(off_tape);
+        self.builder.seal_block(off_tape);
+        // `p` is the pointer before the failing step (defined in `slow_step`, which dominates here).
+        self.call_exact(span, p, exit);
+    }
+
+    /// The scan as a plain checked loop, for strides where no fast stretch ever stays on the tape (or
+    /// stride 0, which spins as the reference does).
+    fn scan_checked(&mut self, span: Span, stride: i64) {
+        let head = self.builder.create_block();
+        let step = self.builder.create_block();
+        let off_tape = self.builder.create_block();
+        let exit = self.builder.create_block();
+        self.builder.set_cold_block(off_tape);
+        self.builder.ins().jump(head, &[]);
+        self.builder.switch_to_block(head);
+        let p = self.builder.use_var(self.ptr);
+        let cell = self.load_current();
+        self.builder.ins().brif(cell, step, &[], exit, &[]);
+        self.builder.switch_to_block(step);
+        // `step` is reached only from `head`.
+        self.builder.seal_block(step);
+        let next = self.builder.ins().iadd_imm_s(p, stride);
+        let on_tape =
+            self.builder
+                .ins()
+                .icmp_imm_s(IntCC::UnsignedLessThan, next, self.env.tape_len as i64);
+        self.builder.def_var(self.ptr, next);
+        self.builder.ins().brif(on_tape, head, &[], off_tape, &[]);
+        // Both predecessors of `head` (the jump in, the back edge) are emitted now.
+        self.builder.seal_block(head);
+        self.builder.switch_to_block(off_tape);
+        self.builder.seal_block(off_tape);
+        self.call_exact(span, p, exit);
+        self.builder.switch_to_block(exit);
+        // `exit` is reached from `head` (cell zero) and from the exact fallback.
+        self.builder.seal_block(exit);
+        self.scan_ended();
+    }
+
+    /// A scan stops only on a zero cell (an exact run of its span too, when it returns).
+    fn scan_ended(&mut self) {
+        let zero = self.builder.ins().iconst(types::I8, 0);
+        self.set_current(zero);
+    }
+}

@@ -1,0 +1,401 @@
+//! Engine dialects: what an external engine does where BF implementations legitimately differ (tape
+//! size and what lies beyond it, the cell stored at end of input, which output bytes it prints
+//! faithfully), and the one place that decides whether a case lies inside an engine's dialect.
+//!
+//! Every differential stage asks [`Dialect`]: the generators and the mutator shape cases to fit it
+//! ([`Dialect::fit`]), the minimizer only tries configurations it allows ([`Dialect::may_use`]), and
+//! the oracle judges a case whose reference run it excludes as *outside the dialect*
+//! ([`Dialect::excludes`]), never as a divergence. Registered backends have [`Dialect::ANY`].
+//!
+//! Keys (the `--dialect NAME:KEY=VALUE,…` flag and the `--engines` TOML file, see
+//! [`crate::engine_spec`]):
+//! - `tape=N`: exactly N cells; leaving them makes the engine exit non-zero;
+//! - `tape=N+`: at least N cells, and what happens beyond is the engine's business: a case whose
+//!   reference (run with N cells) leaves the tape is outside the dialect;
+//! - `eof=unchanged|zero|max`: what `,` stores at end of input; `eof=none`: undefined, so a case whose
+//!   reference reads past its input is outside;
+//! - `output=bytes|ascii`: with `ascii` the engine prints only bytes 1–127 faithfully, so a case
+//!   whose reference prints any other byte is outside.
+//!
+//! An engine command with a `{tape_len}` / `{eof}` placeholder takes any tape length / EOF policy
+//! (the case's is substituted); one without is assumed to have exactly 30 000 cells / to leave the
+//! cell unchanged, unless its dialect says otherwise.
+
+use std::fmt;
+
+use bfjit_backends::outcome::Side;
+use bfjit_backends::{Config, EofPolicy, Status, DEFAULT_TAPE_LEN, MAX_TAPE_LEN};
+
+use crate::case::{Case, ReferenceRun};
+
+/// The tape an engine has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tape {
+    /// Any length the harness asks for (`{tape_len}` in the command).
+    Any,
+    /// Exactly this many cells; leaving them is an error (exit code not 0).
+    Exactly(usize),
+    /// At least this many cells; beyond them, anything goes.
+    AtLeast(usize),
+}
+
+/// What an engine's `,` stores at end of input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Eof {
+    /// Any policy the harness asks for (`{eof}` in the command).
+    Any,
+    /// This policy.
+    Policy(EofPolicy),
+    /// Undefined: no case may read past its input.
+    Undefined,
+}
+
+/// Which output bytes an engine prints faithfully.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Every byte.
+    Bytes,
+    /// Bytes 1 to 127 only.
+    Ascii,
+}
+
+/// An engine's dialect (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dialect {
+    /// The tape.
+    pub tape: Tape,
+    /// End of input.
+    pub eof: Eof,
+    /// Output bytes.
+    pub output: Output,
+}
+
+/// Why a dialect key was rejected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DialectError(pub String);
+
+impl fmt::Display for DialectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DialectError {}
+
+/// The dialect keys, for error messages.
+pub const KEYS: &str = "tape=N or tape=N+, eof=unchanged|zero|max|none, output=bytes|ascii";
+
+impl Dialect {
+    /// The dialect of the contract itself: any tape, any EOF policy, every byte (registered backends).
+    pub const ANY: Dialect = Dialect {
+        tape: Tape::Any,
+        eof: Eof::Any,
+        output: Output::Bytes,
+    };
+
+    /// The default dialect of an engine command: what its placeholders allow, else 30 000 cells
+    /// exactly and the cell unchanged at end of input.
+    pub fn of_command(has_tape_len: bool, has_eof: bool) -> Dialect {
+        Dialect {
+            tape: if has_tape_len {
+                Tape::Any
+            } else {
+                Tape::Exactly(DEFAULT_TAPE_LEN)
+            },
+            eof: if has_eof {
+                Eof::Any
+            } else {
+                Eof::Policy(EofPolicy::Unchanged)
+            },
+            output: Output::Bytes,
+        }
+    }
+
+    /// Applies one `KEY=VALUE` setting.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), DialectError> {
+        let bad = |what: &str| {
+            Err(DialectError(format!(
+                "dialect {key}={value}: {what}; allowed keys: {KEYS}"
+            )))
+        };
+        match key.trim() {
+            "tape" => {
+                let value = value.trim();
+                let (digits, at_least) = match value.strip_suffix('+') {
+                    Some(d) => (d, true),
+                    None => (value, false),
+                };
+                let cells = match digits.parse::<usize>() {
+                    Ok(n) if (1..=MAX_TAPE_LEN).contains(&n) => n,
+                    _ => return bad(&format!("the tape must be 1 to {MAX_TAPE_LEN} cells")),
+                };
+                self.tape = if at_least {
+                    Tape::AtLeast(cells)
+                } else {
+                    Tape::Exactly(cells)
+                };
+            }
+            "eof" => {
+                self.eof = match value.trim() {
+                    "none" => Eof::Undefined,
+                    v => match v.parse::<EofPolicy>() {
+                        Ok(p) => Eof::Policy(p),
+                        Err(_) => return bad("not an EOF behaviour"),
+                    },
+                }
+            }
+            "output" => {
+                self.output = match value.trim() {
+                    "bytes" => Output::Bytes,
+                    "ascii" => Output::Ascii,
+                    _ => return bad("not an output kind"),
+                }
+            }
+            _ => return bad("unknown key"),
+        }
+        Ok(())
+    }
+
+    /// Applies `KEY=VALUE[,KEY=VALUE…]`.
+    pub fn set_all(&mut self, settings: &str) -> Result<(), DialectError> {
+        for setting in settings.split(',').filter(|s| !s.trim().is_empty()) {
+            let (key, value) = setting.split_once('=').ok_or_else(|| {
+                DialectError(format!(
+                    "dialect setting '{setting}' has no '='; allowed: {KEYS}"
+                ))
+            })?;
+            self.set(key, value)?;
+        }
+        Ok(())
+    }
+
+    /// The tape length the harness gives cases for this engine, when it is fixed.
+    pub fn pinned_tape_len(&self) -> Option<usize> {
+        match self.tape {
+            Tape::Any => None,
+            Tape::Exactly(n) | Tape::AtLeast(n) => Some(n),
+        }
+    }
+
+    /// The EOF policy the harness gives cases for this engine, when it is fixed.
+    pub fn pinned_eof(&self) -> Option<EofPolicy> {
+        match self.eof {
+            Eof::Policy(p) => Some(p),
+            Eof::Any | Eof::Undefined => None,
+        }
+    }
+
+    /// Whether the generators and the minimizer may give this engine a case with `config`: the
+    /// tape length and EOF policy it is pinned to, any where it takes any.
+    pub fn may_use(&self, config: &Config) -> bool {
+        self.pinned_tape_len()
+            .is_none_or(|n| n == config.tape_len())
+            && self.pinned_eof().is_none_or(|p| p == config.eof())
+    }
+
+    /// `case` made to fit this dialect, for the generators and the mutator: the pinned tape length
+    /// and EOF policy, and with `eof=none` at least one input byte per `,` command (so straight-line
+    /// reads stay inside the input).
+    pub fn fit(&self, mut case: Case) -> Case {
+        let mut config = case.config;
+        if let Some(n) = self.pinned_tape_len() {
+            config = config.with_tape_len(n).unwrap_or(config);
+        }
+        if let Some(p) = self.pinned_eof() {
+            config = config.with_eof(p);
+        }
+        case.config = config;
+        if self.eof == Eof::Undefined {
+            let reads = case
+                .program
+                .cmds()
+                .iter()
+                .filter(|c| c.kind.as_char() == ',')
+                .count();
+            let mut byte = 0x31u8;
+            while case.input.len() < reads {
+                case.input.push(byte);
+                byte = if byte == 0x7e { 0x31 } else { byte + 1 };
+            }
+        }
+        case
+    }
+
+    /// Why `case` lies outside this dialect, given the reference's run on it, or `None` when it is
+    /// inside (the engine's run is then compared with the reference's).
+    pub fn excludes(&self, case: &Case, reference: &ReferenceRun) -> Option<String> {
+        let cells = case.config.tape_len();
+        match self.tape {
+            Tape::Any => {}
+            Tape::Exactly(n) if n != cells => {
+                return Some(format!(
+                    "the case has {cells} tape cells, the engine exactly {n} (tape={n})"
+                ))
+            }
+            Tape::Exactly(_) => {}
+            Tape::AtLeast(n) if cells > n => {
+                return Some(format!(
+                    "the case has {cells} tape cells, the engine only {n} for sure (tape={n}+)"
+                ))
+            }
+            Tape::AtLeast(n) => {
+                if let Status::PointerOutOfBounds { position, side } = &reference.outcome.status {
+                    let end = match side {
+                        Side::Left => "left",
+                        Side::Right => "right",
+                    };
+                    return Some(format!(
+                        "the program leaves the tape by its {end} end (at {position}), where the \
+                         engine's behaviour is its own (tape={n}+)"
+                    ));
+                }
+            }
+        }
+        if reference.read_past_eof {
+            match self.eof {
+                Eof::Any => {}
+                Eof::Policy(p) if p != case.config.eof() => {
+                    return Some(format!(
+                        "the program reads past its input with EOF policy {}, the engine's is {p} \
+                         (eof={p})",
+                        case.config.eof()
+                    ))
+                }
+                Eof::Policy(_) => {}
+                Eof::Undefined => return Some(
+                    "the program reads past its input, where the engine is undefined (eof=none)"
+                        .to_string(),
+                ),
+            }
+        }
+        if self.output == Output::Ascii {
+            if let Some((i, b)) =
+                (reference.outcome.output.iter().enumerate()).find(|(_, &b)| b == 0 || b >= 128)
+            {
+                return Some(format!(
+                    "the program prints byte {b} (output byte {i}), which the engine does not \
+                     print faithfully (output=ascii)"
+                ));
+            }
+        }
+        None
+    }
+}
+
+impl fmt::Display for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.tape {
+            Tape::Any => f.write_str("tape=any")?,
+            Tape::Exactly(n) => write!(f, "tape={n}")?,
+            Tape::AtLeast(n) => write!(f, "tape={n}+")?,
+        }
+        match self.eof {
+            Eof::Any => f.write_str(",eof=any")?,
+            Eof::Policy(p) => write!(f, ",eof={p}")?,
+            Eof::Undefined => f.write_str(",eof=none")?,
+        }
+        match self.output {
+            Output::Bytes => f.write_str(",output=bytes"),
+            Output::Ascii => f.write_str(",output=ascii"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bfjit_backends::{compile_and_run, reference::Reference, Outcome};
+
+    fn reference(case: &Case, read_past_eof: bool) -> ReferenceRun {
+        let outcome: Outcome =
+            compile_and_run(&Reference, &case.program, &case.config, &case.input).unwrap();
+        ReferenceRun {
+            outcome,
+            read_past_eof,
+            elapsed: std::time::Duration::ZERO,
+        }
+    }
+
+    fn case(src: &str, input: &[u8], tape_len: usize, eof: EofPolicy) -> Case {
+        Case::from_source(
+            src,
+            input.to_vec(),
+            Config::new(tape_len, eof, None).unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn keys_parse_and_print() {
+        let mut d = Dialect::of_command(false, true);
+        assert_eq!(d.tape, Tape::Exactly(30_000));
+        assert_eq!(d.eof, Eof::Any);
+        d.set_all("tape=30000+,eof=unchanged,output=ascii").unwrap();
+        assert_eq!(d.to_string(), "tape=30000+,eof=unchanged,output=ascii");
+        d.set_all("tape=16, eof=none").unwrap();
+        assert_eq!(d.tape, Tape::Exactly(16));
+        assert_eq!(d.eof, Eof::Undefined);
+        for bad in [
+            "tape=0",
+            "tape=x+",
+            "eof=maybe",
+            "output=utf8",
+            "colour=red",
+            "tape",
+        ] {
+            let err = d.set_all(bad).unwrap_err().to_string();
+            assert!(err.contains("allowed"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn at_least_excludes_leaving_the_tape_and_longer_tapes() {
+        let mut d = Dialect::ANY;
+        d.set_all("tape=8+").unwrap();
+        let left = case("<", b"", 8, EofPolicy::Unchanged);
+        let why = d.excludes(&left, &reference(&left, false)).unwrap();
+        assert!(why.contains("leaves the tape"), "{why}");
+        let inside = case("+>+.", b"", 8, EofPolicy::Unchanged);
+        assert_eq!(d.excludes(&inside, &reference(&inside, false)), None);
+        let longer = case("+.", b"", 9, EofPolicy::Unchanged);
+        assert!(d.excludes(&longer, &reference(&longer, false)).is_some());
+        // Exactly N keeps leaving the tape inside the dialect: the engine must fail.
+        d.set("tape", "8").unwrap();
+        assert_eq!(d.excludes(&left, &reference(&left, false)), None);
+    }
+
+    #[test]
+    fn eof_and_output_exclusions() {
+        let mut d = Dialect::of_command(false, false);
+        let reads = case(",.", b"", 30_000, EofPolicy::Zero);
+        assert!(d.excludes(&reads, &reference(&reads, true)).is_some());
+        // A program that never reads past its input does not care about the EOF policy.
+        assert_eq!(d.excludes(&reads, &reference(&reads, false)), None);
+        d.set("eof", "none").unwrap();
+        assert!(d.excludes(&reads, &reference(&reads, true)).is_some());
+        d.set("output", "ascii").unwrap();
+        let high = case("-.", b"", 30_000, EofPolicy::Zero);
+        let why = d.excludes(&high, &reference(&high, false)).unwrap();
+        assert!(why.contains("byte 255"), "{why}");
+        let zero = case(".", b"", 30_000, EofPolicy::Zero);
+        assert!(d.excludes(&zero, &reference(&zero, false)).is_some());
+        let a = case("+++++++[>+++++++++<-]>++.", b"", 30_000, EofPolicy::Zero);
+        assert_eq!(d.excludes(&a, &reference(&a, false)), None);
+    }
+
+    #[test]
+    fn fit_pins_the_configuration_and_pads_input() {
+        let mut d = Dialect::ANY;
+        d.set_all("tape=100+,eof=none").unwrap();
+        let fitted = d.fit(case(",>,,.", b"", 7, EofPolicy::Max));
+        assert_eq!(fitted.config.tape_len(), 100);
+        assert_eq!(fitted.input.len(), 3);
+        assert!(!d.may_use(&Config::new(7, EofPolicy::Max, None).unwrap()));
+        assert!(d.may_use(&fitted.config));
+        assert!(Dialect::ANY.may_use(&fitted.config));
+        let pinned = Dialect::of_command(false, false);
+        let fitted = pinned.fit(case("+", b"", 3, EofPolicy::Max));
+        assert_eq!(fitted.config.tape_len(), 30_000);
+        assert_eq!(fitted.config.eof(), EofPolicy::Unchanged);
+    }
+}

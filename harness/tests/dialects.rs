@@ -1,0 +1,266 @@
+//! External engines in their own dialect: a real engine from Debian's packages (`beef`, installed by
+//! `.ci/run`; these tests fail, not skip, without it) and the planted-bug engine
+//! (`tests/engines/buggy_bf.py`); honest verdicts of `bfjit check` (timeouts and undecided programs
+//! exit 4, never 0).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BFJIT: &str = env!("CARGO_BIN_EXE_bfjit");
+/// Where the binary under test caches reference outcomes (never the user's cache).
+const TEST_CACHE: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/bfjit-cache");
+
+fn bfjit(args: &[&str]) -> Output {
+    Command::new(BFJIT)
+        .args(args)
+        .env("BFJIT_CACHE_DIR", TEST_CACHE)
+        .output()
+        .expect("bfjit runs")
+}
+
+fn beef() -> &'static str {
+    let found = Command::new("beef").arg("--help").output();
+    assert!(
+        found.is_ok_and(|o| o.status.success()),
+        "these tests need `beef` (apt-get install -y beef; .ci/run installs it)"
+    );
+    "beef=beef -s same {file}"
+}
+
+fn buggy(extra: &str) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/engines/buggy_bf.py");
+    format!("buggy=python3 {} {extra} {{file}}", script.display())
+}
+
+#[test]
+fn beef_in_its_dialect_shows_no_dialect_difference() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = bfjit(&[
+        "fuzz",
+        "--seconds",
+        "60",
+        "--cases",
+        "300",
+        "--seed",
+        "3",
+        "--backends",
+        "dynasm-opt",
+        "--engine",
+        beef(),
+        "--dialect",
+        "beef:tape=30000+,eof=unchanged,output=ascii",
+        "--out",
+        out_dir.path().to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let beef_row = stdout
+        .lines()
+        .find(|l| l.starts_with("beef "))
+        .expect("a row for beef");
+    let numbers: Vec<u64> = beef_row
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    // runs, agree, output, status, tape, crashed, failed, timeout, outside, ...
+    assert!(numbers[0] >= 20, "beef was compared on {beef_row}");
+    assert_eq!(numbers[0], numbers[1], "{beef_row}");
+    assert!(
+        numbers[8] > 0,
+        "some cases lie outside beef's dialect: {beef_row}"
+    );
+}
+
+#[test]
+fn beef_without_its_dialect_reports_the_differences() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = bfjit(&[
+        "fuzz",
+        "--seconds",
+        "60",
+        "--cases",
+        "200",
+        "--seed",
+        "3",
+        "--backends",
+        "dynasm-opt",
+        "--engine",
+        beef(),
+        "--max-saved",
+        "1",
+        "--out",
+        out_dir.path().to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // Bytes of 128 or more come out as text, and `<` at cell 0 succeeds.
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("beef "), "{stdout}");
+}
+
+#[test]
+fn the_planted_bug_is_outside_an_ascii_dialect_and_inside_a_bytes_one() {
+    let spec = buggy("--tape-len {tape_len} --eof {eof}");
+    let run = |dialect: &str| {
+        let out_dir = tempfile::tempdir().unwrap();
+        bfjit(&[
+            "fuzz",
+            "--seconds",
+            "60",
+            "--cases",
+            "150",
+            "--seed",
+            "5",
+            "--backends",
+            "reference",
+            "--max-saved",
+            "1",
+            "--engine",
+            &spec,
+            "--dialect",
+            dialect,
+            "--out",
+            out_dir.path().to_str().unwrap(),
+        ])
+    };
+    let inside = run("buggy:output=bytes");
+    let stdout = String::from_utf8_lossy(&inside.stdout);
+    assert_eq!(inside.status.code(), Some(3), "{stdout}");
+    let outside = run("buggy:output=ascii");
+    let stdout = String::from_utf8_lossy(&outside.stdout);
+    assert_eq!(outside.status.code(), Some(0), "{stdout}");
+}
+
+#[test]
+fn a_pinned_engine_keeps_its_tape_in_the_reproducer() {
+    // No {tape_len}: exactly 30 000 cells. The minimizer must not give it a shorter tape.
+    let out_dir = tempfile::tempdir().unwrap();
+    let spec = buggy("--eof {eof}");
+    let out = bfjit(&[
+        "fuzz",
+        "--seconds",
+        "60",
+        "--cases",
+        "150",
+        "--seed",
+        "5",
+        "--backends",
+        "reference",
+        "--max-saved",
+        "1",
+        "--engine",
+        &spec,
+        "--out",
+        out_dir.path().to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    let txt = std::fs::read_dir(out_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "txt"))
+        .expect("a reproducer");
+    let txt = std::fs::read_to_string(txt).unwrap();
+    assert!(txt.contains("tape_len: 30000"), "{txt}");
+}
+
+#[test]
+fn an_engines_file_gives_engines_and_dialects() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("engines.toml");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/engines/buggy_bf.py");
+    std::fs::write(
+        &file,
+        format!(
+            "[buggy]\ncommand = \"python3 {} {{file}}\"\ntape = \"30000+\"\noutput = \"ascii\"\n",
+            script.display()
+        ),
+    )
+    .unwrap();
+    let prog = dir.path().join("hi.bf");
+    std::fs::write(&prog, "++++++++[>+++++++++<-]>.-.").unwrap();
+    let out = bfjit(&[
+        "check",
+        "--backends",
+        "reference",
+        "--engines",
+        file.to_str().unwrap(),
+        prog.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("buggy "), "{stdout}");
+    // `-.` at 255 prints a byte over 127: outside the ascii dialect, so only the reference compares.
+    std::fs::write(&prog, "-.").unwrap();
+    let out = bfjit(&[
+        "check",
+        "--backends",
+        "reference",
+        "--engines",
+        file.to_str().unwrap(),
+        prog.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let bad = bfjit(&[
+        "check",
+        "--engines",
+        file.to_str().unwrap(),
+        "--dialect",
+        "nobody:eof=zero",
+        prog.to_str().unwrap(),
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn check_exits_4_and_says_why_when_nothing_was_decided() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("forever.bf"), "+[]").unwrap();
+    let out = bfjit(&[
+        "check",
+        "--backends",
+        "bytecode",
+        "--reference-time",
+        "0.5",
+        dir.path().to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{stdout}");
+    assert!(
+        stdout.contains("UNDECIDED") && stdout.contains("did not finish within"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("no program was compared"), "{stdout}");
+    // A folder with no runnable program decides nothing either.
+    let empty = tempfile::tempdir().unwrap();
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus");
+    for ext in ["bf", "err"] {
+        let name = format!("unclosed_open.{ext}");
+        std::fs::copy(corpus.join(&name), empty.path().join(&name)).unwrap();
+    }
+    let out = bfjit(&["check", empty.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(4));
+}
+
+#[test]
+fn a_slow_engine_times_out_and_is_not_a_divergence() {
+    let dir = tempfile::tempdir().unwrap();
+    let prog = dir.path().join("p.bf");
+    std::fs::write(&prog, "+.").unwrap();
+    let out = bfjit(&[
+        "check",
+        "--backends",
+        "reference",
+        "--timeout",
+        "0.3",
+        "--engine",
+        "slow=sh -c 'sleep 20' {file}",
+        prog.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{stdout}");
+    assert!(stdout.contains("TIMEOUT"), "{stdout}");
+    assert!(!stdout.contains("DIVERGE"), "{stdout}");
+}
