@@ -4,7 +4,9 @@
 use arbitrary::{Arbitrary, Unstructured};
 use bfjit_backends::{EofPolicy, DEFAULT_TAPE_LEN};
 
-use super::{counting_level, LeafKind, NodeKind, Piece, Shape, LEAF_WEIGHTS, MAX_DEPTH, NODE_WEIGHTS};
+use super::{
+    counting_level, LeafKind, NodeKind, Piece, Shape, LEAF_WEIGHTS, MAX_DEPTH, NODE_WEIGHTS,
+};
 
 fn pick<K: Copy>(u: &mut Unstructured<'_>, table: &[(K, u32)]) -> arbitrary::Result<K> {
     let total: u32 = table.iter().map(|(_, w)| w).sum();

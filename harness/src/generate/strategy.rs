@@ -6,7 +6,9 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
 
-use super::{counting_level, weight, LeafKind, NodeKind, Piece, Shape, LEAF_WEIGHTS, MAX_DEPTH, NODE_WEIGHTS};
+use super::{
+    counting_level, weight, LeafKind, NodeKind, Piece, Shape, LEAF_WEIGHTS, MAX_DEPTH, NODE_WEIGHTS,
+};
 
 fn small_nonzero(max: i8) -> impl Strategy<Value = i8> {
     prop_oneof![1..=max, -max..=-1]
