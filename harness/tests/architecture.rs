@@ -2,7 +2,7 @@
 //! backticks, the module paths a row's files must not name — `crate::x` (a module of the row's own
 //! crate; `crate::*` is every other module of it), `bfjit_backends::x` or `bfjit_harness::x` (a
 //! module of that crate; the bare crate name is all of it). This test reads the table, scans every
-//! source file of `backends/src` and `harness/src` (test code exempt: `tests.rs` files and items
+//! source file of `backends/src` and `harness/src` (test code exempt: `tests.rs` and `*_tests.rs` files and items
 //! under `#[cfg(test)]`), resolves each path it names (`use` trees, inline `crate::`/`super::` paths)
 //! and fails on every forbidden one.
 
@@ -444,7 +444,9 @@ fn source_files(dir: &Path, out: &mut Vec<PathBuf>) {
         if path.is_dir() {
             source_files(&path, out);
         } else if path.extension().is_some_and(|e| e == "rs")
-            && path.file_name().is_some_and(|n| n != "tests.rs")
+            && path
+                .file_name()
+                .is_some_and(|n| n != "tests.rs" && !n.to_string_lossy().ends_with("_tests.rs"))
         {
             out.push(path);
         }
