@@ -267,7 +267,9 @@ fn buggy_engine(extra: &str) -> ExternalEngine {
 #[test]
 fn external_engine_with_a_planted_bug_is_caught_and_minimized() {
     let mut oracle = Oracle::new(vec![Engine::External(buggy_engine(""))], DEFAULT_BUDGET);
-    let mut stream = ShapeStream::new(11);
+    // The seed picks the first buggy case; the minimizer only deletes, so the witness it reaches
+    // depends on that case (seed 11 found `+[.>-]` once the generator weights changed).
+    let mut stream = ShapeStream::new(12);
     let (n, case, class) = (1..=300)
         .find_map(|n| {
             let case = stream.next_shape().to_case();

@@ -14,9 +14,12 @@
 
 mod clear;
 mod dead_code;
+mod evaluate;
 mod fold_runs;
+pub mod known;
 mod mul;
 mod offsets;
+mod propagate;
 mod scan;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -25,9 +28,11 @@ use std::fmt;
 
 pub use clear::clear;
 pub use dead_code::dead_code;
+pub use evaluate::evaluate;
 pub use fold_runs::fold_runs;
 pub use mul::mul;
 pub use offsets::offsets;
+pub use propagate::propagate;
 pub use scan::scan;
 
 use crate::ir::blocks::{guard, in_block};
@@ -48,24 +53,30 @@ pub enum Pass {
     FoldRuns,
     /// `clear`: `[-]`, `[+]`, `[---]` become a set; a set absorbs the adds after it.
     Clear,
-    /// `mul`: `[->++>-<<]` becomes a multiply-add.
+    /// `mul`: `[->++>-<<]`, `[--->+<]` and nests of such loops become a multiply-add.
     Mul,
     /// `scan`: `[>]`, `[<<<]` become a scan.
     Scan,
     /// `offsets`: moves inside a straight-line block become offsets and one move at its end.
     Offsets,
+    /// `known`: known cell values turn adds into sets, multiply-adds into adds, drop dead loops.
+    Known,
+    /// `evaluate`: loops whose cells are all known run at compile time.
+    Evaluate,
     /// `dead-code`: loops that provably never run are removed.
     DeadCode,
 }
 
 impl Pass {
     /// Every pass, in the order `-O2` runs them.
-    pub const ALL: [Pass; 6] = [
+    pub const ALL: [Pass; 8] = [
         Pass::FoldRuns,
         Pass::Clear,
         Pass::Mul,
         Pass::Scan,
         Pass::Offsets,
+        Pass::Known,
+        Pass::Evaluate,
         Pass::DeadCode,
     ];
 
@@ -77,6 +88,8 @@ impl Pass {
             Pass::Mul => "mul",
             Pass::Scan => "scan",
             Pass::Offsets => "offsets",
+            Pass::Known => "known",
+            Pass::Evaluate => "evaluate",
             Pass::DeadCode => "dead-code",
         }
     }
@@ -86,9 +99,11 @@ impl Pass {
         match self {
             Pass::FoldRuns => "fold runs of +- and <> into one add or move (with cancellation)",
             Pass::Clear => "[-], [+] and [-k] (k odd) become a set; following adds fold into it",
-            Pass::Mul => "balanced loops that only add, with the loop cell stepping by 1, become multiply-adds",
+            Pass::Mul => "balanced loops that add constants, the loop cell stepping by an odd amount, become multiply-adds",
             Pass::Scan => "[>], [<<], ... become a scan",
             Pass::Offsets => "moves inside a straight-line block become offsets and one move at its end",
+            Pass::Known => "known cell values: adds become sets, multiplies adds, dead and once-only loops go",
+            Pass::Evaluate => "loops whose cells are all known run at compile time",
             Pass::DeadCode => "loops that can never be entered are removed",
         }
     }
@@ -106,6 +121,8 @@ impl Pass {
             Pass::Mul => mul(nodes),
             Pass::Scan => scan(nodes),
             Pass::Offsets => offsets(nodes),
+            Pass::Known => propagate(nodes),
+            Pass::Evaluate => evaluate(nodes),
             Pass::DeadCode => dead_code(nodes),
         }
     }
@@ -293,24 +310,34 @@ fn fits(v: i64) -> bool {
 /// returns, spanning the `[` to the `]`. A replaced loop can make its parent straight-line, so nested
 /// idioms like `[[-]]` fold in one walk. Uses an explicit stack: no recursion on nesting depth.
 fn fold_loops(nodes: Vec<Node>, fold: impl Fn(&[Node]) -> Option<Op>) -> Vec<Node> {
+    fold_loops_at(nodes, |_, body| fold(body))
+}
+
+/// [`fold_loops`], also telling `fold` the index in `nodes` of the loop's `LoopStart` (for passes that
+/// look up facts computed on their input).
+fn fold_loops_at(
+    nodes: Vec<Node>,
+    mut fold: impl FnMut(usize, &[Node]) -> Option<Op>,
+) -> Vec<Node> {
     let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
-    // For each open loop: its index in `out`, and whether its body is straight-line so far.
-    let mut opens: Vec<(usize, bool)> = Vec::new();
-    let not_straight = |opens: &mut Vec<(usize, bool)>| {
+    // For each open loop: its index in `out`, its index in `nodes`, and whether its body is
+    // straight-line so far.
+    let mut opens: Vec<(usize, usize, bool)> = Vec::new();
+    let not_straight = |opens: &mut Vec<(usize, usize, bool)>| {
         if let Some(top) = opens.last_mut() {
-            top.1 = false;
+            top.2 = false;
         }
     };
-    for node in nodes {
+    for (index, node) in nodes.into_iter().enumerate() {
         match node.op {
             Op::LoopStart => {
-                opens.push((out.len(), true));
+                opens.push((out.len(), index, true));
                 out.push(node);
             }
             Op::LoopEnd => {
-                let (start, straight) = opens.pop().expect("IR loops are balanced");
+                let (start, source, straight) = opens.pop().expect("IR loops are balanced");
                 if straight {
-                    if let Some(op) = fold(&out[start + 1..]) {
+                    if let Some(op) = fold(source, &out[start + 1..]) {
                         let span = out[start].span.merge(node.span);
                         out.truncate(start);
                         if !in_block(&op) {

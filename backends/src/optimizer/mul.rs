@@ -1,65 +1,172 @@
-//! The `mul` pass: balanced add-only loops whose cell steps by one become multiply-adds.
+//! The `mul` pass: affine loops (balanced, the loop cell stepping by an odd constant, every other cell
+//! gaining a constant per iteration) become multiply-adds, solved modulo 256.
 
 use std::collections::BTreeMap;
 
-use super::{fits, fold_loops};
+use super::known::KnownValues;
+use super::{fits, fold_loops_at};
 use crate::ir::{MulTarget, Node, Op};
 
-/// Replaces a multiply (or move) loop by one multiply-add op.
+/// Replaces an affine loop by one multiply-add op.
 ///
 /// ```text
-/// before: [->+++>-<<]   loop { add [0] -1, move +1, add [0] +3, move +1, add [0] -1, move -2 }
-/// after:  [->+++>-<<]   mul [0] -> [1]*3 [2]*-1
-/// before: [+<<->>]      loop { ... }    (the cell counts up: 256 - c iterations, factors negated)
-/// after:  [+<<->>]      mul [0] -> [-2]*1
+/// before: [->+++>-<<]     loop { add [0] -1, move +1, add [0] +3, move +1, add [0] -1, move -2 }
+/// after:  [->+++>-<<]     mul [0] -> [1]*3 [2]*-1
+/// before: [+<<->>]        (the cell counts up: 256 - c iterations, factors negated)
+/// after:  [+<<->>]        mul [0] -> [-2]*1
+/// before: [--->+<]        (step -3: c * 171 iterations mod 256, since 3 * 171 = 1 mod 256)
+/// after:  [--->+<]        mul [0] -> [1]*171
+/// before: [>+++++[>+++<-]<-]   (inner loop first: mul [1] -> [2]*3; cell 1 is 0 at every entry)
+/// after:  [>+++++[>+++<-]<-]   mul [0] -> [2]*15
+/// left:   [-->+<]  [--]  [>+<]  (even or zero step: odd values never reach 0, the loop never ends)
 /// ```
 ///
-/// The body must contain only adds and moves, return to where it started, and change the loop cell by
-/// exactly -1 or +1; then the loop runs `c` (or `256 - c`) times for a loop cell `c`, which the op
-/// computes in one step, doing nothing when `c` is 0. Targets come out sorted by offset, zero factors
-/// dropped; with no targets left the loop is a clear (`set [0] = 0`).
+/// The body must be straight-line (inner loops already folded), end where it started, and change the
+/// loop cell by an odd `d` per iteration. For a loop cell `c` the loop then runs
+/// `n = c * (-d)^-1 mod 256` times (the one solution of `c + n*d = 0 mod 256`), so a cell gaining `a`
+/// per iteration gains `c * a * (-d)^-1`: a multiply-add, which does nothing when `c` is 0.
+///
+/// Other cells must gain a constant per iteration, or be **restored**: end each iteration at a
+/// constant `v` that the known-value analysis shows they also hold before the loop (a temporary that
+/// an inner multiply clears, like cell 1 above). A restored cell holds `v` at the start of every
+/// iteration, so the body may read it (an inner multiply from it), and it holds `v` after the loop.
+/// Targets come out sorted by offset, zero factors dropped; with no targets left the loop is a clear.
 pub fn mul(nodes: Vec<Node>) -> Vec<Node> {
-    fold_loops(nodes, mul_loop)
+    // The analysis runs only when some loop needs it (a body with a set or a multiply-add).
+    let analysis = std::cell::OnceCell::new();
+    let input = nodes.clone();
+    fold_loops_at(nodes, |start, body| {
+        let plain = body
+            .iter()
+            .all(|n| matches!(n.op, Op::Add { .. } | Op::Move { .. }));
+        if plain {
+            return affine_loop(body, |_| None);
+        }
+        let known = analysis.get_or_init(|| KnownValues::analyze(&input));
+        affine_loop(body, |offset| {
+            i32::try_from(offset)
+                .ok()
+                .and_then(|o| known.before(start, o))
+        })
+    })
 }
 
-fn mul_loop(body: &[Node]) -> Option<Op> {
+/// A cell's value at the end of one iteration, in terms of its value at the start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Value {
+    /// The start value plus a constant.
+    Gains(u8),
+    /// A constant, whatever the start value.
+    Is(u8),
+    /// Depends on other cells.
+    Unknown,
+}
+
+/// Runs the body once symbolically; `restored` cells start at their known value, the others at
+/// `Gains(0)`. `None` when the body is not straight-line adds, sets, moves and multiply-adds, or does
+/// not end where it started.
+fn one_iteration(body: &[Node], restored: &BTreeMap<i64, u8>) -> Option<BTreeMap<i64, Value>> {
+    let mut cells: BTreeMap<i64, Value> = BTreeMap::new();
+    let start = |at: i64| restored.get(&at).map_or(Value::Gains(0), |&v| Value::Is(v));
     let mut pos = 0i64;
-    let mut deltas: BTreeMap<i64, u8> = BTreeMap::new();
     for node in body {
-        match node.op {
+        match &node.op {
             Op::Add { offset, delta } => {
-                let at = pos + offset as i64;
-                let cell = deltas.entry(at).or_insert(0);
-                *cell = cell.wrapping_add(delta);
+                let at = pos + *offset as i64;
+                let cell = cells.entry(at).or_insert_with(|| start(at));
+                *cell = plus(*cell, *delta);
             }
-            Op::Move { by } => pos += by as i64,
+            Op::Set { offset, value } => {
+                cells.insert(pos + *offset as i64, Value::Is(*value));
+            }
+            Op::MulLoop { offset, targets } => {
+                let from = pos + *offset as i64;
+                let source = *cells.entry(from).or_insert_with(|| start(from));
+                for t in targets {
+                    let at = from + t.offset as i64;
+                    let cell = cells.entry(at).or_insert_with(|| start(at));
+                    *cell = match source {
+                        Value::Is(k) => plus(*cell, k.wrapping_mul(t.factor)),
+                        _ => Value::Unknown,
+                    };
+                }
+                cells.insert(from, Value::Is(0));
+            }
+            Op::Move { by } => pos += *by as i64,
             _ => return None,
         }
         if !fits(pos) {
             return None;
         }
     }
-    if pos != 0 {
-        return None;
+    (pos == 0).then_some(cells)
+}
+
+fn plus(value: Value, delta: u8) -> Value {
+    match value {
+        Value::Gains(a) => Value::Gains(a.wrapping_add(delta)),
+        Value::Is(v) => Value::Is(v.wrapping_add(delta)),
+        Value::Unknown => Value::Unknown,
     }
-    let negate = match deltas.get(&0) {
-        Some(255) => false,
-        Some(1) => true,
+}
+
+/// The multiplicative inverse of an odd byte modulo 256.
+pub(crate) fn inverse(d: u8) -> u8 {
+    debug_assert!(d % 2 == 1);
+    // Newton's iteration doubles the correct low bits each step: 1 (any odd d), 2, 4, 8.
+    let mut x = d;
+    for _ in 0..3 {
+        x = x.wrapping_mul(2u8.wrapping_sub(d.wrapping_mul(x)));
+    }
+    x
+}
+
+/// The multiply-add equivalent to a loop with this body, when there is one. `entry` gives the value a
+/// cell (offset from the loop cell) is known to hold before the loop.
+fn affine_loop(body: &[Node], entry: impl Fn(i64) -> Option<u8>) -> Option<Op> {
+    // Find the restored cells: those ending at a constant they also hold before the loop. Assuming
+    // some are restored can reveal more (an inner multiply from a restored cell has a known result).
+    let mut restored: BTreeMap<i64, u8> = BTreeMap::new();
+    let mut cells = one_iteration(body, &restored)?;
+    for _ in 0..4 {
+        let next: BTreeMap<i64, u8> = cells
+            .iter()
+            .filter_map(|(&at, &v)| match v {
+                Value::Is(v) if at != 0 && entry(at) == Some(v) => Some((at, v)),
+                _ => None,
+            })
+            .collect();
+        if next == restored {
+            break;
+        }
+        restored = next;
+        cells = one_iteration(body, &restored)?;
+    }
+    // Every restored cell must end where it started, every other cell gain a constant.
+    let step = match cells.get(&0) {
+        Some(Value::Gains(d)) if d % 2 == 1 => *d,
         _ => return None,
     };
+    let per_unit = inverse(step.wrapping_neg());
     let mut targets = Vec::new();
-    for (&offset, &delta) in &deltas {
-        if offset == 0 || delta == 0 {
+    for (&offset, &value) in &cells {
+        if offset == 0 {
             continue;
         }
-        if !fits(offset) {
-            return None;
+        match value {
+            Value::Gains(0) => {}
+            Value::Gains(a) => {
+                if !fits(offset) {
+                    return None;
+                }
+                targets.push(MulTarget {
+                    offset: offset as i32,
+                    factor: a.wrapping_mul(per_unit),
+                });
+            }
+            Value::Is(v) if restored.get(&offset) == Some(&v) => {}
+            _ => return None,
         }
-        let factor = if negate { delta.wrapping_neg() } else { delta };
-        targets.push(MulTarget {
-            offset: offset as i32,
-            factor,
-        });
     }
     if targets.is_empty() {
         return Some(Op::Set {
@@ -112,9 +219,43 @@ mod tests {
     }
 
     #[test]
-    fn loops_that_are_not_multiplies_stay() {
-        // Unbalanced, loop cell steps by 2, loop cell untouched, output inside, nested loop.
-        for src in ["[->+]", "[-->+<]", "[>+<]", "[->.<]", "[->[-]<]"] {
+    fn odd_steps_divide_by_the_step_modulo_256() {
+        for d in (1u8..=255).step_by(2) {
+            assert_eq!(d.wrapping_mul(inverse(d)), 1, "{d}");
+        }
+        // 3 * 171 = 513 = 1 (mod 256): `[--->+<]` runs c * 171 times.
+        assert_eq!(
+            run("[--->+<]")[0].op,
+            Op::MulLoop {
+                offset: 0,
+                targets: vec![t(1, 171)]
+            }
+        );
+        // Counting up by 5 with 2 per iteration: 2 * (-5)^-1.
+        let factor = 2u8.wrapping_mul(inverse(5u8.wrapping_neg()));
+        assert_eq!(
+            run("[+++++<++>]")[0].op,
+            Op::MulLoop {
+                offset: 0,
+                targets: vec![t(-1, factor)]
+            }
+        );
+    }
+
+    #[test]
+    fn loops_that_are_not_affine_stay() {
+        // Unbalanced, loop cell steps by 2, loop cell untouched, output inside, nested unfoldable loop,
+        // a set of a cell not known to hold that value before the loop.
+        for src in [
+            "[->+]",
+            "[-->+<]",
+            "[--]",
+            "[>+<]",
+            "[->.<]",
+            "[->[.-]<]",
+            ",>,<[->[-]<]",
+            "[-->>+<<]",
+        ] {
             let ir = run(src);
             assert!(
                 !ir.iter().any(|n| matches!(n.op, Op::MulLoop { .. })),
@@ -132,5 +273,31 @@ mod tests {
                 value: 0
             }
         );
+    }
+
+    #[test]
+    fn nests_fold_from_the_inside_out() {
+        // Cell 1 starts at 0 (fresh tape) and the inner loop leaves it 0: restored.
+        let ir = run(",[>+++++[>+++<-]<-]");
+        assert_eq!(
+            ir.last().unwrap().op,
+            Op::MulLoop {
+                offset: 0,
+                targets: vec![t(2, 15)]
+            }
+        );
+        // Three levels, with a step of 3 in the middle.
+        let ir = run(",[>++[--->++<]<-]");
+        let inner = 2u8.wrapping_mul(inverse(3));
+        assert_eq!(
+            ir.last().unwrap().op,
+            Op::MulLoop {
+                offset: 0,
+                targets: vec![t(2, inner.wrapping_mul(2))]
+            }
+        );
+        // Cell 1 unknown before the loop (input): not restored, the outer loop stays.
+        let ir = run(",>,<[>+++++[>+++<-]<-]");
+        assert!(ir.iter().any(|n| n.op == Op::LoopStart), "{ir:?}");
     }
 }

@@ -30,7 +30,75 @@ fn leaf() -> impl Strategy<Value = String> {
             format!("[{}]", if right { ">" } else { "<" }.repeat(k))
         }),
         1 => prop::sample::select(vec!["<>", "><", "+-", ">>><<<", "<<<>>>"]).prop_map(str::to_string),
+        2 => counting_nest(),
+        2 => conditional(),
+        1 => copy_through_temporary(),
     ]
+}
+
+/// A nest of counting loops, outermost first: each level sets a fresh cell to a count, steps it by
+/// ±1…±5 (even steps included: those loops never end on odd counts) and adds to the next level's
+/// cell; the innermost level adds to a result cell. `++[>+++[>++<---]<-]`.
+fn counting_nest() -> impl Strategy<Value = String> {
+    prop::collection::vec((0u8..8, -5i32..=5, -3i32..=3, any::<bool>()), 1..4).prop_map(|levels| {
+        let mut open = String::new();
+        let mut close = String::new();
+        for (count, step, add, step_first) in levels {
+            let step = if step == 0 { -1 } else { step };
+            let step_str = walk_add(step);
+            open.push_str(&"+".repeat(count as usize));
+            open.push('[');
+            if step_first {
+                open.push_str(&step_str);
+            }
+            open.push('>');
+            close.insert_str(0, &format!("<{}]", if step_first { "" } else { &step_str }));
+            // The next level (or the result) gains `add` per iteration of this one.
+            open.push_str(&walk_add(add));
+        }
+        format!("{open}{close}")
+    })
+}
+
+/// `+` or `-` repeated: the BF for adding `n`.
+fn walk_add(n: i32) -> String {
+    let c = if n >= 0 { "+" } else { "-" };
+    c.repeat(n.unsigned_abs() as usize)
+}
+
+/// A conditional as compilers emit it: a flag cell, `[` body `[-]` `]` (runs at most once), sometimes
+/// with the flag known, sometimes read from input, sometimes without the clear (a real loop).
+fn conditional() -> impl Strategy<Value = String> {
+    (
+        prop::sample::select(vec!["", "+", "++", ",", "[-]"]),
+        prop::sample::select(vec![">+<", ">.<", ">>-<<.", ">[-]<", ">,<"]),
+        prop::sample::select(vec!["[-]", "[-]", "-", "[+]"]),
+    )
+        .prop_map(|(flag, body, clear)| format!("{flag}[{body}{clear}]"))
+}
+
+/// A copy through a temporary: `[->+>+<<]>>[-<<+>>]<<`, sometimes with the temporary not clear.
+fn copy_through_temporary() -> impl Strategy<Value = String> {
+    (1..4usize, 1..4usize, any::<bool>()).prop_map(|(dst, tmp, dirty)| {
+        let tmp = dst + tmp;
+        let to = |n: usize| ">".repeat(n);
+        let back = |n: usize| "<".repeat(n);
+        format!(
+            "{}[-{}+{}+{}]{}[-{}+{}]{}",
+            if dirty {
+                format!("{}+{}", to(tmp), back(tmp))
+            } else {
+                String::new()
+            },
+            to(dst),
+            to(tmp - dst),
+            back(tmp),
+            to(tmp),
+            back(tmp),
+            to(tmp),
+            back(tmp)
+        )
+    })
 }
 
 /// `[` loop-cell step, then adds at several offsets (negative ones included), back to the start, `]`;
@@ -165,6 +233,18 @@ proptest! {
     }
 
     #[test]
+    fn known_is_sound(src in program(), config in config(), input in input()) {
+        check_sound(&src, propagate, &config, &input)?;
+        check_sound(&src, |n| propagate(offsets(mul(clear(fold_runs(n))))), &config, &input)?;
+    }
+
+    #[test]
+    fn evaluate_is_sound(src in program(), config in config(), input in input()) {
+        check_sound(&src, folded_then(Pass::Evaluate), &config, &input)?;
+        check_sound(&src, |n| Pass::Evaluate.run(propagate(offsets(mul(clear(fold_runs(n)))))), &config, &input)?;
+    }
+
+    #[test]
     fn dead_code_is_sound(src in program(), config in config(), input in input()) {
         check_sound(&src, dead_code, &config, &input)?;
         check_sound(&src, |n| dead_code(mul(clear(fold_runs(n)))), &config, &input)?;
@@ -238,8 +318,9 @@ fn double_step_loop_is_not_a_clear_end_to_end() {
 #[test]
 fn multiply_loop_with_zero_cell_at_the_right_edge_does_not_fault() {
     // Regression: on a 2-cell tape the pointer stands on the last cell, holding 0; `[->+<]` would
-    // reach cell 2, but the loop is skipped, so the reference ends fine.
-    let src = ">[->+<]";
+    // reach cell 2, but the loop is skipped, so the reference ends fine. (`,` reads EOF as 0; it keeps
+    // the known-value analysis from removing the multiply.)
+    let src = ">,[->+<]";
     let config = Config::new(2, EofPolicy::Zero, None).unwrap();
     let ir = optimized(src);
     assert!(
@@ -284,7 +365,7 @@ fn scan_off_the_tape_names_the_move() {
 
 #[test]
 fn exact_ir_for_a_typical_program() {
-    // Set cell 0 to 8, multiply into cell 1, print it.
+    // Set cell 0 to 8, multiply into cell 1, print it: every value is known, one set is left.
     let ir = run_passes(
         lower(&Program::parse("++++++++[>++++++++<-]>+.").unwrap()),
         &PassList::preset(2),
@@ -293,10 +374,24 @@ fn exact_ir_for_a_typical_program() {
     assert_eq!(
         ops,
         vec![
-            Op::Add {
-                offset: 0,
-                delta: 8
+            Op::Set {
+                offset: 1,
+                value: 65
             },
+            Op::Output { offset: 1 },
+            Op::Move { by: 1 },
+        ]
+    );
+    // With cell 0 read from input, the multiply stays.
+    let ir = run_passes(
+        lower(&Program::parse(",[>++++++++<-]>+.").unwrap()),
+        &PassList::preset(2),
+    );
+    let ops: Vec<Op> = ir.into_iter().map(|n| n.op).collect();
+    assert_eq!(
+        ops,
+        vec![
+            Op::Input { offset: 0 },
             Op::MulLoop {
                 offset: 0,
                 targets: vec![crate::ir::MulTarget {
@@ -324,7 +419,7 @@ fn pass_lists_parse_and_name_the_allowed_passes() {
     assert_eq!(err.name, "bogus");
     assert!(err
         .to_string()
-        .contains("fold-runs, clear, mul, scan, offsets, dead-code"));
+        .contains("fold-runs, clear, mul, scan, offsets, known, evaluate, dead-code"));
     assert!(PassList::preset(0).is_empty());
     assert_eq!(PassList::preset(1).passes(), &[Pass::FoldRuns]);
     assert_eq!(PassList::preset(2).passes(), &Pass::ALL);

@@ -16,7 +16,8 @@ use super::{EXIT_OK, EXIT_USAGE};
 pub struct Args {
     /// The program to show (`-` reads it from standard input).
     pub file: PathBuf,
-    /// Comma-separated passes to run, in order (fold-runs, clear, mul, scan, offsets, dead-code).
+    /// Comma-separated passes to run, in order (fold-runs, clear, mul, scan, offsets, known, evaluate,
+    /// dead-code).
     #[arg(long, value_name = "LIST", conflicts_with = "level")]
     pub passes: Option<String>,
     /// Optimization level: -O0 no passes, -O1 fold-runs only, -O2 every pass (the default).

@@ -4,7 +4,9 @@
 use arbitrary::{Arbitrary, Unstructured};
 use bfjit_backends::{EofPolicy, DEFAULT_TAPE_LEN};
 
-use super::{LeafKind, NodeKind, Piece, Shape, LEAF_WEIGHTS, MAX_DEPTH, NODE_WEIGHTS};
+use super::{
+    counting_level, LeafKind, NodeKind, Piece, Shape, LEAF_WEIGHTS, MAX_DEPTH, NODE_WEIGHTS,
+};
 
 fn pick<K: Copy>(u: &mut Unstructured<'_>, table: &[(K, u32)]) -> arbitrary::Result<K> {
     let total: u32 = table.iter().map(|(_, w)| w).sum();
@@ -40,10 +42,10 @@ fn arb_leaf(u: &mut Unstructured<'_>) -> arbitrary::Result<Piece> {
         LeafKind::Input => Piece::Input(u.int_in_range(1..=4)?),
         LeafKind::Clear => Piece::Clear(arb_nonzero(u, 3)?),
         LeafKind::Mul => Piece::Mul {
-            step: if u.ratio(6, 7)? {
+            step: if u.ratio(4, 7)? {
                 arb_nonzero(u, 1)?
             } else {
-                arb_nonzero(u, 3)?
+                arb_nonzero(u, 5)?
             },
             targets: arb_vec(u, 1..4, |u| Ok((arb_nonzero(u, 5)?, arb_nonzero(u, 4)?)))?,
             step_first: u.arbitrary()?,
@@ -92,6 +94,21 @@ pub fn arb_piece(u: &mut Unstructured<'_>, depth: u32) -> arbitrary::Result<Piec
             },
             body: arb_vec(u, 0..2, inner)?,
         },
+        NodeKind::CountingNest => Piece::Counted {
+            count: u.int_in_range(1..=9)?,
+            body: counting_level(
+                arb_nonzero(u, 9)?,
+                arb_nonzero(u, 5)?,
+                (arb_nonzero(u, 3)?, arb_nonzero(u, 4)?),
+                arb_vec(u, 0..2, inner)?,
+            ),
+            balanced: true,
+        },
+        NodeKind::Conditional => {
+            let mut body = arb_vec(u, 0..3, inner)?;
+            body.push(Piece::Clear(-1));
+            Piece::Loop(body)
+        }
     })
 }
 

@@ -121,10 +121,12 @@ pub const LEAF_WEIGHTS: [(LeafKind, u32); 9] = [
 ];
 
 /// Loop piece kinds with their weights, shared by both generators.
-pub const NODE_WEIGHTS: [(NodeKind, u32); 3] = [
+pub const NODE_WEIGHTS: [(NodeKind, u32); 5] = [
     (NodeKind::Counted, 4),
     (NodeKind::Loop, 1),
     (NodeKind::Nest, 1),
+    (NodeKind::CountingNest, 2),
+    (NodeKind::Conditional, 2),
 ];
 
 /// The kinds of leaf pieces.
@@ -159,6 +161,28 @@ pub enum NodeKind {
     Loop,
     /// [`Piece::Nest`]
     Nest,
+    /// A [`Piece::Counted`] whose body steps a fresh cell's counting loop (steps ±1…±5) around the
+    /// inner pieces: nests of counting loops for loop solvers.
+    CountingNest,
+    /// A [`Piece::Loop`] ending in a clear, `[ body [-] ]`: a conditional that runs at most once.
+    Conditional,
+}
+
+/// The body of a [`NodeKind::CountingNest`] level: on the next cell, `add`, then a counting loop
+/// stepping by `step` that adds to `target`; back; then `inner` (often another level).
+pub(crate) fn counting_level(add: i8, step: i8, target: (i8, i8), inner: Vec<Piece>) -> Vec<Piece> {
+    let mut body = vec![
+        Piece::Move(1),
+        Piece::Add(add),
+        Piece::Mul {
+            step,
+            targets: vec![target],
+            step_first: true,
+        },
+        Piece::Move(-1),
+    ];
+    body.extend(inner);
+    body
 }
 
 pub(crate) fn weight<K: Copy + PartialEq>(table: &[(K, u32)], kind: K) -> u32 {

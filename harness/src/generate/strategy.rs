@@ -6,7 +6,9 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
 
-use super::{weight, LeafKind, NodeKind, Piece, Shape, LEAF_WEIGHTS, MAX_DEPTH, NODE_WEIGHTS};
+use super::{
+    counting_level, weight, LeafKind, NodeKind, Piece, Shape, LEAF_WEIGHTS, MAX_DEPTH, NODE_WEIGHTS,
+};
 
 fn small_nonzero(max: i8) -> impl Strategy<Value = i8> {
     prop_oneof![1..=max, -max..=-1]
@@ -55,7 +57,7 @@ fn leaf_strategy() -> BoxedStrategy<Piece> {
         w(Input) => (1u8..=4).prop_map(Piece::Input),
         w(Clear) => small_nonzero(3).prop_map(Piece::Clear),
         w(Mul) => (
-            prop_oneof![6 => prop_oneof![Just(-1i8), Just(1i8)], 1 => small_nonzero(3)],
+            prop_oneof![4 => prop_oneof![Just(-1i8), Just(1i8)], 3 => small_nonzero(5)],
             prop::collection::vec(target, 1..4),
             any::<bool>(),
         )
@@ -91,8 +93,18 @@ fn piece_at_depth(depth: u32) -> BoxedStrategy<Piece> {
         w(Counted) => (1u8..=6, prop::collection::vec(inner.clone(), 1..5), prop::bool::weighted(0.75))
             .prop_map(|(count, body, balanced)| Piece::Counted { count, body, balanced }),
         w(Loop) => prop::collection::vec(inner.clone(), 1..4).prop_map(Piece::Loop),
-        w(Nest) => (nest_depth_strategy(), prop::collection::vec(inner, 0..2))
+        w(Nest) => (nest_depth_strategy(), prop::collection::vec(inner.clone(), 0..2))
             .prop_map(|(depth, body)| Piece::Nest { depth, body }),
+        w(CountingNest) => (1u8..=9, small_nonzero(9), small_nonzero(5), (small_nonzero(3), small_nonzero(4)), prop::collection::vec(inner.clone(), 0..2))
+            .prop_map(|(count, add, step, target, inner)| Piece::Counted {
+                count,
+                body: counting_level(add, step, target, inner),
+                balanced: true,
+            }),
+        w(Conditional) => prop::collection::vec(inner, 0..3).prop_map(|mut body| {
+            body.push(Piece::Clear(-1));
+            Piece::Loop(body)
+        }),
     ]
     .boxed()
 }

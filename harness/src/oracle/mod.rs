@@ -7,10 +7,13 @@
 //!    because loops an optimizer folds charge nothing. An engine that runs out is itself a divergence.
 //! 2. If the reference runs out of fuel, the case is normally discarded. Engines still run with the
 //!    same budget, because two things are checkable: an engine that also runs out must have written at
-//!    least the reference's output, and an engine that *finishes* is suspicious. Folded loops save at
-//!    most `max(255, tape_len)` iterations each, and between two fuel charges an engine executes at most
-//!    one node per program command, so an engine that finished with `f` fuel lets the reference finish
-//!    within `f + (f + 1) * (commands + 1) * max(256, tape_len)` loop entries. The reference is re-run
+//!    least the reference's output, and an engine that *finishes* is suspicious. A folded loop saves at
+//!    most `B = max(256, tape_len)` iterations per level of the nest of balanced loops folded into it
+//!    (the optimizer solves such nests from the inside out; a loop it runs at compile time takes at
+//!    most 4096 steps, 16 times `B`), and between two fuel charges an engine executes at most one node
+//!    per program command, so an engine that finished with `f` fuel lets the reference finish within
+//!    `f + (f + 1) * (commands + 1) * 16 * B^depth` loop entries, `depth` the longest chain of nested
+//!    balanced loops. The reference is re-run
 //!    with that budget (when budget × commands stays under [`ESCALATION_WORK`]): if it finishes, the
 //!    case is compared normally; if it still runs out, the engine finished a program that does not
 //!    terminate, which is a divergence (this is how a `[--]` folded to a clear is caught: on an odd

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use bfjit_backends::{Backend, Config, Status};
+use bfjit_backends::{Backend, CmdKind, Config, Program, Status};
 
 use super::classify::{classify, classify_unfinished, Judgement};
 use super::engines::{reference_run_with, Engine};
@@ -281,8 +281,12 @@ impl Oracle {
             let limit = self.run_limit.floor;
             let observed = self.run_engines(case, &config, which, false, limit);
             let bound = |fuel: u64| {
-                let per_charge = (case.program.len() as u64 + 1)
-                    .saturating_mul(case.config.tape_len().max(256) as u64);
+                // A folded nest saves up to `max(256, tape_len)` iterations per level, a loop the
+                // optimizer runs at compile time 16 times more (see the module comment).
+                let per_fold = (case.config.tape_len().max(256) as u64)
+                    .saturating_pow(foldable_depth(&case.program))
+                    .saturating_mul(16);
+                let per_charge = (case.program.len() as u64 + 1).saturating_mul(per_fold);
                 fuel.saturating_add((fuel + 1).saturating_mul(per_charge))
             };
             let finished_fuel = observed
@@ -441,6 +445,38 @@ fn judge(observed: Vec<Ran>, judge: impl Fn(&str, &Observed) -> Judgement) -> Ve
             elapsed,
         })
         .collect()
+}
+
+/// The longest chain of nested *balanced* loops in `program` (a body that, inner loops included,
+/// moves the pointer back to where it started): only such loops fold, so only they multiply what
+/// one folded node may save. At least 1.
+fn foldable_depth(program: &Program) -> u32 {
+    // Open loops: pointer relative to the `[`, still balanced, longest balanced chain inside.
+    let mut open: Vec<(i64, bool, u32)> = Vec::new();
+    let mut deepest = 1u32;
+    for cmd in program.cmds() {
+        match cmd.kind {
+            CmdKind::Open => open.push((0, true, 0)),
+            CmdKind::Close => {
+                let Some((pos, balanced, inner)) = open.pop() else {
+                    continue;
+                };
+                let chain = if balanced && pos == 0 { inner + 1 } else { 0 };
+                deepest = deepest.max(chain).max(inner);
+                if let Some(parent) = open.last_mut() {
+                    parent.1 &= balanced && pos == 0;
+                    parent.2 = parent.2.max(chain).max(inner);
+                }
+            }
+            CmdKind::Left | CmdKind::Right => {
+                if let Some(top) = open.last_mut() {
+                    top.0 += if cmd.kind == CmdKind::Right { 1 } else { -1 };
+                }
+            }
+            _ => {}
+        }
+    }
+    deepest
 }
 
 #[cfg(test)]

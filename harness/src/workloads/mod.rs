@@ -5,15 +5,20 @@
 //! Families (one file each): [`mandelbrot`] (fixed-point arithmetic on multi-cell numbers),
 //! [`nested`] (deeply nested counting loops), [`sieve`] (move- and copy-heavy walkers), [`scan`]
 //! (zero-terminated arrays walked with strides 1 and 4), [`fizzbuzz`] (over 1 MB of output),
-//! [`selfinterp`] (a BF interpreter in BF running an inner program read from its input) and
-//! [`counter`] (a binary counter driven by pointer walks). Every family has a full size and a quick size. The generated files live in `corpus/bench/`
+//! [`selfinterp`] (a BF interpreter in BF running an inner program read from its input),
+//! [`counter`] (a binary counter driven by pointer walks), [`counting`] (a nest of counting loops
+//! with constant trip counts) and [`compiled`] (a tiny statement language compiled to BF: many small
+//! loops over fixed cells, mostly known values). Every family has a full size and a quick size. The
+//! generated files live in `corpus/bench/`
 //! (`NAME.bf`, `NAME.out`) and `corpus/bench/quick/`; [`REGENERATE`] names the command that rewrites
 //! them, and a test fails when the committed files are stale.
 //!
 //! [`scaling_program`] makes programs of a given number of commands for compile-time benchmarks.
 
 pub mod builder;
+pub mod compiled;
 pub mod counter;
+pub mod counting;
 pub mod fizzbuzz;
 pub mod mandelbrot;
 pub mod nested;
@@ -166,6 +171,21 @@ fn gen_counter(size: Size) -> Generated {
     Generated::without_input((counter::program(&p), counter::expected(&p)))
 }
 
+fn gen_counting(size: Size) -> Generated {
+    let p = match size {
+        Size::Full => counting::full(),
+        Size::Quick => counting::quick(),
+    };
+    Generated::without_input((counting::program(&p), counting::expected(&p)))
+}
+
+fn gen_compiled(size: Size) -> Generated {
+    Generated::without_input(compiled::program_and_expected(match size {
+        Size::Full => &compiled::FULL,
+        Size::Quick => &compiled::QUICK,
+    }))
+}
+
 /// Every workload family.
 pub fn families() -> Vec<Family> {
     vec![
@@ -193,6 +213,18 @@ pub fn families() -> Vec<Family> {
             name: "fizzbuzz",
             summary: "FizzBuzz on a decimal counter with over a megabyte of output",
             generate: gen_fizzbuzz,
+        },
+        Family {
+            name: "counting",
+            summary:
+                "a nest of six counting loops stepping by 1 or 3 or 5 with constant trip counts",
+            generate: gen_counting,
+        },
+        Family {
+            name: "compiled",
+            summary:
+                "a random program of a tiny statement language compiled to BF with many variables",
+            generate: gen_compiled,
         },
         Family {
             name: "selfinterp",
@@ -448,7 +480,8 @@ mod tests {
         assert!(by_name("counter").program.contains("[->+>>>>]"));
         assert!(by_name("selfinterp").program.contains("[>>>>>>]"));
         assert!(by_name("selfinterp").input.contains(&b'!'));
-        assert_eq!(families().len(), 7);
+        assert_eq!(families().len(), 9);
+        assert!(by_name("compiled").program.len() > 50_000);
         for size in Size::ALL {
             for w in all(size) {
                 assert!(Program::parse(w.program.as_str()).is_ok(), "{}", w.name);

@@ -1,0 +1,413 @@
+//! Known-value analysis: which cells hold a known constant before each IR node.
+//!
+//! One forward walk over the flat IR (an explicit stack for loops, no recursion). The tape starts all
+//! zero; `Set`, `Add` on a known cell and a `MulLoop` from a known cell keep values known; `Input`
+//! makes its cell unknown; after any loop or scan ends, its cell is 0.
+//!
+//! Loops are summarized first ([`LoopSummary`]): a loop is **balanced** when its body (inner loops
+//! included) ends where it started, has no scan, and touches at most [`MAX_LOOP_CELLS`] cells.
+//! Leaving a balanced loop keeps a cell it writes known when the value after the body equals the value
+//! before the loop (so a temporary cleared again in the body stays known across the loop). Entering
+//! one, the walk first *assumes* the same of every written cell (except the loop cell) and checks the
+//! assumption at the `]` — or, when the loop cell is known non-zero, assumes the loop runs exactly
+//! once (walks the body from the state before it) and checks that the cell is 0 at the `]`; a walk where an assumption fails is repeated without it, a few times, and
+//! finally with none (entering then forgets every written cell). Any other loop forgets everything,
+//! pointer included.
+//!
+//! The facts are recorded per node, for the cells the node reads or writes (and, for a balanced
+//! loop's `LoopStart`, every cell its body touches): [`KnownValues::before`].
+
+use std::collections::{HashMap, HashSet};
+
+use crate::ir::{Node, Op};
+
+/// The most distinct cells a loop body may touch for the loop to be summarized.
+pub const MAX_LOOP_CELLS: usize = 48;
+
+/// Optimistic walks tried before the pessimistic one (each retracts the assumptions that failed).
+const OPTIMISTIC_ROUNDS: usize = 3;
+
+/// The retracted-assumption key for "this loop runs exactly once".
+const ONCE: i64 = i64::MIN;
+
+/// What a balanced loop's body does to the tape, offsets relative to the loop cell.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoopSummary {
+    /// The cells the body may write (an add, set, input, or a multiply-add target or source).
+    pub written: Vec<i64>,
+    /// The cells the body reads or writes, the loop cell and inner loop cells included.
+    pub touched: Vec<i64>,
+    /// Whether the body (inner loops included) has an input or output.
+    pub io: bool,
+}
+
+impl LoopSummary {
+    fn write(&mut self, at: i64) {
+        self.touch(at);
+        if !self.written.contains(&at) {
+            self.written.push(at);
+        }
+    }
+
+    fn touch(&mut self, at: i64) {
+        if !self.touched.contains(&at) {
+            self.touched.push(at);
+        }
+    }
+
+    fn too_big(&self) -> bool {
+        self.touched.len() > MAX_LOOP_CELLS
+    }
+}
+
+/// For each `LoopStart`, the summary of its loop when it is balanced (other entries `None`).
+pub fn summarize_loops(nodes: &[Node]) -> Vec<Option<LoopSummary>> {
+    let mut summaries: Vec<Option<LoopSummary>> = vec![None; nodes.len()];
+    // Open loops: index of the `[`, pointer relative to it, summary so far (`None` once not balanced).
+    let mut open: Vec<(usize, i64, Option<LoopSummary>)> = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        if node.op == Op::LoopStart {
+            if let Some((_, pos, Some(s))) = open.last_mut() {
+                s.touch(*pos);
+            }
+            open.push((i, 0, Some(LoopSummary::default())));
+            continue;
+        }
+        if node.op == Op::LoopEnd {
+            let (start, pos, summary) = open.pop().expect("IR loops are balanced");
+            let summary = summary.filter(|s| pos == 0 && !s.too_big());
+            if let Some((_, parent_pos, parent)) = open.last_mut() {
+                match (&summary, parent.as_mut()) {
+                    (Some(inner), Some(p)) => {
+                        for &w in &inner.written {
+                            p.write(*parent_pos + w);
+                        }
+                        for &t in &inner.touched {
+                            p.touch(*parent_pos + t);
+                        }
+                        p.io |= inner.io;
+                    }
+                    _ => *parent = None,
+                }
+            }
+            summaries[start] = summary;
+            continue;
+        }
+        let Some((_, pos, summary)) = open.last_mut() else {
+            continue;
+        };
+        let Some(s) = summary.as_mut() else {
+            continue;
+        };
+        let at = |offset: i32| *pos + offset as i64;
+        match &node.op {
+            Op::Add { offset, .. } | Op::Set { offset, .. } => s.write(at(*offset)),
+            Op::Input { offset } => {
+                s.write(at(*offset));
+                s.io = true;
+            }
+            Op::Output { offset } => {
+                s.touch(at(*offset));
+                s.io = true;
+            }
+            Op::MulLoop { offset, targets } => {
+                s.write(at(*offset));
+                for t in targets {
+                    s.write(at(*offset) + t.offset as i64);
+                }
+            }
+            Op::Move { by } => *pos += *by as i64,
+            Op::Scan { .. } => *summary = None,
+            Op::Guard { .. } | Op::LoopStart | Op::LoopEnd => {}
+        }
+        if summary.as_ref().is_some_and(LoopSummary::too_big) {
+            *summary = None;
+        }
+    }
+    summaries
+}
+
+/// A fast hash for cell positions (the std SipHash dominates the walk otherwise).
+#[derive(Default)]
+struct PositionHasher(u64);
+
+impl std::hash::Hasher for PositionHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_i64(&mut self, v: i64) {
+        self.0 = (v as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+    }
+}
+
+type Cells = HashMap<i64, Option<u8>, std::hash::BuildHasherDefault<PositionHasher>>;
+
+/// The abstract tape during the walk: cells relative to an origin, `rest` for every cell not listed.
+struct Tape {
+    pos: i64,
+    cells: Cells,
+    /// `Some(0)` while every cell not in `cells` is still 0 (from the start of the program).
+    rest: Option<u8>,
+}
+
+impl Tape {
+    fn get(&self, offset: i64) -> Option<u8> {
+        match self.cells.get(&(self.pos + offset)) {
+            Some(v) => *v,
+            None => self.rest,
+        }
+    }
+
+    fn put(&mut self, offset: i64, value: Option<u8>) {
+        let at = self.pos + offset;
+        if value.is_none() && self.rest.is_none() {
+            self.cells.remove(&at);
+        } else {
+            self.cells.insert(at, value);
+        }
+    }
+
+    fn forget_all(&mut self) {
+        self.cells.clear();
+        self.rest = None;
+    }
+
+    fn apply(&mut self, op: &Op) {
+        match op {
+            Op::Add { offset, delta } => {
+                let v = self.get(*offset as i64).map(|v| v.wrapping_add(*delta));
+                self.put(*offset as i64, v);
+            }
+            Op::Set { offset, value } => self.put(*offset as i64, Some(*value)),
+            Op::Input { offset } => self.put(*offset as i64, None),
+            Op::MulLoop { offset, targets } => {
+                let from = *offset as i64;
+                match self.get(from) {
+                    Some(0) => {}
+                    Some(k) => {
+                        for t in targets {
+                            let at = from + t.offset as i64;
+                            let v = self
+                                .get(at)
+                                .map(|v| v.wrapping_add(k.wrapping_mul(t.factor)));
+                            self.put(at, v);
+                        }
+                    }
+                    None => {
+                        for t in targets {
+                            self.put(from + t.offset as i64, None);
+                        }
+                    }
+                }
+                self.put(from, Some(0));
+            }
+            Op::Move { by } => self.pos += *by as i64,
+            Op::Output { .. } | Op::Guard { .. } => {}
+            Op::Scan { .. } | Op::LoopStart | Op::LoopEnd => {
+                unreachable!("handled by the walk")
+            }
+        }
+    }
+}
+
+/// The known-value facts of a program: for each node, known values of the cells it uses, before it runs.
+#[derive(Clone, Debug, Default)]
+pub struct KnownValues {
+    /// `facts[starts[i]..starts[i + 1]]` are node `i`'s facts.
+    starts: Vec<u32>,
+    /// `(offset from the pointer, value)`.
+    facts: Vec<(i32, u8)>,
+    summaries: Vec<Option<LoopSummary>>,
+}
+
+impl KnownValues {
+    /// Analyzes unguarded (or guarded) IR.
+    pub fn analyze(nodes: &[Node]) -> KnownValues {
+        let mut summaries = summarize_loops(nodes);
+        // Optimistic rounds first: a balanced loop is assumed to leave each cell it writes at the
+        // value it had before the loop, unless a round showed otherwise. A round whose assumptions
+        // all hold is the answer (by induction over the iterations, each assumed cell holds its
+        // value at every iteration start); after OPTIMISTIC_ROUNDS the pessimistic walk is.
+        let mut retracted: HashSet<(usize, i64)> = HashSet::new();
+        for _ in 0..OPTIMISTIC_ROUNDS {
+            let mut known = KnownValues {
+                summaries,
+                ..KnownValues::default()
+            };
+            let held = known.walk(nodes, Some(&mut retracted));
+            if held {
+                return known;
+            }
+            summaries = known.summaries;
+        }
+        let mut known = KnownValues {
+            summaries,
+            ..KnownValues::default()
+        };
+        known.walk(nodes, None);
+        known
+    }
+
+    /// One forward walk recording facts. With `assume`, balanced loops keep the cells they write at
+    /// their values before the loop (except the assumptions in the set); returns whether every
+    /// assumption held, adding those that did not to the set.
+    fn walk(&mut self, nodes: &[Node], mut assume: Option<&mut HashSet<(usize, i64)>>) -> bool {
+        self.starts = Vec::with_capacity(nodes.len() + 1);
+        self.facts = Vec::new();
+        let mut held = true;
+        let mut tape = Tape {
+            pos: 0,
+            cells: Cells::default(),
+            rest: Some(0),
+        };
+        // Open loops: for a balanced one, its `[` index, and the values before the loop of the
+        // cells its body writes, each with whether it is assumed to be kept.
+        type Before = Vec<(i64, Option<u8>, bool)>;
+        enum Open {
+            /// A balanced loop: its `[` index and the values before it of the cells it writes.
+            Balanced(usize, Before),
+            /// A balanced loop assumed to run exactly once (its cell is known non-zero on entry).
+            Once(usize),
+            /// Any other loop.
+            Other,
+        }
+        let mut open: Vec<Open> = Vec::new();
+        for (i, node) in nodes.iter().enumerate() {
+            self.starts.push(self.facts.len() as u32);
+            self.record(&tape, &node.op, i);
+            match &node.op {
+                Op::LoopStart => match &self.summaries[i] {
+                    Some(_)
+                        if matches!(tape.get(0), Some(k) if k != 0)
+                            && assume.as_ref().is_some_and(|r| !r.contains(&(i, ONCE))) =>
+                    {
+                        // Entered for sure; if the body leaves the cell 0 it runs exactly once, and
+                        // walking it from the state before the loop is exact.
+                        open.push(Open::Once(i));
+                    }
+                    Some(summary) => {
+                        let mut before = Before::with_capacity(summary.written.len());
+                        for &w in &summary.written {
+                            let value = tape.get(w);
+                            let kept = value.is_some()
+                                && w != 0
+                                && assume.as_ref().is_some_and(|r| !r.contains(&(i, w)));
+                            if !kept {
+                                tape.put(w, None);
+                            }
+                            before.push((w, value, kept));
+                        }
+                        open.push(Open::Balanced(i, before));
+                    }
+                    None => {
+                        tape.forget_all();
+                        open.push(Open::Other);
+                    }
+                },
+                Op::LoopEnd => {
+                    match open.pop().expect("IR loops are balanced") {
+                        Open::Once(start) => {
+                            if tape.get(0) != Some(0) {
+                                held = false;
+                                tape.forget_all();
+                                if let Some(r) = assume.as_mut() {
+                                    r.insert((start, ONCE));
+                                }
+                            }
+                        }
+                        Open::Balanced(start, before) => {
+                            // Not entered: the values before; entered: the values after the body.
+                            for (w, value, kept) in before {
+                                if tape.get(w) != value {
+                                    tape.put(w, None);
+                                    if kept {
+                                        held = false;
+                                        if let Some(r) = assume.as_mut() {
+                                            r.insert((start, w));
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        Open::Other => tape.forget_all(),
+                    }
+                    tape.put(0, Some(0));
+                }
+                Op::Scan { .. } => {
+                    tape.forget_all();
+                    tape.put(0, Some(0));
+                }
+                op => tape.apply(op),
+            }
+        }
+        self.starts.push(self.facts.len() as u32);
+        held
+    }
+
+    fn record(&mut self, tape: &Tape, op: &Op, index: usize) {
+        let first = self.facts.len();
+        let note = |facts: &mut Vec<(i32, u8)>, offset: i64| {
+            if let (Some(v), Ok(o)) = (tape.get(offset), i32::try_from(offset)) {
+                if !facts[first..].iter().any(|&(x, _)| x == o) {
+                    facts.push((o, v));
+                }
+            }
+        };
+        match op {
+            Op::Add { offset, .. }
+            | Op::Set { offset, .. }
+            | Op::Output { offset }
+            | Op::Input { offset } => note(&mut self.facts, *offset as i64),
+            Op::MulLoop { offset, targets } => {
+                note(&mut self.facts, *offset as i64);
+                for t in targets {
+                    note(&mut self.facts, *offset as i64 + t.offset as i64);
+                }
+            }
+            Op::LoopStart => {
+                note(&mut self.facts, 0);
+                if let Some(summary) = &self.summaries[index] {
+                    for &t in &summary.touched {
+                        note(&mut self.facts, t);
+                    }
+                }
+            }
+            Op::LoopEnd | Op::Scan { .. } => note(&mut self.facts, 0),
+            Op::Move { .. } | Op::Guard { .. } => {}
+        }
+    }
+
+    /// The value of the cell at `offset` from the pointer just before node `index` runs, when known.
+    /// Only the cells the node uses are recorded (all cells its body touches for a balanced loop).
+    pub fn before(&self, index: usize, offset: i32) -> Option<u8> {
+        self.facts_of(index)
+            .iter()
+            .find(|&&(o, _)| o == offset)
+            .map(|&(_, v)| v)
+    }
+
+    /// Every recorded fact for node `index`: `(offset from the pointer, value)`.
+    pub fn facts_of(&self, index: usize) -> &[(i32, u8)] {
+        match (self.starts.get(index), self.starts.get(index + 1)) {
+            (Some(&a), Some(&b)) => &self.facts[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+
+    /// The summary of the loop starting at node `index` when it is balanced.
+    pub fn summary(&self, index: usize) -> Option<&LoopSummary> {
+        self.summaries.get(index).and_then(Option::as_ref)
+    }
+}
+
+#[cfg(test)]
+mod tests;

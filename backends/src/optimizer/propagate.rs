@@ -1,0 +1,309 @@
+//! The `known` pass: rewrites that use the known-value analysis ([`super::known`]).
+
+use std::collections::HashSet;
+
+use super::known::KnownValues;
+use super::map_blocks;
+use crate::ir::blocks::in_block;
+use crate::ir::{loop_partners, Node, Op, Span};
+
+/// Uses the values cells are known to hold: dead loops go, adds on known cells become sets, sets
+/// that store the value a cell already holds go, multiply-adds from a known cell become adds, and a
+/// loop that provably runs exactly once loses its brackets.
+///
+/// ```text
+/// before: >+<[->+<]          add [1] +1, mul [0] -> [1]*1     (cell 0 is 0: the multiply goes)
+/// after:  >+<[->+<]          set [1] = 1
+/// before: ++++[->+++<]       set [0] = 4, mul [0] -> [1]*3    (cell 0 is 4: 12 is added)
+/// after:  ++++[->+++<]       set [1] = 12, set [0] = 0
+/// before: [-]>[-]<           set [0] = 0, set [1] = 0         (cell 1 is 0 already)
+/// after:  [-]>[-]<           set [0] = 0
+/// before: +[>.<[-]]          add [0] +1, loop { out [1], set [0] = 0 }   (runs once: cell 0 is 1
+/// after:  +[>.<[-]]          set [0] = 1, out [1], set [0] = 0           on entry, 0 at the end)
+/// before: [-][>+<]           set [0] = 0, loop { ... }        (cell 0 is 0: the loop goes)
+/// after:  [-][>+<]           set [0] = 0
+/// before: ,[-]+++[-]--       in [0], set [0] = 3, set [0] = 254   (the first set is never read)
+/// after:  ,[-]+++[-]--       in [0], set [0] = 254
+/// ```
+///
+/// A loop loses its brackets only when its body ends where it started (so the source walk of the
+/// guard stays exact) and the analysis shows its cell non-zero on entry and zero before the `]`.
+/// A removed node hands its span to a block-mate; the brackets of a once-only loop do the same, or
+/// become a `move +0` when no block-mate is next to them. Dropped loops and multiply-adds charge no
+/// fuel; a once-only loop charged one unit on entry and now charges none.
+pub fn propagate(nodes: Vec<Node>) -> Vec<Node> {
+    let known = KnownValues::analyze(&nodes);
+    let partners = loop_partners(&nodes);
+    let mut out = Output::default();
+    // `]` of loops whose brackets were dropped.
+    let mut dropped_ends = vec![false; nodes.len()];
+    let mut i = 0;
+    while i < nodes.len() {
+        let node = &nodes[i];
+        let cell = |offset: i32| known.before(i, offset);
+        match &node.op {
+            Op::LoopStart => {
+                let end = partners[i] as usize;
+                if cell(0) == Some(0) {
+                    // Dead: never entered, so neither output nor fuel changes.
+                    i = end + 1;
+                    continue;
+                }
+                let runs_once = matches!(cell(0), Some(v) if v != 0)
+                    && known.summary(i).is_some()
+                    && known.before(end, 0) == Some(0);
+                if runs_once {
+                    dropped_ends[end] = true;
+                    out.hand_over(node.span, nodes.get(i + 1));
+                } else {
+                    out.push(node.clone());
+                }
+            }
+            Op::LoopEnd if dropped_ends[i] => out.hand_over(node.span, nodes.get(i + 1)),
+            Op::Add { offset, delta } => match cell(*offset) {
+                Some(v) => out.push(Node::new(
+                    Op::Set {
+                        offset: *offset,
+                        value: v.wrapping_add(*delta),
+                    },
+                    node.span,
+                )),
+                None => out.push(node.clone()),
+            },
+            Op::Set { offset, value } if cell(*offset) == Some(*value) => {
+                out.drop_node(node.clone(), nodes.get(i + 1));
+            }
+            Op::MulLoop { offset, targets } => match cell(*offset) {
+                Some(0) => out.drop_node(node.clone(), nodes.get(i + 1)),
+                Some(k) => {
+                    for t in targets {
+                        let at = offset + t.offset;
+                        let add = k.wrapping_mul(t.factor);
+                        let op = match cell(at) {
+                            Some(v) => Op::Set {
+                                offset: at,
+                                value: v.wrapping_add(add),
+                            },
+                            None => Op::Add {
+                                offset: at,
+                                delta: add,
+                            },
+                        };
+                        out.push(Node::new(op, node.span));
+                    }
+                    out.push(Node::new(
+                        Op::Set {
+                            offset: *offset,
+                            value: 0,
+                        },
+                        node.span,
+                    ));
+                }
+                None => out.push(node.clone()),
+            },
+            _ => out.push(node.clone()),
+        }
+        i += 1;
+    }
+    map_blocks(out.finish(), drop_dead_stores)
+}
+
+/// Removes adds, sets and multiply-adds whose every write a later set in the same block overwrites
+/// before anything reads it; each hands its span to the next node kept.
+fn drop_dead_stores(block: Vec<Node>) -> Vec<Node> {
+    let mut kept: Vec<Node> = Vec::with_capacity(block.len());
+    // Cells (relative to the pointer at the block end) a later set overwrites, unread since.
+    let mut overwritten: HashSet<i64> = HashSet::new();
+    let mut pos = 0i64;
+    for node in block.into_iter().rev() {
+        let at = |offset: i32| pos + offset as i64;
+        let dead = match &node.op {
+            Op::Set { offset, .. } => !overwritten.insert(at(*offset)),
+            Op::Add { offset, .. } => overwritten.contains(&at(*offset)),
+            Op::MulLoop { offset, targets } => {
+                let from = at(*offset);
+                let dead = overwritten.contains(&from)
+                    && targets
+                        .iter()
+                        .all(|t| overwritten.contains(&(from + t.offset as i64)));
+                if !dead {
+                    overwritten.remove(&from);
+                    for t in targets {
+                        overwritten.remove(&(from + t.offset as i64));
+                    }
+                }
+                dead
+            }
+            Op::Output { offset } | Op::Input { offset } => {
+                overwritten.remove(&at(*offset));
+                false
+            }
+            Op::Move { by } => {
+                pos -= *by as i64;
+                false
+            }
+            _ => false,
+        };
+        match kept.last_mut() {
+            Some(later) if dead => later.span = later.span.merge(node.span),
+            _ => kept.push(node),
+        }
+    }
+    kept.reverse();
+    kept
+}
+
+/// The pass's output, with spans waiting for the next block node.
+#[derive(Default)]
+struct Output {
+    nodes: Vec<Node>,
+    pending: Option<Span>,
+}
+
+impl Output {
+    fn push(&mut self, mut node: Node) {
+        if let Some(span) = self.pending.take() {
+            if in_block(&node.op) {
+                node.span = node.span.merge(span);
+            } else {
+                self.nodes.push(Node::new(Op::Move { by: 0 }, span));
+            }
+        }
+        self.nodes.push(node);
+    }
+
+    /// Gives `span` (of a node that goes away) to the block node before it or the one after it;
+    /// when neither is in a block, keeps it in a `move +0`.
+    fn hand_over(&mut self, span: Span, next: Option<&Node>) {
+        if let Some(pending) = self.pending.take() {
+            self.nodes.push(Node::new(Op::Move { by: 0 }, pending));
+        }
+        match self.nodes.last_mut() {
+            Some(last) if in_block(&last.op) => last.span = last.span.merge(span),
+            _ if next.is_some_and(|n| in_block(&n.op)) => self.pending = Some(span),
+            _ => self.nodes.push(Node::new(Op::Move { by: 0 }, span)),
+        }
+    }
+
+    /// Removes `node`, which does nothing, unless it is the only node of its block.
+    fn drop_node(&mut self, node: Node, next: Option<&Node>) {
+        let mate_before =
+            self.pending.is_some() || self.nodes.last().is_some_and(|last| in_block(&last.op));
+        if mate_before || next.is_some_and(|n| in_block(&n.op)) {
+            self.hand_over(node.span, next);
+        } else {
+            self.nodes.push(node);
+        }
+    }
+
+    fn finish(mut self) -> Vec<Node> {
+        if let Some(span) = self.pending.take() {
+            self.nodes.push(Node::new(Op::Move { by: 0 }, span));
+        }
+        self.nodes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimizer::{run_passes, PassList};
+    use crate::syntax::Program;
+
+    fn ops(src: &str, passes: &[&str]) -> Vec<Op> {
+        let program = Program::parse(src).unwrap();
+        run_passes(crate::ir::lower(&program), &PassList::only(passes))
+            .into_iter()
+            .map(|n| n.op)
+            .collect()
+    }
+
+    const BASE: [&str; 5] = ["fold-runs", "clear", "mul", "offsets", "known"];
+
+    #[test]
+    fn multiply_from_a_known_cell_becomes_sets() {
+        assert_eq!(
+            ops(",[-]++++[->+++<]", &BASE),
+            vec![
+                Op::Input { offset: 0 },
+                Op::Set {
+                    offset: 1,
+                    value: 12
+                },
+                Op::Set {
+                    offset: 0,
+                    value: 0
+                }
+            ]
+        );
+        // On a fresh tape cell 0 ends 0 as it started: only the target is left.
+        assert_eq!(
+            ops("++++[->+++<]", &BASE),
+            vec![Op::Set {
+                offset: 1,
+                value: 12
+            }]
+        );
+        // A multiply from a cell known to be 0 goes.
+        assert_eq!(
+            ops(">+<[->+<]", &BASE),
+            vec![Op::Set {
+                offset: 1,
+                value: 1
+            }]
+        );
+    }
+
+    #[test]
+    fn nest_of_counting_loops_folds_to_known_values() {
+        let ir = ops("++++[>+++++[>+++<-]<-]>>.", &BASE);
+        assert!(
+            ir.contains(&Op::Set {
+                offset: 2,
+                value: 60
+            }),
+            "{ir:?}"
+        );
+        assert!(!ir.contains(&Op::LoopStart), "{ir:?}");
+    }
+
+    #[test]
+    fn loop_that_runs_once_loses_its_brackets() {
+        let ir = ops("+[>.<[-]]", &BASE);
+        assert!(!ir.contains(&Op::LoopStart), "{ir:?}");
+        assert!(ir.contains(&Op::Output { offset: 1 }), "{ir:?}");
+        // Unknown condition: stays a loop.
+        let ir = ops(",[>.<[-]]", &BASE);
+        assert!(ir.contains(&Op::LoopStart), "{ir:?}");
+    }
+
+    #[test]
+    fn sets_of_the_value_a_cell_holds_go() {
+        let ir = ops("[-]>[-]<.", &["fold-runs", "clear", "known"]);
+        assert!(!ir.iter().any(|op| matches!(op, Op::Set { .. })), "{ir:?}");
+    }
+
+    #[test]
+    fn stores_overwritten_before_a_read_go() {
+        let ir = ops(
+            ",>,<[-]+++>++<[-]-->+.",
+            &["fold-runs", "clear", "offsets", "known"],
+        );
+        assert_eq!(
+            ir[2..],
+            [
+                Op::Add {
+                    offset: 1,
+                    delta: 3
+                },
+                Op::Set {
+                    offset: 0,
+                    value: 254
+                },
+                Op::Output { offset: 1 },
+                Op::Move { by: 1 }
+            ],
+            "{ir:?}"
+        );
+    }
+}
