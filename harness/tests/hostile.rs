@@ -389,8 +389,12 @@ fn assert_clean(tmp: &Path) {
     assert_eq!(processes_under(tmp), Vec::<String>::new());
 }
 
-/// Every live (not zombie) process: pid, parent, process group.
-fn procs() -> Vec<(i32, i32, i32)> {
+/// A process as `/proc` shows it: pid, parent, process group, start time (clock ticks since
+/// boot; with the pid, it names one process even when the pid is reused).
+type Proc = (i32, i32, i32, u64);
+
+/// Every live (not zombie) process.
+fn procs() -> Vec<Proc> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
@@ -401,9 +405,10 @@ fn procs() -> Vec<(i32, i32, i32)> {
             continue;
         };
         let f: Vec<&str> = rest.split_whitespace().collect();
-        if f.len() > 2 && f[0] != "Z" && f[0] != "X" {
-            if let (Ok(ppid), Ok(pgrp)) = (f[1].parse(), f[2].parse()) {
-                found.push((pid, ppid, pgrp));
+        // After the `)`: state, ppid, pgrp, …, starttime (field 22 of the line, 20 here).
+        if f.len() > 19 && f[0] != "Z" && f[0] != "X" {
+            if let (Ok(ppid), Ok(pgrp), Ok(start)) = (f[1].parse(), f[2].parse(), f[19].parse()) {
+                found.push((pid, ppid, pgrp, start));
             }
         }
     }
@@ -411,7 +416,7 @@ fn procs() -> Vec<(i32, i32, i32)> {
 }
 
 /// The live descendants of `pid` (not `pid` itself).
-fn descendants(pid: i32) -> Vec<(i32, i32, i32)> {
+fn descendants(pid: i32) -> Vec<Proc> {
     let all = procs();
     let mut inside = vec![pid];
     loop {
@@ -430,9 +435,10 @@ fn descendants(pid: i32) -> Vec<(i32, i32, i32)> {
         .collect()
 }
 
-/// Whether process `pid` is alive (not a zombie).
-fn alive(pid: i32) -> bool {
-    procs().iter().any(|p| p.0 == pid)
+/// Whether process `p` is alive (not a zombie; the same pid with another start time is another
+/// process).
+fn alive(p: &Proc) -> bool {
+    procs().iter().any(|q| q.0 == p.0 && q.3 == p.3)
 }
 
 #[test]
@@ -491,7 +497,7 @@ fn a_worker_killed_during_a_c_compile_leaves_nothing_behind() {
         "processes of the killed worker's group are alive"
     );
     for p in &tree {
-        assert!(!alive(p.0), "{p:?} (started under the worker) still runs");
+        assert!(!alive(p), "{p:?} (started under the worker) still runs");
     }
     assert_clean(tmp.path());
 }
@@ -538,10 +544,7 @@ fn an_interrupted_check_or_run_during_a_c_compile_leaves_nothing_behind() {
         assert_eq!(status.code(), Some(128 + 15), "{args:?}");
         assert_clean(tmp.path());
         for p in &started {
-            assert!(
-                !alive(p.0),
-                "{args:?}: {p:?} outlived the interrupted bfjit"
-            );
+            assert!(!alive(p), "{args:?}: {p:?} outlived the interrupted bfjit");
         }
     }
 }
