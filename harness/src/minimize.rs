@@ -2,15 +2,18 @@
 //!
 //! [`write_reproducer`] writes `NAME.bf`, `NAME.in` (when there is input), the reference's `NAME.out`,
 //! `NAME.err` and `NAME.cfg` when needed (the corpus formats of `corpus/README.md`), and `NAME.txt`
-//! with the configuration and both outcomes.
+//! with the configuration, both outcomes and the command line that replays it ([`replay_command`]).
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use bfjit_backends::Status;
 
 use crate::case::{describe_outcome, Case};
 use crate::corpus::{config_text, ExpectedError};
-use crate::oracle::{CaseReport, Divergence, Verdict};
+use crate::dialect::{Dialect, Eof, Output, Tape};
+use crate::external::{ExternalEngine, DEFAULT_TIMEOUT};
+use crate::oracle::{CaseReport, Class, Divergence, Engine, Verdict};
 
 fn fnv(parts: &[&[u8]]) -> u64 {
     let mut h: u64 = 0xcbf29ce484222325;
@@ -33,14 +36,167 @@ pub fn reproducer_name(case: &Case, divergence: &Divergence) -> String {
     )
 }
 
-/// Writes the reproducer files for `case` into `dir` under `name` (see the module docs); returns
-/// the path of the `.bf` file.
+/// Writes the reproducer files for `case` into `dir` under `name` (see the module docs), for the
+/// backend `divergence` names; returns the path of the `.bf` file. The replay command is `bfjit`'s
+/// for a registered backend and `bfjit-testing`'s for any other name (a test backend): for an
+/// external engine use [`write_reproducer_for`], which knows its command and dialect.
 pub fn write_reproducer(
     dir: &Path,
     name: &str,
     case: &Case,
     report: &CaseReport,
     divergence: &Divergence,
+) -> std::io::Result<PathBuf> {
+    let replay = |bf: &Path| backend_replay(&divergence.engine, bf, case, divergence.class);
+    write_files(dir, name, case, report, divergence, &replay)
+}
+
+/// Writes the reproducer files for `case` into `dir` under `name` (see the module docs), with the
+/// command line that replays it on `engine` (the engine that diverged); returns the path of the
+/// `.bf` file.
+pub fn write_reproducer_for(
+    dir: &Path,
+    name: &str,
+    case: &Case,
+    report: &CaseReport,
+    divergence: &Divergence,
+    engine: &Engine,
+) -> std::io::Result<PathBuf> {
+    let replay = |bf: &Path| replay_command(engine, bf, case, divergence.class);
+    write_files(dir, name, case, report, divergence, &replay)
+}
+
+/// The shell command line that checks the reproducer saved at `bf` again on `engine`, the engine
+/// that diverged with `class` on `case`: `bfjit check` (which reads `NAME.in` and `NAME.cfg` next
+/// to the program: the input, and the fuel of a program that must run out of it) with only that
+/// engine, the case's tape length and EOF policy, and for an external engine its command (quoted
+/// for the shell, and inside for the `--engine` parser), its dialect and a run time limit other
+/// than the default. A backend outside the registry is a test backend, named with `--broken` of
+/// `bfjit-testing`; a crash is replayed with `--isolate`, so it is reported and not fatal.
+pub fn replay_command(engine: &Engine, bf: &Path, case: &Case, class: Class) -> String {
+    match engine {
+        Engine::Backend(b) => backend_replay(b.name(), bf, case, class),
+        Engine::External(e) => external_replay(e, bf, case),
+    }
+}
+
+fn backend_replay(name: &str, bf: &Path, case: &Case, class: Class) -> String {
+    let file = shell_quote(&bf.to_string_lossy()).into_owned();
+    let mut words: Vec<String> = if bfjit_backends::backend_by_name(name).is_some() {
+        vec![
+            "bfjit".into(),
+            "check".into(),
+            file,
+            "--backends".into(),
+            name.into(),
+        ]
+    } else {
+        vec![
+            "bfjit-testing".into(),
+            "check".into(),
+            file,
+            "--backends".into(),
+            "none".into(),
+            "--broken".into(),
+            shell_quote(name).into_owned(),
+        ]
+    };
+    if class == Class::Crashed {
+        words.push("--isolate".into());
+    }
+    words.extend(config_flags(case));
+    words.join(" ")
+}
+
+fn external_replay(engine: &ExternalEngine, bf: &Path, case: &Case) -> String {
+    // The `--engine` parser splits the command like a shell: quote each word for it, then the
+    // whole `NAME=COMMAND` for the shell the user pastes the line into.
+    let command: Vec<Cow<str>> = engine.argv.iter().map(|w| word_quote(w)).collect();
+    let spec = format!("{}={}", engine.name, command.join(" "));
+    let mut words = vec![
+        "bfjit".to_string(),
+        "check".into(),
+        shell_quote(&bf.to_string_lossy()).into_owned(),
+        "--backends".into(),
+        "none".into(),
+        "--engine".into(),
+        shell_quote(&spec).into_owned(),
+    ];
+    let keys = dialect_keys(&engine.dialect);
+    if !keys.is_empty() {
+        words.push("--dialect".into());
+        words.push(shell_quote(&format!("{}:{keys}", engine.name)).into_owned());
+    }
+    if engine.timeout != DEFAULT_TIMEOUT {
+        words.push("--timeout".into());
+        words.push(format!("{}", engine.timeout.as_secs_f64()));
+    }
+    words.extend(config_flags(case));
+    words.join(" ")
+}
+
+/// `--tape-len N --eof E` of the case.
+fn config_flags(case: &Case) -> [String; 4] {
+    [
+        "--tape-len".into(),
+        case.config.tape_len().to_string(),
+        "--eof".into(),
+        case.config.eof().name().into(),
+    ]
+}
+
+/// The `--dialect` keys that give `dialect` back (those it does not leave to the harness).
+fn dialect_keys(dialect: &Dialect) -> String {
+    let mut keys = Vec::new();
+    match dialect.tape {
+        Tape::Any => {}
+        Tape::Exactly(n) => keys.push(format!("tape={n}")),
+        Tape::AtLeast(n) => keys.push(format!("tape={n}+")),
+    }
+    match dialect.eof {
+        Eof::Any => {}
+        Eof::Policy(p) => keys.push(format!("eof={p}")),
+        Eof::Undefined => keys.push("eof=none".into()),
+    }
+    match dialect.output {
+        Output::Bytes => keys.push("output=bytes".into()),
+        Output::Ascii => keys.push("output=ascii".into()),
+    }
+    keys.join(",")
+}
+
+/// `word` as one word of a POSIX shell command line: as it is when it has only characters no shell
+/// treats specially, else in single quotes (a `'` inside becomes `'\''`).
+pub fn shell_quote(word: &str) -> Cow<'_, str> {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
+    if plain {
+        Cow::Borrowed(word)
+    } else {
+        Cow::Owned(format!("'{}'", word.replace('\'', "'\\''")))
+    }
+}
+
+/// `word` as one word for the `--engine` parser ([`crate::external::split_words`]): as it is
+/// unless it has whitespace, quotes or `\` (placeholders such as `{file}` stay bare).
+fn word_quote(word: &str) -> Cow<'_, str> {
+    let special = |c: char| c.is_whitespace() || "'\"\\".contains(c);
+    if word.is_empty() || word.contains(special) {
+        Cow::Owned(format!("'{}'", word.replace('\'', "'\\''")))
+    } else {
+        Cow::Borrowed(word)
+    }
+}
+
+fn write_files(
+    dir: &Path,
+    name: &str,
+    case: &Case,
+    report: &CaseReport,
+    divergence: &Divergence,
+    replay: &dyn Fn(&Path) -> String,
 ) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let path = |ext: &str| dir.join(format!("{name}.{ext}"));
@@ -87,11 +243,7 @@ pub fn write_reproducer(
     if let Some(run) = engine_run {
         txt.push_str(&format!("{}: {}\n", run.engine, run.observed));
     }
-    txt.push_str(&format!(
-        "replay: bfjit check {} --backends {}\n",
-        path("bf").display(),
-        divergence.engine
-    ));
+    txt.push_str(&format!("replay: {}\n", replay(&path("bf"))));
     std::fs::write(path("txt"), txt)?;
     Ok(path("bf"))
 }
@@ -149,6 +301,34 @@ mod tests {
         );
         let txt = std::fs::read_to_string(bf.with_extension("txt")).unwrap();
         assert!(txt.contains("engine: broken-mul-offset"), "{txt}");
+    }
+
+    #[test]
+    fn quoted_words_come_back_whole() {
+        for word in [
+            "plain",
+            "{file}",
+            "with space",
+            "it's",
+            "'",
+            "\\back\\slash",
+            "\"double\"",
+            "$HOME `x` *",
+            "",
+        ] {
+            let quoted = word_quote(word);
+            assert_eq!(
+                crate::external::split_words(&quoted),
+                Some(vec![word.to_string()]),
+                "{quoted}"
+            );
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("printf '%s' {}", shell_quote(word)))
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&out.stdout), word);
+        }
     }
 
     /// Like the reference, but writes one extra byte when the source has comment bytes: its

@@ -19,7 +19,7 @@ use bfjit_harness::corpus::{load_case, load_dir, CorpusCase};
 use bfjit_harness::engine_spec::engine_specs;
 use bfjit_harness::external::ExternalEngine;
 use bfjit_harness::isolate::WorkerCommand;
-use bfjit_harness::minimize::{reproducer_name, write_reproducer};
+use bfjit_harness::minimize::{reproducer_name, write_reproducer_for};
 use bfjit_harness::oracle::{
     default_engines, select_backends, Engine, Judgement, Oracle, RunLimit, Selection, Tally,
     Verdict, DEFAULT_TIME_FACTOR,
@@ -30,7 +30,8 @@ use bfjit_harness::reference_cache::ReferenceCache;
 /// Which engines to check, shared by `check` and `fuzz`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct EngineArgs {
-    /// Backends to compare with reference (default: every registered backend available here).
+    /// Backends to compare with reference (default: every registered backend available here;
+    /// `none` for none, to check external engines only).
     #[arg(long, value_delimiter = ',', value_name = "A,B")]
     pub backends: Option<Vec<String>>,
     /// An external engine: NAME='COMMAND ARGS {file}' (also {tape_len}, {eof}); repeatable.
@@ -72,6 +73,7 @@ impl EngineArgs {
     pub fn engines(&self, test_backends: &[&'static dyn Backend]) -> Result<Selection, u8> {
         let (mut engines, skipped) = match &self.backends {
             None => default_engines(),
+            Some(names) if names.iter().all(|n| n == "none") => (Vec::new(), Vec::new()),
             Some(names) => {
                 let mut backends: Vec<&'static dyn Backend> = Vec::new();
                 for name in names {
@@ -448,7 +450,8 @@ fn check_one(
             };
             let m = reduce(oracle, &p.case, index, divergence.class, &settings);
             let name = reproducer_name(&m.case, &m.divergence);
-            match write_reproducer(dir, &name, &m.case, &m.report, &m.divergence) {
+            let engine = &oracle.engines()[index];
+            match write_reproducer_for(dir, &name, &m.case, &m.report, &m.divergence, engine) {
                 Ok(written) => lines.push(format!(
                     "  reduced from {} to {} commands: {}",
                     m.start_size,

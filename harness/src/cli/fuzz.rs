@@ -20,7 +20,7 @@ use bfjit_backends::Status;
 use bfjit_harness::case::Case;
 use bfjit_harness::dialect::Dialect;
 use bfjit_harness::generate::{mutate, ShapeStream};
-use bfjit_harness::minimize::{reproducer_name, write_reproducer};
+use bfjit_harness::minimize::{reproducer_name, write_reproducer_for};
 use bfjit_harness::oracle::{reference_run, Class, Engine, Oracle, Tally, DEFAULT_BUDGET};
 use bfjit_harness::reduce::{reduce, Settings};
 
@@ -237,7 +237,9 @@ fn fuzz_job(
             };
             let m = reduce(&mut oracle, &case, index, divergence.class, &settings);
             let name = reproducer_name(&m.case, &m.divergence);
-            match write_reproducer(&args.out, &name, &m.case, &m.report, &m.divergence) {
+            let engine = &oracle.engines()[index];
+            match write_reproducer_for(&args.out, &name, &m.case, &m.report, &m.divergence, engine)
+            {
                 Ok(path) => shared.say(format!(
                     "  reduced from {} to {} commands ({} checks): {}\n  {}",
                     case.program.len(),

@@ -16,7 +16,7 @@ use bfjit_harness::case::Case;
 use bfjit_harness::engine_spec::engine_specs;
 use bfjit_harness::external::ExternalEngine;
 use bfjit_harness::isolate::WorkerCommand;
-use bfjit_harness::minimize::{reproducer_name, write_reproducer};
+use bfjit_harness::minimize::{reproducer_name, write_reproducer_for};
 use bfjit_harness::oracle::{Engine, Judgement, Oracle, RunLimit, DEFAULT_TIME_FACTOR};
 use bfjit_harness::reduce::{reduce, Settings};
 
@@ -191,11 +191,18 @@ fn run(args: Args, test_backends: &[&'static dyn Backend]) -> Result<u8, u8> {
         eprintln!("note: {note}");
     }
     let name = reproducer_name(&m.case, &m.divergence);
-    let path =
-        write_reproducer(&args.out, &name, &m.case, &m.report, &m.divergence).map_err(|e| {
-            error(format_args!("cannot write to {}: {e}", args.out.display()));
-            EXIT_USAGE
-        })?;
+    let path = write_reproducer_for(
+        &args.out,
+        &name,
+        &m.case,
+        &m.report,
+        &m.divergence,
+        &oracle.engines()[0],
+    )
+    .map_err(|e| {
+        error(format_args!("cannot write to {}: {e}", args.out.display()));
+        EXIT_USAGE
+    })?;
     eprintln!(
         "reduced from {} to {} commands in {:.1} s ({} candidates checked{}; {} by reference): {}",
         m.start_size,

@@ -110,6 +110,7 @@ impl<'t> Driver<'t> {
             });
         let (i, case, report) = found?;
         self.best = case;
+        self.tester.tighten_budget(report.reference.fuel_used);
         self.report = report;
         self.progress
             .update(self.best.program.len(), self.tester.checks());
@@ -141,10 +142,11 @@ impl<'t> Driver<'t> {
         self.canonical();
         loop {
             let before = size(&self.best);
-            for pass in PASSES {
+            for (name, pass) in PASSES {
                 if self.out_of_time() {
                     break;
                 }
+                self.progress.pass(name);
                 pass(self);
             }
             if size(&self.best) == before || self.out_of_time() {

@@ -21,7 +21,9 @@
 //! original case's run (five times the engine's time, at least one second, at most the oracle's
 //! `--timeout` floor or twice the original time when that is longer, and the oracle's time factor
 //! times the judge's time when that is longer), every reference run by fuel (twice what the
-//! reference used on the original case, in both the oracle's fuel-bounded and time-bounded modes).
+//! reference used on the original case, in both the oracle's fuel-bounded and time-bounded modes,
+//! lowered to twice what it used on the best case so far each time a candidate is adopted, so a
+//! small candidate that loops forever stops at once instead of running as long as the original).
 //!
 //! **Stand-in.** While reducing, `dynasm-simple` (the one-to-one JIT) plays the reference's part when
 //! it is available and is not the engine being reduced: it charges fuel exactly like the reference

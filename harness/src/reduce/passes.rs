@@ -23,16 +23,16 @@ use super::tree::{Edit, LoopTree};
 /// A pass: whether it changed the best case.
 pub type Pass = fn(&mut Driver) -> bool;
 
-/// Every pass, in the order a round runs them.
-pub const PASSES: [Pass; 8] = [
-    shrink_tape,
-    reset_eof,
-    delete_hierarchically,
-    unwrap_loops,
-    clear_loops,
-    shrink_runs,
-    cancel_opposites,
-    shrink_input,
+/// Every pass with its name, in the order a round runs them.
+pub const PASSES: [(&str, Pass); 8] = [
+    ("shrink_tape", shrink_tape),
+    ("reset_eof", reset_eof),
+    ("delete_hierarchically", delete_hierarchically),
+    ("unwrap_loops", unwrap_loops),
+    ("clear_loops", clear_loops),
+    ("shrink_runs", shrink_runs),
+    ("cancel_opposites", cancel_opposites),
+    ("shrink_input", shrink_input),
 ];
 
 /// Hierarchical deletion: for each depth from the top, ddmin over the loops at that depth, then

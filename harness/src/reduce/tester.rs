@@ -78,6 +78,19 @@ impl Tester {
         }
     }
 
+    /// Lowers every oracle's reference budget to about twice the fuel the best case so far used
+    /// (`used`; never raises it): once the program is small, a candidate that loops runs out of
+    /// fuel at once instead of running as long as the original program did.
+    pub fn tighten_budget(&self, used: u64) {
+        let budget = used.saturating_mul(2).saturating_add(10_000);
+        for oracle in &self.oracles {
+            let mut oracle = oracle.lock().unwrap_or_else(|p| p.into_inner());
+            if budget < oracle.budget() {
+                oracle.set_budget(budget);
+            }
+        }
+    }
+
     /// How many candidates have been checked.
     pub fn checks(&self) -> usize {
         self.checks.load(Ordering::Relaxed)
