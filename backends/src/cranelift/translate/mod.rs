@@ -192,9 +192,8 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
                     continue;
                 }
             }
-            self.translate_node(i)?;
+            i = self.translate_node(i)?;
             self.emitted += 1;
-            i += 1;
         }
         if self.block.as_ref().is_some_and(|b| b.remaining > 0) {
             return Err(malformed("a guard covers more nodes than follow it"));
@@ -228,13 +227,14 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         Ok((level_end > i).then_some((i..level_end, None)))
     }
 
-    /// Lowers node `i`.
-    fn translate_node(&mut self, i: usize) -> Result<(), CompileError> {
+    /// Lowers node `i` and returns the index of the next node to lower (past the block of a guard
+    /// that never passes: its nodes are not lowered at all).
+    fn translate_node(&mut self, i: usize) -> Result<usize, CompileError> {
         let node = &self.env.nodes[i];
-        match &node.op {
+        let lowered = match &node.op {
             Op::Guard { lo, hi, len } => {
                 let decision = self.env.plan.decision(i);
-                self.translate_guard(i, node.span, *lo, *hi, *len, decision)
+                return self.translate_guard(i, node.span, *lo, *hi, *len, decision);
             }
             Op::LoopStart => self.translate_loop_start(i),
             Op::LoopEnd => self.translate_loop_end(i),
@@ -247,7 +247,8 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             }
             Op::Output { offset } => self.in_block(|t| t.translate_output(*offset)),
             Op::Input { offset } => self.in_block(|t| t.translate_input(*offset)),
-        }
+        };
+        lowered.map(|()| i + 1)
     }
 
     /// The value of the cell under the pointer, when known at the current position: set where a block
