@@ -144,6 +144,29 @@ fn a_block_that_never_fits_is_run_exactly_and_not_compiled() {
 }
 
 #[test]
+fn loops_whose_block_ends_with_a_zero_cell_run_once_on_both_paths() {
+    // `[...[-]]`-shaped loops: the fast path of the last block knows the cell is 0 and leaves the
+    // loop without a test; the fallback (near the tape's ends) tests the cell it left in memory.
+    for src in [
+        "+++[>+<[-]]>.",
+        ">>+[<+>>+<[-]]<.",
+        "+[>>+<<[-]]",
+        "+[<+>[-]]",
+        "++>+[[-]>+<]>.",
+        "+[->+>+<<[-]+[-]]>>.",
+    ] {
+        for len in [1, 2, 3, 4, 30_000] {
+            assert_agrees(src, &tape(len), b"");
+            // Fuel is charged like the IR evaluator charges it, with every split point used.
+            let fueled = tape(len).with_fuel(Some(3));
+            let o = run_with(src, &fueled, b"", 1);
+            let expected = evaluator(src, &fueled, b"");
+            assert!(compare(&expected, &o).is_none(), "{src} on {len} cells");
+        }
+    }
+}
+
+#[test]
 fn code_memory_is_reserved_within_direct_call_reach() {
     assert_eq!(code_reservation(0, "x64"), 1 << 20);
     assert_eq!(code_reservation(1_000, "aarch64"), (1 << 20) + 256_000);
