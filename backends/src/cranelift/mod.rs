@@ -185,12 +185,19 @@ fn host_isa() -> Result<OwnedTargetIsa, CompileError> {
     .map_err(CompileError::Unsupported)
 }
 
-/// Reserved code memory for `nodes` IR nodes: generous, and within the ±128 MiB reach of an aarch64
-/// direct call so that calls between the functions of one program always resolve.
-fn code_reservation(nodes: usize) -> usize {
+/// Reserved code memory for `nodes` IR nodes on the ISA named `isa` (Cranelift's name): generous (it is only address space until code
+/// is written), and within the reach of a direct call so that calls between the functions of one
+/// program always resolve: ±2 GiB on x86-64 (we reserve at most 1 GiB), ±128 MiB on aarch64 and
+/// anything else (at most 120 MiB). A program whose code outgrows the reservation fails to compile
+/// with [`CompileError::TooLarge`].
+fn code_reservation(nodes: usize, isa: &str) -> usize {
+    let cap = match isa {
+        "x64" => 1 << 30,
+        _ => 120 << 20,
+    };
     (1usize << 20)
         .saturating_add(nodes.saturating_mul(256))
-        .min(120 << 20)
+        .min(cap)
 }
 
 fn codegen(what: impl std::fmt::Display) -> CompileError {
@@ -226,11 +233,12 @@ struct JitCompiler {
 impl JitCompiler {
     fn new(nodes: usize, options: &Options) -> Result<JitCompiler, CompileError> {
         let isa = host_isa()?;
+        let reservation = code_reservation(nodes, isa.name());
         let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
         builder.symbol("bfjit_flush", jit_flush as *const u8);
         builder.symbol("bfjit_input", jit_input as *const u8);
         builder.symbol("bfjit_exact", jit_exact as *const u8);
-        let arena = ArenaMemoryProvider::new_with_size(code_reservation(nodes))
+        let arena = ArenaMemoryProvider::new_with_size(reservation)
             .map_err(|e| CompileError::TooLarge(format!("reserving code memory: {e}")))?;
         builder.memory_provider(Box::new(arena));
         let mut module = JITModule::new(builder);
@@ -360,6 +368,10 @@ impl JitCompiler {
         ctx.set_disasm(listing.is_some());
         module.define_function(unit.id, ctx).map_err(|e| match e {
             cranelift_module::ModuleError::Compilation(inner) => codegen(format!("{inner:?}")),
+            // The code memory reserved for the program is full.
+            cranelift_module::ModuleError::Allocation { err } => {
+                CompileError::TooLarge(format!("generated code outgrew its memory: {err}"))
+            }
             other => codegen(other),
         })?;
         if let Some(listing) = listing {

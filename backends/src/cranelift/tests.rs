@@ -121,6 +121,60 @@ fn a_block_wider_than_the_tape_runs_exactly() {
 }
 
 #[test]
+fn a_block_that_never_fits_is_run_exactly_and_not_compiled() {
+    // On a 4-cell tape this block reaches 8 cells right: the plan decides `Never`, so only the exact
+    // fallback is emitted (no inline output code), and the run still matches the reference: the two
+    // outputs before the error, the error at the fifth `>`, in a loop and at the top level.
+    let src = "+.+.>>>>>>>>.";
+    let o = assert_agrees(src, &tape(4), b"");
+    assert_eq!(o.output, [1, 2]);
+    assert!(matches!(o.status, Status::PointerOutOfBounds { .. }));
+    let text = clif_text(&Program::parse(src).unwrap(), &tape(4)).unwrap();
+    assert!(
+        !text.contains("4096"),
+        "the block's output was lowered:\n{text}"
+    );
+    assert_agrees("+[.>>>>>>>>.<<<<<<<<-]", &tape(4), b"");
+    assert_agrees("+[.>>>>>>>>.<<<<<<<<-]", &tape(8), b"");
+    assert_agrees("+[.>>>>>>>>.<<<<<<<<-]", &tape(9), b"");
+    // Junk that leaves the tape at once: one long block, never compiled.
+    let junk = format!("<{}", "+.,-".repeat(5_000));
+    let o = assert_agrees(&junk, &Config::default(), b"xyz");
+    assert!(matches!(o.status, Status::PointerOutOfBounds { .. }));
+}
+
+#[test]
+fn loops_whose_block_ends_with_a_zero_cell_run_once_on_both_paths() {
+    // `[...[-]]`-shaped loops: the fast path of the last block knows the cell is 0 and leaves the
+    // loop without a test; the fallback (near the tape's ends) tests the cell it left in memory.
+    for src in [
+        "+++[>+<[-]]>.",
+        ">>+[<+>>+<[-]]<.",
+        "+[>>+<<[-]]",
+        "+[<+>[-]]",
+        "++>+[[-]>+<]>.",
+        "+[->+>+<<[-]+[-]]>>.",
+    ] {
+        for len in [1, 2, 3, 4, 30_000] {
+            assert_agrees(src, &tape(len), b"");
+            // Fuel is charged like the IR evaluator charges it, with every split point used.
+            let fueled = tape(len).with_fuel(Some(3));
+            let o = run_with(src, &fueled, b"", 1);
+            let expected = evaluator(src, &fueled, b"");
+            assert!(compare(&expected, &o).is_none(), "{src} on {len} cells");
+        }
+    }
+}
+
+#[test]
+fn code_memory_is_reserved_within_direct_call_reach() {
+    assert_eq!(code_reservation(0, "x64"), 1 << 20);
+    assert_eq!(code_reservation(1_000, "aarch64"), (1 << 20) + 256_000);
+    assert_eq!(code_reservation(usize::MAX, "x64"), 1 << 30);
+    assert_eq!(code_reservation(10_000_000, "aarch64"), 120 << 20);
+}
+
+#[test]
 fn scans_stop_at_both_ends() {
     // Right: every cell non-zero, the scan walks off the end.
     let o = assert_agrees("+>+>+>+<<<[>]", &tape(4), b"");

@@ -25,8 +25,8 @@ mod scan;
 use std::ops::Range;
 
 use cranelift_codegen::ir::{
-    condcodes::IntCC, types, Block, BlockArg, FuncRef, Function, InstBuilder, MemFlagsData, Type,
-    Value,
+    condcodes::IntCC, types, Block, BlockArg, FuncRef, Function, InstBuilder, InstructionData,
+    MemFlagsData, Opcode, Type, Value,
 };
 use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, Variable};
@@ -93,6 +93,14 @@ pub(super) type Outline<'o> =
 /// Nodes to move to a new function, with their `Reach` when they are a guarded block's tail.
 type Rest = (Range<usize>, Option<Reach>);
 
+/// A guarded block's join left open for the `]` right after the block: the builder is at the end of
+/// the block's fast path, which knows the cell under the pointer when `cell` is given; `after` is
+/// reached only from the fallback.
+struct SplitJoin {
+    after: Block,
+    cell: Option<Value>,
+}
+
 /// An open loop: its blocks and the index of its `LoopEnd`.
 struct LoopFrame {
     body: Block,
@@ -116,6 +124,8 @@ pub(super) struct FunctionTranslator<'a, 'b> {
     /// The cell under the pointer where it is known: the builder's block then, and its value (see
     /// [`FunctionTranslator::known_current`]).
     current: Option<(Block, Value)>,
+    /// A join left open for the next node, a `]` (see [`SplitJoin`]).
+    split_join: Option<SplitJoin>,
     emitted: usize,
 }
 
@@ -156,6 +166,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             loops: Vec::new(),
             block: None,
             current: None,
+            split_join: None,
             emitted: 0,
         }
     }
@@ -192,14 +203,13 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
                     continue;
                 }
             }
-            self.translate_node(i)?;
+            i = self.translate_node(i)?;
             self.emitted += 1;
-            i += 1;
         }
         if self.block.as_ref().is_some_and(|b| b.remaining > 0) {
             return Err(malformed("a guard covers more nodes than follow it"));
         }
-        if !self.loops.is_empty() {
+        if !self.loops.is_empty() || self.split_join.is_some() {
             return Err(malformed("unclosed loop"));
         }
         let p = self.builder.use_var(self.ptr);
@@ -228,13 +238,14 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         Ok((level_end > i).then_some((i..level_end, None)))
     }
 
-    /// Lowers node `i`.
-    fn translate_node(&mut self, i: usize) -> Result<(), CompileError> {
+    /// Lowers node `i` and returns the index of the next node to lower (past the block of a guard
+    /// that never passes: its nodes are not lowered at all).
+    fn translate_node(&mut self, i: usize) -> Result<usize, CompileError> {
         let node = &self.env.nodes[i];
-        match &node.op {
+        let lowered = match &node.op {
             Op::Guard { lo, hi, len } => {
                 let decision = self.env.plan.decision(i);
-                self.translate_guard(i, node.span, *lo, *hi, *len, decision)
+                return self.translate_guard(i, node.span, *lo, *hi, *len, decision);
             }
             Op::LoopStart => self.translate_loop_start(i),
             Op::LoopEnd => self.translate_loop_end(i),
@@ -247,7 +258,8 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             }
             Op::Output { offset } => self.in_block(|t| t.translate_output(*offset)),
             Op::Input { offset } => self.in_block(|t| t.translate_input(*offset)),
-        }
+        };
+        lowered.map(|()| i + 1)
     }
 
     /// The value of the cell under the pointer, when known at the current position: set where a block
@@ -409,9 +421,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         // The body starts knowing its cell: both branches into it pass the value they tested.
         let entry_cell = self.builder.append_block_param(body, types::I8);
         let cell = self.load_current();
-        self.builder
-            .ins()
-            .brif(cell, body, &[BlockArg::Value(cell)], exit, &[]);
+        self.loop_test(cell, body, exit);
         self.builder.switch_to_block(body);
         self.charge_fuel();
         self.set_current(entry_cell);
@@ -429,10 +439,20 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             Some(frame) if frame.end == i => frame,
             _ => return Err(malformed(format!("unmatched loop end at node {i}"))),
         };
+        if let Some(join) = self.split_join.take() {
+            // The fast path of the block just lowered: its own value of the cell.
+            let cell = match join.cell {
+                Some(cell) => cell,
+                None => self.load_current(),
+            };
+            self.loop_test(cell, frame.body, frame.exit);
+            // The fallback's side: the cell is in memory.
+            self.builder.switch_to_block(join.after);
+            // `after`'s only predecessor is the fallback's resume block.
+            self.builder.seal_block(join.after);
+        }
         let cell = self.load_current();
-        self.builder
-            .ins()
-            .brif(cell, frame.body, &[BlockArg::Value(cell)], frame.exit, &[]);
+        self.loop_test(cell, frame.body, frame.exit);
         self.builder.seal_block(frame.body);
         self.builder.switch_to_block(frame.exit);
         self.builder.seal_block(frame.exit);
@@ -440,6 +460,37 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         let zero = self.builder.ins().iconst(types::I8, 0);
         self.set_current(zero);
         Ok(())
+    }
+
+    /// Ends the current block with a loop test of `cell`: to `body` (with the cell) when non-zero, else
+    /// to `exit`; a plain jump when the cell is a constant.
+    fn loop_test(&mut self, cell: Value, body: Block, exit: Block) {
+        match self.constant(cell) {
+            Some(0) => {
+                self.builder.ins().jump(exit, &[]);
+            }
+            Some(_) => {
+                self.builder.ins().jump(body, &[BlockArg::Value(cell)]);
+            }
+            None => {
+                self.builder
+                    .ins()
+                    .brif(cell, body, &[BlockArg::Value(cell)], exit, &[]);
+            }
+        }
+    }
+
+    /// The value of `value` when it is an integer constant.
+    pub(super) fn constant(&self, value: Value) -> Option<i64> {
+        let dfg = &self.builder.func.dfg;
+        let inst = dfg.value_def(value).inst()?;
+        match dfg.insts[inst] {
+            InstructionData::UnaryImm {
+                opcode: Opcode::Iconst,
+                imm,
+            } => Some(imm.bits()),
+            _ => None,
+        }
     }
 
     /// A call to an outlined function: the pointer goes through `state.ptr` both ways; a non-zero status
