@@ -93,6 +93,12 @@ pub trait LoopHook {
     /// Runs loop `id` from its header (cell test, one fuel per body entry) to its exit or a stop, on
     /// `machine` (whose `ptr` and `fuel_left` are current at the call and must be on return).
     fn run_loop(&mut self, id: u32, machine: &mut Machine, io: &mut Io<'_>) -> Result<(), Stop>;
+
+    /// Called before every dispatch with the instruction about to run: a profiling hook (the
+    /// per-opcode counts in `docs/bytecode.md` come from it). The default does nothing and compiles
+    /// away.
+    #[inline(always)]
+    fn dispatch(&mut self, _insn: &Insn) {}
 }
 
 /// The hook of a plain interpreted run: never takes a loop over.

@@ -221,6 +221,7 @@ impl Bytecode {
 
         let result = loop {
             // In bounds: every place execution continues at is an index of `code` (module doc).
+            hook.dispatch(&code[pc]);
             match code[pc] {
                 Insn::Guard { lo, hi, block } => {
                     if !fits(ptr, lo, hi, len) {

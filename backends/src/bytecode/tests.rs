@@ -302,3 +302,82 @@ fn compile_nodes(program: &Program, nodes: Vec<Node>) -> Result<Bytecode, Compil
     let planned = PlannedIr::new(program, nodes, 30_000)?;
     Bytecode::compile(program, &planned)
 }
+
+/// Counts dispatches per opcode and per pair of consecutive opcodes (the per-opcode profile of
+/// `docs/bytecode.md`).
+#[derive(Default)]
+struct Profile {
+    names: std::collections::HashMap<std::mem::Discriminant<Insn>, &'static str>,
+    counts: std::collections::HashMap<&'static str, u64>,
+    pairs: std::collections::HashMap<(&'static str, &'static str), u64>,
+    last: &'static str,
+    total: u64,
+}
+
+impl LoopHook for Profile {
+    const ACTIVE: bool = false;
+
+    fn take_over(&mut self, _id: u32) -> bool {
+        false
+    }
+
+    fn run_loop(&mut self, _id: u32, _machine: &mut Machine, _io: &mut Io<'_>) -> Result<(), Stop> {
+        Ok(())
+    }
+
+    fn dispatch(&mut self, insn: &Insn) {
+        let name = *self
+            .names
+            .entry(std::mem::discriminant(insn))
+            .or_insert_with(|| {
+                let debug = format!("{insn:?}");
+                let end = debug.find([' ', '{']).unwrap_or(debug.len());
+                debug[..end].to_string().leak()
+            });
+        *self.counts.entry(name).or_default() += 1;
+        *self.pairs.entry((self.last, name)).or_default() += 1;
+        self.last = name;
+        self.total += 1;
+    }
+}
+
+/// Prints the per-opcode profile of the workloads named by `BFJIT_PROFILE` (paths of `.bf` files,
+/// separated by `:`, each with its `.in` file beside it if any; default: the quick selfinterp and
+/// mandelbrot). Run with `cargo test --release -p bfjit-backends opcode_profile -- --ignored
+/// --nocapture`.
+#[test]
+#[ignore = "a measurement, not a test"]
+fn opcode_profile() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../corpus/bench/quick/");
+    let default = format!("{root}selfinterp.bf:{root}mandelbrot.bf");
+    let files = std::env::var("BFJIT_PROFILE").unwrap_or(default);
+    for file in files.split(':') {
+        let program = Program::parse(std::fs::read(file).unwrap()).unwrap();
+        let input = std::fs::read(file.replace(".bf", ".in")).unwrap_or_default();
+        let config = Config::default();
+        let nodes = crate::optimizer::optimize_default(&program);
+        let planned = PlannedIr::new(&program, nodes, config.tape_len()).unwrap();
+        let code = Bytecode::compile(&program, &planned).unwrap();
+        let mut machine = Machine::new(&config);
+        let mut output = Vec::new();
+        let mut reader = &input[..];
+        let mut io = Io::new(&mut reader, &mut output, config.eof());
+        let mut profile = Profile::default();
+        code.run_with(&mut machine, &mut io, &mut profile).unwrap();
+        let total = profile.total as f64;
+        println!("{file}: {} dispatches", profile.total);
+        let mut counts: Vec<_> = profile.counts.into_iter().collect();
+        counts.sort_by(|a, b| b.1.cmp(&a.1));
+        for (name, n) in counts {
+            println!("  {name:<16} {n:>12} {:>6.1} %", 100.0 * n as f64 / total);
+        }
+        let mut pairs: Vec<_> = profile.pairs.into_iter().collect();
+        pairs.sort_by(|a, b| b.1.cmp(&a.1));
+        for ((a, b), n) in pairs.into_iter().take(12) {
+            println!(
+                "  {a:>14} → {b:<16} {n:>12} {:>6.1} %",
+                100.0 * n as f64 / total
+            );
+        }
+    }
+}
