@@ -452,10 +452,28 @@ impl Bytecode {
 /// A scan with a stride other than ±1: the zero cell found, or `None` with `ptr` on the last cell
 /// before the step that would leave the tape.
 #[inline(always)]
-fn scan_strided(tape: &[u8], ptr: &mut usize, stride: i32) -> Option<usize> {
+pub(super) fn scan_strided(tape: &[u8], ptr: &mut usize, stride: i32) -> Option<usize> {
     let len = tape.len();
     let step = stride.unsigned_abs() as usize;
     let mut p = *ptr;
+    // Eight steps per test for the short strides (records of 2 to 8 cells), then the loops below
+    // from where that stopped.
+    macro_rules! lanes {
+        ($($s:literal => $n:literal),*) => {
+            match stride {
+                $($s => match forward_lanes::<$s, $n>(tape, p) {
+                    Ok(found) => return Some(found),
+                    Err(next) => p = next,
+                },)*
+                $(-$s => match backward_lanes::<$s, $n>(tape, p) {
+                    Ok(found) => return Some(found),
+                    Err(next) => p = next,
+                },)*
+                _ => {}
+            }
+        };
+    }
+    lanes!(2 => 16, 3 => 24, 4 => 32, 5 => 40, 6 => 48, 7 => 56, 8 => 64);
     if stride > 0 {
         // Four steps per bounds check; the next position stays on the tape.
         while p + 4 * step < len {
@@ -496,6 +514,45 @@ fn scan_strided(tape: &[u8], ptr: &mut usize, stride: i32) -> Option<usize> {
             p -= step;
         }
     }
+}
+
+/// A forward scan by `S` from `p` over whole chunks of `N = 8 * S` cells, testing the chunk's eight
+/// steps at once: the zero found, or the first position not tested (on the tape: the chunks end
+/// before the last cell).
+#[inline(always)]
+fn forward_lanes<const S: usize, const N: usize>(tape: &[u8], p: usize) -> Result<usize, usize> {
+    debug_assert_eq!(N, 8 * S);
+    let end = tape.len() - 1;
+    let (chunks, _) = tape[p.min(end)..end].as_chunks::<N>();
+    for (k, chunk) in chunks.iter().enumerate() {
+        if let Some(j) = zero_lane(std::array::from_fn(|j| chunk[j * S])) {
+            return Ok(p + k * N + j * S);
+        }
+    }
+    Err(p + chunks.len() * N)
+}
+
+/// A backward scan by `S` from `p` over whole chunks of `N = 8 * S` cells ending at `p`: the zero
+/// found, or the first position not tested (on the tape: the chunks start after cell 0).
+#[inline(always)]
+fn backward_lanes<const S: usize, const N: usize>(tape: &[u8], p: usize) -> Result<usize, usize> {
+    debug_assert_eq!(N, 8 * S);
+    let (_, chunks) = tape[1..=p].as_rchunks::<N>();
+    for (k, chunk) in chunks.iter().rev().enumerate() {
+        if let Some(j) = zero_lane(std::array::from_fn(|j| chunk[N - 1 - j * S])) {
+            return Ok(p - k * N - j * S);
+        }
+    }
+    Err(p - chunks.len() * N)
+}
+
+/// The first of eight cells that holds 0 (one branch for all eight first).
+#[inline(always)]
+fn zero_lane(lanes: [u8; 8]) -> Option<usize> {
+    if lanes.iter().fold(true, |all, &c| all & (c != 0)) {
+        return None;
+    }
+    lanes.iter().position(|&c| c == 0)
 }
 
 /// The cells at four indices.

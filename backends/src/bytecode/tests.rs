@@ -358,6 +358,18 @@ fn opcode_profile() {
         let nodes = crate::optimizer::optimize_default(&program);
         let planned = PlannedIr::new(&program, nodes, config.tape_len()).unwrap();
         let code = Bytecode::compile(&program, &planned).unwrap();
+        let mut decisions = std::collections::BTreeMap::<&str, usize>::new();
+        for (i, node) in planned.nodes().iter().enumerate() {
+            if let crate::ir::Op::Guard { .. } = node.op {
+                let kind = match planned.decision(i) {
+                    crate::ir::plan::Decision::Always => "always",
+                    crate::ir::plan::Decision::Never => "never",
+                    crate::ir::plan::Decision::Check { .. } => "check",
+                };
+                *decisions.entry(kind).or_default() += 1;
+            }
+        }
+        println!("{file}: guards {decisions:?}");
         let mut machine = Machine::new(&config);
         let mut output = Vec::new();
         let mut reader = &input[..];
@@ -367,17 +379,73 @@ fn opcode_profile() {
         let total = profile.total as f64;
         println!("{file}: {} dispatches", profile.total);
         let mut counts: Vec<_> = profile.counts.into_iter().collect();
-        counts.sort_by(|a, b| b.1.cmp(&a.1));
+        counts.sort_by_key(|c| std::cmp::Reverse(c.1));
         for (name, n) in counts {
             println!("  {name:<16} {n:>12} {:>6.1} %", 100.0 * n as f64 / total);
         }
         let mut pairs: Vec<_> = profile.pairs.into_iter().collect();
-        pairs.sort_by(|a, b| b.1.cmp(&a.1));
+        pairs.sort_by_key(|p| std::cmp::Reverse(p.1));
         for ((a, b), n) in pairs.into_iter().take(12) {
             println!(
                 "  {a:>14} → {b:<16} {n:>12} {:>6.1} %",
                 100.0 * n as f64 / total
             );
+        }
+    }
+}
+
+/// The strided scan as the reference steps it: the zero found, or `None` with `ptr` on the last
+/// cell before the step that would leave the tape.
+fn naive_scan(tape: &[u8], ptr: &mut usize, stride: i32) -> Option<usize> {
+    let mut p = *ptr as isize;
+    loop {
+        if tape[p as usize] == 0 {
+            return Some(p as usize);
+        }
+        let next = p + stride as isize;
+        if next < 0 || next >= tape.len() as isize {
+            *ptr = p as usize;
+            return None;
+        }
+        p = next;
+    }
+}
+
+proptest! {
+    #[test]
+    fn strided_scans_stop_where_stepping_does(
+        tape in proptest::collection::vec(prop_oneof![9 => 1..=255u8, 1 => Just(0u8)], 1..400),
+        start in any::<proptest::sample::Index>(),
+        stride in prop_oneof![-9..=-2i32, 2..=9i32],
+    ) {
+        let p = start.index(tape.len());
+        let (mut got_ptr, mut want_ptr) = (p, p);
+        let got = run::scan_strided(&tape, &mut got_ptr, stride);
+        let want = naive_scan(&tape, &mut want_ptr, stride);
+        prop_assert_eq!(got, want);
+        if want.is_none() {
+            prop_assert_eq!(got_ptr, want_ptr);
+        }
+    }
+
+    #[test]
+    fn strided_scans_over_long_runs_of_non_zero_cells(
+        len in 1..300usize,
+        zero in proptest::option::of(any::<proptest::sample::Index>()),
+        start in any::<proptest::sample::Index>(),
+        stride in prop_oneof![-9..=-2i32, 2..=9i32],
+    ) {
+        let mut tape = vec![7u8; len];
+        if let Some(z) = zero {
+            tape[z.index(len)] = 0;
+        }
+        let p = start.index(len);
+        let (mut got_ptr, mut want_ptr) = (p, p);
+        let got = run::scan_strided(&tape, &mut got_ptr, stride);
+        let want = naive_scan(&tape, &mut want_ptr, stride);
+        prop_assert_eq!(got, want);
+        if want.is_none() {
+            prop_assert_eq!(got_ptr, want_ptr);
         }
     }
 }
