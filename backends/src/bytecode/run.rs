@@ -120,10 +120,11 @@ fn data_op(insn: Insn, tape: &mut [u8], ptr: usize, targets: &[MulTarget]) {
     }
 }
 
-/// Whether `ptr + lo ..= ptr + hi` lies on a tape of `len` cells.
+/// Whether a guard's `ptr + lo ..= ptr + hi` lies on the tape: `ptr + lo` is not negative (which
+/// wraps to a huge number) and below `limit = tape_len - (hi - lo)`.
 #[inline(always)]
-fn fits(ptr: usize, lo: i32, hi: i32, len: usize) -> bool {
-    ptr as isize + lo as isize >= 0 && ((ptr as isize + hi as isize) as usize) < len
+fn fits(ptr: usize, lo: i32, limit: u32) -> bool {
+    ptr.wrapping_add_signed(lo as isize) < limit as usize
 }
 
 impl Bytecode {
@@ -138,7 +139,6 @@ impl Bytecode {
         let code = &self.code[..];
         let targets = &self.targets[..];
         let mut tape = &mut machine.tape[..];
-        let len = tape.len();
         let mut ptr = machine.ptr;
         let mut pc = 0usize;
 
@@ -148,8 +148,8 @@ impl Bytecode {
             ($target:expr) => {{
                 let target: usize = $target;
                 // In bounds: every place execution continues at is an index of `code` (module doc).
-                if let Insn::Guard { lo, hi, block } = code[target] {
-                    if fits(ptr, lo, hi, len) {
+                if let Insn::Guard { lo, limit, block } = code[target] {
+                    if fits(ptr, lo, limit) {
                         pc = target + 1;
                     } else {
                         let mut exact_ptr = ptr;
@@ -223,8 +223,8 @@ impl Bytecode {
             // In bounds: every place execution continues at is an index of `code` (module doc).
             hook.dispatch(&code[pc]);
             match code[pc] {
-                Insn::Guard { lo, hi, block } => {
-                    if !fits(ptr, lo, hi, len) {
+                Insn::Guard { lo, limit, block } => {
+                    if !fits(ptr, lo, limit) {
                         let mut exact_ptr = ptr;
                         let result = self.guard_failed(block, tape, &mut exact_ptr, io);
                         ptr = exact_ptr;
@@ -321,7 +321,7 @@ impl Bytecode {
                     // In bounds: `body` and `body + 1` are slots of the code: compile made `body` the
                     // loop body's guard and `body + 1` the block's one data operation.
                     let (guard, op) = (code[body], code[body + 1]);
-                    let Insn::Guard { lo, hi, .. } = guard else {
+                    let Insn::Guard { lo, limit, .. } = guard else {
                         enter!(body)
                     };
                     let mut walk_ptr = ptr.wrapping_add_signed(by as isize);
@@ -335,7 +335,7 @@ impl Bytecode {
                             }
                             *fuel -= 1;
                         }
-                        if !fits(walk_ptr, lo, hi, len) {
+                        if !fits(walk_ptr, lo, limit) {
                             // The dispatch loop checks the guard again and runs the block exactly.
                             break Ok(body);
                         }
