@@ -60,6 +60,7 @@ pub(super) fn compile(program: &Program, planned: &PlannedIr) -> Result<Bytecode
         targets: Vec::new(),
         scans: Vec::new(),
         loop_headers: Vec::new(),
+        tape_len: planned.tape_len(),
     };
     // Whether each slot is inside a block after its first node: no jump may land there.
     let mut inside = vec![false; nodes.len() + 1];
@@ -79,9 +80,12 @@ pub(super) fn compile(program: &Program, planned: &PlannedIr) -> Result<Bytecode
                     span: node.span,
                     skip: (index + 1 + guard.len) as u32,
                 });
+                let (lo, hi) = guard.check;
+                let width = hi as i64 - lo as i64;
                 Insn::Guard {
-                    lo: guard.check.0,
-                    hi: guard.check.1,
+                    lo,
+                    limit: u32::try_from((planned.tape_len() as i64 - width).max(0))
+                        .map_err(|_| bad("a tape longer than u32 indices"))?,
                     block: (bc.blocks.len() - 1) as u32,
                 }
             }

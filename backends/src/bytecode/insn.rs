@@ -15,13 +15,14 @@ use crate::ir::Span;
 /// through (at the start of the program).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Insn {
-    /// Checks `ptr + lo >= 0 && ptr + hi < tape_len` for the block that follows; on failure runs
-    /// block `block`'s span exactly and continues at its `skip` index.
+    /// Checks `ptr + lo >= 0 && ptr + hi < tape_len` for the block that follows, as the one unsigned
+    /// test `ptr + lo < limit` (`limit = tape_len - (hi - lo)`, 0 when the block is wider than the
+    /// tape); on failure runs block `block`'s span exactly and continues at its `skip` index.
     Guard {
         /// Lowest offset the block reaches.
         lo: i32,
-        /// Highest offset the block reaches.
-        hi: i32,
+        /// One past the highest passing `ptr + lo`: `tape_len - (hi - lo)`, at least 0.
+        limit: u32,
         /// Index into the block table ([`super::Bytecode::block`]).
         block: u32,
     },

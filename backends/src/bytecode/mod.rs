@@ -93,6 +93,12 @@ pub trait LoopHook {
     /// Runs loop `id` from its header (cell test, one fuel per body entry) to its exit or a stop, on
     /// `machine` (whose `ptr` and `fuel_left` are current at the call and must be on return).
     fn run_loop(&mut self, id: u32, machine: &mut Machine, io: &mut Io<'_>) -> Result<(), Stop>;
+
+    /// Called before every dispatch with the instruction about to run: a profiling hook (the
+    /// per-opcode counts in `docs/bytecode.md` come from it). The default does nothing and compiles
+    /// away.
+    #[inline(always)]
+    fn dispatch(&mut self, _insn: &Insn) {}
 }
 
 /// The hook of a plain interpreted run: never takes a loop over.
@@ -120,6 +126,8 @@ pub struct Bytecode {
     targets: Vec<MulTarget>,
     scans: Vec<Span>,
     loop_headers: Vec<u32>,
+    /// The tape length the guards' limits are for (the plan's).
+    tape_len: usize,
 }
 
 impl Bytecode {
@@ -170,17 +178,28 @@ impl Bytecode {
     }
 
     /// Runs from the first instruction on `machine` (its tape, pointer and fuel) until `Halt` or a stop.
+    ///
+    /// # Panics
+    /// When the machine's tape is not as long as the one the bytecode was planned for.
     pub fn run(&self, machine: &mut Machine, io: &mut Io<'_>) -> Result<(), Stop> {
         self.run_with(machine, io, &mut Interpret)
     }
 
     /// Like [`Bytecode::run`], asking `hook` at every loop-body entry whether it takes the loop over.
+    ///
+    /// # Panics
+    /// When the machine's tape is not as long as the one the bytecode was planned for.
     pub fn run_with<H: LoopHook>(
         &self,
         machine: &mut Machine,
         io: &mut Io<'_>,
         hook: &mut H,
     ) -> Result<(), Stop> {
+        assert_eq!(
+            machine.tape.len(),
+            self.tape_len,
+            "bytecode planned for another tape length"
+        );
         match machine.fuel_left {
             Some(mut fuel) => {
                 let result = self.execute::<true, H>(machine, io, &mut fuel, hook);

@@ -120,10 +120,11 @@ fn data_op(insn: Insn, tape: &mut [u8], ptr: usize, targets: &[MulTarget]) {
     }
 }
 
-/// Whether `ptr + lo ..= ptr + hi` lies on a tape of `len` cells.
+/// Whether a guard's `ptr + lo ..= ptr + hi` lies on the tape: `ptr + lo` is not negative (which
+/// wraps to a huge number) and below `limit = tape_len - (hi - lo)`.
 #[inline(always)]
-fn fits(ptr: usize, lo: i32, hi: i32, len: usize) -> bool {
-    ptr as isize + lo as isize >= 0 && ((ptr as isize + hi as isize) as usize) < len
+fn fits(ptr: usize, lo: i32, limit: u32) -> bool {
+    ptr.wrapping_add_signed(lo as isize) < limit as usize
 }
 
 impl Bytecode {
@@ -138,7 +139,6 @@ impl Bytecode {
         let code = &self.code[..];
         let targets = &self.targets[..];
         let mut tape = &mut machine.tape[..];
-        let len = tape.len();
         let mut ptr = machine.ptr;
         let mut pc = 0usize;
 
@@ -148,8 +148,8 @@ impl Bytecode {
             ($target:expr) => {{
                 let target: usize = $target;
                 // In bounds: every place execution continues at is an index of `code` (module doc).
-                if let Insn::Guard { lo, hi, block } = code[target] {
-                    if fits(ptr, lo, hi, len) {
+                if let Insn::Guard { lo, limit, block } = code[target] {
+                    if fits(ptr, lo, limit) {
                         pc = target + 1;
                     } else {
                         let mut exact_ptr = ptr;
@@ -221,9 +221,10 @@ impl Bytecode {
 
         let result = loop {
             // In bounds: every place execution continues at is an index of `code` (module doc).
+            hook.dispatch(&code[pc]);
             match code[pc] {
-                Insn::Guard { lo, hi, block } => {
-                    if !fits(ptr, lo, hi, len) {
+                Insn::Guard { lo, limit, block } => {
+                    if !fits(ptr, lo, limit) {
                         let mut exact_ptr = ptr;
                         let result = self.guard_failed(block, tape, &mut exact_ptr, io);
                         ptr = exact_ptr;
@@ -320,7 +321,7 @@ impl Bytecode {
                     // In bounds: `body` and `body + 1` are slots of the code: compile made `body` the
                     // loop body's guard and `body + 1` the block's one data operation.
                     let (guard, op) = (code[body], code[body + 1]);
-                    let Insn::Guard { lo, hi, .. } = guard else {
+                    let Insn::Guard { lo, limit, .. } = guard else {
                         enter!(body)
                     };
                     let mut walk_ptr = ptr.wrapping_add_signed(by as isize);
@@ -334,7 +335,7 @@ impl Bytecode {
                             }
                             *fuel -= 1;
                         }
-                        if !fits(walk_ptr, lo, hi, len) {
+                        if !fits(walk_ptr, lo, limit) {
                             // The dispatch loop checks the guard again and runs the block exactly.
                             break Ok(body);
                         }
@@ -451,10 +452,28 @@ impl Bytecode {
 /// A scan with a stride other than ±1: the zero cell found, or `None` with `ptr` on the last cell
 /// before the step that would leave the tape.
 #[inline(always)]
-fn scan_strided(tape: &[u8], ptr: &mut usize, stride: i32) -> Option<usize> {
+pub(super) fn scan_strided(tape: &[u8], ptr: &mut usize, stride: i32) -> Option<usize> {
     let len = tape.len();
     let step = stride.unsigned_abs() as usize;
     let mut p = *ptr;
+    // Eight steps per test for the short strides (records of 2 to 8 cells), then the loops below
+    // from where that stopped.
+    macro_rules! lanes {
+        ($($s:literal => $n:literal),*) => {
+            match stride {
+                $($s => match forward_lanes::<$s, $n>(tape, p) {
+                    Ok(found) => return Some(found),
+                    Err(next) => p = next,
+                },)*
+                $(-$s => match backward_lanes::<$s, $n>(tape, p) {
+                    Ok(found) => return Some(found),
+                    Err(next) => p = next,
+                },)*
+                _ => {}
+            }
+        };
+    }
+    lanes!(2 => 16, 3 => 24, 4 => 32, 5 => 40, 6 => 48, 7 => 56, 8 => 64);
     if stride > 0 {
         // Four steps per bounds check; the next position stays on the tape.
         while p + 4 * step < len {
@@ -495,6 +514,45 @@ fn scan_strided(tape: &[u8], ptr: &mut usize, stride: i32) -> Option<usize> {
             p -= step;
         }
     }
+}
+
+/// A forward scan by `S` from `p` over whole chunks of `N = 8 * S` cells, testing the chunk's eight
+/// steps at once: the zero found, or the first position not tested (on the tape: the chunks end
+/// before the last cell).
+#[inline(always)]
+fn forward_lanes<const S: usize, const N: usize>(tape: &[u8], p: usize) -> Result<usize, usize> {
+    debug_assert_eq!(N, 8 * S);
+    let end = tape.len() - 1;
+    let (chunks, _) = tape[p.min(end)..end].as_chunks::<N>();
+    for (k, chunk) in chunks.iter().enumerate() {
+        if let Some(j) = zero_lane(std::array::from_fn(|j| chunk[j * S])) {
+            return Ok(p + k * N + j * S);
+        }
+    }
+    Err(p + chunks.len() * N)
+}
+
+/// A backward scan by `S` from `p` over whole chunks of `N = 8 * S` cells ending at `p`: the zero
+/// found, or the first position not tested (on the tape: the chunks start after cell 0).
+#[inline(always)]
+fn backward_lanes<const S: usize, const N: usize>(tape: &[u8], p: usize) -> Result<usize, usize> {
+    debug_assert_eq!(N, 8 * S);
+    let (_, chunks) = tape[1..=p].as_rchunks::<N>();
+    for (k, chunk) in chunks.iter().rev().enumerate() {
+        if let Some(j) = zero_lane(std::array::from_fn(|j| chunk[N - 1 - j * S])) {
+            return Ok(p - k * N - j * S);
+        }
+    }
+    Err(p - chunks.len() * N)
+}
+
+/// The first of eight cells that holds 0 (one branch for all eight first).
+#[inline(always)]
+fn zero_lane(lanes: [u8; 8]) -> Option<usize> {
+    if lanes.iter().fold(true, |all, &c| all & (c != 0)) {
+        return None;
+    }
+    lanes.iter().position(|&c| c == 0)
 }
 
 /// The cells at four indices.

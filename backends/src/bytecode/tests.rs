@@ -302,3 +302,150 @@ fn compile_nodes(program: &Program, nodes: Vec<Node>) -> Result<Bytecode, Compil
     let planned = PlannedIr::new(program, nodes, 30_000)?;
     Bytecode::compile(program, &planned)
 }
+
+/// Counts dispatches per opcode and per pair of consecutive opcodes (the per-opcode profile of
+/// `docs/bytecode.md`).
+#[derive(Default)]
+struct Profile {
+    names: std::collections::HashMap<std::mem::Discriminant<Insn>, &'static str>,
+    counts: std::collections::HashMap<&'static str, u64>,
+    pairs: std::collections::HashMap<(&'static str, &'static str), u64>,
+    last: &'static str,
+    total: u64,
+}
+
+impl LoopHook for Profile {
+    const ACTIVE: bool = false;
+
+    fn take_over(&mut self, _id: u32) -> bool {
+        false
+    }
+
+    fn run_loop(&mut self, _id: u32, _machine: &mut Machine, _io: &mut Io<'_>) -> Result<(), Stop> {
+        Ok(())
+    }
+
+    fn dispatch(&mut self, insn: &Insn) {
+        let name = *self
+            .names
+            .entry(std::mem::discriminant(insn))
+            .or_insert_with(|| {
+                let debug = format!("{insn:?}");
+                let end = debug.find([' ', '{']).unwrap_or(debug.len());
+                debug[..end].to_string().leak()
+            });
+        *self.counts.entry(name).or_default() += 1;
+        *self.pairs.entry((self.last, name)).or_default() += 1;
+        self.last = name;
+        self.total += 1;
+    }
+}
+
+/// Prints the per-opcode profile of the workloads named by `BFJIT_PROFILE` (paths of `.bf` files,
+/// separated by `:`, each with its `.in` file beside it if any; default: the quick selfinterp and
+/// mandelbrot). Run with `cargo test --release -p bfjit-backends opcode_profile -- --ignored
+/// --nocapture`.
+#[test]
+#[ignore = "a measurement, not a test"]
+fn opcode_profile() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../corpus/bench/quick/");
+    let default = format!("{root}selfinterp.bf:{root}mandelbrot.bf");
+    let files = std::env::var("BFJIT_PROFILE").unwrap_or(default);
+    for file in files.split(':') {
+        let program = Program::parse(std::fs::read(file).unwrap()).unwrap();
+        let input = std::fs::read(file.replace(".bf", ".in")).unwrap_or_default();
+        let config = Config::default();
+        let nodes = crate::optimizer::optimize_default(&program);
+        let planned = PlannedIr::new(&program, nodes, config.tape_len()).unwrap();
+        let code = Bytecode::compile(&program, &planned).unwrap();
+        let mut decisions = std::collections::BTreeMap::<&str, usize>::new();
+        for (i, node) in planned.nodes().iter().enumerate() {
+            if let crate::ir::Op::Guard { .. } = node.op {
+                let kind = match planned.decision(i) {
+                    crate::ir::plan::Decision::Always => "always",
+                    crate::ir::plan::Decision::Never => "never",
+                    crate::ir::plan::Decision::Check { .. } => "check",
+                };
+                *decisions.entry(kind).or_default() += 1;
+            }
+        }
+        println!("{file}: guards {decisions:?}");
+        let mut machine = Machine::new(&config);
+        let mut output = Vec::new();
+        let mut reader = &input[..];
+        let mut io = Io::new(&mut reader, &mut output, config.eof());
+        let mut profile = Profile::default();
+        code.run_with(&mut machine, &mut io, &mut profile).unwrap();
+        let total = profile.total as f64;
+        println!("{file}: {} dispatches", profile.total);
+        let mut counts: Vec<_> = profile.counts.into_iter().collect();
+        counts.sort_by_key(|c| std::cmp::Reverse(c.1));
+        for (name, n) in counts {
+            println!("  {name:<16} {n:>12} {:>6.1} %", 100.0 * n as f64 / total);
+        }
+        let mut pairs: Vec<_> = profile.pairs.into_iter().collect();
+        pairs.sort_by_key(|p| std::cmp::Reverse(p.1));
+        for ((a, b), n) in pairs.into_iter().take(12) {
+            println!(
+                "  {a:>14} → {b:<16} {n:>12} {:>6.1} %",
+                100.0 * n as f64 / total
+            );
+        }
+    }
+}
+
+/// The strided scan as the reference steps it: the zero found, or `None` with `ptr` on the last
+/// cell before the step that would leave the tape.
+fn naive_scan(tape: &[u8], ptr: &mut usize, stride: i32) -> Option<usize> {
+    let mut p = *ptr as isize;
+    loop {
+        if tape[p as usize] == 0 {
+            return Some(p as usize);
+        }
+        let next = p + stride as isize;
+        if next < 0 || next >= tape.len() as isize {
+            *ptr = p as usize;
+            return None;
+        }
+        p = next;
+    }
+}
+
+proptest! {
+    #[test]
+    fn strided_scans_stop_where_stepping_does(
+        tape in proptest::collection::vec(prop_oneof![9 => 1..=255u8, 1 => Just(0u8)], 1..400),
+        start in any::<proptest::sample::Index>(),
+        stride in prop_oneof![-9..=-2i32, 2..=9i32],
+    ) {
+        let p = start.index(tape.len());
+        let (mut got_ptr, mut want_ptr) = (p, p);
+        let got = run::scan_strided(&tape, &mut got_ptr, stride);
+        let want = naive_scan(&tape, &mut want_ptr, stride);
+        prop_assert_eq!(got, want);
+        if want.is_none() {
+            prop_assert_eq!(got_ptr, want_ptr);
+        }
+    }
+
+    #[test]
+    fn strided_scans_over_long_runs_of_non_zero_cells(
+        len in 1..300usize,
+        zero in proptest::option::of(any::<proptest::sample::Index>()),
+        start in any::<proptest::sample::Index>(),
+        stride in prop_oneof![-9..=-2i32, 2..=9i32],
+    ) {
+        let mut tape = vec![7u8; len];
+        if let Some(z) = zero {
+            tape[z.index(len)] = 0;
+        }
+        let p = start.index(len);
+        let (mut got_ptr, mut want_ptr) = (p, p);
+        let got = run::scan_strided(&tape, &mut got_ptr, stride);
+        let want = naive_scan(&tape, &mut want_ptr, stride);
+        prop_assert_eq!(got, want);
+        if want.is_none() {
+            prop_assert_eq!(got_ptr, want_ptr);
+        }
+    }
+}
