@@ -162,6 +162,24 @@ mod tests {
     }
 
     #[test]
+    fn loops_with_offsets_and_multiplies_inside_run_at_compile_time() {
+        // After `clear`, `mul` and `offsets` the body holds a set and adds at offsets, and the
+        // inner loop is a multiply-add (the outer loops are not affine: cell 1 ends at 3, not at
+        // its value 0 before the loop; the second steps by 2).
+        let ops = |src: &str| -> Vec<Op> {
+            let nodes = fold_runs(lower(&Program::parse(src).unwrap()));
+            evaluate(crate::optimizer::offsets(crate::optimizer::mul(
+                crate::optimizer::clear(nodes),
+            )))
+            .into_iter()
+            .map(|n| n.op)
+            .collect()
+        };
+        assert_eq!(ops("++[>[-]+++<-]")[1..], [set(0, 0), set(1, 3)]);
+        assert_eq!(ops("++[>+++[->++<]<--]")[1..], [set(0, 0), set(2, 6)]);
+    }
+
+    #[test]
     fn a_loop_runs_when_it_fits_the_budget_exactly_and_charges_what_it_ran() {
         // `++++[-->+<]`: the `[` (1 step), then 2 iterations of 4 body nodes and the `]` (5 each).
         let nodes = fold_runs(lower(&Program::parse("++++[-->+<]").unwrap()));
