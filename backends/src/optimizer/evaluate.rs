@@ -162,6 +162,46 @@ mod tests {
     }
 
     #[test]
+    fn loops_with_offsets_and_multiplies_inside_run_at_compile_time() {
+        // After `clear`, `mul` and `offsets` the body holds a set and adds at offsets, and the
+        // inner loop is a multiply-add (the outer loops are not affine: cell 1 ends at 3, not at
+        // its value 0 before the loop; the second steps by 2).
+        let ops = |src: &str| -> Vec<Op> {
+            let nodes = fold_runs(lower(&Program::parse(src).unwrap()));
+            evaluate(crate::optimizer::offsets(crate::optimizer::mul(
+                crate::optimizer::clear(nodes),
+            )))
+            .into_iter()
+            .map(|n| n.op)
+            .collect()
+        };
+        assert_eq!(ops("++[>[-]+++<-]")[1..], [set(0, 0), set(1, 3)]);
+        assert_eq!(ops("++[>+++[->++<]<--]")[1..], [set(0, 0), set(2, 6)]);
+    }
+
+    #[test]
+    fn a_loop_runs_when_it_fits_the_budget_exactly_and_charges_what_it_ran() {
+        // `++++[-->+<]`: the `[` (1 step), then 2 iterations of 4 body nodes and the `]` (5 each).
+        let nodes = fold_runs(lower(&Program::parse("++++[-->+<]").unwrap()));
+        let (known, partners) = (KnownValues::analyze(&nodes), loop_partners(&nodes));
+        let steps = 11;
+        let mut budget = 1000;
+        let sets = run_loop(&nodes, &partners, 1, &known, &mut budget);
+        assert_eq!(sets, Some(vec![set(0, 0), set(1, 2)]));
+        assert_eq!(budget, 1000 - steps, "a loop that ends charges its steps");
+        let mut budget = steps;
+        assert!(run_loop(&nodes, &partners, 1, &known, &mut budget).is_some());
+        assert_eq!(budget, 0);
+        // One step short: the loop stays, and the steps it tried are charged.
+        let mut budget = steps - 1;
+        assert_eq!(run_loop(&nodes, &partners, 1, &known, &mut budget), None);
+        assert_eq!(
+            budget, 0,
+            "a loop over the budget charges the budget it used"
+        );
+    }
+
+    #[test]
     fn loops_that_do_not_end_or_are_not_known_stay() {
         // `[--]` on 3 never ends; input makes cell 0 unknown; output inside; an unbalanced body.
         for src in ["+++[--]", ",[->+<]", "+[.-]", "+[>+]", "+[>+<]"] {

@@ -254,6 +254,7 @@ mod tests {
             "[->.<]",
             "[->[.-]<]",
             ",>,<[->[-]<]",
+            ">+<,[->[-]<]",
             "[-->>+<<]",
         ] {
             let ir = run(src);
@@ -261,6 +262,7 @@ mod tests {
                 !ir.iter().any(|n| matches!(n.op, Op::MulLoop { .. })),
                 "{src}: {ir:?}"
             );
+            assert!(ir.iter().any(|n| n.op == Op::LoopStart), "{src}: {ir:?}");
         }
     }
 

@@ -126,11 +126,10 @@ fn drop_dead_stores(block: Vec<Node>) -> Vec<Node> {
                     && targets
                         .iter()
                         .all(|t| overwritten.contains(&(from + t.offset as i64)));
+                // A live multiply reads its loop cell; it also reads each target, but only to add to
+                // it, so a target a later set overwrites stays overwritten.
                 if !dead {
                     overwritten.remove(&from);
-                    for t in targets {
-                        overwritten.remove(&(from + t.offset as i64));
-                    }
                 }
                 dead
             }
@@ -281,6 +280,58 @@ mod tests {
     fn sets_of_the_value_a_cell_holds_go() {
         let ir = ops("[-]>[-]<.", &["fold-runs", "clear", "known"]);
         assert!(!ir.iter().any(|op| matches!(op, Op::Set { .. })), "{ir:?}");
+    }
+
+    fn dead_stores(block: Vec<Op>) -> Vec<Op> {
+        let nodes = (0..)
+            .zip(block)
+            .map(|(at, op)| Node::new(op, Span::single(at)))
+            .collect();
+        drop_dead_stores(nodes).into_iter().map(|n| n.op).collect()
+    }
+
+    #[test]
+    fn dead_stores_see_every_read_and_the_moves_between() {
+        let add = |offset, delta| Op::Add { offset, delta };
+        let set = |offset, value| Op::Set { offset, value };
+        let mul = |offset, to, factor| Op::MulLoop {
+            offset,
+            targets: vec![crate::ir::MulTarget { offset: to, factor }],
+        };
+        // An add or a set that a later set overwrites goes.
+        assert_eq!(dead_stores(vec![add(2, 1), set(2, 5)]), [set(2, 5)]);
+        assert_eq!(dead_stores(vec![set(2, 1), set(2, 5)]), [set(2, 5)]);
+        // Output reads the cell, input may keep it (EOF policy `unchanged`): both keep the store.
+        for between in [Op::Output { offset: 2 }, Op::Input { offset: 2 }] {
+            let block = vec![set(2, 1), between, set(2, 5)];
+            assert_eq!(dead_stores(block.clone()), block);
+        }
+        // The same cell through a move: `out [1]` one cell to the right reads cell 2.
+        let block = vec![
+            set(2, 1),
+            Op::Move { by: 1 },
+            Op::Output { offset: 1 },
+            Op::Move { by: -1 },
+            set(2, 5),
+        ];
+        assert_eq!(dead_stores(block.clone()), block);
+        // A multiply reads its loop cell: the add to it stays.
+        let block = vec![add(1, 1), mul(1, 2, 3), set(1, 5)];
+        assert_eq!(dead_stores(block.clone()), block);
+        // A multiply whose loop cell and targets are all overwritten goes; so does a store to a
+        // target that is overwritten after the multiply added to it.
+        assert_eq!(
+            dead_stores(vec![mul(1, 2, 3), set(1, 0), set(3, 9)]),
+            [set(1, 0), set(3, 9)]
+        );
+        assert_eq!(
+            dead_stores(vec![mul(1, 2, 3), set(3, 9)]),
+            [mul(1, 2, 3), set(3, 9)]
+        );
+        assert_eq!(
+            dead_stores(vec![set(3, 4), mul(1, 2, 3), set(3, 9)]),
+            [mul(1, 2, 3), set(3, 9)]
+        );
     }
 
     #[test]

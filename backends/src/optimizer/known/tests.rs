@@ -162,3 +162,17 @@ fn a_loop_known_to_run_once_is_walked_from_the_state_before_it() {
     let (nodes, known) = facts(&src);
     assert_eq!(known.before(nodes.len() - 1, 0), Some(1));
 }
+
+#[test]
+fn a_loop_touching_more_than_the_cell_limit_is_not_summarized() {
+    // `,[->+>+…<<…]` touches the loop cell and `n` cells to its right.
+    let summarized = |n: usize| {
+        let src = format!(",[-{}{}]", ">+".repeat(n), "<".repeat(n));
+        let (nodes, known) = facts(&src);
+        assert_eq!(nodes[1].op, Op::LoopStart);
+        known.summary(1).map(|s| s.touched.len())
+    };
+    assert_eq!(summarized(MAX_LOOP_CELLS - 1), Some(MAX_LOOP_CELLS));
+    assert_eq!(summarized(MAX_LOOP_CELLS), None);
+    assert_eq!(summarized(MAX_LOOP_CELLS + 5), None);
+}
