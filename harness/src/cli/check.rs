@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use bfjit_backends::{backend_names, Backend, EofPolicy};
 
-use super::common::{error, EofArg};
+use super::common::{self, error, EofArg};
 use super::flags;
-use super::{EXIT_DIVERGENCE, EXIT_ENVIRONMENT, EXIT_OK, EXIT_USAGE};
+use super::{EXIT_DIVERGENCE, EXIT_OK, EXIT_USAGE};
 use bfjit_harness::case::Case;
 use bfjit_harness::corpus::{load_case, load_dir, CorpusCase};
 use bfjit_harness::engine_spec::engine_specs;
@@ -361,24 +361,7 @@ fn run(args: Args, test_backends: &[&'static dyn Backend]) -> Result<u8, u8> {
             tally.undecided_cases()
         ));
     }
-    if tally.timeouts() > 0 {
-        undecided.push(format!("{} runs timed out", tally.timeouts()));
-    }
-    if tally.environment_failures() > 0 {
-        undecided.push(format!(
-            "{} runs failed for the environment",
-            tally.environment_failures()
-        ));
-    }
-    if undecided.is_empty() {
-        Ok(EXIT_OK)
-    } else {
-        println!(
-            "no divergence, but not everything was decided: {} (exit code {EXIT_ENVIRONMENT})",
-            undecided.join("; ")
-        );
-        Ok(EXIT_ENVIRONMENT)
-    }
+    Ok(common::exit_when_no_divergence(&tally, undecided))
 }
 
 /// Checks one program, prints what it found (under the output lock) and reduces divergences.

@@ -120,6 +120,34 @@ pub fn pick_backend(name: &str) -> Result<&'static dyn Backend, u8> {
     Ok(backend)
 }
 
+/// The exit code of a run with no divergence: 0 when everything was decided, else 4 with the
+/// reasons printed. `undecided` holds the subcommand's own reasons; timeouts and environment
+/// failures in `tally` are added here (the one place the "undecided" rule lives).
+pub fn exit_when_no_divergence(
+    tally: &bfjit_harness::oracle::Tally,
+    mut undecided: Vec<String>,
+) -> u8 {
+    if tally.timeouts() > 0 {
+        undecided.push(format!("{} runs timed out", tally.timeouts()));
+    }
+    if tally.environment_failures() > 0 {
+        undecided.push(format!(
+            "{} runs failed for the environment",
+            tally.environment_failures()
+        ));
+    }
+    if undecided.is_empty() {
+        super::EXIT_OK
+    } else {
+        println!(
+            "no divergence, but not everything was decided: {} (exit code {})",
+            undecided.join("; "),
+            super::EXIT_ENVIRONMENT
+        );
+        super::EXIT_ENVIRONMENT
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

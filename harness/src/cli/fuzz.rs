@@ -13,9 +13,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use proptest::prelude::Rng;
 
 use super::check::{announce, EngineArgs};
-use super::common::error;
+use super::common::{self, error};
 use super::flags;
-use super::{EXIT_DIVERGENCE, EXIT_ENVIRONMENT, EXIT_OK, EXIT_USAGE};
+use super::{EXIT_DIVERGENCE, EXIT_USAGE};
 use bfjit_backends::Status;
 use bfjit_harness::case::Case;
 use bfjit_harness::dialect::Dialect;
@@ -381,22 +381,5 @@ fn run(args: Args, test_backends: &[&'static dyn Backend]) -> Result<u8, u8> {
             }
         ));
     }
-    if tally.timeouts() > 0 {
-        undecided.push(format!("{} runs timed out", tally.timeouts()));
-    }
-    if tally.environment_failures() > 0 {
-        undecided.push(format!(
-            "{} runs failed for the environment",
-            tally.environment_failures()
-        ));
-    }
-    if undecided.is_empty() {
-        Ok(EXIT_OK)
-    } else {
-        println!(
-            "no divergence, but not everything was decided: {} (exit code {EXIT_ENVIRONMENT})",
-            undecided.join("; ")
-        );
-        Ok(EXIT_ENVIRONMENT)
-    }
+    Ok(common::exit_when_no_divergence(&tally, undecided))
 }
