@@ -76,3 +76,31 @@ fn the_bug_free_control_agrees_on_everything() {
         }
     }
 }
+
+#[test]
+fn an_endless_loop_is_decided_in_a_large_program() {
+    // 12 500 commands of loops ahead of `[--]` on an odd cell: the fuel bound of what folding could
+    // save is far beyond any budget here, but the reference's repeated state proves it never ends.
+    let case = bfjit_harness::case::Case::from_source(
+        format!("{}+++[--]", "+[-]>".repeat(2500)),
+        Vec::new(),
+        bfjit_backends::Config::default(),
+    )
+    .unwrap();
+    assert!(case.program.len() >= 10_000);
+    let broken = bfjit_harness::broken::by_name("broken-even-clear").unwrap();
+    let report = Oracle::new(vec![Engine::Backend(broken)], DEFAULT_BUDGET).check(&case);
+    let divergence = report.first_divergence().expect("the folded clear is caught");
+    assert_eq!(divergence.class, Class::Status);
+    assert!(divergence.to_string().contains("never ends"), "{divergence}");
+    let control = bfjit_harness::broken::by_name("folded-control").unwrap();
+    let report = Oracle::new(vec![Engine::Backend(control)], DEFAULT_BUDGET).check(&case);
+    assert!(report.agrees(), "{:?}", report.runs);
+    for backend in bfjit_backends::registry()
+        .iter()
+        .filter(|b| !b.name().starts_with("c-"))
+    {
+        let report = Oracle::new(vec![Engine::Backend(*backend)], DEFAULT_BUDGET).check(&case);
+        assert!(report.agrees(), "{}: {:?}", backend.name(), report.runs);
+    }
+}

@@ -1,6 +1,5 @@
 //! The reducer against the planted bugs (harness/src/broken.rs): for each deliberately broken
-//! backend, a generated program of at least 10 000 commands on which it diverges (see
-//! [`min_start`] for the one bug that cannot be decided on programs that large) is reduced to at
+//! backend, a generated program of at least 10 000 commands on which it diverges is reduced to at
 //! most 30 commands, confirmed by the reference. The sizes and times are printed
 //! (`--nocapture`); the timing belongs to `scripts/reduce_planted.sh`, not to this test's bounds.
 
@@ -66,23 +65,10 @@ fn diverging_program(oracle: &mut Oracle, min_start: usize) -> (Case, String) {
         .expect("a big program on which it diverges")
 }
 
-/// The least start size for `bug`: [`MIN_START`], except for a bug whose only divergence is
-/// non-termination (`broken-even-clear` finishes `[--]` on an odd cell). The oracle decides that
-/// only when the reference, given the fuel bound of the folded nests (`16 × 256^depth` per command
-/// per charge, docs/differential.md), still runs out: on 10 000 commands that bound is beyond any
-/// budget, so this bug starts from the first generated program on which it diverges.
-fn min_start(bug: Bug) -> usize {
-    if bug == Bug::FoldEvenClear {
-        0
-    } else {
-        MIN_START
-    }
-}
-
-fn reduce_planted(backend: &'static dyn Backend, bug: Bug, oracle: Oracle) -> String {
+fn reduce_planted(backend: &'static dyn Backend, oracle: Oracle) -> String {
     let mut oracle = oracle;
     let found = Instant::now();
-    let (case, origin) = diverging_program(&mut oracle, min_start(bug));
+    let (case, origin) = diverging_program(&mut oracle, MIN_START);
     eprintln!(
         "{}: start program found in {:.1} s",
         backend.name(),
@@ -108,7 +94,7 @@ fn reduce_planted(backend: &'static dyn Backend, bug: Bug, oracle: Oracle) -> St
         m.start_size,
         m.case.program.len()
     );
-    assert!(m.start_size >= min_start(bug));
+    assert!(m.start_size >= MIN_START);
     format!(
         "| {} | {origin} | {} | {} | {seconds:.1} | `{source}` input {:?} tape {} eof {} | {} |",
         backend.name(),
@@ -132,11 +118,11 @@ fn every_planted_bug_reduces_to_a_small_confirmed_reproducer() {
         .filter(|b| !matches!(b.bug, Bug::None | Bug::AbortOnFarLeftMul))
     {
         let oracle = Oracle::new(vec![Engine::Backend(broken)], BUDGET);
-        table.push(reduce_planted(broken, broken.bug, oracle));
+        table.push(reduce_planted(broken, oracle));
     }
     let abort = bfjit_harness::broken::by_name("broken-abort").unwrap();
     let oracle = Oracle::new(vec![Engine::Backend(abort)], BUDGET)
         .isolated(WorkerCommand::bfjit(env!("CARGO_BIN_EXE_bfjit-testing")));
-    table.push(reduce_planted(abort, Bug::AbortOnFarLeftMul, oracle));
+    table.push(reduce_planted(abort, oracle));
     eprintln!("{}", table.join("\n"));
 }

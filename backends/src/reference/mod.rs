@@ -5,6 +5,8 @@
 //! same executor optimized backends fall back to when a hoisted bounds check fails, so the error, its
 //! position and the output before it are the reference's by construction.
 
+pub mod termination;
+
 use std::io::{Read, Write};
 
 use crate::backend::{Backend, CompileError, Executable};

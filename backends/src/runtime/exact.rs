@@ -19,16 +19,40 @@ pub fn execute_exact(
     io: &mut Io<'_>,
     mut fuel: Option<&mut u64>,
 ) -> Result<(), Stop> {
-    let all = program.cmds();
-    let spend = |fuel: &mut Option<&mut u64>| -> Result<(), Stop> {
-        if let Some(left) = fuel {
+    execute_watched(program, cmds, tape, ptr, io, &mut fuel)
+}
+
+/// What an exact run does at every loop-body entry (the point where fuel is charged): charge fuel,
+/// or watch the machine's state (`reference::termination`). An `Err` stops the run there.
+pub trait LoopEntry {
+    /// Called as the body of the loop whose `[` is command `pc` is entered, the pointer at `ptr`.
+    fn enter(&mut self, pc: usize, ptr: usize, tape: &[u8], io: &Io<'_>) -> Result<(), Stop>;
+}
+
+/// Fuel: one unit per loop-body entry, `None` for unlimited.
+impl LoopEntry for Option<&mut u64> {
+    #[inline]
+    fn enter(&mut self, _: usize, _: usize, _: &[u8], _: &Io<'_>) -> Result<(), Stop> {
+        if let Some(left) = self {
             if **left == 0 {
                 return Err(Stop::OutOfFuel);
             }
             **left -= 1;
         }
         Ok(())
-    };
+    }
+}
+
+/// [`execute_exact`] with `watch` called at every loop-body entry instead of a fuel charge.
+pub fn execute_watched(
+    program: &Program,
+    cmds: std::ops::Range<usize>,
+    tape: &mut [u8],
+    ptr: &mut usize,
+    io: &mut Io<'_>,
+    watch: &mut impl LoopEntry,
+) -> Result<(), Stop> {
+    let all = program.cmds();
     let mut pc = cmds.start;
     while pc < cmds.end {
         let cmd = all[pc];
@@ -59,13 +83,14 @@ pub fn execute_exact(
                 if tape[*ptr] == 0 {
                     pc = cmd.partner as usize;
                 } else {
-                    spend(&mut fuel)?;
+                    watch.enter(pc, *ptr, tape, io)?;
                 }
             }
             CmdKind::Close => {
                 if tape[*ptr] != 0 {
-                    spend(&mut fuel)?;
-                    pc = cmd.partner as usize;
+                    let open = cmd.partner as usize;
+                    watch.enter(open, *ptr, tape, io)?;
+                    pc = open;
                 }
             }
         }

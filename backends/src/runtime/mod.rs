@@ -23,6 +23,8 @@ pub struct Io<'a> {
     in_buf: Box<[u8]>,
     in_pos: usize,
     in_len: usize,
+    /// Input bytes consumed before the current buffer.
+    consumed_before: u64,
     at_eof: bool,
     eof: EofPolicy,
 }
@@ -37,6 +39,7 @@ impl<'a> Io<'a> {
             in_buf: vec![0; INPUT_BUFFER].into_boxed_slice(),
             in_pos: 0,
             in_len: 0,
+            consumed_before: 0,
             at_eof: false,
             eof,
         }
@@ -74,6 +77,11 @@ impl<'a> Io<'a> {
         Ok(byte)
     }
 
+    /// How many input bytes `,` has consumed so far (reads at end of input consume none).
+    pub fn consumed(&self) -> u64 {
+        self.consumed_before + self.in_pos as u64
+    }
+
     /// Refills the input buffer; `false` at end of input. Output is flushed first.
     fn refill(&mut self) -> Result<bool, IoFailure> {
         if self.at_eof {
@@ -87,6 +95,7 @@ impl<'a> Io<'a> {
                     return Ok(false);
                 }
                 Ok(n) => {
+                    self.consumed_before += self.in_len as u64;
                     self.in_pos = 0;
                     self.in_len = n;
                     return Ok(true);
@@ -206,9 +215,12 @@ mod tests {
             let mut input: &[u8] = b"a";
             let mut out = Vec::new();
             let mut io = Io::new(&mut input, &mut out, policy);
+            assert_eq!(io.consumed(), 0);
             assert_eq!(io.read_byte(9).unwrap(), b'a');
+            assert_eq!(io.consumed(), 1);
             assert_eq!(io.read_byte(9).unwrap(), expect);
             assert_eq!(io.read_byte(9).unwrap(), expect);
+            assert_eq!(io.consumed(), 1, "reads at end of input consume nothing");
         }
     }
 

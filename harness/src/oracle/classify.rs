@@ -216,13 +216,15 @@ pub fn classify(reference: &Outcome, engine: &str, observed: &Observed) -> Judge
 }
 
 /// Judges what an engine did when the reference ran out of `budget` fuel. `bound(f)` is the fuel
-/// within which the reference must finish if an engine finished with `f` (see the protocol).
+/// within which the reference must finish if an engine finished with `f`, and `never_ends` says
+/// the reference was proved to run forever (see the protocol).
 pub fn classify_unfinished(
     reference: &Outcome,
     engine: &str,
     observed: &Observed,
     budget: u64,
     bound: impl Fn(u64) -> u64,
+    never_ends: bool,
 ) -> Judgement {
     if let Some(judgement) = judge_failure(engine, observed) {
         return judgement;
@@ -240,6 +242,16 @@ pub fn classify_unfinished(
                         format!("{d} (reference, out of fuel after {budget}, vs {engine})"),
                     );
                 }
+            }
+            if outcome.status != Status::OutOfFuel && never_ends {
+                return diverge(
+                    Class::Status,
+                    format!(
+                        "status differs: {engine} ended '{}', but the reference never ends (it \
+                         comes back to a state it was in: same loop, pointer, tape and input)",
+                        outcome.status
+                    ),
+                );
             }
             if outcome.status != Status::OutOfFuel && bound(outcome.fuel_used) <= budget {
                 return diverge(
@@ -360,7 +372,7 @@ mod tests {
         let mut longer = reference.clone();
         longer.output.push(7);
         let judge =
-            |o: Outcome| classify_unfinished(&reference, "x", &Observed::Outcome(o), 10, |f| f);
+            |o: Outcome| classify_unfinished(&reference, "x", &Observed::Outcome(o), 10, |f| f, false);
         assert_eq!(judge(longer), Judgement::Agrees);
         let mut other = reference.clone();
         other.output[0] = 9;

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use bfjit_backends::reference::termination::{prove_termination, Termination};
 use bfjit_backends::{Backend, CmdKind, Config, Program, Status};
 
 use super::classify::{classify, classify_unfinished, Judgement};
@@ -305,8 +306,15 @@ impl Oracle {
                     continue;
                 }
             }
+            // An engine finished where the reference did not: if the reference provably runs
+            // forever, that engine is wrong whatever fuel it used.
+            let never_ends = finished_fuel.is_some()
+                && matches!(
+                    prove_termination(&case.program, &case.config, &case.input, budget),
+                    Termination::NeverEnds { .. }
+                );
             let runs = judge(observed, |engine, observed| {
-                classify_unfinished(&reference, engine, observed, budget, bound)
+                classify_unfinished(&reference, engine, observed, budget, bound, never_ends)
             });
             return CaseReport {
                 reference,
