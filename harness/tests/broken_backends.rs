@@ -90,9 +90,14 @@ fn an_endless_loop_is_decided_in_a_large_program() {
     assert!(case.program.len() >= 10_000);
     let broken = bfjit_harness::broken::by_name("broken-even-clear").unwrap();
     let report = Oracle::new(vec![Engine::Backend(broken)], DEFAULT_BUDGET).check(&case);
-    let divergence = report.first_divergence().expect("the folded clear is caught");
+    let divergence = report
+        .first_divergence()
+        .expect("the folded clear is caught");
     assert_eq!(divergence.class, Class::Status);
-    assert!(divergence.to_string().contains("never ends"), "{divergence}");
+    assert!(
+        divergence.to_string().contains("never ends"),
+        "{divergence}"
+    );
     let control = bfjit_harness::broken::by_name("folded-control").unwrap();
     let report = Oracle::new(vec![Engine::Backend(control)], DEFAULT_BUDGET).check(&case);
     assert!(report.agrees(), "{:?}", report.runs);

@@ -63,7 +63,9 @@ pub fn prove_termination(
         &mut watch,
     );
     match (result, watch.found) {
-        (Err(Stop::OutOfFuel), Some((entries, period))) => Termination::NeverEnds { entries, period },
+        (Err(Stop::OutOfFuel), Some((entries, period))) => {
+            Termination::NeverEnds { entries, period }
+        }
         (Err(Stop::OutOfFuel), None) => Termination::Unknown,
         _ => Termination::Ends,
     }
@@ -159,7 +161,10 @@ mod tests {
             panic!("not proved");
         };
         assert_eq!(period, 128, "3, 1, 255, …, 5, 3: 128 entries per turn");
-        assert!(entries <= 3 * 128, "found within 2·max(start, period) + period");
+        assert!(
+            entries <= 3 * 128,
+            "found within 2·max(start, period) + period"
+        );
         assert_eq!(prove("++++[--]", EofPolicy::Zero, b""), Termination::Ends);
     }
 

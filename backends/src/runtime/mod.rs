@@ -225,6 +225,20 @@ mod tests {
     }
 
     #[test]
+    fn consumed_counts_across_refills() {
+        let data = vec![7u8; INPUT_BUFFER + 10];
+        let mut input: &[u8] = &data;
+        let mut out = Vec::new();
+        let mut io = Io::new(&mut input, &mut out, EofPolicy::Zero);
+        for _ in 0..INPUT_BUFFER + 10 {
+            assert_eq!(io.read_byte(1).unwrap(), 7);
+        }
+        assert_eq!(io.consumed(), (INPUT_BUFFER + 10) as u64);
+        assert_eq!(io.read_byte(1).unwrap(), 0);
+        assert_eq!(io.consumed(), (INPUT_BUFFER + 10) as u64);
+    }
+
+    #[test]
     fn output_is_flushed_before_reading() {
         struct Probe<'a>(&'a std::cell::RefCell<Vec<u8>>);
         impl Read for Probe<'_> {

@@ -371,8 +371,9 @@ mod tests {
         assert_eq!(reference.status, Status::OutOfFuel);
         let mut longer = reference.clone();
         longer.output.push(7);
-        let judge =
-            |o: Outcome| classify_unfinished(&reference, "x", &Observed::Outcome(o), 10, |f| f, false);
+        let judge = |o: Outcome| {
+            classify_unfinished(&reference, "x", &Observed::Outcome(o), 10, |f| f, false)
+        };
         assert_eq!(judge(longer), Judgement::Agrees);
         let mut other = reference.clone();
         other.output[0] = 9;

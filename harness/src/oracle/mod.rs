@@ -16,8 +16,11 @@
 //!    balanced loops. The reference is re-run
 //!    with that budget (when budget × commands stays under [`ESCALATION_WORK`]): if it finishes, the
 //!    case is compared normally; if it still runs out, the engine finished a program that does not
-//!    terminate, which is a divergence (this is how a `[--]` folded to a clear is caught: on an odd
-//!    cell the loop never ends).
+//!    terminate, which is a divergence. Where that bound is out of reach (large programs), the
+//!    reference is re-run watching for a repeated state
+//!    ([`bfjit_backends::reference::termination`]): a state it comes back to proves it never ends, and
+//!    an engine that finished is a divergence whatever its fuel (this is how a `[--]` folded to a
+//!    clear is caught: on an odd cell the loop never ends).
 //! 3. Outcomes are compared with [`bfjit_backends::compare`], the one definition of "agree", and
 //!    judged ([`classify`]): agrees, diverges with a [`Class`] (output, status, tape — pointer
 //!    included —, crashed, or failed to compile), not run (sampled out, a documented limit), or failed
