@@ -126,3 +126,29 @@ fn every_planted_bug_reduces_to_a_small_confirmed_reproducer() {
     table.push(reduce_planted(abort, oracle));
     eprintln!("{}", table.join("\n"));
 }
+
+#[test]
+fn distances_out_and_back_shrink_together() {
+    // One `>` run alone cannot shrink without unbalancing the loop (which then no longer folds,
+    // so the bug disappears): the reducer cuts every move run at once.
+    let broken = bfjit_harness::broken::by_name("broken-mul-offset").unwrap();
+    let mut oracle = Oracle::new(vec![Engine::Backend(broken)], BUDGET);
+    let config =
+        bfjit_backends::Config::new(20, bfjit_backends::EofPolicy::Unchanged, None).unwrap();
+    let case =
+        Case::from_source("-[->>>>>>>>>>+<<<<<<<<<<]>>>>>>>>>>.", Vec::new(), config).unwrap();
+    let class = oracle
+        .check(&case)
+        .first_divergence()
+        .expect("diverges")
+        .class;
+    let settings = Settings {
+        jobs: 1,
+        max_time: Duration::from_secs(60),
+        ..Settings::default()
+    };
+    let m = reduce(&mut oracle, &case, 0, class, &settings);
+    assert!(m.confirmed, "{:?}", m.notes);
+    let source = String::from_utf8_lossy(m.case.program.source()).to_string();
+    assert!(m.case.program.len() <= 9, "{source}");
+}

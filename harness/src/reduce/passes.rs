@@ -8,10 +8,16 @@
 //! 4. [`shrink_runs`]: a run of `+`, `-`, `<` or `>` is cut toward the shortest run that keeps the
 //!    divergence (halving steps, as in a binary search), or for `+`/`-` replaced by the opposite run
 //!    when that is shorter (`+` × 200 is `-` × 56).
-//! 5. [`cancel_opposites`]: adjacent `+-`, `-+`, `<>`, `><` go.
-//! 6. [`shrink_input`]; and first of all, because a short tape makes every later run cheap and
+//! 5. [`shrink_distances`]: every run of `<` or `>` (in the whole program, or in one loop) is cut
+//!    by the same amount at once, so a loop that moves out and back stays balanced while its
+//!    distance shrinks (`[->>>>+<<<<]>>>>.` becomes `[->+<]>.`), which [`shrink_runs`], one run at a
+//!    time, cannot do.
+//! 6. [`cancel_opposites`]: adjacent `+-`, `-+`, `<>`, `><` go.
+//! 7. [`shrink_input`]; and first of all, because a short tape makes every later run cheap and
 //!    cuts walks short, [`shrink_tape`] and [`reset_eof`], only where the engine's dialect lets the
 //!    harness choose the tape length and EOF policy ([`crate::dialect::Dialect::may_use`]).
+
+use std::ops::Range;
 
 use bfjit_backends::{CmdKind, EofPolicy};
 
@@ -24,13 +30,14 @@ use super::tree::{Edit, LoopTree};
 pub type Pass = fn(&mut Driver) -> bool;
 
 /// Every pass with its name, in the order a round runs them.
-pub const PASSES: [(&str, Pass); 8] = [
+pub const PASSES: [(&str, Pass); 9] = [
     ("shrink_tape", shrink_tape),
     ("reset_eof", reset_eof),
     ("delete_hierarchically", delete_hierarchically),
     ("unwrap_loops", unwrap_loops),
     ("clear_loops", clear_loops),
     ("shrink_runs", shrink_runs),
+    ("shrink_distances", shrink_distances),
     ("cancel_opposites", cancel_opposites),
     ("shrink_input", shrink_input),
 ];
@@ -138,6 +145,62 @@ pub fn shrink_runs(d: &mut Driver) -> bool {
             lengths.dedup();
             for (c, l) in lengths {
                 changes.push(Change::Program(Edit::replace(run.clone(), &vec![c; l])));
+            }
+        }
+        changes
+    })
+}
+
+/// Every run of `<` or `>` longer than one command, in the whole program and then within each
+/// loop, cut by the same amount `j` at once (to at least one command), for `j` from the longest
+/// cut down to 1: distances shrink while moves out and back stay matched.
+///
+/// ```text
+/// before: -[->>>>>>+<<<<<<]>>>>>>.
+/// after:  -[->+<]>.
+/// ```
+pub fn shrink_distances(d: &mut Driver) -> bool {
+    d.sweep(|case| {
+        let tree = LoopTree::new(&case.program);
+        let moves: Vec<Range<usize>> = tree
+            .runs()
+            .into_iter()
+            .filter(|(kind, run)| matches!(kind, CmdKind::Left | CmdKind::Right) && run.len() > 1)
+            .map(|(_, run)| run)
+            .collect();
+        let mut scopes = vec![0..case.program.len()];
+        scopes.extend(
+            tree.loops()
+                .into_iter()
+                .map(|(open, close)| open..close + 1),
+        );
+        let mut changes = Vec::new();
+        for scope in scopes {
+            let inside: Vec<&Range<usize>> = moves
+                .iter()
+                .filter(|r| scope.start <= r.start && r.end <= scope.end)
+                .collect();
+            let Some(longest) = inside.iter().map(|r| r.len()).max() else {
+                continue;
+            };
+            let mut cuts = vec![
+                longest - 1,
+                (longest - 1) * 3 / 4,
+                (longest - 1) / 2,
+                (longest - 1) / 4,
+                1,
+            ];
+            cuts.retain(|&j| j > 0);
+            cuts.dedup();
+            for j in cuts {
+                let parts = inside
+                    .iter()
+                    .map(|r| {
+                        let c = tree.kind(r.start).as_char() as u8;
+                        ((*r).clone(), vec![c; r.len().saturating_sub(j).max(1)])
+                    })
+                    .collect();
+                changes.push(Change::Program(Edit { parts }));
             }
         }
         changes
