@@ -168,8 +168,8 @@ pub fn shrink_distances(d: &mut Driver) -> bool {
             .filter(|(kind, run)| matches!(kind, CmdKind::Left | CmdKind::Right) && run.len() > 1)
             .map(|(_, run)| run)
             .collect();
-        let mut scopes = vec![0..case.program.len()];
-        scopes.extend(
+        let whole = std::iter::once(0..case.program.len());
+        let scopes = whole.chain(
             tree.loops()
                 .into_iter()
                 .map(|(open, close)| open..close + 1),
