@@ -315,3 +315,66 @@ fn reduce_keeps_the_reproducer_inside_a_pinned_dialect() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("outside buggy's dialect"), "{stderr}");
 }
+
+#[test]
+fn reduce_takes_its_engine_from_an_engines_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/engines/buggy_bf.py");
+    let table = |name: &str| {
+        format!(
+            "[{name}]\ncommand = \"python3 {} --tape-len {{tape_len}} --eof {{eof}} {{file}}\"\n\
+             tape = \"30000\"\neof = \"zero\"\n",
+            script.display()
+        )
+    };
+    let one = dir.path().join("one.toml");
+    std::fs::write(&one, table("buggy")).unwrap();
+    let two = dir.path().join("two.toml");
+    std::fs::write(&two, table("buggy") + &table("other")).unwrap();
+    let prog = dir.path().join("p.bf");
+    std::fs::write(&prog, "++>+++[<+>-]<. >>--.<<[-]").unwrap();
+    let reduce = |extra: &[&str], out: &str| {
+        let out_dir = dir.path().join(out);
+        let mut args = vec!["reduce", prog.to_str().unwrap(), "--seconds", "60"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--out", out_dir.to_str().unwrap()]);
+        (bfjit(&args), out_dir)
+    };
+    for (extra, out) in [
+        (vec!["--engines", one.to_str().unwrap()], "a"),
+        (
+            vec!["--engines", two.to_str().unwrap(), "--engine", "other"],
+            "b",
+        ),
+    ] {
+        let (run, out_dir) = reduce(&extra, out);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(3), "{extra:?}: {stderr}");
+        let txt = std::fs::read_dir(&out_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "txt"))
+            .expect("a reproducer");
+        let txt = std::fs::read_to_string(txt).unwrap();
+        assert!(
+            txt.contains("tape_len: 30000"),
+            "{extra:?}: the file's dialect is kept: {txt}"
+        );
+        assert!(txt.contains("eof: zero"), "{extra:?}: {txt}");
+    }
+    // Several engines and none picked, or a name the file does not have: a usage error saying which.
+    let (run, _) = reduce(&["--engines", two.to_str().unwrap()], "c");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("buggy, other"), "{stderr}");
+    let (run, _) = reduce(
+        &["--engines", two.to_str().unwrap(), "--engine", "nobody"],
+        "d",
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no engine 'nobody'"), "{stderr}");
+    // A dialect flag with a backend has nothing to apply to.
+    let (run, _) = reduce(&["--backend", "bytecode", "--dialect", "x:eof=zero"], "e");
+    assert_eq!(run.status.code(), Some(2));
+}

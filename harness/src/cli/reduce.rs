@@ -29,15 +29,20 @@ pub struct Args {
     #[arg(long, value_name = "F")]
     pub input: Option<PathBuf>,
     /// The backend that diverges from reference.
-    #[arg(long, value_name = "NAME", required_unless_present_any = ["engine", "broken"], conflicts_with = "engine")]
+    #[arg(long, value_name = "NAME", required_unless_present_any = ["engine", "engine_file", "broken"], conflicts_with_all = ["engine", "engine_file"])]
     pub backend: Option<String>,
-    /// The external engine that diverges: NAME='COMMAND ARGS {file}' (also {tape_len}, {eof}).
-    #[arg(long, value_name = "NAME=CMD")]
+    /// The external engine that diverges: NAME='COMMAND ARGS {file}' (also {tape_len}, {eof}), or
+    /// the NAME of an engine of the `--engines` file.
+    #[arg(long, value_name = "NAME=CMD|NAME")]
     pub engine: Option<String>,
+    /// A TOML file of external engines, as for `check` (a table per engine, `command` then dialect
+    /// keys); with more than one engine in it, `--engine NAME` picks the one that diverges.
+    #[arg(long = "engines", value_name = "FILE")]
+    pub engine_file: Option<PathBuf>,
     /// The external engine's dialect: NAME:KEY=VALUE[,KEY=VALUE...] (tape=N or tape=N+,
     /// eof=unchanged|zero|max|none, output=bytes|ascii, as for `check`); repeatable. The reduced
     /// case stays inside it: a pinned tape length or EOF policy is kept.
-    #[arg(long = "dialect", value_name = "NAME:K=V", requires = "engine")]
+    #[arg(long = "dialect", value_name = "NAME:K=V")]
     pub dialects: Vec<String>,
     /// Number of tape cells of the diverging run (default: the one the engine's dialect pins).
     #[arg(long, value_name = "N", value_parser = flags::tape_len, allow_negative_numbers = true)]
@@ -81,13 +86,55 @@ pub fn main(args: Args, test_backends: &[&'static dyn Backend]) -> u8 {
 }
 
 fn engine(args: &Args, test_backends: &[&'static dyn Backend]) -> Result<Engine, u8> {
-    if let Some(spec) = &args.engine {
-        let specs = engine_specs(std::slice::from_ref(spec), &args.dialects, &[]).map_err(|e| {
+    if args.engine.is_some() || args.engine_file.is_some() {
+        // `--engine NAME=CMD` defines the engine; a bare `--engine NAME` picks one from the file.
+        let (flags, pick) = match &args.engine {
+            Some(e) if e.contains('=') => (std::slice::from_ref(e), None),
+            Some(name) => (&[][..], Some(name.as_str())),
+            None => (&[][..], None),
+        };
+        let files: Vec<PathBuf> = args.engine_file.iter().cloned().collect();
+        let mut specs = engine_specs(flags, &args.dialects, &files).map_err(|e| {
             error(e);
             EXIT_USAGE
         })?;
-        let spec = specs.into_iter().next().expect("one --engine, one spec");
+        let names = || {
+            specs
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let chosen = match pick {
+            Some(name) => specs.iter().position(|s| s.name == name).ok_or_else(|| {
+                error(format_args!(
+                    "no engine '{name}' in {} (it has: {})",
+                    args.engine_file
+                        .as_deref()
+                        .map_or("the command line".into(), |f| f.display().to_string()),
+                    names()
+                ));
+                EXIT_USAGE
+            })?,
+            // The `--engine NAME=CMD` flag, which comes after the file's engines.
+            None if !flags.is_empty() => specs.len() - 1,
+            None if specs.len() == 1 => 0,
+            None => {
+                error(format_args!(
+                    "the engines file defines {} engines ({}): pick the one that diverges with \
+                     --engine NAME",
+                    specs.len(),
+                    names()
+                ));
+                return Err(EXIT_USAGE);
+            }
+        };
+        let spec = specs.swap_remove(chosen);
         return Ok(Engine::External(ExternalEngine::new(spec, args.timeout)));
+    }
+    if !args.dialects.is_empty() {
+        error("--dialect applies to external engines (--engine or --engines), not to backends");
+        return Err(EXIT_USAGE);
     }
     if let Some(name) = &args.broken {
         return test_backends
