@@ -217,7 +217,13 @@ fn an_engines_file_gives_engines_and_dialects() {
 #[test]
 fn check_exits_4_and_says_why_when_nothing_was_decided() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("forever.bf"), "+[]").unwrap();
+    // A four-cell countdown: billions of loop entries and never the same state twice, so neither
+    // finished within the time nor provably endless.
+    std::fs::write(
+        dir.path().join("long.bf"),
+        "-[>-[>-[>-[>-<-]<-]<-]<-] read: , (so it cannot be solved at compile time)",
+    )
+    .unwrap();
     let out = bfjit(&[
         "check",
         "--backends",
@@ -377,4 +383,44 @@ fn reduce_takes_its_engine_from_an_engines_file() {
     // A dialect flag with a backend has nothing to apply to.
     let (run, _) = reduce(&["--backend", "bytecode", "--dialect", "x:eof=zero"], "e");
     assert_eq!(run.status.code(), Some(2));
+}
+
+#[test]
+fn check_decides_a_program_that_provably_never_ends() {
+    // `+[--]`: the cell runs 1, 255, 253, …, 1 forever. The reference comes back to a state it was
+    // in, so the program is decided at once (not after --reference-time): engines that keep running
+    // agree, an engine that finishes is wrong.
+    let dir = tempfile::tempdir().unwrap();
+    let prog = dir.path().join("endless.bf");
+    std::fs::write(&prog, "+.[--]").unwrap();
+    let start = std::time::Instant::now();
+    let out = bfjit(&[
+        "check",
+        "--backends",
+        "bytecode,dynasm-opt",
+        "--engine",
+        &buggy(""),
+        "--timeout",
+        "1",
+        prog.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(!stdout.contains("UNDECIDED"), "{stdout}");
+    assert!(
+        start.elapsed().as_secs() < 60,
+        "decided without the 300 s reference time"
+    );
+    // An engine that stops is a status divergence.
+    let out = bfjit(&[
+        "check",
+        "--backends",
+        "none",
+        "--engine",
+        "quits=sh -c 'printf \\001' {file}",
+        prog.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("never ends"), "{stdout}");
 }

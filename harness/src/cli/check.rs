@@ -389,6 +389,10 @@ fn check_one(
              or leave it out to bound the reference by time)",
             report.budget
         )),
+        Verdict::Endless => lines.push(format!(
+            "ENDLESS {path}: the reference never ends (it comes back to a state it was in); \
+             backends ran out of fuel and external engines were stopped at --timeout, as they must"
+        )),
         Verdict::ReferenceTimedOut => lines.push(format!(
             "UNDECIDED {path}: the reference did not finish within {:.0} s (raise --reference-time)",
             args.reference_time.as_secs_f64()

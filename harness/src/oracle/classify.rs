@@ -272,6 +272,65 @@ pub fn classify_unfinished(
     }
 }
 
+/// Judges what an engine did on a case whose reference provably never ends (`reference` is its
+/// run up to the fuel the engines got): a backend must run out of that fuel, an external engine
+/// must still be running at its time limit, and what either wrote must agree with the reference's
+/// output as far as both got.
+pub fn classify_endless(reference: &Outcome, engine: &str, observed: &Observed) -> Judgement {
+    let diverge = |class, message| diverges(engine, class, message);
+    let consistent = |output: &[u8]| {
+        let index = first_mismatch(&reference.output, output)?;
+        let shorter = reference.output.len().min(output.len());
+        (index < shorter).then(|| {
+            diverge(
+                Class::Output,
+                format!(
+                    "{} (reference, which never ends, vs {engine})",
+                    output_divergence(&reference.output, output).expect("they differ")
+                ),
+            )
+        })
+    };
+    let never_ends = "the reference never ends (it comes back to a state it was in: same loop, \
+                      pointer, tape and input)";
+    match observed {
+        Observed::External {
+            stdout,
+            exit: ExitInfo::TimedOut(_),
+        } => consistent(stdout).unwrap_or(Judgement::Agrees),
+        Observed::External {
+            stdout,
+            exit: exit @ ExitInfo::Code(_),
+        } => consistent(stdout).unwrap_or_else(|| {
+            diverge(
+                Class::Status,
+                format!("status differs: {engine} {exit}, but {never_ends}"),
+            )
+        }),
+        Observed::External {
+            exit: exit @ ExitInfo::Signal(_),
+            ..
+        } => diverge(Class::Crashed, exit.to_string()),
+        Observed::Outcome(outcome) => {
+            if let Some(judgement) = consistent(&outcome.output) {
+                return judgement;
+            }
+            if outcome.status == Status::OutOfFuel {
+                Judgement::Agrees
+            } else {
+                diverge(
+                    Class::Status,
+                    format!(
+                        "status differs: {engine} ended '{}', but {never_ends}",
+                        outcome.status
+                    ),
+                )
+            }
+        }
+        _ => judge_failure(engine, observed).expect("every other observation is a failure"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,5 +440,43 @@ mod tests {
             judge(other).into_divergence().map(|d| d.class),
             Some(Class::Output)
         );
+    }
+
+    #[test]
+    fn on_an_endless_reference_finishing_is_wrong_and_running_on_is_right() {
+        let reference = run_reference(&case("+.[.]", 4), 3);
+        assert_eq!(reference.output, [1, 1, 1, 1]);
+        let external = |stdout: &[u8], exit| Observed::External {
+            stdout: stdout.to_vec(),
+            exit,
+        };
+        let judge = |o: &Observed| classify_endless(&reference, "x", o);
+        let class = |o: &Observed| judge(o).into_divergence().map(|d| d.class);
+        // Still running at its limit, having written more or less than the reference: agrees.
+        let limit = || ExitInfo::TimedOut(std::time::Duration::from_secs(1));
+        assert_eq!(judge(&external(&[1; 9], limit())), Judgement::Agrees);
+        assert_eq!(judge(&external(&[1], limit())), Judgement::Agrees);
+        assert_eq!(class(&external(&[1, 2], limit())), Some(Class::Output));
+        // Exited: wrong, whatever the code.
+        assert_eq!(
+            class(&external(&[1, 1], ExitInfo::Code(0))),
+            Some(Class::Status)
+        );
+        assert_eq!(
+            class(&external(&[1, 1], ExitInfo::Code(1))),
+            Some(Class::Status)
+        );
+        // A backend must run out of its fuel.
+        let mut ran_out = reference.clone();
+        ran_out.output.push(1);
+        assert_eq!(
+            judge(&Observed::Outcome(ran_out.clone())),
+            Judgement::Agrees
+        );
+        let mut finished = ran_out;
+        finished.status = Status::Ok;
+        assert!(judge(&Observed::Outcome(finished))
+            .into_divergence()
+            .is_some_and(|d| d.class == Class::Status && d.message.contains("never ends")));
     }
 }

@@ -38,7 +38,7 @@ pub mod protocol;
 pub mod report;
 pub mod tally;
 
-pub use classify::{classify, classify_unfinished, Class, Divergence, Judgement};
+pub use classify::{classify, classify_endless, classify_unfinished, Class, Divergence, Judgement};
 pub use engines::{
     default_engines, reference_run, reference_run_with, run_reference, select_backends, Engine,
     Selection,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use bfjit_backends::reference::termination::{prove_termination, Termination};
 use bfjit_backends::{Backend, CmdKind, Config, Program, Status};
 
-use super::classify::{classify, classify_unfinished, Judgement};
+use super::classify::{classify, classify_endless, classify_unfinished, Judgement};
 use super::engines::{reference_run_with, Engine};
 use super::report::{CaseReport, EngineRun, Verdict};
 use super::ESCALATION_WORK;
@@ -53,6 +53,11 @@ pub const DEFAULT_TIME_FACTOR: f64 = 20.0;
 /// Fuel of the first, timed reference run in time-bounded mode: it measures how fast the
 /// reference spends fuel on the case, to size the budget of the real run.
 const PROBE_FUEL: u64 = 2_000_000;
+
+/// Loop-body entries the reference is watched for a repeated state, in time-bounded mode, when the
+/// probe did not finish: a few times the probe, so a program that settles into an endless loop
+/// early is decided at once instead of after `--reference-time`.
+const PROOF_ENTRIES: u64 = 4 * PROBE_FUEL;
 
 /// Time-share sampling: an engine runs on a case only while the time it has used stays within its
 /// share of the time spent checking, so a backend that takes a second per program (one that calls a
@@ -238,7 +243,21 @@ impl Oracle {
                     (run, fuel)
                 }
                 None => {
-                    let (run, budget) = timed_reference(self.judge(), case, limit);
+                    let probe = reference_run_with(self.judge(), case, PROBE_FUEL);
+                    if probe.outcome.status == Status::OutOfFuel
+                        && matches!(
+                            prove_termination(
+                                &case.program,
+                                &case.config,
+                                &case.input,
+                                PROOF_ENTRIES
+                            ),
+                            Termination::NeverEnds { .. }
+                        )
+                    {
+                        return self.compare_endless(case, which, probe);
+                    }
+                    let (run, budget) = timed_reference(self.judge(), case, limit, probe);
                     if let Some(cache) = cache {
                         cache.put(case, &run);
                     }
@@ -373,6 +392,48 @@ impl Oracle {
         }
     }
 
+    /// Runs the engines `which` on a case whose reference provably never ends (`probe` is its run
+    /// up to [`PROBE_FUEL`]): backends get the same fuel and must run out of it, external engines
+    /// get the `--timeout` floor and must still be running when it ends.
+    fn compare_endless(&mut self, case: &Case, which: &[usize], probe: ReferenceRun) -> CaseReport {
+        let config = case.config.with_fuel(Some(PROBE_FUEL));
+        let outside: Vec<Option<String>> = which
+            .iter()
+            .map(|&i| self.engines[i].dialect().excludes(case, &probe))
+            .collect();
+        let inside: Vec<usize> = which
+            .iter()
+            .zip(&outside)
+            .filter(|(_, why)| why.is_none())
+            .map(|(&i, _)| i)
+            .collect();
+        let limit = self.run_limit.floor;
+        let observed = self.run_engines(case, &config, &inside, true, limit);
+        let mut ran = judge(observed, |engine, observed| {
+            classify_endless(&probe.outcome, engine, observed)
+        })
+        .into_iter();
+        let runs = which
+            .iter()
+            .zip(outside)
+            .map(|(&i, why)| match why {
+                Some(why) => EngineRun {
+                    engine: self.engines[i].name().to_string(),
+                    observed: Observed::Skipped(why.clone()),
+                    judgement: Judgement::OutsideDialect(why),
+                    elapsed: Duration::ZERO,
+                },
+                None => ran.next().expect("one run per engine inside its dialect"),
+            })
+            .collect();
+        CaseReport {
+            reference: probe.outcome,
+            budget: PROBE_FUEL,
+            verdict: Verdict::Endless,
+            runs,
+        }
+    }
+
     /// Runs the selected engines (externals only when `externals`), returning name, result, time.
     fn run_engines(
         &mut self,
@@ -431,8 +492,12 @@ impl Oracle {
 /// run measures how fast it spends fuel on this case, and the real run gets the fuel that rate
 /// allows in `limit` (plus a quarter). Returns the run and its budget; a run still out of fuel did
 /// not finish in time.
-fn timed_reference(judge: &dyn Backend, case: &Case, limit: Duration) -> (ReferenceRun, u64) {
-    let probe = reference_run_with(judge, case, PROBE_FUEL);
+fn timed_reference(
+    judge: &dyn Backend,
+    case: &Case,
+    limit: Duration,
+    probe: ReferenceRun,
+) -> (ReferenceRun, u64) {
     if probe.outcome.status != Status::OutOfFuel {
         return (probe, PROBE_FUEL);
     }

@@ -37,6 +37,9 @@ pub enum Verdict {
     Discarded,
     /// The reference did not finish within its time limit; nothing was compared.
     ReferenceTimedOut,
+    /// The reference provably never ends (it came back to a state it was in): engines ran to their
+    /// fuel or time limit, and one that finished diverges.
+    Endless,
 }
 
 /// The result of checking one case.

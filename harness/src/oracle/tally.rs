@@ -9,14 +9,14 @@ use super::report::{CaseReport, Verdict};
 #[derive(Clone, Debug, Default)]
 pub struct Tally {
     rows: Vec<TallyRow>,
-    /// Cases checked (the reference finished).
+    /// Cases checked (the reference finished, or provably never ends).
     pub checked: u64,
     /// Cases discarded (the reference ran out of fuel).
     pub discarded: u64,
     /// Cases undecided because the reference did not finish within its time limit.
     pub reference_timeouts: u64,
-    /// Cases the reference finished but on which no engine was compared (every one outside its
-    /// dialect, timed out, not run or failed by the environment).
+    /// Cases the reference finished (or provably never ends) but on which no engine was compared
+    /// (every one outside its dialect, timed out, not run or failed by the environment).
     pub uncompared: u64,
 }
 
@@ -47,8 +47,8 @@ impl Tally {
     /// Adds one case's report.
     pub fn record(&mut self, report: &CaseReport) {
         match report.verdict {
-            Verdict::Checked if report.compared() => self.checked += 1,
-            Verdict::Checked => self.uncompared += 1,
+            Verdict::Checked | Verdict::Endless if report.compared() => self.checked += 1,
+            Verdict::Checked | Verdict::Endless => self.uncompared += 1,
             Verdict::Discarded => self.discarded += 1,
             Verdict::ReferenceTimedOut => self.reference_timeouts += 1,
         }
