@@ -2,7 +2,8 @@
 
 use std::collections::HashSet;
 
-use super::known::KnownValues;
+use super::{FactsCache, FastBuild};
+
 use super::map_blocks;
 use crate::ir::blocks::in_block;
 use crate::ir::{loop_partners, Node, Op, Span};
@@ -32,7 +33,12 @@ use crate::ir::{loop_partners, Node, Op, Span};
 /// become a `move +0` when no block-mate is next to them. Dropped loops and multiply-adds charge no
 /// fuel; a once-only loop charged one unit on entry and now charges none.
 pub fn propagate(nodes: Vec<Node>) -> Vec<Node> {
-    let known = KnownValues::analyze(&nodes);
+    propagate_with(nodes, &mut FactsCache::default())
+}
+
+/// [`propagate`], with the analysis of `nodes` from `cache`.
+pub(crate) fn propagate_with(nodes: Vec<Node>, cache: &mut FactsCache) -> Vec<Node> {
+    let known = cache.get(&nodes);
     let partners = loop_partners(&nodes);
     let mut out = Output::default();
     // `]` of loops whose brackets were dropped.
@@ -113,7 +119,7 @@ pub fn propagate(nodes: Vec<Node>) -> Vec<Node> {
 fn drop_dead_stores(block: Vec<Node>) -> Vec<Node> {
     let mut kept: Vec<Node> = Vec::with_capacity(block.len());
     // Cells (relative to the pointer at the block end) a later set overwrites, unread since.
-    let mut overwritten: HashSet<i64> = HashSet::new();
+    let mut overwritten: HashSet<i64, FastBuild> = HashSet::default();
     let mut pos = 0i64;
     for node in block.into_iter().rev() {
         let at = |offset: i32| pos + offset as i64;
