@@ -24,12 +24,8 @@ use crate::ir::{Node, Op};
 /// The most distinct cells a loop body may touch for the loop to be summarized.
 pub const MAX_LOOP_CELLS: usize = 48;
 
-/// The optimistic walk may walk loops again (after an assumption failed) for at most this many
-/// nodes per node of the program, plus [`REWALK_SLACK`], before the pessimistic walk takes over.
-const REWALK_FACTOR: usize = 4;
-
-/// Re-walked nodes allowed on top of [`REWALK_FACTOR`] per node (small programs).
-const REWALK_SLACK: usize = 4096;
+/// Optimistic walks tried before the pessimistic one (each retracts the assumptions that failed).
+const OPTIMISTIC_ROUNDS: usize = 3;
 
 /// The retracted-assumption key for "this loop runs exactly once".
 const ONCE: i64 = i64::MIN;
@@ -161,10 +157,6 @@ struct Tape {
     cells: Cells,
     /// `Some(0)` while every cell not in `cells` is still 0 (from the start of the program).
     rest: Option<u8>,
-    /// While a loop that may be walked again is open: every change to `cells`, with the entry it
-    /// replaced, so that [`Tape::undo`] can put the tape back as it was at that loop's `[`.
-    journal: Vec<(i64, Option<Option<u8>>)>,
-    journaling: bool,
 }
 
 impl Tape {
@@ -177,29 +169,14 @@ impl Tape {
 
     fn put(&mut self, offset: i64, value: Option<u8>) {
         let at = self.pos + offset;
-        let old = if value.is_none() && self.rest.is_none() {
-            self.cells.remove(&at)
+        if value.is_none() && self.rest.is_none() {
+            self.cells.remove(&at);
         } else {
-            self.cells.insert(at, value)
-        };
-        if self.journaling {
-            self.journal.push((at, old));
-        }
-    }
-
-    /// Takes back every change since the journal had `mark` entries.
-    fn undo(&mut self, mark: usize) {
-        while self.journal.len() > mark {
-            let (at, old) = self.journal.pop().expect("longer than the mark");
-            match old {
-                Some(v) => self.cells.insert(at, v),
-                None => self.cells.remove(&at),
-            };
+            self.cells.insert(at, value);
         }
     }
 
     fn forget_all(&mut self) {
-        debug_assert!(!self.journaling, "no loop that may be walked again forgets everything");
         self.cells.clear();
         self.rest = None;
     }
@@ -245,27 +222,7 @@ impl Tape {
 /// The assumptions found not to hold: `(index of the loop's [, cell)`, or [`ONCE`] for the cell.
 type Retracted = HashSet<(usize, i64), super::FastBuild>;
 
-/// Where a loop that may be walked again started: enough to put the walk back at its `[`.
-#[derive(Clone, Copy)]
-struct Mark {
-    /// Entries in the tape's journal at the `[`.
-    journal: usize,
-    /// The pointer at the `[`.
-    pos: i64,
-}
-
-/// A loop open during the walk.
-enum Open {
-    /// A balanced loop: its `[` index, where its cells' values before the loop start in the walk's
-    /// `before` stack, and its mark when it assumes some cell kept.
-    Balanced(usize, usize, Option<Mark>),
-    /// A balanced loop assumed to run exactly once (its cell is known non-zero on entry).
-    Once(usize, Mark),
-    /// Any other loop.
-    Other,
-}
-
-/// The facts of a program: for each node, known values of the cells it uses, before it runs.
+/// The known-value facts of a program: for each node, known values of the cells it uses, before it runs.
 #[derive(Clone, Debug, Default)]
 pub struct KnownValues {
     /// `facts[starts[i]..starts[i + 1]]` are node `i`'s facts.
@@ -278,93 +235,81 @@ pub struct KnownValues {
 impl KnownValues {
     /// Analyzes unguarded (or guarded) IR.
     pub fn analyze(nodes: &[Node]) -> KnownValues {
-        let summaries = summarize_loops(nodes);
-        // The optimistic walk first: a balanced loop is assumed to leave each cell it writes at the
-        // value it had before the loop. An assumption that fails at the `]` is retracted and that
-        // loop alone is walked again from its `[`, so the walk ends with every remaining assumption
-        // holding (by induction over the iterations, each assumed cell holds its value at every
-        // iteration start). Walking loops again is limited to a multiple of the program size; past
-        // it the pessimistic walk (no assumptions) is the answer, so the analysis stays linear.
+        let mut summaries = summarize_loops(nodes);
+        // Optimistic rounds first: a balanced loop is assumed to leave each cell it writes at the
+        // value it had before the loop, unless a round showed otherwise. A round whose assumptions
+        // all hold is the answer (by induction over the iterations, each assumed cell holds its
+        // value at every iteration start); after OPTIMISTIC_ROUNDS the pessimistic walk is.
+        let mut retracted = Retracted::default();
+        for _ in 0..OPTIMISTIC_ROUNDS {
+            let mut known = KnownValues {
+                summaries,
+                ..KnownValues::default()
+            };
+            let held = known.walk(nodes, Some(&mut retracted));
+            if held {
+                return known;
+            }
+            summaries = known.summaries;
+        }
         let mut known = KnownValues {
             summaries,
             ..KnownValues::default()
         };
-        let mut retracted = Retracted::default();
-        let budget = REWALK_FACTOR.saturating_mul(nodes.len()) + REWALK_SLACK;
-        if known.walk(nodes, Some((&mut retracted, budget))) {
-            return known;
-        }
         known.walk(nodes, None);
         known
     }
 
     /// One forward walk recording facts. With `assume`, balanced loops keep the cells they write at
-    /// their values before the loop (except the assumptions in the set), and a loop whose assumption
-    /// fails is walked again without it; returns `false` when that took more than the budget of
-    /// re-walked nodes (the facts are then incomplete), else `true`.
-    fn walk(&mut self, nodes: &[Node], mut assume: Option<(&mut Retracted, usize)>) -> bool {
+    /// their values before the loop (except the assumptions in the set); returns whether every
+    /// assumption held, adding those that did not to the set.
+    fn walk(&mut self, nodes: &[Node], mut assume: Option<&mut Retracted>) -> bool {
         self.starts = Vec::with_capacity(nodes.len() + 1);
-        self.facts = Vec::new();
+        self.facts = Vec::with_capacity(nodes.len());
+        let mut held = true;
         let mut tape = Tape {
             pos: 0,
             cells: Cells::default(),
             rest: Some(0),
-            journal: Vec::new(),
-            journaling: false,
         };
         // The values before the loop of the cells each open balanced loop writes, each with whether
-        // it is assumed to be kept (one stack for all open loops).
+        // it is assumed to be kept: one stack for all open loops (no allocation per loop).
         let mut before: Vec<(i64, Option<u8>, bool)> = Vec::new();
+        enum Open {
+            /// A balanced loop: its `[` index and where its cells start in `before`.
+            Balanced(usize, usize),
+            /// A balanced loop assumed to run exactly once (its cell is known non-zero on entry).
+            Once(usize),
+            /// Any other loop.
+            Other,
+        }
         let mut open: Vec<Open> = Vec::new();
-        // Open loops with a mark (while there are any, the tape keeps its journal).
-        let mut marked = 0usize;
-        let mut rewalked = 0usize;
-        let mut i = 0;
-        while i < nodes.len() {
-            let node = &nodes[i];
+        for (i, node) in nodes.iter().enumerate() {
             self.starts.push(self.facts.len() as u32);
             self.record(&tape, &node.op, i);
             match &node.op {
                 Op::LoopStart => match &self.summaries[i] {
                     Some(_)
                         if matches!(tape.get(0), Some(k) if k != 0)
-                            && assume.as_ref().is_some_and(|(r, _)| !r.contains(&(i, ONCE))) =>
+                            && assume.as_ref().is_some_and(|r| !r.contains(&(i, ONCE))) =>
                     {
                         // Entered for sure; if the body leaves the cell 0 it runs exactly once, and
                         // walking it from the state before the loop is exact.
-                        let mark = Mark {
-                            journal: tape.journal.len(),
-                            pos: tape.pos,
-                        };
-                        marked += 1;
-                        tape.journaling = true;
-                        open.push(Open::Once(i, mark));
+                        open.push(Open::Once(i));
                     }
                     Some(summary) => {
                         let base = before.len();
-                        let mut any_kept = false;
                         for &w in &summary.written {
                             let value = tape.get(w);
                             let kept = value.is_some()
                                 && w != 0
-                                && assume.as_ref().is_some_and(|(r, _)| !r.contains(&(i, w)));
-                            any_kept |= kept;
-                            before.push((w, value, kept));
-                        }
-                        let mark = any_kept.then(|| {
-                            marked += 1;
-                            tape.journaling = true;
-                            Mark {
-                                journal: tape.journal.len(),
-                                pos: tape.pos,
-                            }
-                        });
-                        for &(w, _, kept) in &before[base..] {
+                                && assume.as_ref().is_some_and(|r| !r.contains(&(i, w)));
                             if !kept {
                                 tape.put(w, None);
                             }
+                            before.push((w, value, kept));
                         }
-                        open.push(Open::Balanced(i, base, mark));
+                        open.push(Open::Balanced(i, base));
                     }
                     None => {
                         tape.forget_all();
@@ -372,70 +317,32 @@ impl KnownValues {
                     }
                 },
                 Op::LoopEnd => {
-                    // `Some((start, mark))` when the loop must be walked again.
-                    let mut again = None;
                     match open.pop().expect("IR loops are balanced") {
-                        Open::Once(start, mark) => {
+                        Open::Once(start) => {
                             if tape.get(0) != Some(0) {
-                                if let Some((r, _)) = assume.as_mut() {
+                                held = false;
+                                tape.forget_all();
+                                if let Some(r) = assume.as_mut() {
                                     r.insert((start, ONCE));
                                 }
-                                again = Some((start, mark));
                             }
-                            marked -= 1;
                         }
-                        Open::Balanced(start, base, mark) => {
-                            let mut failed = false;
+                        Open::Balanced(start, base) => {
+                            // Not entered: the values before; entered: the values after the body.
                             for &(w, value, kept) in &before[base..] {
-                                if kept && tape.get(w) != value {
-                                    failed = true;
-                                    if let Some((r, _)) = assume.as_mut() {
-                                        r.insert((start, w));
-                                    }
-                                }
-                            }
-                            if let Some(mark) = mark {
-                                marked -= 1;
-                                if failed {
-                                    again = Some((start, mark));
-                                }
-                            }
-                            if again.is_none() {
-                                // Not entered: the values before; entered: the values after the body.
-                                for k in base..before.len() {
-                                    let (w, value, _) = before[k];
-                                    if tape.get(w) != value {
-                                        tape.put(w, None);
+                                if tape.get(w) != value {
+                                    tape.put(w, None);
+                                    if kept {
+                                        held = false;
+                                        if let Some(r) = assume.as_mut() {
+                                            r.insert((start, w));
+                                        }
                                     }
                                 }
                             }
                             before.truncate(base);
                         }
                         Open::Other => tape.forget_all(),
-                    }
-                    if let Some((start, mark)) = again {
-                        // Back to the `[`, to walk the loop again without the failed assumption.
-                        let Some((_, budget)) = assume.as_mut() else {
-                            unreachable!("only assumptions fail")
-                        };
-                        rewalked += i - start;
-                        if rewalked > *budget {
-                            return false;
-                        }
-                        tape.undo(mark.journal);
-                        tape.pos = mark.pos;
-                        self.facts.truncate(self.starts[start] as usize);
-                        self.starts.truncate(start);
-                        if marked == 0 {
-                            tape.journaling = false;
-                            tape.journal.clear();
-                        }
-                        i = start;
-                        continue;
-                    }
-                    if marked == 0 {
-                        tape.journaling = false;
-                        tape.journal.clear();
                     }
                     tape.put(0, Some(0));
                 }
@@ -445,10 +352,9 @@ impl KnownValues {
                 }
                 op => tape.apply(op),
             }
-            i += 1;
         }
         self.starts.push(self.facts.len() as u32);
-        true
+        held
     }
 
     fn record(&mut self, tape: &Tape, op: &Op, index: usize) {
@@ -467,12 +373,11 @@ impl KnownValues {
                 note(&mut self.facts, *offset as i64);
                 for t in targets {
                     // Targets are distinct and never the loop cell in IR the passes make; a
-                    // hand-made op may repeat one, and a fact is recorded once.
+                    // hand-made op may repeat one, and each cell is recorded once.
                     let at = *offset as i64 + t.offset as i64;
-                    if !self.facts[first..]
-                        .iter()
-                        .any(|&(x, _)| i32::try_from(at) == Ok(x))
-                    {
+                    let seen = i32::try_from(at)
+                        .is_ok_and(|o| self.facts[first..].iter().any(|&(x, _)| x == o));
+                    if !seen {
                         note(&mut self.facts, at);
                     }
                 }
@@ -480,7 +385,7 @@ impl KnownValues {
             Op::LoopStart => {
                 note(&mut self.facts, 0);
                 if let Some(summary) = &self.summaries[index] {
-                    // `touched` has no repeats; the loop cell was noted above.
+                    // `touched` has no repeats; the loop cell was recorded above.
                     for &t in summary.touched.iter().filter(|&&t| t != 0) {
                         note(&mut self.facts, t);
                     }
