@@ -151,33 +151,110 @@ impl std::hash::Hasher for PositionHasher {
 
 type Cells = HashMap<i64, Option<u8>, std::hash::BuildHasherDefault<PositionHasher>>;
 
+/// The most cells the tape's direct window covers; cells beyond it live in a hash map.
+const WINDOW_CELLS: usize = 1 << 16;
+
 /// The abstract tape during the walk: cells relative to an origin, `rest` for every cell not listed.
+///
+/// A cell is listed when it was written since the last [`Tape::forget_all`]. Cells near the ones
+/// used first sit in a window of slots indexed directly, each stamped with the generation that wrote
+/// it, so forgetting everything is one increment; cells too far away for the window go to a hash
+/// map.
 struct Tape {
     pos: i64,
-    cells: Cells,
-    /// `Some(0)` while every cell not in `cells` is still 0 (from the start of the program).
+    /// `Some(0)` while every cell not listed is still 0 (from the start of the program).
     rest: Option<u8>,
+    /// The current generation: a slot is listed when its stamp equals it.
+    generation: u32,
+    /// The position of `window[0]`.
+    base: i64,
+    window: Vec<(u32, Option<u8>)>,
+    /// Listed cells outside the window.
+    far: Cells,
 }
 
 impl Tape {
+    fn new() -> Tape {
+        Tape {
+            pos: 0,
+            rest: Some(0),
+            generation: 1,
+            base: 0,
+            window: Vec::new(),
+            far: Cells::default(),
+        }
+    }
+
+    /// The slot of absolute position `at`, when the window covers it.
+    fn slot(&self, at: i64) -> Option<usize> {
+        let index = at.checked_sub(self.base)?;
+        (0..self.window.len() as i64)
+            .contains(&index)
+            .then_some(index as usize)
+    }
+
+    /// Grows the window to cover `at` when it can stay within [`WINDOW_CELLS`]; its slot if so.
+    fn cover(&mut self, at: i64) -> Option<usize> {
+        if let Some(slot) = self.slot(at) {
+            return Some(slot);
+        }
+        let len = self.window.len() as i64;
+        if len == 0 {
+            self.base = at - 64;
+            self.window = vec![(0, None); 128];
+            return self.slot(at);
+        }
+        let (lo, hi) = (self.base.min(at), (self.base + len).max(at + 1));
+        if hi - lo > WINDOW_CELLS as i64 {
+            return None;
+        }
+        // Double the window (within the limit) towards `at`.
+        let grow = (hi - lo).max(2 * len).min(WINDOW_CELLS as i64) - len;
+        if at < self.base {
+            let mut window = vec![(0, None); grow as usize];
+            window.extend_from_slice(&self.window);
+            self.window = window;
+            self.base -= grow;
+        } else {
+            self.window.resize((len + grow) as usize, (0, None));
+        }
+        self.slot(at)
+    }
+
     fn get(&self, offset: i64) -> Option<u8> {
-        match self.cells.get(&(self.pos + offset)) {
-            Some(v) => *v,
-            None => self.rest,
+        let at = self.pos + offset;
+        match self.slot(at) {
+            Some(slot) => match self.window[slot] {
+                (stamp, value) if stamp == self.generation => value,
+                _ => self.rest,
+            },
+            None => match self.far.get(&at) {
+                Some(v) => *v,
+                None => self.rest,
+            },
         }
     }
 
     fn put(&mut self, offset: i64, value: Option<u8>) {
         let at = self.pos + offset;
-        if value.is_none() && self.rest.is_none() {
-            self.cells.remove(&at);
-        } else {
-            self.cells.insert(at, value);
+        match self.cover(at) {
+            Some(slot) => self.window[slot] = (self.generation, value),
+            None if value.is_none() && self.rest.is_none() => {
+                self.far.remove(&at);
+            }
+            None => {
+                self.far.insert(at, value);
+            }
         }
     }
 
     fn forget_all(&mut self) {
-        self.cells.clear();
+        if self.generation == u32::MAX {
+            self.window.fill((0, None));
+            self.generation = 0;
+        }
+        self.generation += 1;
+        self.far.clear();
         self.rest = None;
     }
 
@@ -267,11 +344,7 @@ impl KnownValues {
         self.starts = Vec::with_capacity(nodes.len() + 1);
         self.facts = Vec::with_capacity(nodes.len());
         let mut held = true;
-        let mut tape = Tape {
-            pos: 0,
-            cells: Cells::default(),
-            rest: Some(0),
-        };
+        let mut tape = Tape::new();
         // The values before the loop of the cells each open balanced loop writes, each with whether
         // it is assumed to be kept: one stack for all open loops (no allocation per loop).
         let mut before: Vec<(i64, Option<u8>, bool)> = Vec::new();
