@@ -21,7 +21,7 @@ use crate::ir::{loop_partners, Node, Op};
 /// dead loop's source; its guard is still right because `ir::blocks::source_reach` puts the pointer
 /// back where it was at `[` after each `]`, and the exact fallback re-runs the dead loop, which does
 /// not run there either.
-pub fn dead_code(nodes: Vec<Node>) -> Vec<Node> {
+pub fn dead_code(mut nodes: Vec<Node>) -> Vec<Node> {
     let partners = loop_partners(&nodes);
     let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
     let mut i = 0;
@@ -34,7 +34,7 @@ pub fn dead_code(nodes: Vec<Node>) -> Vec<Node> {
             i = end;
             continue;
         }
-        out.push(nodes[i].clone());
+        out.push(super::take(&mut nodes, i));
         i += 1;
     }
     out

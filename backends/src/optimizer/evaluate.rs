@@ -33,7 +33,7 @@ pub fn evaluate(nodes: Vec<Node>) -> Vec<Node> {
 }
 
 /// [`evaluate`], with the analysis of `nodes` from `cache`.
-pub(crate) fn evaluate_with(nodes: Vec<Node>, cache: &mut FactsCache) -> Vec<Node> {
+pub(crate) fn evaluate_with(mut nodes: Vec<Node>, cache: &mut FactsCache) -> Vec<Node> {
     if !nodes.iter().any(|n| n.op == Op::LoopStart) {
         return nodes; // no loop to run
     }
@@ -52,7 +52,7 @@ pub(crate) fn evaluate_with(nodes: Vec<Node>, cache: &mut FactsCache) -> Vec<Nod
                 continue;
             }
         }
-        out.push(nodes[i].clone());
+        out.push(super::take(&mut nodes, i));
         i += 1;
     }
     out

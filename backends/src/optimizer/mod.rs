@@ -429,6 +429,13 @@ pub fn trace(program: &Program, passes: &PassList) -> Vec<Stage> {
     stages
 }
 
+/// Moves node `i` out of `nodes`, leaving a `]` with its span (for passes that walk by index and keep
+/// most nodes: no copy of a multiply-add's targets).
+fn take(nodes: &mut [Node], i: usize) -> Node {
+    let span = nodes[i].span;
+    std::mem::replace(&mut nodes[i], Node::new(Op::LoopEnd, span))
+}
+
 /// Whether `v` may be used as one offset or move distance (see [`MAX_OFFSET`]).
 fn fits(v: i64) -> bool {
     (-MAX_OFFSET..=MAX_OFFSET).contains(&v)

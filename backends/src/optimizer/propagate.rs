@@ -37,7 +37,7 @@ pub fn propagate(nodes: Vec<Node>) -> Vec<Node> {
 }
 
 /// [`propagate`], with the analysis of `nodes` from `cache`.
-pub(crate) fn propagate_with(nodes: Vec<Node>, cache: &mut FactsCache) -> Vec<Node> {
+pub(crate) fn propagate_with(mut nodes: Vec<Node>, cache: &mut FactsCache) -> Vec<Node> {
     let known = cache.get(&nodes);
     let partners = loop_partners(&nodes);
     let mut out = Output::default();
@@ -45,7 +45,8 @@ pub(crate) fn propagate_with(nodes: Vec<Node>, cache: &mut FactsCache) -> Vec<No
     let mut dropped_ends = vec![false; nodes.len()];
     let mut i = 0;
     while i < nodes.len() {
-        let node = &nodes[i];
+        // Each node is moved out once (a `]` stands in), so kept nodes are not copied.
+        let node = super::take(&mut nodes, i);
         let cell = |offset: i32| known.before(i, offset);
         match &node.op {
             Op::LoopStart => {
@@ -62,7 +63,7 @@ pub(crate) fn propagate_with(nodes: Vec<Node>, cache: &mut FactsCache) -> Vec<No
                     dropped_ends[end] = true;
                     out.hand_over(node.span, nodes.get(i + 1));
                 } else {
-                    out.push(node.clone());
+                    out.push(node);
                 }
             }
             Op::LoopEnd if dropped_ends[i] => out.hand_over(node.span, nodes.get(i + 1)),
@@ -74,13 +75,13 @@ pub(crate) fn propagate_with(nodes: Vec<Node>, cache: &mut FactsCache) -> Vec<No
                     },
                     node.span,
                 )),
-                None => out.push(node.clone()),
+                None => out.push(node),
             },
             Op::Set { offset, value } if cell(*offset) == Some(*value) => {
-                out.drop_node(node.clone(), nodes.get(i + 1));
+                out.drop_node(node, nodes.get(i + 1));
             }
             Op::MulLoop { offset, targets } => match cell(*offset) {
-                Some(0) => out.drop_node(node.clone(), nodes.get(i + 1)),
+                Some(0) => out.drop_node(node, nodes.get(i + 1)),
                 Some(k) => {
                     for t in targets {
                         let at = offset + t.offset;
@@ -105,9 +106,9 @@ pub(crate) fn propagate_with(nodes: Vec<Node>, cache: &mut FactsCache) -> Vec<No
                         node.span,
                     ));
                 }
-                None => out.push(node.clone()),
+                None => out.push(node),
             },
-            _ => out.push(node.clone()),
+            _ => out.push(node),
         }
         i += 1;
     }
