@@ -26,9 +26,9 @@ pub fn dead_code(mut nodes: Vec<Node>) -> Vec<Node> {
     let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
     let mut i = 0;
     while i < nodes.len() {
-        if nodes[i].op == Op::LoopStart && cell_is_zero(&out) {
+        if matches!(nodes[i].op, Op::LoopStart) && cell_is_zero(&out) {
             let mut end = i;
-            while nodes.get(end).is_some_and(|n| n.op == Op::LoopStart) {
+            while nodes.get(end).is_some_and(|n| matches!(n.op, Op::LoopStart)) {
                 end = partners[end] as usize + 1;
             }
             i = end;

@@ -34,7 +34,7 @@ pub fn evaluate(nodes: Vec<Node>) -> Vec<Node> {
 
 /// [`evaluate`], with the analysis of `nodes` from `cache`.
 pub(crate) fn evaluate_with(mut nodes: Vec<Node>, cache: &mut FactsCache) -> Vec<Node> {
-    if !nodes.iter().any(|n| n.op == Op::LoopStart) {
+    if !nodes.iter().any(|n| matches!(n.op, Op::LoopStart)) {
         return nodes; // no loop to run
     }
     let known = cache.get(&nodes);
@@ -43,7 +43,7 @@ pub(crate) fn evaluate_with(mut nodes: Vec<Node>, cache: &mut FactsCache) -> Vec
     let mut out = Vec::with_capacity(nodes.len());
     let mut i = 0;
     while i < nodes.len() {
-        if nodes[i].op == Op::LoopStart && budget > 0 {
+        if matches!(nodes[i].op, Op::LoopStart) && budget > 0 {
             let end = partners[i] as usize;
             if let Some(sets) = run_loop(&nodes, &partners, i, known, &mut budget) {
                 let span = nodes[i].span.merge(nodes[end].span);

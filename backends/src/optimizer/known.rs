@@ -66,14 +66,14 @@ pub fn summarize_loops(nodes: &[Node]) -> Vec<Option<LoopSummary>> {
     // Open loops: index of the `[`, pointer relative to it, summary so far (`None` once not balanced).
     let mut open: Vec<(usize, i64, Option<LoopSummary>)> = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
-        if node.op == Op::LoopStart {
+        if matches!(node.op, Op::LoopStart) {
             if let Some((_, pos, Some(s))) = open.last_mut() {
                 s.touch(*pos);
             }
             open.push((i, 0, Some(LoopSummary::default())));
             continue;
         }
-        if node.op == Op::LoopEnd {
+        if matches!(node.op, Op::LoopEnd) {
             let (start, pos, summary) = open.pop().expect("IR loops are balanced");
             let summary = summary.filter(|s| pos == 0 && !s.too_big());
             if let Some((_, parent_pos, parent)) = open.last_mut() {
@@ -318,12 +318,15 @@ impl KnownValues {
         // all hold is the answer (by induction over the iterations, each assumed cell holds its
         // value at every iteration start); after OPTIMISTIC_ROUNDS the pessimistic walk is.
         let mut retracted = Retracted::default();
-        for _ in 0..OPTIMISTIC_ROUNDS {
+        for round in 1..=OPTIMISTIC_ROUNDS {
             let mut known = KnownValues {
                 summaries,
                 ..KnownValues::default()
             };
-            let held = known.walk(nodes, Some(&mut retracted));
+            // The last optimistic round stops at its first failed assumption: the pessimistic walk
+            // is the answer then, and no later round needs the rest of what failed.
+            let last = round == OPTIMISTIC_ROUNDS;
+            let held = known.walk(nodes, Some(&mut retracted), last);
             if held {
                 return known;
             }
@@ -333,14 +336,15 @@ impl KnownValues {
             summaries,
             ..KnownValues::default()
         };
-        known.walk(nodes, None);
+        known.walk(nodes, None, false);
         known
     }
 
     /// One forward walk recording facts. With `assume`, balanced loops keep the cells they write at
     /// their values before the loop (except the assumptions in the set); returns whether every
-    /// assumption held, adding those that did not to the set.
-    fn walk(&mut self, nodes: &[Node], mut assume: Option<&mut Retracted>) -> bool {
+    /// assumption held, adding those that did not to the set. With `give_up`, returns `false` at the
+    /// first assumption that fails (the facts are then incomplete).
+    fn walk(&mut self, nodes: &[Node], mut assume: Option<&mut Retracted>, give_up: bool) -> bool {
         self.starts = Vec::with_capacity(nodes.len() + 1);
         self.facts = Vec::with_capacity(nodes.len());
         let mut held = true;
@@ -393,6 +397,9 @@ impl KnownValues {
                     match open.pop().expect("IR loops are balanced") {
                         Open::Once(start) => {
                             if tape.get(0) != Some(0) {
+                                if give_up {
+                                    return false;
+                                }
                                 held = false;
                                 tape.forget_all();
                                 if let Some(r) = assume.as_mut() {
@@ -406,6 +413,9 @@ impl KnownValues {
                                 if tape.get(w) != value {
                                     tape.put(w, None);
                                     if kept {
+                                        if give_up {
+                                            return false;
+                                        }
                                         held = false;
                                         if let Some(r) = assume.as_mut() {
                                             r.insert((start, w));
