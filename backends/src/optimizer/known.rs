@@ -186,6 +186,7 @@ impl Tape {
     }
 
     /// The slot of absolute position `at`, when the window covers it.
+    #[inline]
     fn slot(&self, at: i64) -> Option<usize> {
         let index = at.checked_sub(self.base)?;
         (0..self.window.len() as i64)
@@ -221,6 +222,7 @@ impl Tape {
         self.slot(at)
     }
 
+    #[inline]
     fn get(&self, offset: i64) -> Option<u8> {
         let at = self.pos + offset;
         match self.slot(at) {
@@ -235,6 +237,7 @@ impl Tape {
         }
     }
 
+    #[inline]
     fn put(&mut self, offset: i64, value: Option<u8>) {
         let at = self.pos + offset;
         match self.cover(at) {

@@ -314,57 +314,58 @@ impl std::hash::Hasher for FastHasher {
 
 /// The known-value analysis of one IR, kept for the next pass that needs it.
 ///
-/// The IR it belongs to is remembered exactly, in a compact encoding (about 20 bytes a node, half a
-/// node): a lookup encodes the IR it is given and compares, so an analysis is only ever reused for
-/// the very IR it was computed on. Encoding and comparing cost a few instructions a node, the
-/// analysis a few hundred.
+/// The analysis depends on the ops alone (not on spans), and the ops it belongs to are remembered
+/// exactly, in a compact encoding (two words a node for most ops, a fifth of a node): a lookup
+/// encodes the IR it is given and compares, so an analysis is only ever reused for the very ops it
+/// was computed on. Encoding and comparing cost a few instructions a node, the analysis hundreds.
 #[derive(Default)]
 pub(crate) struct FactsCache {
-    /// The encoded IR of `known` ([`encode`]).
+    /// The encoded ops of `known` ([`encode`]).
     key: Vec<u32>,
-    /// Scratch space for the encoding of the IR being looked up.
-    scratch: Vec<u32>,
     known: Option<known::KnownValues>,
 }
 
 impl FactsCache {
-    /// The known-value analysis of `nodes`: the cached one when it was computed on the same IR.
+    /// The known-value analysis of `nodes`: the cached one when it was computed on the same ops.
     pub(crate) fn get(&mut self, nodes: &[Node]) -> &known::KnownValues {
-        encode(nodes, &mut self.scratch);
-        let hit = self.known.is_some() && self.scratch == self.key;
-        if !hit {
-            std::mem::swap(&mut self.key, &mut self.scratch);
+        let mut key = Vec::new();
+        encode(nodes, &mut key);
+        if self.known.is_none() || key != self.key {
+            self.key = key;
             self.known = Some(known::KnownValues::analyze(nodes));
         }
         self.known.as_ref().expect("just filled")
     }
 }
 
-/// Writes an exact, compact encoding of `nodes` into `out` (equal encodings, equal IR).
+/// Writes an exact, compact encoding of the ops of `nodes` into `out` (equal encodings, equal ops).
 fn encode(nodes: &[Node], out: &mut Vec<u32>) {
     out.clear();
-    out.reserve(nodes.len() * 5);
+    out.reserve(nodes.len() * 2);
     for node in nodes {
-        let (tag, a, b): (u32, i32, u32) = match &node.op {
-            Op::Add { offset, delta } => (0, *offset, *delta as u32),
-            Op::Move { by } => (1, *by, 0),
-            Op::Set { offset, value } => (2, *offset, *value as u32),
-            Op::MulLoop { offset, targets } => (3, *offset, targets.len() as u32),
-            Op::Output { offset } => (4, *offset, 0),
-            Op::Input { offset } => (5, *offset, 0),
-            Op::Scan { stride } => (6, *stride, 0),
+        // The tag in the low 4 bits, a byte operand above it, then the offset.
+        let (tag, byte, word) = match &node.op {
+            Op::Add { offset, delta } => (0, *delta, *offset),
+            Op::Move { by } => (1, 0, *by),
+            Op::Set { offset, value } => (2, *value, *offset),
+            Op::MulLoop { offset, .. } => (3, 0, *offset),
+            Op::Output { offset } => (4, 0, *offset),
+            Op::Input { offset } => (5, 0, *offset),
+            Op::Scan { stride } => (6, 0, *stride),
             Op::LoopStart => (7, 0, 0),
             Op::LoopEnd => (8, 0, 0),
-            Op::Guard { lo, hi, len } => {
-                out.extend([9, *lo as u32, *hi as u32]);
-                (10, 0, *len)
-            }
+            Op::Guard { lo, .. } => (9, 0, *lo),
         };
-        out.extend([tag, a as u32, b, node.span.start, node.span.end]);
-        if let Op::MulLoop { targets, .. } = &node.op {
-            for t in targets {
-                out.extend([t.offset as u32, t.factor as u32]);
+        out.extend([tag | (byte as u32) << 4, word as u32]);
+        match &node.op {
+            Op::MulLoop { targets, .. } => {
+                out.push(targets.len() as u32);
+                for t in targets {
+                    out.extend([t.offset as u32, t.factor as u32]);
+                }
             }
+            Op::Guard { hi, len, .. } => out.extend([*hi as u32, *len]),
+            _ => {}
         }
     }
 }
