@@ -28,7 +28,10 @@ pub fn dead_code(mut nodes: Vec<Node>) -> Vec<Node> {
     while i < nodes.len() {
         if matches!(nodes[i].op, Op::LoopStart) && cell_is_zero(&out) {
             let mut end = i;
-            while nodes.get(end).is_some_and(|n| matches!(n.op, Op::LoopStart)) {
+            while nodes
+                .get(end)
+                .is_some_and(|n| matches!(n.op, Op::LoopStart))
+            {
                 end = partners[end] as usize + 1;
             }
             i = end;

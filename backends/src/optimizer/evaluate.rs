@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{fits, FactsCache};
 use super::known::KnownValues;
+use super::{fits, FactsCache};
 use crate::ir::{loop_partners, Node, Op};
 
 /// The most IR nodes one loop may execute at compile time before the pass gives up on it.
