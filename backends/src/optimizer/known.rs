@@ -152,7 +152,7 @@ impl std::hash::Hasher for PositionHasher {
 type Cells = HashMap<i64, Option<u8>, std::hash::BuildHasherDefault<PositionHasher>>;
 
 /// The most cells the tape's direct window covers; cells beyond it live in a hash map.
-const WINDOW_CELLS: usize = 1 << 16;
+const WINDOW_CELLS: usize = 1 << 12;
 
 /// The abstract tape during the walk: cells relative to an origin, `rest` for every cell not listed.
 ///
@@ -251,6 +251,13 @@ impl Tape {
         }
     }
 
+    /// Back to the start of the program: pointer at 0, every cell 0 (the window is kept).
+    fn reset(&mut self) {
+        self.forget_all();
+        self.pos = 0;
+        self.rest = Some(0);
+    }
+
     fn forget_all(&mut self) {
         if self.generation == u32::MAX {
             self.window.fill((0, None));
@@ -321,6 +328,8 @@ impl KnownValues {
         // all hold is the answer (by induction over the iterations, each assumed cell holds its
         // value at every iteration start); after OPTIMISTIC_ROUNDS the pessimistic walk is.
         let mut retracted = Retracted::default();
+        // One abstract tape for every walk (its window is allocated once).
+        let mut tape = Tape::new();
         for round in 1..=OPTIMISTIC_ROUNDS {
             let mut known = KnownValues {
                 summaries,
@@ -329,7 +338,7 @@ impl KnownValues {
             // The last optimistic round stops at its first failed assumption: the pessimistic walk
             // is the answer then, and no later round needs the rest of what failed.
             let last = round == OPTIMISTIC_ROUNDS;
-            let held = known.walk(nodes, Some(&mut retracted), last);
+            let held = known.walk(nodes, &mut tape, Some(&mut retracted), last);
             if held {
                 return known;
             }
@@ -339,7 +348,7 @@ impl KnownValues {
             summaries,
             ..KnownValues::default()
         };
-        known.walk(nodes, None, false);
+        known.walk(nodes, &mut tape, None, false);
         known
     }
 
@@ -347,11 +356,17 @@ impl KnownValues {
     /// their values before the loop (except the assumptions in the set); returns whether every
     /// assumption held, adding those that did not to the set. With `give_up`, returns `false` at the
     /// first assumption that fails (the facts are then incomplete).
-    fn walk(&mut self, nodes: &[Node], mut assume: Option<&mut Retracted>, give_up: bool) -> bool {
+    fn walk(
+        &mut self,
+        nodes: &[Node],
+        tape: &mut Tape,
+        mut assume: Option<&mut Retracted>,
+        give_up: bool,
+    ) -> bool {
         self.starts = Vec::with_capacity(nodes.len() + 1);
         self.facts = Vec::with_capacity(nodes.len());
         let mut held = true;
-        let mut tape = Tape::new();
+        tape.reset();
         // The values before the loop of the cells each open balanced loop writes, each with whether
         // it is assumed to be kept: one stack for all open loops (no allocation per loop).
         let mut before: Vec<(i64, Option<u8>, bool)> = Vec::new();
@@ -366,7 +381,7 @@ impl KnownValues {
         let mut open: Vec<Open> = Vec::new();
         for (i, node) in nodes.iter().enumerate() {
             self.starts.push(self.facts.len() as u32);
-            self.record(&tape, &node.op, i);
+            self.record(tape, &node.op, i);
             match &node.op {
                 Op::LoopStart => match &self.summaries[i] {
                     Some(_)
