@@ -21,20 +21,23 @@ use crate::ir::{loop_partners, Node, Op};
 /// dead loop's source; its guard is still right because `ir::blocks::source_reach` puts the pointer
 /// back where it was at `[` after each `]`, and the exact fallback re-runs the dead loop, which does
 /// not run there either.
-pub fn dead_code(nodes: Vec<Node>) -> Vec<Node> {
+pub fn dead_code(mut nodes: Vec<Node>) -> Vec<Node> {
     let partners = loop_partners(&nodes);
     let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
     let mut i = 0;
     while i < nodes.len() {
-        if nodes[i].op == Op::LoopStart && cell_is_zero(&out) {
+        if matches!(nodes[i].op, Op::LoopStart) && cell_is_zero(&out) {
             let mut end = i;
-            while nodes.get(end).is_some_and(|n| n.op == Op::LoopStart) {
+            while nodes
+                .get(end)
+                .is_some_and(|n| matches!(n.op, Op::LoopStart))
+            {
                 end = partners[end] as usize + 1;
             }
             i = end;
             continue;
         }
-        out.push(nodes[i].clone());
+        out.push(super::take(&mut nodes, i));
         i += 1;
     }
     out

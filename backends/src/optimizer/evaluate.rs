@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use super::fits;
 use super::known::KnownValues;
+use super::{fits, FactsCache};
 use crate::ir::{loop_partners, Node, Op};
 
 /// The most IR nodes one loop may execute at compile time before the pass gives up on it.
@@ -29,22 +29,30 @@ pub const PASS_BUDGET: u64 = 1 << 18;
 /// A loop that does not end within the budget (perhaps never) stays as it is. The sets span the
 /// whole loop; the loop charged fuel, the sets charge none.
 pub fn evaluate(nodes: Vec<Node>) -> Vec<Node> {
-    let known = KnownValues::analyze(&nodes);
+    evaluate_with(nodes, &mut FactsCache::default())
+}
+
+/// [`evaluate`], with the analysis of `nodes` from `cache`.
+pub(crate) fn evaluate_with(mut nodes: Vec<Node>, cache: &mut FactsCache) -> Vec<Node> {
+    if !nodes.iter().any(|n| matches!(n.op, Op::LoopStart)) {
+        return nodes; // no loop to run
+    }
+    let known = cache.get(&nodes);
     let partners = loop_partners(&nodes);
     let mut budget = PASS_BUDGET;
     let mut out = Vec::with_capacity(nodes.len());
     let mut i = 0;
     while i < nodes.len() {
-        if nodes[i].op == Op::LoopStart && budget > 0 {
+        if matches!(nodes[i].op, Op::LoopStart) && budget > 0 {
             let end = partners[i] as usize;
-            if let Some(sets) = run_loop(&nodes, &partners, i, &known, &mut budget) {
+            if let Some(sets) = run_loop(&nodes, &partners, i, known, &mut budget) {
                 let span = nodes[i].span.merge(nodes[end].span);
                 out.extend(sets.into_iter().map(|op| Node::new(op, span)));
                 i = end + 1;
                 continue;
             }
         }
-        out.push(nodes[i].clone());
+        out.push(super::take(&mut nodes, i));
         i += 1;
     }
     out

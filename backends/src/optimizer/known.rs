@@ -66,14 +66,14 @@ pub fn summarize_loops(nodes: &[Node]) -> Vec<Option<LoopSummary>> {
     // Open loops: index of the `[`, pointer relative to it, summary so far (`None` once not balanced).
     let mut open: Vec<(usize, i64, Option<LoopSummary>)> = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
-        if node.op == Op::LoopStart {
+        if matches!(node.op, Op::LoopStart) {
             if let Some((_, pos, Some(s))) = open.last_mut() {
                 s.touch(*pos);
             }
             open.push((i, 0, Some(LoopSummary::default())));
             continue;
         }
-        if node.op == Op::LoopEnd {
+        if matches!(node.op, Op::LoopEnd) {
             let (start, pos, summary) = open.pop().expect("IR loops are balanced");
             let summary = summary.filter(|s| pos == 0 && !s.too_big());
             if let Some((_, parent_pos, parent)) = open.last_mut() {
@@ -151,33 +151,120 @@ impl std::hash::Hasher for PositionHasher {
 
 type Cells = HashMap<i64, Option<u8>, std::hash::BuildHasherDefault<PositionHasher>>;
 
+/// The most cells the tape's direct window covers; cells beyond it live in a hash map.
+const WINDOW_CELLS: usize = 1 << 12;
+
 /// The abstract tape during the walk: cells relative to an origin, `rest` for every cell not listed.
+///
+/// A cell is listed when it was written since the last [`Tape::forget_all`]. Cells near the ones
+/// used first sit in a window of slots indexed directly, each stamped with the generation that wrote
+/// it, so forgetting everything is one increment; cells too far away for the window go to a hash
+/// map.
 struct Tape {
     pos: i64,
-    cells: Cells,
-    /// `Some(0)` while every cell not in `cells` is still 0 (from the start of the program).
+    /// `Some(0)` while every cell not listed is still 0 (from the start of the program).
     rest: Option<u8>,
+    /// The current generation: a slot is listed when its stamp equals it.
+    generation: u32,
+    /// The position of `window[0]`.
+    base: i64,
+    window: Vec<(u32, Option<u8>)>,
+    /// Listed cells outside the window.
+    far: Cells,
 }
 
 impl Tape {
-    fn get(&self, offset: i64) -> Option<u8> {
-        match self.cells.get(&(self.pos + offset)) {
-            Some(v) => *v,
-            None => self.rest,
+    fn new() -> Tape {
+        Tape {
+            pos: 0,
+            rest: Some(0),
+            generation: 1,
+            base: 0,
+            window: Vec::new(),
+            far: Cells::default(),
         }
     }
 
+    /// The slot of absolute position `at`, when the window covers it.
+    #[inline]
+    fn slot(&self, at: i64) -> Option<usize> {
+        let index = at.checked_sub(self.base)?;
+        (0..self.window.len() as i64)
+            .contains(&index)
+            .then_some(index as usize)
+    }
+
+    /// Grows the window to cover `at` when it can stay within [`WINDOW_CELLS`]; its slot if so.
+    fn cover(&mut self, at: i64) -> Option<usize> {
+        if let Some(slot) = self.slot(at) {
+            return Some(slot);
+        }
+        let len = self.window.len() as i64;
+        if len == 0 {
+            self.base = at - 64;
+            self.window = vec![(0, None); 128];
+            return self.slot(at);
+        }
+        let (lo, hi) = (self.base.min(at), (self.base + len).max(at + 1));
+        if hi - lo > WINDOW_CELLS as i64 {
+            return None;
+        }
+        // Double the window (within the limit) towards `at`.
+        let grow = (hi - lo).max(2 * len).min(WINDOW_CELLS as i64) - len;
+        if at < self.base {
+            let mut window = vec![(0, None); grow as usize];
+            window.extend_from_slice(&self.window);
+            self.window = window;
+            self.base -= grow;
+        } else {
+            self.window.resize((len + grow) as usize, (0, None));
+        }
+        self.slot(at)
+    }
+
+    #[inline]
+    fn get(&self, offset: i64) -> Option<u8> {
+        let at = self.pos + offset;
+        match self.slot(at) {
+            Some(slot) => match self.window[slot] {
+                (stamp, value) if stamp == self.generation => value,
+                _ => self.rest,
+            },
+            None => match self.far.get(&at) {
+                Some(v) => *v,
+                None => self.rest,
+            },
+        }
+    }
+
+    #[inline]
     fn put(&mut self, offset: i64, value: Option<u8>) {
         let at = self.pos + offset;
-        if value.is_none() && self.rest.is_none() {
-            self.cells.remove(&at);
-        } else {
-            self.cells.insert(at, value);
+        match self.cover(at) {
+            Some(slot) => self.window[slot] = (self.generation, value),
+            None if value.is_none() && self.rest.is_none() => {
+                self.far.remove(&at);
+            }
+            None => {
+                self.far.insert(at, value);
+            }
         }
+    }
+
+    /// Back to the start of the program: pointer at 0, every cell 0 (the window is kept).
+    fn reset(&mut self) {
+        self.forget_all();
+        self.pos = 0;
+        self.rest = Some(0);
     }
 
     fn forget_all(&mut self) {
-        self.cells.clear();
+        if self.generation == u32::MAX {
+            self.window.fill((0, None));
+            self.generation = 0;
+        }
+        self.generation += 1;
+        self.far.clear();
         self.rest = None;
     }
 
@@ -219,6 +306,9 @@ impl Tape {
     }
 }
 
+/// The assumptions found not to hold: `(index of the loop's [, cell)`, or [`ONCE`] for the cell.
+type Retracted = HashSet<(usize, i64), super::FastBuild>;
+
 /// The known-value facts of a program: for each node, known values of the cells it uses, before it runs.
 #[derive(Clone, Debug, Default)]
 pub struct KnownValues {
@@ -237,13 +327,18 @@ impl KnownValues {
         // value it had before the loop, unless a round showed otherwise. A round whose assumptions
         // all hold is the answer (by induction over the iterations, each assumed cell holds its
         // value at every iteration start); after OPTIMISTIC_ROUNDS the pessimistic walk is.
-        let mut retracted: HashSet<(usize, i64)> = HashSet::new();
-        for _ in 0..OPTIMISTIC_ROUNDS {
+        let mut retracted = Retracted::default();
+        // One abstract tape for every walk (its window is allocated once).
+        let mut tape = Tape::new();
+        for round in 1..=OPTIMISTIC_ROUNDS {
             let mut known = KnownValues {
                 summaries,
                 ..KnownValues::default()
             };
-            let held = known.walk(nodes, Some(&mut retracted));
+            // The last optimistic round stops at its first failed assumption: the pessimistic walk
+            // is the answer then, and no later round needs the rest of what failed.
+            let last = round == OPTIMISTIC_ROUNDS;
+            let held = known.walk(nodes, &mut tape, Some(&mut retracted), last);
             if held {
                 return known;
             }
@@ -253,28 +348,31 @@ impl KnownValues {
             summaries,
             ..KnownValues::default()
         };
-        known.walk(nodes, None);
+        known.walk(nodes, &mut tape, None, false);
         known
     }
 
     /// One forward walk recording facts. With `assume`, balanced loops keep the cells they write at
     /// their values before the loop (except the assumptions in the set); returns whether every
-    /// assumption held, adding those that did not to the set.
-    fn walk(&mut self, nodes: &[Node], mut assume: Option<&mut HashSet<(usize, i64)>>) -> bool {
+    /// assumption held, adding those that did not to the set. With `give_up`, returns `false` at the
+    /// first assumption that fails (the facts are then incomplete).
+    fn walk(
+        &mut self,
+        nodes: &[Node],
+        tape: &mut Tape,
+        mut assume: Option<&mut Retracted>,
+        give_up: bool,
+    ) -> bool {
         self.starts = Vec::with_capacity(nodes.len() + 1);
-        self.facts = Vec::new();
+        self.facts = Vec::with_capacity(nodes.len());
         let mut held = true;
-        let mut tape = Tape {
-            pos: 0,
-            cells: Cells::default(),
-            rest: Some(0),
-        };
-        // Open loops: for a balanced one, its `[` index, and the values before the loop of the
-        // cells its body writes, each with whether it is assumed to be kept.
-        type Before = Vec<(i64, Option<u8>, bool)>;
+        tape.reset();
+        // The values before the loop of the cells each open balanced loop writes, each with whether
+        // it is assumed to be kept: one stack for all open loops (no allocation per loop).
+        let mut before: Vec<(i64, Option<u8>, bool)> = Vec::new();
         enum Open {
-            /// A balanced loop: its `[` index and the values before it of the cells it writes.
-            Balanced(usize, Before),
+            /// A balanced loop: its `[` index and where its cells start in `before`.
+            Balanced(usize, usize),
             /// A balanced loop assumed to run exactly once (its cell is known non-zero on entry).
             Once(usize),
             /// Any other loop.
@@ -283,7 +381,7 @@ impl KnownValues {
         let mut open: Vec<Open> = Vec::new();
         for (i, node) in nodes.iter().enumerate() {
             self.starts.push(self.facts.len() as u32);
-            self.record(&tape, &node.op, i);
+            self.record(tape, &node.op, i);
             match &node.op {
                 Op::LoopStart => match &self.summaries[i] {
                     Some(_)
@@ -295,7 +393,7 @@ impl KnownValues {
                         open.push(Open::Once(i));
                     }
                     Some(summary) => {
-                        let mut before = Before::with_capacity(summary.written.len());
+                        let base = before.len();
                         for &w in &summary.written {
                             let value = tape.get(w);
                             let kept = value.is_some()
@@ -306,7 +404,7 @@ impl KnownValues {
                             }
                             before.push((w, value, kept));
                         }
-                        open.push(Open::Balanced(i, before));
+                        open.push(Open::Balanced(i, base));
                     }
                     None => {
                         tape.forget_all();
@@ -317,6 +415,9 @@ impl KnownValues {
                     match open.pop().expect("IR loops are balanced") {
                         Open::Once(start) => {
                             if tape.get(0) != Some(0) {
+                                if give_up {
+                                    return false;
+                                }
                                 held = false;
                                 tape.forget_all();
                                 if let Some(r) = assume.as_mut() {
@@ -324,12 +425,15 @@ impl KnownValues {
                                 }
                             }
                         }
-                        Open::Balanced(start, before) => {
+                        Open::Balanced(start, base) => {
                             // Not entered: the values before; entered: the values after the body.
-                            for (w, value, kept) in before {
+                            for &(w, value, kept) in &before[base..] {
                                 if tape.get(w) != value {
                                     tape.put(w, None);
                                     if kept {
+                                        if give_up {
+                                            return false;
+                                        }
                                         held = false;
                                         if let Some(r) = assume.as_mut() {
                                             r.insert((start, w));
@@ -337,6 +441,7 @@ impl KnownValues {
                                     }
                                 }
                             }
+                            before.truncate(base);
                         }
                         Open::Other => tape.forget_all(),
                     }
@@ -357,9 +462,7 @@ impl KnownValues {
         let first = self.facts.len();
         let note = |facts: &mut Vec<(i32, u8)>, offset: i64| {
             if let (Some(v), Ok(o)) = (tape.get(offset), i32::try_from(offset)) {
-                if !facts[first..].iter().any(|&(x, _)| x == o) {
-                    facts.push((o, v));
-                }
+                facts.push((o, v));
             }
         };
         match op {
@@ -370,13 +473,21 @@ impl KnownValues {
             Op::MulLoop { offset, targets } => {
                 note(&mut self.facts, *offset as i64);
                 for t in targets {
-                    note(&mut self.facts, *offset as i64 + t.offset as i64);
+                    // Targets are distinct and never the loop cell in IR the passes make; a
+                    // hand-made op may repeat one, and each cell is recorded once.
+                    let at = *offset as i64 + t.offset as i64;
+                    let seen = i32::try_from(at)
+                        .is_ok_and(|o| self.facts[first..].iter().any(|&(x, _)| x == o));
+                    if !seen {
+                        note(&mut self.facts, at);
+                    }
                 }
             }
             Op::LoopStart => {
                 note(&mut self.facts, 0);
                 if let Some(summary) = &self.summaries[index] {
-                    for &t in &summary.touched {
+                    // `touched` has no repeats; the loop cell was recorded above.
+                    for &t in summary.touched.iter().filter(|&&t| t != 0) {
                         note(&mut self.facts, t);
                     }
                 }

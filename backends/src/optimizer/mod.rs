@@ -115,14 +115,20 @@ impl Pass {
 
     /// Runs this pass once over unguarded IR.
     pub fn run(self, nodes: Vec<Node>) -> Vec<Node> {
+        self.run_cached(nodes, &mut FactsCache::default())
+    }
+
+    /// [`Pass::run`], taking the known-value analysis of `nodes` from `cache` when it holds the
+    /// analysis of this very IR (the result is the same either way).
+    fn run_cached(self, nodes: Vec<Node>, cache: &mut FactsCache) -> Vec<Node> {
         match self {
             Pass::FoldRuns => fold_runs(nodes),
             Pass::Clear => clear(nodes),
-            Pass::Mul => mul(nodes),
+            Pass::Mul => mul::mul_with(nodes, cache),
             Pass::Scan => scan(nodes),
             Pass::Offsets => offsets(nodes),
-            Pass::Known => propagate(nodes),
-            Pass::Evaluate => evaluate(nodes),
+            Pass::Known => propagate::propagate_with(nodes, cache),
+            Pass::Evaluate => evaluate::evaluate_with(nodes, cache),
             Pass::DeadCode => dead_code(nodes),
         }
     }
@@ -217,11 +223,14 @@ impl fmt::Display for PassList {
 /// [`MAX_ROUNDS`] rounds have run. Guards in the input are dropped.
 pub fn run_passes(nodes: Vec<Node>, passes: &PassList) -> Vec<Node> {
     let mut nodes = crate::ir::blocks::strip_guards(nodes);
+    // `mul`, `known` and `evaluate` each need the known-value analysis of their input; when the
+    // passes between two of them changed nothing, the second reuses the first's analysis.
+    let mut cache = FactsCache::default();
     for _ in 0..MAX_ROUNDS {
         // A fingerprint instead of a copy keeps the driver's memory at one IR (see `fingerprint`).
         let before = fingerprint(&nodes);
         for pass in &passes.passes {
-            nodes = pass.run(nodes);
+            nodes = pass.run_cached(nodes, &mut cache);
         }
         if fingerprint(&nodes) == before {
             break;
@@ -234,10 +243,131 @@ pub fn run_passes(nodes: Vec<Node>, passes: &PassList) -> Vec<Node> {
 /// always ends the loop. Two different IRs with one fingerprint (odds of 2^-64) would end it a round
 /// early, which leaves valid, merely less optimized IR: every pass is sound on its own.
 fn fingerprint(nodes: &[Node]) -> (usize, u64) {
-    use std::hash::{DefaultHasher, Hash, Hasher};
-    let mut hasher = DefaultHasher::new();
+    use std::hash::{Hash, Hasher};
+    let mut hasher = FastHasher::default();
     nodes.hash(&mut hasher);
     (nodes.len(), hasher.finish())
+}
+
+/// A fast, non-cryptographic hasher (the multiply-rotate scheme of rustc's `FxHasher`) for the
+/// optimizer's maps and sets of small integer keys and for [`fingerprint`]. The std SipHash costs
+/// several times more per word and dominated the optimizer's profile; nothing here hashes
+/// attacker-chosen keys into a structure whose slowdown matters (the maps are bounded per loop or
+/// per block, and a fingerprint collision only ends the rounds early).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct FastHasher(u64);
+
+/// [`FastHasher`] as a `BuildHasher` for `HashMap` and `HashSet`.
+pub(crate) type FastBuild = std::hash::BuildHasherDefault<FastHasher>;
+
+impl FastHasher {
+    const K: u64 = 0xf135_7aea_2e62_a9c5;
+
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0 ^ word).wrapping_mul(Self::K).rotate_left(26);
+    }
+}
+
+impl std::hash::Hasher for FastHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        for &b in chunks.remainder() {
+            self.add(b as u64);
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, v: u8) {
+        self.add(v as u64);
+    }
+
+    #[inline]
+    fn write_u16(&mut self, v: u16) {
+        self.add(v as u64);
+    }
+
+    #[inline]
+    fn write_u32(&mut self, v: u32) {
+        self.add(v as u64);
+    }
+
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.add(v);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, v: usize) {
+        self.add(v as u64);
+    }
+}
+
+/// The known-value analysis of one IR, kept for the next pass that needs it.
+///
+/// The analysis depends on the ops alone (not on spans), and the ops it belongs to are remembered
+/// exactly, in a compact encoding (two words a node for most ops, a fifth of a node): a lookup
+/// encodes the IR it is given and compares, so an analysis is only ever reused for the very ops it
+/// was computed on. Encoding and comparing cost a few instructions a node, the analysis hundreds.
+#[derive(Default)]
+pub(crate) struct FactsCache {
+    /// The encoded ops of `known` ([`encode`]).
+    key: Vec<u32>,
+    known: Option<known::KnownValues>,
+}
+
+impl FactsCache {
+    /// The known-value analysis of `nodes`: the cached one when it was computed on the same ops.
+    pub(crate) fn get(&mut self, nodes: &[Node]) -> &known::KnownValues {
+        let mut key = Vec::new();
+        encode(nodes, &mut key);
+        if self.known.is_none() || key != self.key {
+            self.key = key;
+            self.known = Some(known::KnownValues::analyze(nodes));
+        }
+        self.known.as_ref().expect("just filled")
+    }
+}
+
+/// Writes an exact, compact encoding of the ops of `nodes` into `out` (equal encodings, equal ops).
+fn encode(nodes: &[Node], out: &mut Vec<u32>) {
+    out.clear();
+    out.reserve(nodes.len() * 2);
+    for node in nodes {
+        // The tag in the low 4 bits, a byte operand above it, then the offset.
+        let (tag, byte, word) = match &node.op {
+            Op::Add { offset, delta } => (0, *delta, *offset),
+            Op::Move { by } => (1, 0, *by),
+            Op::Set { offset, value } => (2, *value, *offset),
+            Op::MulLoop { offset, .. } => (3, 0, *offset),
+            Op::Output { offset } => (4, 0, *offset),
+            Op::Input { offset } => (5, 0, *offset),
+            Op::Scan { stride } => (6, 0, *stride),
+            Op::LoopStart => (7, 0, 0),
+            Op::LoopEnd => (8, 0, 0),
+            Op::Guard { lo, .. } => (9, 0, *lo),
+        };
+        out.extend([tag | (byte as u32) << 4, word as u32]);
+        match &node.op {
+            Op::MulLoop { targets, .. } => {
+                out.push(targets.len() as u32);
+                for t in targets {
+                    out.extend([t.offset as u32, t.factor as u32]);
+                }
+            }
+            Op::Guard { hi, len, .. } => out.extend([*hi as u32, *len]),
+            _ => {}
+        }
+    }
 }
 
 /// Lowers `program`, runs `passes` to a fixed point and returns guarded IR, ready to run.
@@ -298,6 +428,13 @@ pub fn trace(program: &Program, passes: &PassList) -> Vec<Stage> {
         }
     }
     stages
+}
+
+/// Moves node `i` out of `nodes`, leaving a `]` with its span (for passes that walk by index and keep
+/// most nodes: no copy of a multiply-add's targets).
+fn take(nodes: &mut [Node], i: usize) -> Node {
+    let span = nodes[i].span;
+    std::mem::replace(&mut nodes[i], Node::new(Op::LoopEnd, span))
 }
 
 /// Whether `v` may be used as one offset or move distance (see [`MAX_OFFSET`]).

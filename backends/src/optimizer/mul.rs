@@ -3,8 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::known::KnownValues;
-use super::{fits, fold_loops_at};
+use super::{fits, fold_loops_at, FactsCache};
 use crate::ir::{MulTarget, Node, Op};
 
 /// Replaces an affine loop by one multiply-add op.
@@ -32,9 +31,18 @@ use crate::ir::{MulTarget, Node, Op};
 /// iteration, so the body may read it (an inner multiply from it), and it holds `v` after the loop.
 /// Targets come out sorted by offset, zero factors dropped; with no targets left the loop is a clear.
 pub fn mul(nodes: Vec<Node>) -> Vec<Node> {
-    // The analysis runs only when some loop needs it (a body with a set or a multiply-add).
-    let analysis = std::cell::OnceCell::new();
-    let input = nodes.clone();
+    mul_with(nodes, &mut FactsCache::default())
+}
+
+/// [`mul`], with the analysis of `nodes` from `cache`.
+pub(crate) fn mul_with(nodes: Vec<Node>, cache: &mut FactsCache) -> Vec<Node> {
+    // The analysis is needed only when some loop body may hold a set or a multiply-add (either
+    // directly, or once an inner loop folded into one).
+    let known = if may_need_facts(&nodes) {
+        Some(cache.get(&nodes))
+    } else {
+        None
+    };
     fold_loops_at(nodes, |start, body| {
         let plain = body
             .iter()
@@ -42,12 +50,33 @@ pub fn mul(nodes: Vec<Node>) -> Vec<Node> {
         if plain {
             return affine_loop(body, |_| None);
         }
-        let known = analysis.get_or_init(|| KnownValues::analyze(&input));
+        // Without the analysis no body here holds a set or a multiply-add, and `one_iteration`
+        // rejects the rest (input, output) whatever the facts.
+        let Some(known) = known else {
+            return affine_loop(body, |_| None);
+        };
         affine_loop(body, |offset| {
             i32::try_from(offset)
                 .ok()
                 .and_then(|o| known.before(start, o))
         })
+    })
+}
+
+/// Whether some loop body holds a set, a multiply-add or an inner loop (which may fold into one).
+fn may_need_facts(nodes: &[Node]) -> bool {
+    let mut depth = 0usize;
+    nodes.iter().any(|n| match n.op {
+        Op::LoopStart => {
+            depth += 1;
+            depth > 1
+        }
+        Op::LoopEnd => {
+            depth -= 1;
+            false
+        }
+        Op::Set { .. } | Op::MulLoop { .. } => depth > 0,
+        _ => false,
     })
 }
 

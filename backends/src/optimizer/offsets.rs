@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::{fits, map_blocks};
+use super::{fits, map_blocks, FastBuild};
 use crate::ir::{Node, Op, Span};
 
 /// Within each straight-line block, drops the moves, gives each operation the offset the pointer had
@@ -88,7 +88,7 @@ fn offsets_block(block: Vec<Node>) -> Vec<Node> {
 fn combine_adds(block: Vec<Node>) -> Vec<Node> {
     let mut out: Vec<Node> = Vec::with_capacity(block.len());
     // Cell offset -> index in `out` of the add or set an add to that cell may fold into.
-    let mut open: HashMap<i32, usize> = HashMap::new();
+    let mut open: HashMap<i32, usize, FastBuild> = HashMap::default();
     for node in block {
         match node.op {
             Op::Add { offset, delta } => {

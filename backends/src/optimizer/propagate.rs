@@ -2,7 +2,8 @@
 
 use std::collections::HashSet;
 
-use super::known::KnownValues;
+use super::{FactsCache, FastBuild};
+
 use super::map_blocks;
 use crate::ir::blocks::in_block;
 use crate::ir::{loop_partners, Node, Op, Span};
@@ -32,14 +33,20 @@ use crate::ir::{loop_partners, Node, Op, Span};
 /// become a `move +0` when no block-mate is next to them. Dropped loops and multiply-adds charge no
 /// fuel; a once-only loop charged one unit on entry and now charges none.
 pub fn propagate(nodes: Vec<Node>) -> Vec<Node> {
-    let known = KnownValues::analyze(&nodes);
+    propagate_with(nodes, &mut FactsCache::default())
+}
+
+/// [`propagate`], with the analysis of `nodes` from `cache`.
+pub(crate) fn propagate_with(mut nodes: Vec<Node>, cache: &mut FactsCache) -> Vec<Node> {
+    let known = cache.get(&nodes);
     let partners = loop_partners(&nodes);
     let mut out = Output::default();
     // `]` of loops whose brackets were dropped.
     let mut dropped_ends = vec![false; nodes.len()];
     let mut i = 0;
     while i < nodes.len() {
-        let node = &nodes[i];
+        // Each node is moved out once (a `]` stands in), so kept nodes are not copied.
+        let node = super::take(&mut nodes, i);
         let cell = |offset: i32| known.before(i, offset);
         match &node.op {
             Op::LoopStart => {
@@ -56,7 +63,7 @@ pub fn propagate(nodes: Vec<Node>) -> Vec<Node> {
                     dropped_ends[end] = true;
                     out.hand_over(node.span, nodes.get(i + 1));
                 } else {
-                    out.push(node.clone());
+                    out.push(node);
                 }
             }
             Op::LoopEnd if dropped_ends[i] => out.hand_over(node.span, nodes.get(i + 1)),
@@ -68,13 +75,13 @@ pub fn propagate(nodes: Vec<Node>) -> Vec<Node> {
                     },
                     node.span,
                 )),
-                None => out.push(node.clone()),
+                None => out.push(node),
             },
             Op::Set { offset, value } if cell(*offset) == Some(*value) => {
-                out.drop_node(node.clone(), nodes.get(i + 1));
+                out.drop_node(node, nodes.get(i + 1));
             }
             Op::MulLoop { offset, targets } => match cell(*offset) {
-                Some(0) => out.drop_node(node.clone(), nodes.get(i + 1)),
+                Some(0) => out.drop_node(node, nodes.get(i + 1)),
                 Some(k) => {
                     for t in targets {
                         let at = offset + t.offset;
@@ -99,9 +106,9 @@ pub fn propagate(nodes: Vec<Node>) -> Vec<Node> {
                         node.span,
                     ));
                 }
-                None => out.push(node.clone()),
+                None => out.push(node),
             },
-            _ => out.push(node.clone()),
+            _ => out.push(node),
         }
         i += 1;
     }
@@ -113,7 +120,7 @@ pub fn propagate(nodes: Vec<Node>) -> Vec<Node> {
 fn drop_dead_stores(block: Vec<Node>) -> Vec<Node> {
     let mut kept: Vec<Node> = Vec::with_capacity(block.len());
     // Cells (relative to the pointer at the block end) a later set overwrites, unread since.
-    let mut overwritten: HashSet<i64> = HashSet::new();
+    let mut overwritten: HashSet<i64, FastBuild> = HashSet::default();
     let mut pos = 0i64;
     for node in block.into_iter().rev() {
         let at = |offset: i32| pos + offset as i64;
