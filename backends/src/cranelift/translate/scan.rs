@@ -29,7 +29,7 @@ const UNROLL: i64 = 4;
 /// are its bytes `0, stride, …`; going left it ends that far before the pointer and its cells are its
 /// bytes `15, 15 - |stride|, …`. The stretch's cells are thus the `windows * per_window` steps from
 /// the pointer, in order.
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 struct VectorPlan {
     stride: i64,
     step: i64,
@@ -62,6 +62,14 @@ impl VectorPlan {
             windows,
             per_window,
             mask,
+        })
+    }
+
+    /// The same scan with a stretch of one window, when this plan has more.
+    fn narrowed(&self) -> Option<VectorPlan> {
+        (self.windows > 1).then_some(VectorPlan {
+            windows: 1,
+            ..*self
         })
     }
 
@@ -99,45 +107,72 @@ impl FunctionTranslator<'_, '_> {
         }
         let stride = stride as i64;
         let tape_len = self.env.tape_len as i64;
-        let vector = VectorPlan::new(stride);
-        // How far the fast stretch reaches from the pointer: the bytes read, or the unrolled steps.
-        let reach = match &vector {
-            Some(plan) => plan.reach(),
-            None => UNROLL * stride.abs(),
+        // The stretches tried in turn while they stay on the tape: for vector strides the full one,
+        // then one of a single window (so that a scan near a tape end still tests 2 to 16 cells at
+        // once: the full stretch reaches up to 115 cells away); else the unrolled steps.
+        let tiers: Vec<(Option<VectorPlan>, i64)> = match VectorPlan::new(stride) {
+            Some(plan) => {
+                let narrow = plan.narrowed();
+                [Some(plan), narrow]
+                    .into_iter()
+                    .flatten()
+                    .map(|plan| {
+                        let reach = plan.reach();
+                        (Some(plan), reach)
+                    })
+                    .collect()
+            }
+            None => vec![(None, UNROLL * stride.abs())],
         };
-        if stride == 0 || reach >= tape_len {
+        let tiers: Vec<_> = tiers
+            .into_iter()
+            .filter(|&(_, reach)| reach < tape_len)
+            .collect();
+        if stride == 0 || tiers.is_empty() {
             self.scan_checked(span, stride);
             return Ok(());
         }
         let fast_check = self.builder.create_block();
-        let fast = self.builder.create_block();
         let slow_step = self.builder.create_block();
         let exit = self.builder.create_block();
         let cell = self.load_current();
         self.builder.ins().brif(cell, fast_check, &[], exit, &[]);
 
-        // The current cell is non-zero. The stretch stays on the tape when its farthest byte does;
+        // The current cell is non-zero. A stretch stays on the tape when its farthest byte does;
         // the bytes between lie on the tape too.
         self.builder.switch_to_block(fast_check);
-        let p = self.builder.use_var(self.ptr);
-        let fits = if stride > 0 {
-            self.builder
-                .ins()
-                .icmp_imm_s(IntCC::UnsignedLessThan, p, tape_len - reach)
-        } else {
-            self.builder
-                .ins()
-                .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, p, reach)
-        };
-        self.builder.ins().brif(fits, fast, &[], slow_step, &[]);
-        // `fast` is reached only from `fast_check`.
-        self.builder.switch_to_block(fast);
-        self.builder.seal_block(fast);
-        match &vector {
-            Some(plan) => self.scan_stretch_vector(plan, p, fast_check, exit),
-            None => self.scan_stretch_unrolled(stride, p, fast_check, exit),
+        for (k, (plan, reach)) in tiers.iter().enumerate() {
+            let p = self.builder.use_var(self.ptr);
+            let fits = if stride > 0 {
+                self.builder
+                    .ins()
+                    .icmp_imm_s(IntCC::UnsignedLessThan, p, tape_len - reach)
+            } else {
+                self.builder
+                    .ins()
+                    .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, p, *reach)
+            };
+            let fast = self.builder.create_block();
+            let otherwise = if k + 1 < tiers.len() {
+                self.builder.create_block()
+            } else {
+                slow_step
+            };
+            self.builder.ins().brif(fits, fast, &[], otherwise, &[]);
+            // `fast` is reached only from this tier's check.
+            self.builder.switch_to_block(fast);
+            self.builder.seal_block(fast);
+            match plan {
+                Some(plan) => self.scan_stretch_vector(plan, p, fast_check, exit),
+                None => self.scan_stretch_unrolled(stride, p, fast_check, exit),
+            }
+            if k + 1 < tiers.len() {
+                // The next tier's check, reached only when this tier's stretch does not fit.
+                self.builder.switch_to_block(otherwise);
+                self.builder.seal_block(otherwise);
+            }
         }
-        // `fast_check` is reached from the entry and from the end of a stretch without a zero.
+        // `fast_check` is reached from the entry and from the end of every stretch without a zero.
         self.builder.seal_block(fast_check);
 
         self.scan_slow(span, stride, slow_step, exit);
