@@ -551,7 +551,14 @@ fn vector_scans_agree_at_every_zero_position() {
         let reach = stride * (1 + (windows - 1) * per_window) + 15;
         // A stretch of one window, for pointers too near an end for the full one.
         let narrow = stride + 15;
-        for len in [narrow, narrow + 1, reach, reach + 1, reach + stride + 2, 2 * reach + 3] {
+        for len in [
+            narrow,
+            narrow + 1,
+            reach,
+            reach + 1,
+            reach + stride + 2,
+            2 * reach + 3,
+        ] {
             let mut starts: Vec<usize> =
                 (0..len.min(4)).chain(len.saturating_sub(4)..len).collect();
             starts.extend([len / 2, reach.min(len - 1)]);

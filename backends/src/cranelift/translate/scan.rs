@@ -228,10 +228,7 @@ impl FunctionTranslator<'_, '_> {
                 None
             } else {
                 let window = self.builder.ins().iadd_imm_s(base, start);
-                let bytes = self
-                    .builder
-                    .ins()
-                    .load(types::I8X16, unaligned, window, 0);
+                let bytes = self.builder.ins().load(types::I8X16, unaligned, window, 0);
                 let is_zero = self.builder.ins().icmp(IntCC::Equal, bytes, zeros);
                 let bits = self.builder.ins().vhigh_bits(types::I32, is_zero);
                 Some(match plan.mask {
@@ -249,10 +246,10 @@ impl FunctionTranslator<'_, '_> {
                     (bits, Some(next_window))
                 }
                 None => {
-                    let bytes = self
-                        .builder
-                        .ins()
-                        .load(types::I8X16, unaligned, base, start as i32);
+                    let bytes =
+                        self.builder
+                            .ins()
+                            .load(types::I8X16, unaligned, base, start as i32);
                     let is_zero = self.builder.ins().icmp(IntCC::Equal, bytes, zeros);
                     let bits = self.builder.ins().vhigh_bits(types::I32, is_zero);
                     let bits = match plan.mask {
@@ -282,10 +279,7 @@ impl FunctionTranslator<'_, '_> {
 
         self.builder.switch_to_block(more);
         self.builder.seal_block(more);
-        let last = self
-            .builder
-            .ins()
-            .iadd_imm_s(p, plan.cells() * plan.stride);
+        let last = self.builder.ins().iadd_imm_s(p, plan.cells() * plan.stride);
         self.builder.def_var(self.ptr, last);
         self.builder.ins().jump(next, &[]);
     }
