@@ -535,15 +535,30 @@ proptest! {
     }
 }
 
-/// The vector scan (16-byte windows, two of them for stride ±1) against the reference: strides up to
-/// one past the longest vector stride, both ways, on tapes just long enough for one stretch and
-/// longer, from starts near both ends and the middle, with the zero on every cell of the scan's path
-/// (or none), and the cells off that path all zero (which the scan must skip) or all non-zero.
+/// The vector scan (16-byte windows folded by a lane-wise minimum: two of them for stride ±1, four
+/// for strides 2 to 8; one window near the tape's ends) against the reference: strides up to one past
+/// the longest vector stride, both ways, on tapes just long enough for a one-window or a full stretch
+/// and longer, from starts near both ends and the
+/// middle, with the zero on every cell of the scan's path (or none), so in every window of a
+/// stretch, and the cells off that path all zero (which the scan must skip) or all non-zero.
 #[test]
 fn vector_scans_agree_at_every_zero_position() {
     for stride in 1..=9usize {
-        let reach = if stride == 1 { 32 } else { 15 + stride };
-        for len in [reach, reach + 1, reach + stride + 2, 2 * reach + 3] {
+        // How far one stretch reads: the last window starts `stride * (1 + 3 * per_window)` cells
+        // away (`1 + per_window` for stride 1) and is 16 bytes long.
+        let per_window = 15 / stride + 1;
+        let windows = if stride == 1 { 2 } else { 4 };
+        let reach = stride * (1 + (windows - 1) * per_window) + 15;
+        // A stretch of one window, for pointers too near an end for the full one.
+        let narrow = stride + 15;
+        for len in [
+            narrow,
+            narrow + 1,
+            reach,
+            reach + 1,
+            reach + stride + 2,
+            2 * reach + 3,
+        ] {
             let mut starts: Vec<usize> =
                 (0..len.min(4)).chain(len.saturating_sub(4)..len).collect();
             starts.extend([len / 2, reach.min(len - 1)]);

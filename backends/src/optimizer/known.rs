@@ -60,9 +60,11 @@ impl LoopSummary {
     }
 }
 
-/// For each `LoopStart`, the summary of its loop when it is balanced (other entries `None`).
-pub fn summarize_loops(nodes: &[Node]) -> Vec<Option<LoopSummary>> {
-    let mut summaries: Vec<Option<LoopSummary>> = vec![None; nodes.len()];
+/// For each `LoopStart`, the summary of its loop when it is balanced (other entries `None`). Boxed:
+/// one entry per node, and most are `None` (8 bytes each instead of a summary's 56; on a million
+/// nested loops, 7 M IR nodes, this table was the largest allocation of the optimizer).
+pub fn summarize_loops(nodes: &[Node]) -> Vec<Option<Box<LoopSummary>>> {
+    let mut summaries: Vec<Option<Box<LoopSummary>>> = vec![None; nodes.len()];
     // Open loops: index of the `[`, pointer relative to it, summary so far (`None` once not balanced).
     let mut open: Vec<(usize, i64, Option<LoopSummary>)> = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
@@ -90,7 +92,7 @@ pub fn summarize_loops(nodes: &[Node]) -> Vec<Option<LoopSummary>> {
                     _ => *parent = None,
                 }
             }
-            summaries[start] = summary;
+            summaries[start] = summary.map(Box::new);
             continue;
         }
         let Some((_, pos, summary)) = open.last_mut() else {
@@ -316,7 +318,7 @@ pub struct KnownValues {
     starts: Vec<u32>,
     /// `(offset from the pointer, value)`.
     facts: Vec<(i32, u8)>,
-    summaries: Vec<Option<LoopSummary>>,
+    summaries: Vec<Option<Box<LoopSummary>>>,
 }
 
 impl KnownValues {
@@ -516,7 +518,7 @@ impl KnownValues {
 
     /// The summary of the loop starting at node `index` when it is balanced.
     pub fn summary(&self, index: usize) -> Option<&LoopSummary> {
-        self.summaries.get(index).and_then(Option::as_ref)
+        self.summaries.get(index).and_then(Option::as_deref)
     }
 }
 

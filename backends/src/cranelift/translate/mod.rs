@@ -446,13 +446,34 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
                 None => self.load_current(),
             };
             self.loop_test(cell, frame.body, frame.exit);
-            // The fallback's side: the cell is in memory.
+            // The fallback's side: the cell is in memory. `after` is reached only from the fallback,
+            // so it is cold, and so are the two blocks it leaves through: branching from it straight
+            // to `body` or `exit` (blocks with other predecessors) would make critical edges, whose
+            // split blocks Cranelift places inline, and with `after` they sat in the middle of the
+            // fast path (a taken branch over them on every pass through the guard).
+            self.builder.set_cold_block(join.after);
             self.builder.switch_to_block(join.after);
             // `after`'s only predecessor is the fallback's resume block.
             self.builder.seal_block(join.after);
+            let cell = self.load_current();
+            let to_body = self.builder.create_block();
+            let to_exit = self.builder.create_block();
+            self.builder.set_cold_block(to_body);
+            self.builder.set_cold_block(to_exit);
+            self.builder.ins().brif(cell, to_body, &[], to_exit, &[]);
+            for (block, target, args) in [
+                (to_body, frame.body, vec![BlockArg::Value(cell)]),
+                (to_exit, frame.exit, vec![]),
+            ] {
+                self.builder.switch_to_block(block);
+                // Reached only from `after`'s test.
+                self.builder.seal_block(block);
+                self.builder.ins().jump(target, &args);
+            }
+        } else {
+            let cell = self.load_current();
+            self.loop_test(cell, frame.body, frame.exit);
         }
-        let cell = self.load_current();
-        self.loop_test(cell, frame.body, frame.exit);
         self.builder.seal_block(frame.body);
         self.builder.switch_to_block(frame.exit);
         self.builder.seal_block(frame.exit);

@@ -19,51 +19,78 @@ const LANES: i64 = 16;
 /// Steps of a longer stride tested per bounds check, unrolled.
 const UNROLL: i64 = 4;
 
-/// How one stretch of a vector scan reads the tape: `windows` adjacent 16-byte windows starting
-/// `start` cells from the pointer, of which the bits in `mask` (bit `b` for byte `start + b`) are
-/// cells of the scan; `cells` of them, `stride` apart, the last one `cells * stride` from the pointer.
+/// How one stretch of a vector scan reads the tape: `windows` 16-byte windows, each holding
+/// `per_window` cells of the scan at the same byte positions (the bits in `mask`), the windows
+/// `per_window` steps apart, nearest first. So the windows are folded into one with a lane-wise
+/// unsigned minimum (a zero survives it) and tested with one compare, one mask and one branch; only a
+/// stretch that holds a zero looks at the windows one by one.
+///
+/// Going right, window `w` starts `stride * (1 + w * per_window)` cells from the pointer and its cells
+/// are its bytes `0, stride, …`; going left it ends that far before the pointer and its cells are its
+/// bytes `15, 15 - |stride|, …`. The stretch's cells are thus the `windows * per_window` steps from
+/// the pointer, in order.
+#[derive(Clone, Copy, Debug)]
 struct VectorPlan {
     stride: i64,
+    step: i64,
     windows: i64,
-    start: i64,
+    per_window: i64,
     mask: u32,
-    cells: i64,
 }
 
 impl VectorPlan {
-    /// The plan for `stride` (`1 <= |stride| <= VECTOR_STRIDE`): windows right after the pointer
-    /// going right, right before it going left. Stride ±1 reads two windows (32 cells) per check.
-    fn new(stride: i64) -> VectorPlan {
+    /// The plan for `stride`, when it is one (`1 <= |stride| <= VECTOR_STRIDE`): two windows (32 cells)
+    /// for stride ±1, four for the others (8 to 32 cells).
+    fn new(stride: i64) -> Option<VectorPlan> {
         let step = stride.abs();
-        let windows = if step == 1 { 2 } else { 1 };
-        let bytes = windows * LANES;
-        // Cells at step, 2·step, … from the pointer, as long as they lie in the windows.
-        let cells = (bytes - 1) / step + 1;
-        let (start, first_bit) = if stride > 0 {
-            (stride, 0)
-        } else {
-            (stride - (bytes - 1), bytes - 1)
-        };
-        let mask = (0..cells).fold(0u32, |mask, j| {
+        if !(1..=VECTOR_STRIDE).contains(&step) {
+            return None;
+        }
+        let per_window = (LANES - 1) / step + 1;
+        let windows = if step == 1 { 2 } else { 4 };
+        let mask = (0..per_window).fold(0u32, |mask, j| {
             let bit = if stride > 0 {
-                first_bit + j * step
+                j * step
             } else {
-                first_bit - j * step
+                LANES - 1 - j * step
             };
             mask | 1 << bit
         });
-        VectorPlan {
+        Some(VectorPlan {
             stride,
+            step,
             windows,
-            start,
+            per_window,
             mask,
-            cells,
+        })
+    }
+
+    /// The same scan with a stretch of one window, when this plan has more.
+    fn narrowed(&self) -> Option<VectorPlan> {
+        (self.windows > 1).then_some(VectorPlan {
+            windows: 1,
+            ..*self
+        })
+    }
+
+    /// The offset from the pointer of window `w`'s first byte.
+    fn window_start(&self, w: i64) -> i64 {
+        let nearest = self.step * (1 + w * self.per_window);
+        if self.stride > 0 {
+            nearest
+        } else {
+            -nearest - (LANES - 1)
         }
     }
 
-    /// Bytes read per stretch.
-    fn bytes(&self) -> i64 {
-        self.windows * LANES
+    /// Cells tested per stretch.
+    fn cells(&self) -> i64 {
+        self.windows * self.per_window
+    }
+
+    /// The farthest byte a stretch reads, in cells from the pointer (either way).
+    fn reach(&self) -> i64 {
+        self.step * (1 + (self.windows - 1) * self.per_window) + LANES - 1
     }
 }
 
@@ -80,47 +107,72 @@ impl FunctionTranslator<'_, '_> {
         }
         let stride = stride as i64;
         let tape_len = self.env.tape_len as i64;
-        let vector = (1..=VECTOR_STRIDE)
-            .contains(&stride.abs())
-            .then(|| VectorPlan::new(stride));
-        // How far the fast stretch reaches from the pointer: the bytes read, or the unrolled steps.
-        let reach = match &vector {
-            Some(plan) => plan.start.abs().max((plan.start + plan.bytes() - 1).abs()),
-            None => UNROLL * stride.abs(),
+        // The stretches tried in turn while they stay on the tape: for vector strides the full one,
+        // then one of a single window (so that a scan near a tape end still tests 2 to 16 cells at
+        // once: the full stretch reaches up to 115 cells away); else the unrolled steps.
+        let tiers: Vec<(Option<VectorPlan>, i64)> = match VectorPlan::new(stride) {
+            Some(plan) => {
+                let narrow = plan.narrowed();
+                [Some(plan), narrow]
+                    .into_iter()
+                    .flatten()
+                    .map(|plan| {
+                        let reach = plan.reach();
+                        (Some(plan), reach)
+                    })
+                    .collect()
+            }
+            None => vec![(None, UNROLL * stride.abs())],
         };
-        if stride == 0 || reach >= tape_len {
+        let tiers: Vec<_> = tiers
+            .into_iter()
+            .filter(|&(_, reach)| reach < tape_len)
+            .collect();
+        if stride == 0 || tiers.is_empty() {
             self.scan_checked(span, stride);
             return Ok(());
         }
         let fast_check = self.builder.create_block();
-        let fast = self.builder.create_block();
         let slow_step = self.builder.create_block();
         let exit = self.builder.create_block();
         let cell = self.load_current();
         self.builder.ins().brif(cell, fast_check, &[], exit, &[]);
 
-        // The current cell is non-zero. The stretch stays on the tape when its farthest byte does;
+        // The current cell is non-zero. A stretch stays on the tape when its farthest byte does;
         // the bytes between lie on the tape too.
         self.builder.switch_to_block(fast_check);
-        let p = self.builder.use_var(self.ptr);
-        let fits = if stride > 0 {
-            self.builder
-                .ins()
-                .icmp_imm_s(IntCC::UnsignedLessThan, p, tape_len - reach)
-        } else {
-            self.builder
-                .ins()
-                .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, p, reach)
-        };
-        self.builder.ins().brif(fits, fast, &[], slow_step, &[]);
-        // `fast` is reached only from `fast_check`.
-        self.builder.switch_to_block(fast);
-        self.builder.seal_block(fast);
-        match &vector {
-            Some(plan) => self.scan_stretch_vector(plan, p, fast_check, exit),
-            None => self.scan_stretch_unrolled(stride, p, fast_check, exit),
+        for (k, (plan, reach)) in tiers.iter().enumerate() {
+            let p = self.builder.use_var(self.ptr);
+            let fits = if stride > 0 {
+                self.builder
+                    .ins()
+                    .icmp_imm_s(IntCC::UnsignedLessThan, p, tape_len - reach)
+            } else {
+                self.builder
+                    .ins()
+                    .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, p, *reach)
+            };
+            let fast = self.builder.create_block();
+            let otherwise = if k + 1 < tiers.len() {
+                self.builder.create_block()
+            } else {
+                slow_step
+            };
+            self.builder.ins().brif(fits, fast, &[], otherwise, &[]);
+            // `fast` is reached only from this tier's check.
+            self.builder.switch_to_block(fast);
+            self.builder.seal_block(fast);
+            match plan {
+                Some(plan) => self.scan_stretch_vector(plan, p, fast_check, exit),
+                None => self.scan_stretch_unrolled(stride, p, fast_check, exit),
+            }
+            if k + 1 < tiers.len() {
+                // The next tier's check, reached only when this tier's stretch does not fit.
+                self.builder.switch_to_block(otherwise);
+                self.builder.seal_block(otherwise);
+            }
         }
-        // `fast_check` is reached from the entry and from the end of a stretch without a zero.
+        // `fast_check` is reached from the entry and from the end of every stretch without a zero.
         self.builder.seal_block(fast_check);
 
         self.scan_slow(span, stride, slow_step, exit);
@@ -140,51 +192,94 @@ impl FunctionTranslator<'_, '_> {
         let zeros = self.builder.ins().splat(types::I8X16, zero);
         // The windows need not be aligned.
         let unaligned = MemFlagsData::new().with_notrap();
-        let mut found: Option<Value> = None;
+        let mut folded: Option<Value> = None;
         for w in 0..plan.windows {
-            let offset = (plan.start + w * LANES) as i32;
+            let offset = plan.window_start(w) as i32;
             let bytes = self
                 .builder
                 .ins()
                 .load(types::I8X16, unaligned, base, offset);
-            let is_zero = self.builder.ins().icmp(IntCC::Equal, bytes, zeros);
-            let mut bits = self.builder.ins().vhigh_bits(types::I32, is_zero);
-            if w > 0 {
-                bits = self.builder.ins().ishl_imm_u(bits, w * LANES);
-            }
-            found = Some(match found {
-                Some(so_far) => self.builder.ins().bor(so_far, bits),
-                None => bits,
+            folded = Some(match folded {
+                Some(so_far) => self.builder.ins().umin(so_far, bytes),
+                None => bytes,
             });
         }
-        let mut zeros_at = found.expect("at least one window");
-        let all = (1u64 << plan.bytes()) - 1;
-        if plan.mask as u64 != all {
-            zeros_at = self.builder.ins().band_imm_u(zeros_at, plan.mask as i64);
-        }
+        let folded = folded.expect("at least one window");
+        let is_zero = self.builder.ins().icmp(IntCC::Equal, folded, zeros);
+        let bits = self.builder.ins().vhigh_bits(types::I32, is_zero);
+        let found = match plan.mask {
+            0xffff => bits,
+            mask => self.builder.ins().band_imm_u(bits, mask as i64),
+        };
         let hit = self.builder.create_block();
         let more = self.builder.create_block();
-        self.builder.ins().brif(zeros_at, hit, &[], more, &[]);
+        self.builder.ins().brif(found, hit, &[], more, &[]);
 
-        // The nearest zero: the lowest bit going right, the highest going left.
+        // A zero in one of the windows (once per scan): the windows are tested again one by one,
+        // nearest first, and the first with a zero cell has the nearest one: its lowest set bit going
+        // right, its highest going left. Each window is loaded again from an address of its own, so
+        // that the loads above stay single-use (folded into the minimum's operands).
         self.builder.switch_to_block(hit);
         self.builder.seal_block(hit);
-        let bit = if plan.stride > 0 {
-            self.builder.ins().ctz(zeros_at)
-        } else {
-            let leading = self.builder.ins().clz(zeros_at);
-            let highest = self.builder.ins().iconst(types::I32, 31);
-            self.builder.ins().isub(highest, leading)
-        };
-        let bit = self.builder.ins().uextend(self.env.ptr_ty, bit);
-        let at = self.builder.ins().iadd(p, bit);
-        let at = self.builder.ins().iadd_imm_s(at, plan.start);
-        self.builder.def_var(self.ptr, at);
-        self.builder.ins().jump(exit, &[]);
+        for w in 0..plan.windows {
+            let start = plan.window_start(w);
+            let bits = if w + 1 == plan.windows {
+                // The zero is in the last window, since it is in none before.
+                None
+            } else {
+                let window = self.builder.ins().iadd_imm_s(base, start);
+                let bytes = self.builder.ins().load(types::I8X16, unaligned, window, 0);
+                let is_zero = self.builder.ins().icmp(IntCC::Equal, bytes, zeros);
+                let bits = self.builder.ins().vhigh_bits(types::I32, is_zero);
+                Some(match plan.mask {
+                    0xffff => bits,
+                    mask => self.builder.ins().band_imm_u(bits, mask as i64),
+                })
+            };
+            let (bits, next_window) = match bits {
+                Some(bits) => {
+                    let here = self.builder.create_block();
+                    let next_window = self.builder.create_block();
+                    self.builder.ins().brif(bits, here, &[], next_window, &[]);
+                    self.builder.switch_to_block(here);
+                    self.builder.seal_block(here);
+                    (bits, Some(next_window))
+                }
+                None => {
+                    let bytes =
+                        self.builder
+                            .ins()
+                            .load(types::I8X16, unaligned, base, start as i32);
+                    let is_zero = self.builder.ins().icmp(IntCC::Equal, bytes, zeros);
+                    let bits = self.builder.ins().vhigh_bits(types::I32, is_zero);
+                    let bits = match plan.mask {
+                        0xffff => bits,
+                        mask => self.builder.ins().band_imm_u(bits, mask as i64),
+                    };
+                    (bits, None)
+                }
+            };
+            let byte = if plan.stride > 0 {
+                self.builder.ins().ctz(bits)
+            } else {
+                let leading = self.builder.ins().clz(bits);
+                let highest = self.builder.ins().iconst(types::I32, 31);
+                self.builder.ins().isub(highest, leading)
+            };
+            let byte = self.builder.ins().uextend(self.env.ptr_ty, byte);
+            let at = self.builder.ins().iadd(p, byte);
+            let at = self.builder.ins().iadd_imm_s(at, start);
+            self.builder.def_var(self.ptr, at);
+            self.builder.ins().jump(exit, &[]);
+            if let Some(next_window) = next_window {
+                self.builder.switch_to_block(next_window);
+                self.builder.seal_block(next_window);
+            }
+        }
 
         self.builder.switch_to_block(more);
         self.builder.seal_block(more);
-        let last = self.builder.ins().iadd_imm_s(p, plan.cells * plan.stride);
+        let last = self.builder.ins().iadd_imm_s(p, plan.cells() * plan.stride);
         self.builder.def_var(self.ptr, last);
         self.builder.ins().jump(next, &[]);
     }
