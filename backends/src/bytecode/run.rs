@@ -447,7 +447,7 @@ impl Bytecode {
 
     /// Runs a scan: steps by `stride` while the cell is not 0; a step off the tape re-runs the loop's
     /// source from here so the error is the reference's.
-    #[inline(never)]
+    #[inline(always)]
     fn scan(
         &self,
         tape: &mut [u8],
