@@ -60,6 +60,7 @@ pub(super) fn compile(program: &Program, planned: &PlannedIr) -> Result<Bytecode
         targets: Vec::new(),
         scans: Vec::new(),
         loop_headers: Vec::new(),
+        chains: Vec::new(),
         tape_len: planned.tape_len(),
     };
     // Whether each slot is inside a block after its first node: no jump may land there.
@@ -162,6 +163,7 @@ pub(super) fn compile(program: &Program, planned: &PlannedIr) -> Result<Bytecode
     bc.code.push(Insn::Halt);
     fuse(&mut bc.code);
     fuse_walks(&mut bc.code);
+    fuse_chains(&mut bc);
     check_targets(&bc, &inside)?;
     Ok(bc)
 }
@@ -316,6 +318,69 @@ fn fuse_walks(code: &mut [Insn]) {
     }
 }
 
+/// The most levels one [`Insn::DecChain`] covers (a cell reaches 0 within 255 decrements unless it
+/// starts at 0).
+const MAX_CHAIN: usize = 255;
+
+/// Whether slot `s` is a chain level: `-[` on the cell itself (the `AddLoopStart` of a one-node
+/// block, its `LoopStart` in the next slot).
+fn is_level(code: &[Insn], s: usize) -> bool {
+    matches!(
+        code.get(s),
+        Some(Insn::AddLoopStart {
+            offset: 0,
+            delta: 255,
+            ..
+        })
+    )
+}
+
+/// Whether the level at slot `s` has another level nested directly in it: its body is a guard that
+/// passes wherever the cell can be tested (offset 0 only: `lo = 0`, `limit = tape_len`) followed by
+/// a level.
+fn has_inner_level(code: &[Insn], s: usize, tape_len: usize) -> bool {
+    matches!(code.get(s + 2), Some(&Insn::Guard { lo: 0, limit, .. }) if limit as usize == tape_len)
+        && is_level(code, s + 3)
+}
+
+/// Turns every chain of two or more directly nested `-[` levels into [`Insn::DecChain`]s (one per
+/// level, each covering the levels inside it, at most [`MAX_CHAIN`]), filling the chain table.
+fn fuse_chains(bc: &mut Bytecode) {
+    let code = &mut bc.code;
+    let heads: Vec<usize> = (0..code.len())
+        .filter(|&s| {
+            is_level(code, s)
+                && !(s >= 3 && is_level(code, s - 3) && has_inner_level(code, s - 3, bc.tape_len))
+        })
+        .collect();
+    for head in heads {
+        // The levels from `head` inward, in segments of at most MAX_CHAIN levels.
+        let mut levels = vec![head];
+        while has_inner_level(code, *levels.last().unwrap(), bc.tape_len) {
+            levels.push(levels.last().unwrap() + 3);
+        }
+        for segment in levels.chunks(MAX_CHAIN) {
+            if segment.len() < 2 {
+                continue;
+            }
+            let first = bc.chains.len();
+            for &s in segment {
+                let Insn::AddLoopStart { exit, .. } = code[s] else {
+                    unreachable!("chain levels are AddLoopStart slots");
+                };
+                bc.chains.push(exit);
+            }
+            bc.chains.push((segment[segment.len() - 1] + 2) as u32);
+            for (m, &s) in segment.iter().enumerate() {
+                code[s] = Insn::DecChain {
+                    first: (first + m) as u32,
+                    count: (segment.len() - m) as u32,
+                };
+            }
+        }
+    }
+}
+
 /// A `Mul1`/`Mul2` followed by a `Mul1` (`offset_b`, `to_b`, `factor_b`) as one `MulMul1`, when every
 /// offset fits 16 bits.
 fn mul_mul1(first: Insn, offset_b: i32, to_b: i32, factor_b: u8) -> Option<Insn> {
@@ -369,6 +434,16 @@ fn check_targets(bc: &Bytecode, inside: &[bool]) -> Result<(), CompileError> {
             Insn::MoveLoopEnd { body, .. }
             | Insn::AddLoopEnd { body, .. }
             | Insn::SetLoopEnd { body, .. } => landing(body) && landing(next + 1),
+            Insn::DecChain { first, count } => {
+                let (first, count) = (first as usize, count as usize);
+                (1..=MAX_CHAIN).contains(&count)
+                    && landing(next)
+                    && matches!(bc.code.get(i + 1), Some(Insn::LoopStart { .. }))
+                    && bc
+                        .chains
+                        .get(first..=first + count)
+                        .is_some_and(|to| to.iter().all(|&t| landing(t)))
+            }
             Insn::Scan { .. } => landing(next),
             Insn::MoveScan { .. } => landing(next + 1),
             Insn::Guard { block, .. } => bc

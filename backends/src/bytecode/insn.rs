@@ -224,6 +224,21 @@ pub enum Insn {
         /// The loop's id.
         id: u32,
     },
+    /// A decrement-and-test chain `-[-[-[ ...` (a switch on the cell's value): this slot's
+    /// `AddLoopStart` (offset 0, delta -1) and the `count - 1` levels nested directly in it, each
+    /// level's body starting with a guard of offset 0 only and the next level's `AddLoopStart`.
+    /// With `c` the cell's value, the cell reaches 0 at level `c` (none when `c` is 0 or above
+    /// `count`): then it is set to 0, `c - 1` fuel is spent and execution continues at
+    /// `chains[first + c - 1]`, that level's exit; otherwise the cell is lowered by `count`,
+    /// `count` fuel is spent and execution continues at `chains[first + count]`, the innermost
+    /// level's body. With less fuel than `count` left, or a hook that may take loops over, it runs
+    /// as the plain decrement followed by the `LoopStart` in the next slot.
+    DecChain {
+        /// Index of this level's exit in the chain table ([`super::Bytecode::chain_targets`]).
+        first: u32,
+        /// Levels from this one inward (1 to 255).
+        count: u32,
+    },
     /// The end of the program.
     Halt,
 }

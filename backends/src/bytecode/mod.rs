@@ -126,6 +126,9 @@ pub struct Bytecode {
     targets: Vec<MulTarget>,
     scans: Vec<Span>,
     loop_headers: Vec<u32>,
+    /// Where decrement chains continue ([`Insn::DecChain`]): each chain's level exits in order, then
+    /// the innermost level's body.
+    chains: Vec<u32>,
     /// The tape length the guards' limits are for (the plan's).
     tape_len: usize,
 }
@@ -165,6 +168,11 @@ impl Bytecode {
     /// The multiply targets table `Mul` instructions index into.
     pub fn targets(&self) -> &[MulTarget] {
         &self.targets
+    }
+
+    /// The chain table [`Insn::DecChain`] instructions index into.
+    pub fn chain_targets(&self) -> &[u32] {
+        &self.chains
     }
 
     /// The source span of scan number `span` (as a `Scan` names it).

@@ -392,6 +392,36 @@ impl Bytecode {
                     *cell(tape, ptr, offset) = value;
                     loop_end!(body, id, pc + 2)
                 }
+                Insn::DecChain { first, count } => {
+                    let c = tape[ptr];
+                    if H::ACTIVE || (METERED && *fuel < count as u64) {
+                        // The plain `-`, then the `LoopStart` in the next slot (the hook asks at
+                        // every level; fuel may run out at any level).
+                        tape[ptr] = c.wrapping_sub(1);
+                        pc += 1;
+                        continue;
+                    }
+                    // Level `m` (from 1) finds the cell at `c - m`: the first zero is at level `c`
+                    // (when `c` is 0 the cell would need 256 levels, more than a chain has). The
+                    // guards between the levels cover offset 0 only: they pass wherever the cell
+                    // was just read.
+                    let (first, count) = (first as usize, count as usize);
+                    let level = c as usize;
+                    let target = if level.wrapping_sub(1) < count {
+                        tape[ptr] = 0;
+                        if METERED {
+                            *fuel -= level as u64 - 1;
+                        }
+                        self.chains[first + level - 1]
+                    } else {
+                        tape[ptr] = c.wrapping_sub(count as u8);
+                        if METERED {
+                            *fuel -= count as u64;
+                        }
+                        self.chains[first + count]
+                    };
+                    enter!(target as usize)
+                }
                 Insn::Halt => break Ok(()),
             }
             pc += 1;
@@ -417,7 +447,7 @@ impl Bytecode {
 
     /// Runs a scan: steps by `stride` while the cell is not 0; a step off the tape re-runs the loop's
     /// source from here so the error is the reference's.
-    #[inline(never)]
+    #[inline(always)]
     fn scan(
         &self,
         tape: &mut [u8],

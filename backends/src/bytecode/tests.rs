@@ -449,3 +449,51 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn decrement_chains_switch_on_the_cell_exactly() {
+    // The decode of a BF interpreter (`-[-[-[ ...` with a flag per level), a chain whose levels do
+    // work on the way out, and a chain of 300 levels (two segments; a 0 cell goes through all).
+    let deep = format!(",{}.{}", "[-".repeat(300), "]".repeat(300));
+    // Fuel is compared exactly where no loop is folded (folded loops charge nothing).
+    let cases = [
+        (
+            ",>+<[-[-[-[->[-]<]>[->+++<]<]>[->++<]<]>[->+<]<]>.".to_string(),
+            false,
+        ),
+        (",[-[-[-[>+<-]>+<]>++<]>+++<]>.<.".to_string(), false),
+        (",[>,<-[-[.>.<-]]]>.".to_string(), true),
+        (deep, true),
+    ];
+    for (src, exact_fuel) in &cases {
+        let bc = bytecode_of(src);
+        assert!(
+            bc.code()
+                .iter()
+                .any(|i| matches!(i, Insn::DecChain { count, .. } if *count >= 2)),
+            "{src}: {:?}",
+            bc.code()
+        );
+        for value in [0u8, 1, 2, 3, 4, 5, 6, 7, 200, 254, 255] {
+            let input = [value, 3, 2, 1];
+            for config in [
+                Config::default(),
+                Config::new(1, EofPolicy::Zero, None).unwrap(),
+                Config::new(2, EofPolicy::Zero, None).unwrap(),
+            ] {
+                assert_agree(src, &config, &input);
+            }
+            // Every fuel budget up to what the run needs: out of fuel at the same level.
+            let (full, _) = both(src, &Config::default().with_fuel(Some(10_000)), &input);
+            for fuel in 0..=full.fuel_used.min(400) + 1 {
+                let config = Config::default().with_fuel(Some(fuel));
+                agree_where_decided(src, &config, &input);
+                if *exact_fuel {
+                    let (expected, got) = both(src, &config, &input);
+                    assert!(compare(&expected, &got).is_none(), "{src} {value} {fuel}");
+                    assert_eq!(got.fuel_used, expected.fuel_used, "{src} {value} {fuel}");
+                }
+            }
+        }
+    }
+}

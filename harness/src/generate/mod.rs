@@ -121,12 +121,13 @@ pub const LEAF_WEIGHTS: [(LeafKind, u32); 9] = [
 ];
 
 /// Loop piece kinds with their weights, shared by both generators.
-pub const NODE_WEIGHTS: [(NodeKind, u32); 5] = [
+pub const NODE_WEIGHTS: [(NodeKind, u32); 6] = [
     (NodeKind::Counted, 4),
     (NodeKind::Loop, 1),
     (NodeKind::Nest, 1),
     (NodeKind::CountingNest, 2),
     (NodeKind::Conditional, 2),
+    (NodeKind::Decode, 2),
 ];
 
 /// The kinds of leaf pieces.
@@ -166,6 +167,29 @@ pub enum NodeKind {
     CountingNest,
     /// A [`Piece::Loop`] ending in a clear, `[ body [-] ]`: a conditional that runs at most once.
     Conditional,
+    /// Directly nested decrement-and-test levels, `[-[-[- inner ]>+.<]>+.<]`: the opcode decode of a
+    /// BF interpreter (a switch on the cell's value), see [`decode_chain`].
+    Decode,
+}
+
+/// `levels` (at least 1) directly nested loops, each starting with `-`: innermost `[- inner ]`, and
+/// around it `[- level >+.<]`, which marks on the next cell (and prints) that control came back
+/// through this level.
+pub(crate) fn decode_chain(levels: u8, inner: Vec<Piece>) -> Piece {
+    let mut body = vec![Piece::Add(-1)];
+    body.extend(inner);
+    let mut level = Piece::Loop(body);
+    for _ in 1..levels.max(1) {
+        level = Piece::Loop(vec![
+            Piece::Add(-1),
+            level,
+            Piece::Move(1),
+            Piece::Add(1),
+            Piece::Output,
+            Piece::Move(-1),
+        ]);
+    }
+    level
 }
 
 /// The body of a [`NodeKind::CountingNest`] level: on the next cell, `add`, then a counting loop

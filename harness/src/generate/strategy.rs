@@ -7,7 +7,8 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
 
 use super::{
-    counting_level, weight, LeafKind, NodeKind, Piece, Shape, LEAF_WEIGHTS, MAX_DEPTH, NODE_WEIGHTS,
+    counting_level, decode_chain, weight, LeafKind, NodeKind, Piece, Shape, LEAF_WEIGHTS,
+    MAX_DEPTH, NODE_WEIGHTS,
 };
 
 fn small_nonzero(max: i8) -> impl Strategy<Value = i8> {
@@ -101,6 +102,8 @@ fn piece_at_depth(depth: u32) -> BoxedStrategy<Piece> {
                 body: counting_level(add, step, target, inner),
                 balanced: true,
             }),
+        w(Decode) => (2u8..=9, prop::collection::vec(inner.clone(), 0..2))
+            .prop_map(|(levels, inner)| decode_chain(levels, inner)),
         w(Conditional) => prop::collection::vec(inner, 0..3).prop_map(|mut body| {
             body.push(Piece::Clear(-1));
             Piece::Loop(body)
