@@ -217,6 +217,10 @@ impl fmt::Display for Op {
     }
 }
 
+/// The deepest loop level [`dump`] indents; deeper nodes carry their depth as a number instead, so
+/// the listing of a million nested loops stays linear in their count.
+pub const DUMP_MAX_INDENT: usize = 32;
+
 /// Renders IR one node per line, indented by loop depth, each with the source position it came from.
 pub fn dump(program: &Program, nodes: &[Node]) -> String {
     use std::fmt::Write as _;
@@ -233,7 +237,12 @@ pub fn dump(program: &Program, nodes: &[Node]) -> String {
         } else {
             "-".to_string()
         };
-        let _ = writeln!(out, "{at:>9}  {}{}", "  ".repeat(depth), node.op);
+        let indent = "  ".repeat(depth.min(DUMP_MAX_INDENT));
+        let _ = if depth > DUMP_MAX_INDENT {
+            writeln!(out, "{at:>9}  {indent}(depth {depth}) {}", node.op)
+        } else {
+            writeln!(out, "{at:>9}  {indent}{}", node.op)
+        };
         if node.op == Op::LoopStart {
             depth += 1;
         }
@@ -244,6 +253,21 @@ pub fn dump(program: &Program, nodes: &[Node]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deep_nest_dumps_in_linear_size() {
+        let depth = 20_000;
+        let source = format!("+{}{}", "[>".repeat(depth), "<-]".repeat(depth));
+        let program = Program::parse(source.as_str()).unwrap();
+        let nodes = lower(&program);
+        let text = dump(&program, &nodes);
+        let longest = text.lines().map(str::len).max().unwrap();
+        assert!(longest < 2 * DUMP_MAX_INDENT + 60, "{longest}");
+        assert!(
+            text.contains(&format!("(depth {depth}) ")),
+            "the depth is shown"
+        );
+    }
 
     #[test]
     fn lowering_is_one_node_per_command() {
