@@ -41,87 +41,115 @@ pub struct LoopSummary {
     pub io: bool,
 }
 
-impl LoopSummary {
-    fn write(&mut self, at: i64) {
-        self.touch(at);
-        if !self.written.contains(&at) {
-            self.written.push(at);
-        }
-    }
-
-    fn touch(&mut self, at: i64) {
-        if !self.touched.contains(&at) {
-            self.touched.push(at);
-        }
-    }
-
-    fn too_big(&self) -> bool {
-        self.touched.len() > MAX_LOOP_CELLS
-    }
-}
-
 /// For each `LoopStart`, the summary of its loop when it is balanced (other entries `None`).
+///
+/// The cells of the open loops are kept on two shared stacks (an inner loop's cells above its
+/// parent's, since only the innermost open loop grows), and a finished summary copies its cells out
+/// at their exact size: no vector grows per loop.
 pub fn summarize_loops(nodes: &[Node]) -> Vec<Option<LoopSummary>> {
+    /// An open loop: its `[`, the pointer relative to it, whether it is still a candidate (no scan,
+    /// not too big), whether it has input or output, and where its cells start on the stacks.
+    struct Open {
+        start: usize,
+        pos: i64,
+        ok: bool,
+        io: bool,
+        written: usize,
+        touched: usize,
+    }
+    /// Adds `at` to the region of `stack` from `base` on, unless it is there.
+    fn note(stack: &mut Vec<i64>, base: usize, at: i64) {
+        if !stack[base..].contains(&at) {
+            stack.push(at);
+        }
+    }
     let mut summaries: Vec<Option<LoopSummary>> = vec![None; nodes.len()];
-    // Open loops: index of the `[`, pointer relative to it, summary so far (`None` once not balanced).
-    let mut open: Vec<(usize, i64, Option<LoopSummary>)> = Vec::new();
+    let mut open: Vec<Open> = Vec::new();
+    let (mut written, mut touched): (Vec<i64>, Vec<i64>) = (Vec::new(), Vec::new());
     for (i, node) in nodes.iter().enumerate() {
         if matches!(node.op, Op::LoopStart) {
-            if let Some((_, pos, Some(s))) = open.last_mut() {
-                s.touch(*pos);
+            if let Some(top) = open.last() {
+                if top.ok {
+                    note(&mut touched, top.touched, top.pos);
+                }
             }
-            open.push((i, 0, Some(LoopSummary::default())));
+            open.push(Open {
+                start: i,
+                pos: 0,
+                ok: true,
+                io: false,
+                written: written.len(),
+                touched: touched.len(),
+            });
             continue;
         }
         if matches!(node.op, Op::LoopEnd) {
-            let (start, pos, summary) = open.pop().expect("IR loops are balanced");
-            let summary = summary.filter(|s| pos == 0 && !s.too_big());
-            if let Some((_, parent_pos, parent)) = open.last_mut() {
-                match (&summary, parent.as_mut()) {
-                    (Some(inner), Some(p)) => {
-                        for &w in &inner.written {
-                            p.write(*parent_pos + w);
+            let inner = open.pop().expect("IR loops are balanced");
+            let balanced =
+                inner.ok && inner.pos == 0 && touched.len() - inner.touched <= MAX_LOOP_CELLS;
+            let summary = balanced.then(|| LoopSummary {
+                written: written[inner.written..].to_vec(),
+                touched: touched[inner.touched..].to_vec(),
+                io: inner.io,
+            });
+            written.truncate(inner.written);
+            touched.truncate(inner.touched);
+            if let Some(parent) = open.last_mut() {
+                match &summary {
+                    Some(s) if parent.ok => {
+                        for &w in &s.written {
+                            note(&mut touched, parent.touched, parent.pos + w);
+                            note(&mut written, parent.written, parent.pos + w);
                         }
-                        for &t in &inner.touched {
-                            p.touch(*parent_pos + t);
+                        for &t in &s.touched {
+                            note(&mut touched, parent.touched, parent.pos + t);
                         }
-                        p.io |= inner.io;
+                        parent.io |= s.io;
+                        // Cells only accumulate, so a loop too big now stays too big.
+                        if touched.len() - parent.touched > MAX_LOOP_CELLS {
+                            parent.ok = false;
+                        }
                     }
-                    _ => *parent = None,
+                    _ => parent.ok = false,
                 }
             }
-            summaries[start] = summary;
+            summaries[inner.start] = summary;
             continue;
         }
-        let Some((_, pos, summary)) = open.last_mut() else {
+        let Some(top) = open.last_mut() else {
             continue;
         };
-        let Some(s) = summary.as_mut() else {
+        if !top.ok {
             continue;
+        }
+        let at = |offset: i32| top.pos + offset as i64;
+        let mut write = |at: i64| {
+            note(&mut touched, top.touched, at);
+            note(&mut written, top.written, at);
         };
-        let at = |offset: i32| *pos + offset as i64;
         match &node.op {
-            Op::Add { offset, .. } | Op::Set { offset, .. } => s.write(at(*offset)),
+            Op::Add { offset, .. } | Op::Set { offset, .. } => write(at(*offset)),
             Op::Input { offset } => {
-                s.write(at(*offset));
-                s.io = true;
+                write(at(*offset));
+                top.io = true;
             }
             Op::Output { offset } => {
-                s.touch(at(*offset));
-                s.io = true;
+                note(&mut touched, top.touched, at(*offset));
+                top.io = true;
             }
             Op::MulLoop { offset, targets } => {
-                s.write(at(*offset));
+                let from = at(*offset);
+                write(from);
                 for t in targets {
-                    s.write(at(*offset) + t.offset as i64);
+                    write(from + t.offset as i64);
                 }
             }
-            Op::Move { by } => *pos += *by as i64,
-            Op::Scan { .. } => *summary = None,
+            Op::Move { by } => top.pos += *by as i64,
+            Op::Scan { .. } => top.ok = false,
             Op::Guard { .. } | Op::LoopStart | Op::LoopEnd => {}
         }
-        if summary.as_ref().is_some_and(LoopSummary::too_big) {
-            *summary = None;
+        if touched.len() - top.touched > MAX_LOOP_CELLS {
+            top.ok = false;
         }
     }
     summaries
