@@ -408,8 +408,12 @@ impl KnownValues {
         }
         let mut open: Vec<Open> = Vec::new();
         for (i, node) in nodes.iter().enumerate() {
-            self.starts.push(self.facts.len() as u32);
-            self.record(tape, &node.op, i);
+            // A walk whose assumption failed is thrown away (only its retractions count): it
+            // records nothing from then on.
+            if held {
+                self.starts.push(self.facts.len() as u32);
+                self.record(tape, &node.op, i);
+            }
             match &node.op {
                 Op::LoopStart => match &self.summaries[i] {
                     Some(_)
