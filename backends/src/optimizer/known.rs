@@ -31,22 +31,45 @@ const OPTIMISTIC_ROUNDS: usize = 3;
 const ONCE: i64 = i64::MIN;
 
 /// What a balanced loop's body does to the tape, offsets relative to the loop cell.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LoopSummary {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoopSummary<'a> {
     /// The cells the body may write (an add, set, input, or a multiply-add target or source).
-    pub written: Vec<i64>,
+    pub written: &'a [i64],
     /// The cells the body reads or writes, the loop cell and inner loop cells included.
-    pub touched: Vec<i64>,
+    pub touched: &'a [i64],
     /// Whether the body (inner loops included) has an input or output.
     pub io: bool,
+}
+
+/// The summaries of a program's balanced loops, every cell list in one flat vector (no allocation
+/// per loop).
+#[derive(Clone, Debug, Default)]
+pub struct LoopSummaries {
+    /// The `written` then `touched` cells of each summarized loop, one loop after the other.
+    cells: Vec<i64>,
+    /// For each node: for a balanced loop's `[`, where its `written` starts, where its `touched`
+    /// starts and ends in `cells`, and its `io`.
+    of: Vec<Option<(u32, u32, u32, bool)>>,
+}
+
+impl LoopSummaries {
+    /// The summary of the loop whose `[` is node `index`, when it is balanced.
+    pub fn get(&self, index: usize) -> Option<LoopSummary<'_>> {
+        let (w, t, end, io) = (*self.of.get(index)?)?;
+        Some(LoopSummary {
+            written: &self.cells[w as usize..t as usize],
+            touched: &self.cells[t as usize..end as usize],
+            io,
+        })
+    }
 }
 
 /// For each `LoopStart`, the summary of its loop when it is balanced (other entries `None`).
 ///
 /// The cells of the open loops are kept on two shared stacks (an inner loop's cells above its
 /// parent's, since only the innermost open loop grows), and a finished summary copies its cells out
-/// at their exact size: no vector grows per loop.
-pub fn summarize_loops(nodes: &[Node]) -> Vec<Option<LoopSummary>> {
+/// into one flat vector.
+pub fn summarize_loops(nodes: &[Node]) -> LoopSummaries {
     /// An open loop: its `[`, the pointer relative to it, whether it is still a candidate (no scan,
     /// not too big), whether it has input or output, and where its cells start on the stacks.
     struct Open {
@@ -63,7 +86,10 @@ pub fn summarize_loops(nodes: &[Node]) -> Vec<Option<LoopSummary>> {
             stack.push(at);
         }
     }
-    let mut summaries: Vec<Option<LoopSummary>> = vec![None; nodes.len()];
+    let mut summaries = LoopSummaries {
+        cells: Vec::new(),
+        of: vec![None; nodes.len()],
+    };
     let mut open: Vec<Open> = Vec::new();
     let (mut written, mut touched): (Vec<i64>, Vec<i64>) = (Vec::new(), Vec::new());
     for (i, node) in nodes.iter().enumerate() {
@@ -87,21 +113,24 @@ pub fn summarize_loops(nodes: &[Node]) -> Vec<Option<LoopSummary>> {
             let inner = open.pop().expect("IR loops are balanced");
             let balanced =
                 inner.ok && inner.pos == 0 && touched.len() - inner.touched <= MAX_LOOP_CELLS;
-            let summary = balanced.then(|| LoopSummary {
-                written: written[inner.written..].to_vec(),
-                touched: touched[inner.touched..].to_vec(),
-                io: inner.io,
-            });
+            if balanced {
+                let cells = &mut summaries.cells;
+                let w = cells.len() as u32;
+                cells.extend_from_slice(&written[inner.written..]);
+                let t = cells.len() as u32;
+                cells.extend_from_slice(&touched[inner.touched..]);
+                summaries.of[inner.start] = Some((w, t, cells.len() as u32, inner.io));
+            }
             written.truncate(inner.written);
             touched.truncate(inner.touched);
             if let Some(parent) = open.last_mut() {
-                match &summary {
+                match summaries.get(inner.start) {
                     Some(s) if parent.ok => {
-                        for &w in &s.written {
+                        for &w in s.written {
                             note(&mut touched, parent.touched, parent.pos + w);
                             note(&mut written, parent.written, parent.pos + w);
                         }
-                        for &t in &s.touched {
+                        for &t in s.touched {
                             note(&mut touched, parent.touched, parent.pos + t);
                         }
                         parent.io |= s.io;
@@ -113,7 +142,6 @@ pub fn summarize_loops(nodes: &[Node]) -> Vec<Option<LoopSummary>> {
                     _ => parent.ok = false,
                 }
             }
-            summaries[inner.start] = summary;
             continue;
         }
         let Some(top) = open.last_mut() else {
@@ -344,7 +372,7 @@ pub struct KnownValues {
     starts: Vec<u32>,
     /// `(offset from the pointer, value)`.
     facts: Vec<(i32, u8)>,
-    summaries: Vec<Option<LoopSummary>>,
+    summaries: LoopSummaries,
 }
 
 impl KnownValues {
@@ -415,7 +443,7 @@ impl KnownValues {
                 self.record(tape, &node.op, i);
             }
             match &node.op {
-                Op::LoopStart => match &self.summaries[i] {
+                Op::LoopStart => match self.summaries.get(i) {
                     Some(_)
                         if matches!(tape.get(0), Some(k) if k != 0)
                             && assume.as_ref().is_some_and(|r| !r.contains(&(i, ONCE))) =>
@@ -426,7 +454,7 @@ impl KnownValues {
                     }
                     Some(summary) => {
                         let base = before.len();
-                        for &w in &summary.written {
+                        for &w in summary.written {
                             let value = tape.get(w);
                             let kept = value.is_some()
                                 && w != 0
@@ -517,7 +545,7 @@ impl KnownValues {
             }
             Op::LoopStart => {
                 note(&mut self.facts, 0);
-                if let Some(summary) = &self.summaries[index] {
+                if let Some(summary) = self.summaries.get(index) {
                     // `touched` has no repeats; the loop cell was recorded above.
                     for &t in summary.touched.iter().filter(|&&t| t != 0) {
                         note(&mut self.facts, t);
@@ -547,8 +575,8 @@ impl KnownValues {
     }
 
     /// The summary of the loop starting at node `index` when it is balanced.
-    pub fn summary(&self, index: usize) -> Option<&LoopSummary> {
-        self.summaries.get(index).and_then(Option::as_ref)
+    pub fn summary(&self, index: usize) -> Option<LoopSummary<'_>> {
+        self.summaries.get(index)
     }
 }
 
