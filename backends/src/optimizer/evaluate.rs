@@ -71,7 +71,7 @@ fn run_loop(
         return None;
     }
     let mut entry: BTreeMap<i64, u8> = BTreeMap::new();
-    for &at in &summary.touched {
+    for &at in summary.touched {
         entry.insert(at, known.before(start, i32::try_from(at).ok()?)?);
     }
     if entry.get(&0).copied().unwrap_or(0) == 0 {

@@ -31,99 +31,153 @@ const OPTIMISTIC_ROUNDS: usize = 3;
 const ONCE: i64 = i64::MIN;
 
 /// What a balanced loop's body does to the tape, offsets relative to the loop cell.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LoopSummary {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoopSummary<'a> {
     /// The cells the body may write (an add, set, input, or a multiply-add target or source).
-    pub written: Vec<i64>,
+    pub written: &'a [i64],
     /// The cells the body reads or writes, the loop cell and inner loop cells included.
-    pub touched: Vec<i64>,
+    pub touched: &'a [i64],
     /// Whether the body (inner loops included) has an input or output.
     pub io: bool,
 }
 
-impl LoopSummary {
-    fn write(&mut self, at: i64) {
-        self.touch(at);
-        if !self.written.contains(&at) {
-            self.written.push(at);
-        }
-    }
+/// The summaries of a program's balanced loops, every cell list in one flat vector (no allocation
+/// per loop).
+#[derive(Clone, Debug, Default)]
+pub struct LoopSummaries {
+    /// The `written` then `touched` cells of each summarized loop, one loop after the other.
+    cells: Vec<i64>,
+    /// For each node: for a balanced loop's `[`, where its `written` starts, where its `touched`
+    /// starts and ends in `cells`, and its `io`.
+    of: Vec<Option<(u32, u32, u32, bool)>>,
+}
 
-    fn touch(&mut self, at: i64) {
-        if !self.touched.contains(&at) {
-            self.touched.push(at);
-        }
-    }
-
-    fn too_big(&self) -> bool {
-        self.touched.len() > MAX_LOOP_CELLS
+impl LoopSummaries {
+    /// The summary of the loop whose `[` is node `index`, when it is balanced.
+    pub fn get(&self, index: usize) -> Option<LoopSummary<'_>> {
+        let (w, t, end, io) = (*self.of.get(index)?)?;
+        Some(LoopSummary {
+            written: &self.cells[w as usize..t as usize],
+            touched: &self.cells[t as usize..end as usize],
+            io,
+        })
     }
 }
 
-/// For each `LoopStart`, the summary of its loop when it is balanced (other entries `None`). Boxed:
-/// one entry per node, and most are `None` (8 bytes each instead of a summary's 56; on a million
-/// nested loops, 7 M IR nodes, this table was the largest allocation of the optimizer).
-pub fn summarize_loops(nodes: &[Node]) -> Vec<Option<Box<LoopSummary>>> {
-    let mut summaries: Vec<Option<Box<LoopSummary>>> = vec![None; nodes.len()];
-    // Open loops: index of the `[`, pointer relative to it, summary so far (`None` once not balanced).
-    let mut open: Vec<(usize, i64, Option<LoopSummary>)> = Vec::new();
+/// For each `LoopStart`, the summary of its loop when it is balanced (other entries `None`).
+///
+/// The cells of the open loops are kept on two shared stacks (an inner loop's cells above its
+/// parent's, since only the innermost open loop grows), and a finished summary copies its cells out
+/// into one flat vector.
+pub fn summarize_loops(nodes: &[Node]) -> LoopSummaries {
+    /// An open loop: its `[`, the pointer relative to it, whether it is still a candidate (no scan,
+    /// not too big), whether it has input or output, and where its cells start on the stacks.
+    struct Open {
+        start: usize,
+        pos: i64,
+        ok: bool,
+        io: bool,
+        written: usize,
+        touched: usize,
+    }
+    /// Adds `at` to the region of `stack` from `base` on, unless it is there.
+    fn note(stack: &mut Vec<i64>, base: usize, at: i64) {
+        if !stack[base..].contains(&at) {
+            stack.push(at);
+        }
+    }
+    let mut summaries = LoopSummaries {
+        cells: Vec::new(),
+        of: vec![None; nodes.len()],
+    };
+    let mut open: Vec<Open> = Vec::new();
+    let (mut written, mut touched): (Vec<i64>, Vec<i64>) = (Vec::new(), Vec::new());
     for (i, node) in nodes.iter().enumerate() {
         if matches!(node.op, Op::LoopStart) {
-            if let Some((_, pos, Some(s))) = open.last_mut() {
-                s.touch(*pos);
+            if let Some(top) = open.last() {
+                if top.ok {
+                    note(&mut touched, top.touched, top.pos);
+                }
             }
-            open.push((i, 0, Some(LoopSummary::default())));
+            open.push(Open {
+                start: i,
+                pos: 0,
+                ok: true,
+                io: false,
+                written: written.len(),
+                touched: touched.len(),
+            });
             continue;
         }
         if matches!(node.op, Op::LoopEnd) {
-            let (start, pos, summary) = open.pop().expect("IR loops are balanced");
-            let summary = summary.filter(|s| pos == 0 && !s.too_big());
-            if let Some((_, parent_pos, parent)) = open.last_mut() {
-                match (&summary, parent.as_mut()) {
-                    (Some(inner), Some(p)) => {
-                        for &w in &inner.written {
-                            p.write(*parent_pos + w);
+            let inner = open.pop().expect("IR loops are balanced");
+            let balanced =
+                inner.ok && inner.pos == 0 && touched.len() - inner.touched <= MAX_LOOP_CELLS;
+            if balanced {
+                let cells = &mut summaries.cells;
+                let w = cells.len() as u32;
+                cells.extend_from_slice(&written[inner.written..]);
+                let t = cells.len() as u32;
+                cells.extend_from_slice(&touched[inner.touched..]);
+                summaries.of[inner.start] = Some((w, t, cells.len() as u32, inner.io));
+            }
+            written.truncate(inner.written);
+            touched.truncate(inner.touched);
+            if let Some(parent) = open.last_mut() {
+                match summaries.get(inner.start) {
+                    Some(s) if parent.ok => {
+                        for &w in s.written {
+                            note(&mut touched, parent.touched, parent.pos + w);
+                            note(&mut written, parent.written, parent.pos + w);
                         }
-                        for &t in &inner.touched {
-                            p.touch(*parent_pos + t);
+                        for &t in s.touched {
+                            note(&mut touched, parent.touched, parent.pos + t);
                         }
-                        p.io |= inner.io;
+                        parent.io |= s.io;
+                        // Cells only accumulate, so a loop too big now stays too big.
+                        if touched.len() - parent.touched > MAX_LOOP_CELLS {
+                            parent.ok = false;
+                        }
                     }
-                    _ => *parent = None,
+                    _ => parent.ok = false,
                 }
             }
-            summaries[start] = summary.map(Box::new);
             continue;
         }
-        let Some((_, pos, summary)) = open.last_mut() else {
+        let Some(top) = open.last_mut() else {
             continue;
         };
-        let Some(s) = summary.as_mut() else {
+        if !top.ok {
             continue;
+        }
+        let at = |offset: i32| top.pos + offset as i64;
+        let mut write = |at: i64| {
+            note(&mut touched, top.touched, at);
+            note(&mut written, top.written, at);
         };
-        let at = |offset: i32| *pos + offset as i64;
         match &node.op {
-            Op::Add { offset, .. } | Op::Set { offset, .. } => s.write(at(*offset)),
+            Op::Add { offset, .. } | Op::Set { offset, .. } => write(at(*offset)),
             Op::Input { offset } => {
-                s.write(at(*offset));
-                s.io = true;
+                write(at(*offset));
+                top.io = true;
             }
             Op::Output { offset } => {
-                s.touch(at(*offset));
-                s.io = true;
+                note(&mut touched, top.touched, at(*offset));
+                top.io = true;
             }
             Op::MulLoop { offset, targets } => {
-                s.write(at(*offset));
+                let from = at(*offset);
+                write(from);
                 for t in targets {
-                    s.write(at(*offset) + t.offset as i64);
+                    write(from + t.offset as i64);
                 }
             }
-            Op::Move { by } => *pos += *by as i64,
-            Op::Scan { .. } => *summary = None,
+            Op::Move { by } => top.pos += *by as i64,
+            Op::Scan { .. } => top.ok = false,
             Op::Guard { .. } | Op::LoopStart | Op::LoopEnd => {}
         }
-        if summary.as_ref().is_some_and(LoopSummary::too_big) {
-            *summary = None;
+        if touched.len() - top.touched > MAX_LOOP_CELLS {
+            top.ok = false;
         }
     }
     summaries
@@ -318,7 +372,7 @@ pub struct KnownValues {
     starts: Vec<u32>,
     /// `(offset from the pointer, value)`.
     facts: Vec<(i32, u8)>,
-    summaries: Vec<Option<Box<LoopSummary>>>,
+    summaries: LoopSummaries,
 }
 
 impl KnownValues {
@@ -382,10 +436,14 @@ impl KnownValues {
         }
         let mut open: Vec<Open> = Vec::new();
         for (i, node) in nodes.iter().enumerate() {
-            self.starts.push(self.facts.len() as u32);
-            self.record(tape, &node.op, i);
+            // A walk whose assumption failed is thrown away (only its retractions count): it
+            // records nothing from then on.
+            if held {
+                self.starts.push(self.facts.len() as u32);
+                self.record(tape, &node.op, i);
+            }
             match &node.op {
-                Op::LoopStart => match &self.summaries[i] {
+                Op::LoopStart => match self.summaries.get(i) {
                     Some(_)
                         if matches!(tape.get(0), Some(k) if k != 0)
                             && assume.as_ref().is_some_and(|r| !r.contains(&(i, ONCE))) =>
@@ -396,7 +454,7 @@ impl KnownValues {
                     }
                     Some(summary) => {
                         let base = before.len();
-                        for &w in &summary.written {
+                        for &w in summary.written {
                             let value = tape.get(w);
                             let kept = value.is_some()
                                 && w != 0
@@ -487,7 +545,7 @@ impl KnownValues {
             }
             Op::LoopStart => {
                 note(&mut self.facts, 0);
-                if let Some(summary) = &self.summaries[index] {
+                if let Some(summary) = self.summaries.get(index) {
                     // `touched` has no repeats; the loop cell was recorded above.
                     for &t in summary.touched.iter().filter(|&&t| t != 0) {
                         note(&mut self.facts, t);
@@ -517,8 +575,8 @@ impl KnownValues {
     }
 
     /// The summary of the loop starting at node `index` when it is balanced.
-    pub fn summary(&self, index: usize) -> Option<&LoopSummary> {
-        self.summaries.get(index).and_then(Option::as_deref)
+    pub fn summary(&self, index: usize) -> Option<LoopSummary<'_>> {
+        self.summaries.get(index)
     }
 }
 

@@ -312,6 +312,20 @@ impl std::hash::Hasher for FastHasher {
     }
 }
 
+/// Empties a scratch map or set that is reused block after block: cleared while small, replaced when
+/// one large block grew it (clearing costs its capacity, which must not be paid per block).
+pub(crate) fn reset_scratch<T: Default>(
+    scratch: &mut T,
+    capacity: usize,
+    clear: impl FnOnce(&mut T),
+) {
+    if capacity > 64 {
+        *scratch = T::default();
+    } else {
+        clear(scratch);
+    }
+}
+
 /// The known-value analysis of one IR, kept for the next pass that needs it.
 ///
 /// The analysis depends on the ops alone (not on spans), and the ops it belongs to are remembered
@@ -500,7 +514,10 @@ fn fold_loops_at(
 
 /// Applies `rewrite` to every straight-line block (maximal run of [`in_block`] nodes), keeping the
 /// nodes between blocks as they are.
-fn map_blocks(nodes: Vec<Node>, rewrite: impl Fn(Vec<Node>) -> Vec<Node>) -> Vec<Node> {
+///
+/// The block buffer is reused: the vector `rewrite` returns becomes the next block's buffer once its
+/// nodes are moved out, so blocks cost no allocation each (most blocks are a handful of nodes).
+fn map_blocks(nodes: Vec<Node>, mut rewrite: impl FnMut(Vec<Node>) -> Vec<Node>) -> Vec<Node> {
     let mut out = Vec::with_capacity(nodes.len());
     let mut block = Vec::new();
     for node in nodes {
@@ -508,7 +525,9 @@ fn map_blocks(nodes: Vec<Node>, rewrite: impl Fn(Vec<Node>) -> Vec<Node>) -> Vec
             block.push(node);
         } else {
             if !block.is_empty() {
-                out.extend(rewrite(std::mem::take(&mut block)));
+                let mut done = rewrite(std::mem::take(&mut block));
+                out.append(&mut done);
+                block = done;
             }
             out.push(node);
         }

@@ -153,6 +153,19 @@ pub(crate) fn inverse(d: u8) -> u8 {
 /// The multiply-add equivalent to a loop with this body, when there is one. `entry` gives the value a
 /// cell (offset from the loop cell) is known to hold before the loop.
 fn affine_loop(body: &[Node], entry: impl Fn(i64) -> Option<u8>) -> Option<Op> {
+    // `one_iteration` rejects a body with any other op, or whose moves do not add up to 0 (it ends
+    // elsewhere, or strays out of range on the way): say so before building any map.
+    let mut moved = 0i64;
+    for node in body {
+        match node.op {
+            Op::Move { by } => moved += by as i64,
+            Op::Add { .. } | Op::Set { .. } | Op::MulLoop { .. } => {}
+            _ => return None,
+        }
+    }
+    if moved != 0 {
+        return None;
+    }
     // Find the restored cells: those ending at a constant they also hold before the loop. Assuming
     // some are restored can reveal more (an inner multiply from a restored cell has a known result).
     let mut restored: BTreeMap<i64, u8> = BTreeMap::new();

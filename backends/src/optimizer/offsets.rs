@@ -27,10 +27,20 @@ use crate::ir::{Node, Op, Span};
 /// to the block's last node instead. Offsets stop growing at [`super::MAX_OFFSET`]: a move is put out
 /// early there.
 pub fn offsets(nodes: Vec<Node>) -> Vec<Node> {
-    map_blocks(nodes, offsets_block)
+    // One scratch map for every block's `combine_adds` (no allocation per block).
+    let mut open = Open::default();
+    map_blocks(nodes, |block| offsets_block(block, &mut open))
 }
 
-fn offsets_block(block: Vec<Node>) -> Vec<Node> {
+/// Cell offset -> index in the block's output of the add or set an add to that cell may fold into.
+type Open = HashMap<i32, usize, FastBuild>;
+
+fn offsets_block(block: Vec<Node>, open: &mut Open) -> Vec<Node> {
+    // One node is already in offset form: a move stays the block's one move (with its span), any
+    // other op keeps offset 0's shift, and nothing can combine.
+    if block.len() < 2 {
+        return block;
+    }
     let mut out: Vec<Node> = Vec::with_capacity(block.len());
     let mut pos = 0i64;
     let mut moves: Option<Span> = None;
@@ -80,15 +90,14 @@ fn offsets_block(block: Vec<Node>) -> Vec<Node> {
         (Some(span), Some(last)) if pos == 0 => last.span = last.span.merge(span),
         _ => put_move(&mut out, &mut pos, &mut moves),
     }
-    combine_adds(out)
+    combine_adds(out, open)
 }
 
 /// Folds each add into the latest earlier add or set of the same cell, unless an op in between
 /// reads or writes that cell. Runs on offset form (only the final node moves).
-fn combine_adds(block: Vec<Node>) -> Vec<Node> {
+fn combine_adds(block: Vec<Node>, open: &mut Open) -> Vec<Node> {
+    super::reset_scratch(open, open.capacity(), HashMap::clear);
     let mut out: Vec<Node> = Vec::with_capacity(block.len());
-    // Cell offset -> index in `out` of the add or set an add to that cell may fold into.
-    let mut open: HashMap<i32, usize, FastBuild> = HashMap::default();
     for node in block {
         match node.op {
             Op::Add { offset, delta } => {

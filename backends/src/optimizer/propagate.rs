@@ -40,7 +40,10 @@ pub fn propagate(nodes: Vec<Node>) -> Vec<Node> {
 pub(crate) fn propagate_with(mut nodes: Vec<Node>, cache: &mut FactsCache) -> Vec<Node> {
     let known = cache.get(&nodes);
     let partners = loop_partners(&nodes);
-    let mut out = Output::default();
+    let mut out = Output {
+        nodes: Vec::with_capacity(nodes.len()),
+        pending: None,
+    };
     // `]` of loops whose brackets were dropped.
     let mut dropped_ends = vec![false; nodes.len()];
     let mut i = 0;
@@ -112,15 +115,22 @@ pub(crate) fn propagate_with(mut nodes: Vec<Node>, cache: &mut FactsCache) -> Ve
         }
         i += 1;
     }
-    map_blocks(out.finish(), drop_dead_stores)
+    // One scratch set for every block (no allocation per block).
+    let mut overwritten = Overwritten::default();
+    map_blocks(out.finish(), |block| {
+        drop_dead_stores(block, &mut overwritten)
+    })
 }
 
 /// Removes adds, sets and multiply-adds whose every write a later set in the same block overwrites
 /// before anything reads it; each hands its span to the next node kept.
-fn drop_dead_stores(block: Vec<Node>) -> Vec<Node> {
+fn drop_dead_stores(block: Vec<Node>, overwritten: &mut Overwritten) -> Vec<Node> {
+    // Only a set makes a store dead: without one, every node stays.
+    if !block.iter().any(|node| matches!(node.op, Op::Set { .. })) {
+        return block;
+    }
     let mut kept: Vec<Node> = Vec::with_capacity(block.len());
-    // Cells (relative to the pointer at the block end) a later set overwrites, unread since.
-    let mut overwritten: HashSet<i64, FastBuild> = HashSet::default();
+    super::reset_scratch(overwritten, overwritten.capacity(), HashSet::clear);
     let mut pos = 0i64;
     for node in block.into_iter().rev() {
         let at = |offset: i32| pos + offset as i64;
@@ -158,6 +168,9 @@ fn drop_dead_stores(block: Vec<Node>) -> Vec<Node> {
     kept.reverse();
     kept
 }
+
+/// Cells (relative to the pointer at the block end) a later set overwrites, unread since.
+type Overwritten = HashSet<i64, FastBuild>;
 
 /// The pass's output, with spans waiting for the next block node.
 #[derive(Default)]
@@ -294,7 +307,10 @@ mod tests {
             .zip(block)
             .map(|(at, op)| Node::new(op, Span::single(at)))
             .collect();
-        drop_dead_stores(nodes).into_iter().map(|n| n.op).collect()
+        drop_dead_stores(nodes, &mut Overwritten::default())
+            .into_iter()
+            .map(|n| n.op)
+            .collect()
     }
 
     #[test]
