@@ -27,21 +27,27 @@ use codegen::{generate, Generated, Options};
 /// The `dynasm-opt` backend.
 pub struct DynasmOpt;
 
-/// The generated code of `program` under `config`, with the planned IR it came from.
+/// The generated code of `program` under `config`, annotated for a listing, with the planned IR it
+/// came from.
 pub fn compile_code(
     program: &Program,
     config: &Config,
+) -> Result<(PlannedIr, Generated), CompileError> {
+    compile_with(program, config, &Options::for_config(config).annotated())
+}
+
+/// The generated code of `program` under `config` with `options`, and its planned IR.
+fn compile_with(
+    program: &Program,
+    config: &Config,
+    options: &Options,
 ) -> Result<(PlannedIr, Generated), CompileError> {
     let planned = PlannedIr::new(
         program,
         crate::optimizer::optimize_default(program),
         config.tape_len(),
     )?;
-    let generated = generate(
-        &planned,
-        0..planned.nodes().len(),
-        &Options::for_config(config),
-    )?;
+    let generated = generate(&planned, 0..planned.nodes().len(), options)?;
     Ok((planned, generated))
 }
 
@@ -83,7 +89,7 @@ impl Backend for DynasmOpt {
         config: &Config,
     ) -> Result<Box<dyn Executable>, CompileError> {
         crate::jit::require_x86_64()?;
-        let (_, generated) = compile_code(program, config)?;
+        let (_, generated) = compile_with(program, config, &Options::for_config(config))?;
         load(program, config, &generated)
     }
 }

@@ -36,7 +36,13 @@ impl Facts {
     pub(super) fn of(nodes: &[Node]) -> Facts {
         let mut facts = Facts {
             cell_before: vec![None; nodes.len()],
-            blocks: Vec::new(),
+            // One layout per guard, sized up front (a doubling vector would hold up to twice that).
+            blocks: Vec::with_capacity(
+                nodes
+                    .iter()
+                    .filter(|n| matches!(n.op, Op::Guard { .. }))
+                    .count(),
+            ),
             innermost: vec![false; nodes.len()],
         };
         let mut cell = None;

@@ -96,6 +96,9 @@ pub struct Options {
     pub fuel: bool,
     /// Vector instructions for ±1 scans.
     pub simd: Simd,
+    /// Whether to record which part of the program each stretch of code is for (the listing of
+    /// `bfjit asm`); off for runs, where it would cost memory per node for nothing.
+    pub annotate: bool,
 }
 
 impl Options {
@@ -104,6 +107,15 @@ impl Options {
         Options {
             fuel: config.metered(),
             simd,
+            annotate: false,
+        }
+    }
+
+    /// These options with annotations recorded (for a listing).
+    pub fn annotated(self) -> Options {
+        Options {
+            annotate: true,
+            ..self
         }
     }
 
@@ -283,7 +295,11 @@ pub fn generate(
         tape_len: planned.tape_len(),
         options: *options,
         facts: Facts::of(nodes),
-        annotations: Vec::with_capacity(nodes.len() + 8),
+        annotations: if options.annotate {
+            Vec::with_capacity(nodes.len() + 8)
+        } else {
+            Vec::new()
+        },
         stubs: Vec::new(),
         ok_exit,
         fuel_exit,
@@ -322,6 +338,9 @@ const NOPS: [&[u8]; 9] = [
 
 impl Gen<'_> {
     fn mark(&mut self, part: Part) {
+        if !self.options.annotate {
+            return;
+        }
         let offset = self.ops.offset().0;
         if let Some(last) = self.annotations.last_mut() {
             if last.offset == offset {
