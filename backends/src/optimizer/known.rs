@@ -47,15 +47,22 @@ pub struct LoopSummary<'a> {
 pub struct LoopSummaries {
     /// The `written` then `touched` cells of each summarized loop, one loop after the other.
     cells: Vec<i64>,
-    /// For each node: for a balanced loop's `[`, where its `written` starts, where its `touched`
-    /// starts and ends in `cells`, and its `io`.
-    of: Vec<Option<(u32, u32, u32, bool)>>,
+    /// Per summarized loop: where its `written` starts, where its `touched` starts and ends in
+    /// `cells`, and its `io`.
+    loops: Vec<(u32, u32, u32, bool)>,
+    /// For each node: for a balanced loop's `[`, its index in `loops`; [`NOT_SUMMARIZED`] otherwise
+    /// (4 bytes a node: most nodes are not a summarized `[`).
+    of: Vec<u32>,
 }
+
+/// The `of` entry of a node that is not the `[` of a summarized loop.
+const NOT_SUMMARIZED: u32 = u32::MAX;
 
 impl LoopSummaries {
     /// The summary of the loop whose `[` is node `index`, when it is balanced.
     pub fn get(&self, index: usize) -> Option<LoopSummary<'_>> {
-        let (w, t, end, io) = (*self.of.get(index)?)?;
+        let at = *self.of.get(index)?;
+        let &(w, t, end, io) = self.loops.get(at as usize)?;
         Some(LoopSummary {
             written: &self.cells[w as usize..t as usize],
             touched: &self.cells[t as usize..end as usize],
@@ -88,7 +95,8 @@ pub fn summarize_loops(nodes: &[Node]) -> LoopSummaries {
     }
     let mut summaries = LoopSummaries {
         cells: Vec::new(),
-        of: vec![None; nodes.len()],
+        loops: Vec::new(),
+        of: vec![NOT_SUMMARIZED; nodes.len()],
     };
     let mut open: Vec<Open> = Vec::new();
     let (mut written, mut touched): (Vec<i64>, Vec<i64>) = (Vec::new(), Vec::new());
@@ -119,7 +127,8 @@ pub fn summarize_loops(nodes: &[Node]) -> LoopSummaries {
                 cells.extend_from_slice(&written[inner.written..]);
                 let t = cells.len() as u32;
                 cells.extend_from_slice(&touched[inner.touched..]);
-                summaries.of[inner.start] = Some((w, t, cells.len() as u32, inner.io));
+                summaries.of[inner.start] = summaries.loops.len() as u32;
+                summaries.loops.push((w, t, cells.len() as u32, inner.io));
             }
             written.truncate(inner.written);
             touched.truncate(inner.touched);
