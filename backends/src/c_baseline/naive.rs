@@ -38,6 +38,10 @@ use crate::syntax::Program;
 /// The `c-naive` backend.
 pub struct CNaive;
 
+/// Cells per piece of the tape in the child's state file (only pieces that are not all zero are
+/// written).
+const STATE_CHUNK: usize = 4096;
+
 /// The `c-naive` backend, as the registry lists it.
 pub static C_NAIVE: CNaive = CNaive;
 
@@ -212,6 +216,7 @@ pub fn translate(nodes: &[Node], config: &Config) -> Result<String, CompileError
 #define TAPE_LEN {tape_len}u
 #define REACH {reach}ull
 #define FUEL {fuel}ull
+#define CHUNK {chunk}u
 
 static unsigned char *tape;
 
@@ -223,7 +228,9 @@ static void on_fault(int sig, siginfo_t *info, void *context) {{
     _exit((unsigned char *)info->si_addr < tape ? {EXIT_LEFT} : {EXIT_RIGHT});
 }}
 
-/* Writes the final pointer, the fuel left and the tape to `path`; returns the exit code. */
+/* Writes the final pointer, the fuel left and the tape to `path`: of the tape, only the CHUNK-cell
+   pieces that are not all zero, each after its index (a huge tape, mostly zero, stays small on both
+   sides); returns the exit code. */
 static int finish(const char *path, unsigned char *slack, unsigned char *p, uint64_t fuel, int code) {{
     fflush(stdout);
     for (unsigned char *s = slack; s < tape; s++)
@@ -233,7 +240,16 @@ static int finish(const char *path, unsigned char *slack, unsigned char *p, uint
     FILE *f = fopen(path, "wb");
     if (!f) return {EXIT_SETUP};
     uint64_t header[2] = {{ (uint64_t)(p - tape), fuel }};
-    if (fwrite(header, sizeof header, 1, f) != 1 || fwrite(tape, 1, TAPE_LEN, f) != TAPE_LEN) return {EXIT_SETUP};
+    if (fwrite(header, sizeof header, 1, f) != 1) return {EXIT_SETUP};
+    for (size_t at = 0; at < TAPE_LEN; at += CHUNK) {{
+        size_t len = TAPE_LEN - at < CHUNK ? TAPE_LEN - at : CHUNK;
+        size_t i = 0;
+        while (i < len && !tape[at + i]) i++;
+        if (i == len) continue;
+        uint64_t index = at / CHUNK;
+        if (fwrite(&index, sizeof index, 1, f) != 1 || fwrite(tape + at, 1, len, f) != len)
+            return {EXIT_SETUP};
+    }}
     if (fclose(f)) return {EXIT_SETUP};
     return code;
 }}
@@ -265,6 +281,7 @@ int main(int argc, char **argv) {{
 "#,
         tape_len = config.tape_len(),
         fuel = config.fuel().unwrap_or(0),
+        chunk = STATE_CHUNK,
     )
     .map_err(fmt_err)?;
     if metered {
@@ -305,23 +322,42 @@ fn child_failed(message: String) -> Halt {
 }
 
 impl NaiveExecutable {
-    /// Reads the state file the child wrote: pointer, fuel left, tape.
+    /// Reads the state file the child wrote: pointer, fuel left, then the tape's nonzero
+    /// [`STATE_CHUNK`]-cell pieces, each after its index (the rest of the tape is zero).
     fn read_state(&self, path: &std::path::Path, status: Status) -> Halt {
         let bytes = match std::fs::read(path) {
-            Ok(bytes) if bytes.len() == 16 + self.tape_len => bytes,
+            Ok(bytes) if bytes.len() >= 16 => bytes,
             Ok(bytes) => return child_failed(format!("state file of {} bytes", bytes.len())),
             Err(e) => return child_failed(format!("cannot read its state file: {e}")),
         };
-        let word = |i: usize| {
+        let word = |at: usize| {
             let mut w = [0u8; 8];
-            w.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
+            w.copy_from_slice(&bytes[at..at + 8]);
             u64::from_ne_bytes(w)
         };
-        let fuel_left = word(1);
+        // Zeroed lazily by the allocator: only the pieces written below are touched.
+        let mut tape = vec![0u8; self.tape_len];
+        let mut at = 16;
+        while at < bytes.len() {
+            let piece = (at + 8 <= bytes.len())
+                .then(|| word(at))
+                .and_then(|index| usize::try_from(index).ok()?.checked_mul(STATE_CHUNK))
+                .filter(|&start| start < self.tape_len)
+                .and_then(|start| {
+                    let len = STATE_CHUNK.min(self.tape_len - start);
+                    Some((start, bytes.get(at + 8..at + 8 + len)?))
+                });
+            let Some((start, cells)) = piece else {
+                return child_failed(format!("state file malformed at byte {at}"));
+            };
+            tape[start..start + cells.len()].copy_from_slice(cells);
+            at += 8 + cells.len();
+        }
+        let fuel_left = word(8);
         Halt {
             status,
             pointer: word(0) as usize,
-            tape: bytes[16..].to_vec(),
+            tape,
             fuel_used: self
                 .fuel
                 .map_or(0, |budget| budget.saturating_sub(fuel_left)),

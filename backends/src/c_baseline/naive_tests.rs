@@ -151,3 +151,37 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_state_file_holds_only_the_nonzero_pieces_of_the_tape() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = super::NaiveExecutable {
+        exe: dir.path().join("unused"),
+        tape_len: super::STATE_CHUNK * 2 + 10,
+        fuel: Some(100),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let state = dir.path().join("state");
+    let header = |ptr: u64, fuel: u64| [ptr.to_ne_bytes(), fuel.to_ne_bytes()].concat();
+    // Piece 2 is the short last one (10 cells); piece 0 and 1 are absent, so zero.
+    let mut bytes = header(3, 40);
+    bytes.extend_from_slice(&2u64.to_ne_bytes());
+    bytes.extend_from_slice(&[7; 10]);
+    std::fs::write(&state, &bytes).unwrap();
+    let halt = exe.read_state(&state, Status::Ok);
+    assert_eq!(halt.status, Status::Ok);
+    assert_eq!((halt.pointer, halt.fuel_used), (3, 60));
+    assert_eq!(halt.tape.len(), exe.tape_len);
+    assert!(halt.tape[..super::STATE_CHUNK * 2].iter().all(|&c| c == 0));
+    assert_eq!(&halt.tape[super::STATE_CHUNK * 2..], &[7; 10]);
+    // A piece past the tape, a cut piece, or a cut header is a failed child, never a panic.
+    for bad in [
+        [header(0, 0), 3u64.to_ne_bytes().to_vec()].concat(),
+        [header(0, 0), 0u64.to_ne_bytes().to_vec(), vec![1; 5]].concat(),
+        header(0, 0)[..12].to_vec(),
+    ] {
+        std::fs::write(&state, &bad).unwrap();
+        let halt = exe.read_state(&state, Status::Ok);
+        assert!(matches!(halt.status, Status::Io(_)), "{:?}", halt.status);
+    }
+}
