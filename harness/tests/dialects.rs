@@ -18,6 +18,16 @@ fn bfjit(args: &[&str]) -> Output {
         .expect("bfjit runs")
 }
 
+/// The `.txt` report of the one reproducer written into `dir`.
+fn reproducer_report(dir: impl AsRef<Path>) -> String {
+    let txt = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "txt"))
+        .expect("a reproducer");
+    std::fs::read_to_string(txt).unwrap()
+}
+
 fn beef() -> &'static str {
     let found = Command::new("beef").arg("--help").output();
     assert!(
@@ -156,12 +166,7 @@ fn a_pinned_engine_keeps_its_tape_in_the_reproducer() {
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{stdout}");
-    let txt = std::fs::read_dir(out_dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "txt"))
-        .expect("a reproducer");
-    let txt = std::fs::read_to_string(txt).unwrap();
+    let txt = reproducer_report(out_dir.path());
     assert!(txt.contains("tape_len: 30000"), "{txt}");
 }
 
@@ -298,12 +303,7 @@ fn reduce_keeps_the_reproducer_inside_a_pinned_dialect() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
     assert!(stderr.contains("confirmed"), "{stderr}");
-    let txt = std::fs::read_dir(&out_dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "txt"))
-        .expect("a reproducer");
-    let txt = std::fs::read_to_string(txt).unwrap();
+    let txt = reproducer_report(&out_dir);
     assert!(txt.contains("tape_len: 30000"), "{txt}");
     assert!(txt.contains("eof: zero"), "{txt}");
     // A configuration the dialect does not allow is refused up front.
@@ -356,12 +356,7 @@ fn reduce_takes_its_engine_from_an_engines_file() {
         let (run, out_dir) = reduce(&extra, out);
         let stderr = String::from_utf8_lossy(&run.stderr);
         assert_eq!(run.status.code(), Some(3), "{extra:?}: {stderr}");
-        let txt = std::fs::read_dir(&out_dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.extension().is_some_and(|e| e == "txt"))
-            .expect("a reproducer");
-        let txt = std::fs::read_to_string(txt).unwrap();
+        let txt = reproducer_report(&out_dir);
         assert!(
             txt.contains("tape_len: 30000"),
             "{extra:?}: the file's dialect is kept: {txt}"

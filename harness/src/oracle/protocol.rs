@@ -356,34 +356,7 @@ impl Oracle {
     ) -> CaseReport {
         let config = case.config.with_fuel(Some(reference.outcome.fuel_used));
         let limit = self.run_limit.for_reference(reference.elapsed);
-        let outside: Vec<Option<String>> = which
-            .iter()
-            .map(|&i| self.engines[i].dialect().excludes(case, &reference))
-            .collect();
-        let inside: Vec<usize> = which
-            .iter()
-            .zip(&outside)
-            .filter(|(_, why)| why.is_none())
-            .map(|(&i, _)| i)
-            .collect();
-        let observed = self.run_engines(case, &config, &inside, true, limit);
-        let mut ran = judge(observed, |engine, observed| {
-            classify(&reference.outcome, engine, observed)
-        })
-        .into_iter();
-        let runs = which
-            .iter()
-            .zip(outside)
-            .map(|(&i, why)| match why {
-                Some(why) => EngineRun {
-                    engine: self.engines[i].name().to_string(),
-                    observed: Observed::Skipped(why.clone()),
-                    judgement: Judgement::OutsideDialect(why),
-                    elapsed: Duration::ZERO,
-                },
-                None => ran.next().expect("one run per engine inside its dialect"),
-            })
-            .collect();
+        let runs = self.judge_inside_dialects(case, which, &reference, &config, limit, classify);
         CaseReport {
             reference: reference.outcome,
             budget,
@@ -397,9 +370,32 @@ impl Oracle {
     /// get the `--timeout` floor and must still be running when it ends.
     fn compare_endless(&mut self, case: &Case, which: &[usize], probe: ReferenceRun) -> CaseReport {
         let config = case.config.with_fuel(Some(PROBE_FUEL));
+        let limit = self.run_limit.floor;
+        let runs =
+            self.judge_inside_dialects(case, which, &probe, &config, limit, classify_endless);
+        CaseReport {
+            reference: probe.outcome,
+            budget: PROBE_FUEL,
+            verdict: Verdict::Endless,
+            runs,
+        }
+    }
+
+    /// Runs the engines `which` whose dialect admits the case (given `reference`'s run of it) under
+    /// `config` and `limit`, judged by `judge_run` against the reference's outcome; the others are
+    /// reported outside their dialect. In engine order.
+    fn judge_inside_dialects(
+        &mut self,
+        case: &Case,
+        which: &[usize],
+        reference: &ReferenceRun,
+        config: &Config,
+        limit: Duration,
+        judge_run: fn(&bfjit_backends::Outcome, &str, &Observed) -> Judgement,
+    ) -> Vec<EngineRun> {
         let outside: Vec<Option<String>> = which
             .iter()
-            .map(|&i| self.engines[i].dialect().excludes(case, &probe))
+            .map(|&i| self.engines[i].dialect().excludes(case, reference))
             .collect();
         let inside: Vec<usize> = which
             .iter()
@@ -407,13 +403,12 @@ impl Oracle {
             .filter(|(_, why)| why.is_none())
             .map(|(&i, _)| i)
             .collect();
-        let limit = self.run_limit.floor;
-        let observed = self.run_engines(case, &config, &inside, true, limit);
+        let observed = self.run_engines(case, config, &inside, true, limit);
         let mut ran = judge(observed, |engine, observed| {
-            classify_endless(&probe.outcome, engine, observed)
+            judge_run(&reference.outcome, engine, observed)
         })
         .into_iter();
-        let runs = which
+        which
             .iter()
             .zip(outside)
             .map(|(&i, why)| match why {
@@ -425,13 +420,7 @@ impl Oracle {
                 },
                 None => ran.next().expect("one run per engine inside its dialect"),
             })
-            .collect();
-        CaseReport {
-            reference: probe.outcome,
-            budget: PROBE_FUEL,
-            verdict: Verdict::Endless,
-            runs,
-        }
+            .collect()
     }
 
     /// Runs the selected engines (externals only when `externals`), returning name, result, time.

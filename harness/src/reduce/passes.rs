@@ -176,10 +176,12 @@ pub fn shrink_distances(d: &mut Driver) -> bool {
         );
         let mut changes = Vec::new();
         for scope in scopes {
-            let inside: Vec<&Range<usize>> = moves
-                .iter()
-                .filter(|r| scope.start <= r.start && r.end <= scope.end)
-                .collect();
+            // Runs are disjoint and in program order, and no run crosses a bracket: the runs in a
+            // scope are one stretch of `moves`, found by binary search (no pass over every run
+            // per loop).
+            let first = moves.partition_point(|r| r.start < scope.start);
+            let end = moves.partition_point(|r| r.start < scope.end);
+            let inside = &moves[first..end];
             let Some(longest) = inside.iter().map(|r| r.len()).max() else {
                 continue;
             };
@@ -197,7 +199,7 @@ pub fn shrink_distances(d: &mut Driver) -> bool {
                     .iter()
                     .map(|r| {
                         let c = tree.kind(r.start).as_char() as u8;
-                        ((*r).clone(), vec![c; r.len().saturating_sub(j).max(1)])
+                        (r.clone(), vec![c; r.len().saturating_sub(j).max(1)])
                     })
                     .collect();
                 changes.push(Change::Program(Edit { parts }));
