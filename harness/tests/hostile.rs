@@ -612,3 +612,27 @@ fn fuzzing_with_a_tiny_timeout_leaves_nothing_behind() {
     assert!(matches!(out.status.code(), Some(0 | 3 | 4)), "{stderr}");
     assert_clean(tmp.path());
 }
+
+#[test]
+fn asm_lists_both_jits_and_names_them_for_any_other_backend() {
+    let tmp = tempfile::tempdir().unwrap();
+    let prog = tmp.path().join("p.bf");
+    std::fs::write(&prog, "++[->+<]>.").unwrap();
+    let p = prog.to_str().unwrap();
+    for backend in ["dynasm-opt", "cranelift"] {
+        let out = bfjit(&["asm", "--backend", backend, p], tmp.path());
+        let listing = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{backend}: {listing}");
+        assert!(
+            listing.contains("ret"),
+            "{backend}: no return in\n{listing}"
+        );
+    }
+    let out = bfjit(&["asm", "--backend", "bytecode", p], tmp.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("listable: dynasm-opt, cranelift"),
+        "{stderr}"
+    );
+}

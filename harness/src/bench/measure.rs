@@ -1,5 +1,5 @@
-//! Timing one cell (a backend on a workload: warm-up, then compile and run timed apart, every output
-//! verified) and one compile-time scaling series.
+//! Timing the cells of one workload (each backend: warm-up, then compile and run timed apart, the runs
+//! of all backends taken in rounds, every output verified) and one compile-time scaling series.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
@@ -9,6 +9,7 @@ use bfjit_backends::{
 };
 
 use super::results::{Cell, ScalingPoint, Stats, Verdict};
+use super::rounds::in_rounds;
 use super::{Plan, Step, Workload};
 use crate::case::panic_message;
 use crate::corpus::Mismatch;
@@ -96,10 +97,37 @@ pub(super) fn secs(d: Duration) -> String {
     }
 }
 
+/// A cell ready for its timed runs: warmed up, compiled (the compiles timed), its runs planned.
+pub struct Ready {
+    /// Backend name.
+    backend: String,
+    /// The last executable compiled, which the timed runs use.
+    executable: Box<dyn Executable>,
+    /// Timed compiles.
+    compiles: Vec<Duration>,
+    /// Timed runs planned (fewer than the plan's when the budget is short).
+    planned: usize,
+    /// One compile and run of the warm-up.
+    per_run: Duration,
+}
+
 /// Measures one backend on one workload.
 pub fn measure(backend: &dyn Backend, workload: &Workload, plan: &Plan) -> Cell {
+    match prepare(backend, workload, plan) {
+        Ok(ready) => time_in_rounds(vec![ready], workload, plan).remove(0),
+        Err(cell) => *cell,
+    }
+}
+
+/// Warms one cell up and times its compiles. Returns the cell ready for its timed runs, or the
+/// finished cell when nothing is left to time (a failure, or a warm-up over the cell budget).
+pub fn prepare(
+    backend: &dyn Backend,
+    workload: &Workload,
+    plan: &Plan,
+) -> Result<Ready, Box<Cell>> {
     if let Availability::Unsupported(why) = backend.availability() {
-        return failed_cell(backend, (Verdict::Unsupported, why));
+        return Err(Box::new(failed_cell(backend, (Verdict::Unsupported, why))));
     }
     let config = &workload.case.config;
     // Warm-up (also the probe that sizes the timed runs).
@@ -107,14 +135,13 @@ pub fn measure(backend: &dyn Backend, workload: &Workload, plan: &Plan) -> Cell 
     for _ in 0..plan.warmup.max(1) {
         match probe(backend, workload) {
             Ok(times) => probe_times = times,
-            Err(failure) => return failed_cell(backend, failure),
+            Err(failure) => return Err(Box::new(failed_cell(backend, failure))),
         }
     }
     let probe = probe_times;
     let per_run = probe.0 + probe.1;
-    let runs = plan.runs.max(1);
     if per_run > plan.cell_budget {
-        return Cell {
+        return Err(Box::new(Cell {
             backend: backend.name().to_string(),
             verdict: Verdict::Ok,
             detail: Some(format!(
@@ -127,10 +154,10 @@ pub fn measure(backend: &dyn Backend, workload: &Workload, plan: &Plan) -> Cell 
             capped: true,
             process: None,
             instructions: None,
-        };
+        }));
     }
     let fitting = (plan.cell_budget.as_secs_f64() / per_run.as_secs_f64().max(1e-9)) as usize;
-    let planned = runs.min(fitting.max(1));
+    let planned = plan.runs.max(1).min(fitting.max(1));
     let mut compiles = Vec::with_capacity(planned);
     let mut executable = None;
     for _ in 0..planned {
@@ -141,36 +168,62 @@ pub fn measure(backend: &dyn Backend, workload: &Workload, plan: &Plan) -> Cell 
                 compiles.push(time);
                 executable = Some(exe);
             }
-            Err(failure) => return failed_cell(backend, failure),
+            Err(failure) => return Err(Box::new(failed_cell(backend, failure))),
         }
     }
     let Some(executable) = executable else {
-        return failed_cell(backend, (Verdict::Failed, "no executable".to_string()));
+        return Err(Box::new(failed_cell(
+            backend,
+            (Verdict::Failed, "no executable".to_string()),
+        )));
     };
-    let mut run_times = Vec::with_capacity(planned);
-    for _ in 0..planned {
-        match timed_run(executable.as_ref(), workload) {
-            Ok(time) => run_times.push(time),
-            Err(failure) => return failed_cell(backend, failure),
-        }
-    }
-    let capped = planned < runs;
-    Cell {
+    Ok(Ready {
         backend: backend.name().to_string(),
-        verdict: Verdict::Ok,
-        detail: capped.then(|| {
-            format!(
-                "{planned} of {runs} runs: one compile and run took {}, and the budget per cell is {}",
-                secs(per_run),
-                secs(plan.cell_budget)
-            )
-        }),
-        compile: Stats::of(&compiles),
-        run: Stats::of(&run_times),
-        capped,
-        process: None,
-        instructions: None,
-    }
+        executable,
+        compiles,
+        planned,
+        per_run,
+    })
+}
+
+/// Times the runs of cells ready on one workload, in rounds (see [`super::rounds`]): each run is
+/// verified, and a cell whose run fails keeps the failure as its verdict.
+pub fn time_in_rounds(ready: Vec<Ready>, workload: &Workload, plan: &Plan) -> Vec<Cell> {
+    let planned: Vec<usize> = ready.iter().map(|r| r.planned).collect();
+    let results = in_rounds(&planned, |k| {
+        timed_run(ready[k].executable.as_ref(), workload)
+    });
+    let runs = plan.runs.max(1);
+    ready
+        .into_iter()
+        .zip(results)
+        .map(|(ready, result)| {
+            let run_times = match result {
+                Ok(times) => times,
+                Err((verdict, detail)) => {
+                    return Cell::without_time(&ready.backend, verdict, Some(detail))
+                }
+            };
+            let capped = ready.planned < runs;
+            Cell {
+                detail: capped.then(|| {
+                    format!(
+                        "{} of {runs} runs: one compile and run took {}, and the budget per cell is {}",
+                        ready.planned,
+                        secs(ready.per_run),
+                        secs(plan.cell_budget)
+                    )
+                }),
+                backend: ready.backend,
+                verdict: Verdict::Ok,
+                compile: Stats::of(&ready.compiles),
+                run: Stats::of(&run_times),
+                capped,
+                process: None,
+                instructions: None,
+            }
+        })
+        .collect()
 }
 
 /// Measures a backend's compile time on each scaling program (`(size, program)` pairs, ascending).

@@ -16,8 +16,12 @@
 //! process on an empty program) is measured apart. With `callgrind`, each cell's whole process is
 //! also run once under `valgrind --tool=callgrind` and its instructions counted.
 //!
-//! Modules: [`workload`] loads the benchmark programs, [`measure`] times one cell or one scaling
-//! series in process, [`process`] times whole processes, [`callgrind`] counts instructions,
+//! Side by side: on each workload, the timed runs of all backends are taken in rounds (each backend
+//! once per round, the order rotating), and so are the whole processes, so a machine whose speed
+//! drifts during the measurement slows every engine alike.
+//!
+//! Modules: [`workload`] loads the benchmark programs, [`measure`] times cells or one scaling series
+//! in process, [`process`] times whole processes, [`rounds`] orders timed runs in rounds, [`callgrind`] counts instructions,
 //! [`changes`] compares with an older run, [`results`] is the `results.json` schema,
 //! [`environment`] describes the machine; this module holds the plan and the run over every cell.
 
@@ -27,6 +31,7 @@ pub mod environment;
 pub mod measure;
 pub mod process;
 pub mod results;
+pub mod rounds;
 pub mod workload;
 
 use std::path::PathBuf;
@@ -213,82 +218,7 @@ pub fn run(
     }
     let mut workload_results = Vec::new();
     for workload in workloads {
-        let mut cells = Vec::new();
-        for &backend in backends {
-            progress(Step::Cell {
-                workload: workload.name(),
-                backend: backend.name(),
-            });
-            let cell = match predicted_compile(&scaling, backend.name(), workload.program.len()) {
-                Some((predicted, why)) if predicted > plan.compile_budget.as_secs_f64() => {
-                    Cell::without_time(
-                        backend.name(),
-                        Verdict::Skipped,
-                        Some(format!(
-                            "not measured: compiling its {} commands would take about {} ({why}), over the {} compile budget",
-                            workload.program.len(),
-                            secs(Duration::from_secs_f64(predicted)),
-                            secs(plan.compile_budget)
-                        )),
-                    )
-                }
-                _ => measure(backend, workload, plan),
-            };
-            let mut cell = cell;
-            if let (Some(exe), Verdict::Ok) = (&plan.bfjit, cell.verdict) {
-                let timed = Timed::Bfjit {
-                    exe: exe.clone(),
-                    backend: backend.name().to_string(),
-                };
-                match process::measure_process(&timed, workload, plan) {
-                    Ok((stats, _)) => cell.process = Some(stats),
-                    Err((verdict, detail)) => {
-                        cell = Cell::without_time(
-                            backend.name(),
-                            verdict,
-                            Some(format!("as a bfjit run process: {detail}")),
-                        )
-                    }
-                }
-                if plan.callgrind && cell.verdict == Verdict::Ok {
-                    count(&mut cell, &timed, workload, &mut notes);
-                }
-            }
-            if cell.verdict == Verdict::Skipped {
-                if let Some(detail) = &cell.detail {
-                    notes.push(format!("{} on {}: {detail}", cell.backend, workload.name()));
-                }
-            }
-            if cell.capped {
-                if let Some(detail) = &cell.detail {
-                    notes.push(format!("{} on {}: {detail}", cell.backend, workload.name()));
-                }
-            }
-            cells.push(cell);
-            progress(Step::Done);
-        }
-        for engine in &plan.externals {
-            progress(Step::Cell {
-                workload: workload.name(),
-                backend: &engine.name,
-            });
-            let mut cell = process::external_cell(engine, workload, plan);
-            if cell.verdict == Verdict::Skipped || cell.capped {
-                if let Some(detail) = &cell.detail {
-                    notes.push(format!("{} on {}: {detail}", cell.backend, workload.name()));
-                }
-            }
-            if plan.callgrind && cell.verdict == Verdict::Ok {
-                count(
-                    &mut cell,
-                    &Timed::External(engine.clone()),
-                    workload,
-                    &mut notes,
-                );
-            }
-            cells.push(cell);
-            progress(Step::Done);
-        }
+        let cells = measure_workload(backends, workload, plan, &scaling, &mut notes, progress);
         let config = config_text(&workload.case.config, false);
         workload_results.push(WorkloadResults {
             name: workload.name().to_string(),
@@ -323,6 +253,143 @@ pub fn run(
         baseline: None,
         changes: Vec::new(),
     }
+}
+
+/// Measures every backend and external engine on one workload. Each backend is warmed up and compiled
+/// in turn; then the in-process runs of all of them are timed in rounds, and then the whole processes
+/// (backends as `bfjit run` when the plan names the executable, and the external engines), also in
+/// rounds, so that every ratio between two cells compares runs made side by side.
+fn measure_workload(
+    backends: &[&dyn Backend],
+    workload: &Workload,
+    plan: &Plan,
+    scaling: &[ScalingPoint],
+    notes: &mut Vec<String>,
+    progress: &mut dyn FnMut(Step<'_>),
+) -> Vec<Cell> {
+    let mut cells: Vec<Option<Cell>> = vec![None; backends.len()];
+    let mut ready = Vec::new();
+    let mut ready_at = Vec::new();
+    for (k, &backend) in backends.iter().enumerate() {
+        progress(Step::Cell {
+            workload: workload.name(),
+            backend: backend.name(),
+        });
+        match predicted_compile(scaling, backend.name(), workload.program.len()) {
+            Some((predicted, why)) if predicted > plan.compile_budget.as_secs_f64() => {
+                cells[k] = Some(Cell::without_time(
+                    backend.name(),
+                    Verdict::Skipped,
+                    Some(format!(
+                        "not measured: compiling its {} commands would take about {} ({why}), over the {} compile budget",
+                        workload.program.len(),
+                        secs(Duration::from_secs_f64(predicted)),
+                        secs(plan.compile_budget)
+                    )),
+                ))
+            }
+            _ => match measure::prepare(backend, workload, plan) {
+                Ok(r) => {
+                    ready.push(r);
+                    ready_at.push(k);
+                }
+                Err(cell) => cells[k] = Some(*cell),
+            },
+        }
+        progress(Step::Done);
+    }
+    for (k, cell) in ready_at
+        .into_iter()
+        .zip(measure::time_in_rounds(ready, workload, plan))
+    {
+        cells[k] = Some(cell);
+    }
+    let mut cells: Vec<Cell> = cells.into_iter().flatten().collect();
+
+    // Whole processes: every verified backend (when the plan names `bfjit`), then the external engines.
+    let mut timed: Vec<(Option<usize>, Timed)> = Vec::new();
+    if let Some(exe) = &plan.bfjit {
+        for (k, cell) in cells.iter().enumerate() {
+            if cell.verdict == Verdict::Ok {
+                let backend = cell.backend.clone();
+                timed.push((
+                    Some(k),
+                    Timed::Bfjit {
+                        exe: exe.clone(),
+                        backend,
+                    },
+                ));
+            }
+        }
+    }
+    timed.extend(
+        plan.externals
+            .iter()
+            .map(|e| (None, Timed::External(e.clone()))),
+    );
+    let mut prepared = Vec::new();
+    let mut measured: Vec<Option<process::ProcessTimes>> = Vec::new();
+    let mut prepared_at = Vec::new();
+    for (k, (_, t)) in timed.iter().enumerate() {
+        if let Timed::External(engine) = t {
+            progress(Step::Cell {
+                workload: workload.name(),
+                backend: &engine.name,
+            });
+        }
+        match process::prepare_process(t, workload, plan) {
+            Ok(r) => {
+                prepared.push(r);
+                prepared_at.push(k);
+                measured.push(None);
+            }
+            Err(failure) => measured.push(Some(Err(failure))),
+        }
+        if matches!(t, Timed::External(_)) {
+            progress(Step::Done);
+        }
+    }
+    for (k, result) in prepared_at
+        .into_iter()
+        .zip(process::time_processes_in_rounds(&prepared, workload, plan))
+    {
+        measured[k] = Some(result);
+    }
+    for ((at, t), result) in timed.iter().zip(measured) {
+        let result = result.expect("every process cell was measured or failed");
+        let cell = match (at, t) {
+            (Some(k), _) => {
+                let cell = &mut cells[*k];
+                match result {
+                    Ok((stats, _)) => cell.process = Some(stats),
+                    Err((verdict, detail)) => {
+                        *cell = Cell::without_time(
+                            &cell.backend,
+                            verdict,
+                            Some(format!("as a bfjit run process: {detail}")),
+                        )
+                    }
+                }
+                cell
+            }
+            (None, Timed::External(engine)) => {
+                cells.push(process::external_cell(engine, result, plan));
+                cells.last_mut().expect("just pushed")
+            }
+            (None, Timed::Bfjit { .. }) => unreachable!("backends are numbered"),
+        };
+        if plan.callgrind && cell.verdict == Verdict::Ok {
+            count(cell, t, workload, notes);
+        }
+    }
+    for cell in &cells {
+        if cell.verdict == Verdict::Skipped || cell.capped {
+            if let Some(detail) = &cell.detail {
+                notes.push(format!("{} on {}: {detail}", cell.backend, workload.name()));
+            }
+        }
+    }
+    cells
 }
 
 /// Counts a verified cell's instructions with callgrind; a failure becomes a note.

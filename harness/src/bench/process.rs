@@ -14,6 +14,7 @@ use bfjit_backends::Config;
 
 use super::measure::secs;
 use super::results::{Cell, Stats, Verdict};
+use super::rounds::in_rounds;
 use super::{Plan, Workload};
 use crate::case::ExitInfo;
 use crate::dialect::{Dialect, Output};
@@ -131,37 +132,69 @@ fn outside_dialect(timed: &Timed, workload: &Workload) -> Option<String> {
 }
 
 /// Times `timed` as whole processes on `workload`: one untimed verified warm-up, then up to
-/// `plan.runs` timed and verified runs within the cell budget. Returns the statistics, or why there
-/// are none (`Skipped` outside the engine's dialect).
-pub fn measure_process(
+/// `plan.runs` timed and verified runs within the cell budget. Returns the statistics and whether the
+/// budget cut the runs short, or why there are none (`Skipped` outside the engine's dialect).
+pub fn measure_process(timed: &Timed, workload: &Workload, plan: &Plan) -> ProcessTimes {
+    let ready = prepare_process(timed, workload, plan)?;
+    time_processes_in_rounds(&[ready], workload, plan).remove(0)
+}
+
+/// A whole-process measurement: the statistics and whether the budget cut the runs short, or why
+/// there are none.
+pub type ProcessTimes = Result<(Stats, bool), (Verdict, String)>;
+
+/// A whole-process cell ready for its timed runs: warmed up, its runs planned.
+pub struct ProcessReady {
+    argv: Vec<String>,
+    planned: usize,
+}
+
+/// The untimed, verified warm-up of a whole-process cell, which sizes its timed runs to the budget.
+pub fn prepare_process(
     timed: &Timed,
     workload: &Workload,
     plan: &Plan,
-) -> Result<(Stats, bool), (Verdict, String)> {
+) -> Result<ProcessReady, (Verdict, String)> {
     if let Some(why) = outside_dialect(timed, workload) {
         return Err((Verdict::Skipped, why));
     }
     let argv = timed.command_line(&workload.case.path, &workload.case.config);
-    let input = &workload.case.input;
-    let warmup = process_group::run(&argv, input, PROCESS_TIMEOUT);
+    let warmup = process_group::run(&argv, &workload.case.input, PROCESS_TIMEOUT);
     verify(&warmup, workload)?;
-    let runs = plan.runs.max(1);
     let fitting =
         (plan.cell_budget.as_secs_f64() / warmup.elapsed.as_secs_f64().max(1e-9)) as usize;
-    let planned = runs.min(fitting.max(1));
-    let mut times = Vec::with_capacity(planned);
-    for _ in 0..planned {
-        let run = process_group::run(&argv, input, PROCESS_TIMEOUT);
-        verify(&run, workload)?;
-        times.push(run.elapsed);
-    }
-    let stats = Stats::of(&times).ok_or((Verdict::Failed, "no timed run".to_string()))?;
-    Ok((stats, planned < runs))
+    let planned = plan.runs.max(1).min(fitting.max(1));
+    Ok(ProcessReady { argv, planned })
 }
 
-/// A cell for an external engine: its whole-process time is its run time (there is no compile).
-pub fn external_cell(engine: &ExternalEngine, workload: &Workload, plan: &Plan) -> Cell {
-    match measure_process(&Timed::External(engine.clone()), workload, plan) {
+/// Times the whole processes of cells ready on one workload, in rounds (see [`super::rounds`]),
+/// verifying each. Per cell: the statistics and whether the budget cut its runs short, or its
+/// first failure.
+pub fn time_processes_in_rounds(
+    ready: &[ProcessReady],
+    workload: &Workload,
+    plan: &Plan,
+) -> Vec<ProcessTimes> {
+    let planned: Vec<usize> = ready.iter().map(|r| r.planned).collect();
+    let results = in_rounds(&planned, |k| {
+        let run = process_group::run(&ready[k].argv, &workload.case.input, PROCESS_TIMEOUT);
+        verify(&run, workload)?;
+        Ok(run.elapsed)
+    });
+    results
+        .into_iter()
+        .zip(ready)
+        .map(|(times, ready)| {
+            let stats = Stats::of(&times?).ok_or((Verdict::Failed, "no timed run".to_string()))?;
+            Ok((stats, ready.planned < plan.runs.max(1)))
+        })
+        .collect()
+}
+
+/// A cell for an external engine from its whole-process measurement: its whole-process time is its
+/// run time (there is no compile).
+pub fn external_cell(engine: &ExternalEngine, measured: ProcessTimes, plan: &Plan) -> Cell {
+    match measured {
         Ok((stats, capped)) => Cell {
             backend: engine.name.clone(),
             verdict: Verdict::Ok,

@@ -4,13 +4,13 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use bfjit_backends::dynasm_opt;
+use bfjit_backends::{cranelift, dynasm_opt};
 
 use super::common::{error, load_program, ConfigArgs};
 use super::{EXIT_OK, EXIT_USAGE};
 
 /// The backends whose code `bfjit asm` can list.
-const LISTABLE: &[&str] = &["dynasm-opt"];
+const LISTABLE: &[&str] = &["dynasm-opt", "cranelift"];
 
 /// Arguments of `bfjit asm`.
 #[derive(clap::Args, Debug)]
@@ -43,11 +43,18 @@ fn run(args: Args) -> Result<u8, u8> {
     }
     let program = load_program(&args.file)?;
     let config = args.config.config();
-    let (nodes, generated) = dynasm_opt::compile_code(&program, &config).map_err(|e| {
+    let failed = |e: bfjit_backends::CompileError| {
         error(format_args!("{}: {e}", args.backend));
         EXIT_USAGE
-    })?;
-    let text = dynasm_opt::disasm::listing(&program, nodes.nodes(), &generated);
+    };
+    let text = if args.backend == "cranelift" {
+        cranelift::compile_listed(&program, &config)
+            .map_err(failed)?
+            .1
+    } else {
+        let (nodes, generated) = dynasm_opt::compile_code(&program, &config).map_err(failed)?;
+        dynasm_opt::disasm::listing(&program, nodes.nodes(), &generated)
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     // A closed stdout (e.g. `| head`) is not an error worth reporting.
