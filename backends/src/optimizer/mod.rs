@@ -226,15 +226,18 @@ pub fn run_passes(nodes: Vec<Node>, passes: &PassList) -> Vec<Node> {
     // `mul`, `known` and `evaluate` each need the known-value analysis of their input; when the
     // passes between two of them changed nothing, the second reuses the first's analysis.
     let mut cache = FactsCache::default();
+    // A fingerprint instead of a copy keeps the driver's memory at one IR (see `fingerprint`); a
+    // round's end fingerprint is the next round's start one.
+    let mut before = fingerprint(&nodes);
     for _ in 0..MAX_ROUNDS {
-        // A fingerprint instead of a copy keeps the driver's memory at one IR (see `fingerprint`).
-        let before = fingerprint(&nodes);
         for pass in &passes.passes {
             nodes = pass.run_cached(nodes, &mut cache);
         }
-        if fingerprint(&nodes) == before {
+        let after = fingerprint(&nodes);
+        if after == before {
             break;
         }
+        before = after;
     }
     nodes
 }
@@ -391,7 +394,7 @@ fn encode(nodes: &[Node], out: &mut Vec<u32>) {
 /// the folded IR, not to the source.
 pub fn optimize(program: &Program, passes: &PassList) -> Vec<Node> {
     let lowered = if passes.passes.first() == Some(&Pass::FoldRuns) {
-        fold_runs(crate::ir::lower_iter(program))
+        fold_runs::fold_program(program)
     } else {
         lower(program)
     };

@@ -170,6 +170,14 @@ fn affine_loop(body: &[Node], entry: impl Fn(i64) -> Option<u8>) -> Option<Op> {
     // some are restored can reveal more (an inner multiply from a restored cell has a known result).
     let mut restored: BTreeMap<i64, u8> = BTreeMap::new();
     let mut cells = one_iteration(body, &restored)?;
+    // Restored cells never include the loop cell, and they only turn reads of other cells from
+    // unknown into constants: a loop cell that is set, untouched, or changed by an even amount now
+    // stays so. Such a loop is not affine whatever the facts, so none are asked for.
+    if !matches!(cells.get(&0), Some(Value::Gains(d)) if d % 2 == 1)
+        && !matches!(cells.get(&0), Some(Value::Unknown))
+    {
+        return None;
+    }
     for _ in 0..4 {
         let next: BTreeMap<i64, u8> = cells
             .iter()
