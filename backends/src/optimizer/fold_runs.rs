@@ -347,7 +347,7 @@ mod tests {
             format!("-{}", long('+', 1000)),
         ];
         for src in sources {
-            let program = Program::parse(&src).unwrap();
+            let program = Program::parse(src.as_str()).unwrap();
             let lowered = lower(&program);
             assert_eq!(
                 fold_program(&program),
@@ -371,7 +371,7 @@ mod tests {
                 let c = ['+', '-', '<', '>'][len % 4];
                 src.insert_str(at, &c.to_string().repeat(len));
             }
-            let program = Program::parse(&src).unwrap();
+            let program = Program::parse(src.as_str()).unwrap();
             let lowered = lower(&program);
             proptest::prop_assert_eq!(fold_program(&program), one_by_one(lowered.clone()));
             proptest::prop_assert_eq!(fold_runs(lowered.clone()), one_by_one(lowered));

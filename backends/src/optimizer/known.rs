@@ -387,6 +387,12 @@ pub struct KnownValues {
 impl KnownValues {
     /// Analyzes unguarded (or guarded) IR.
     pub fn analyze(nodes: &[Node]) -> KnownValues {
+        KnownValues::analyze_with(nodes, true).0
+    }
+
+    /// [`KnownValues::analyze`]; `optimistic: false` skips the optimistic walks and takes the
+    /// pessimistic one at once. Also returns whether an optimistic walk was the answer.
+    pub(crate) fn analyze_with(nodes: &[Node], optimistic: bool) -> (KnownValues, bool) {
         let mut summaries = summarize_loops(nodes);
         // Optimistic rounds first: a balanced loop is assumed to leave each cell it writes at the
         // value it had before the loop, unless a round showed otherwise. A round whose assumptions
@@ -395,7 +401,8 @@ impl KnownValues {
         let mut retracted = Retracted::default();
         // One abstract tape for every walk (its window is allocated once).
         let mut tape = Tape::new();
-        for round in 1..=OPTIMISTIC_ROUNDS {
+        let rounds = if optimistic { OPTIMISTIC_ROUNDS } else { 0 };
+        for round in 1..=rounds {
             let mut known = KnownValues {
                 summaries,
                 ..KnownValues::default()
@@ -405,7 +412,7 @@ impl KnownValues {
             let last = round == OPTIMISTIC_ROUNDS;
             let held = known.walk(nodes, &mut tape, Some(&mut retracted), last);
             if held {
-                return known;
+                return (known, true);
             }
             summaries = known.summaries;
         }
@@ -414,7 +421,7 @@ impl KnownValues {
             ..KnownValues::default()
         };
         known.walk(nodes, &mut tape, None, false);
-        known
+        (known, false)
     }
 
     /// One forward walk recording facts. With `assume`, balanced loops keep the cells they write at

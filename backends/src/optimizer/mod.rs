@@ -335,11 +335,28 @@ pub(crate) fn reset_scratch<T: Default>(
 /// exactly, in a compact encoding (two words a node for most ops, a fifth of a node): a lookup
 /// encodes the IR it is given and compares, so an analysis is only ever reused for the very ops it
 /// was computed on. Encoding and comparing cost a few instructions a node, the analysis hundreds.
-#[derive(Default)]
+///
+/// It also bounds the optimistic walks of the analysis (see `optimizer::known`): once an analysis
+/// in this run found none of its optimistic walks to hold, the later analyses of the run (of the same
+/// program, only simplified since) take the pessimistic walk at once. On the programs where they fail
+/// (`compiled.bf`, `nested.bf`, `fizzbuzz.bf`) the optimistic walks fail in every analysis of the
+/// run, a few times the cost of the walk that is the answer; where they hold, they hold every time.
 pub(crate) struct FactsCache {
     /// The encoded ops of `known` ([`encode`]).
     key: Vec<u32>,
     known: Option<known::KnownValues>,
+    /// Whether the next analysis tries the optimistic walks.
+    optimistic: bool,
+}
+
+impl Default for FactsCache {
+    fn default() -> FactsCache {
+        FactsCache {
+            key: Vec::new(),
+            known: None,
+            optimistic: true,
+        }
+    }
 }
 
 impl FactsCache {
@@ -349,7 +366,9 @@ impl FactsCache {
         encode(nodes, &mut key);
         if self.known.is_none() || key != self.key {
             self.key = key;
-            self.known = Some(known::KnownValues::analyze(nodes));
+            let (known, held) = known::KnownValues::analyze_with(nodes, self.optimistic);
+            self.optimistic &= held;
+            self.known = Some(known);
         }
         self.known.as_ref().expect("just filled")
     }
