@@ -23,8 +23,13 @@ use crate::syntax::Program;
 /// lowering makes) is folded in one step when that gives what folding it command by command gives,
 /// which is every run except one that passes through zero on the way (see [`Folder::push_run`]).
 pub fn fold_runs(nodes: impl IntoIterator<Item = Node>) -> Vec<Node> {
-    let mut folder = Folder::default();
-    let mut nodes = nodes.into_iter().peekable();
+    let nodes = nodes.into_iter();
+    // Folding never lengthens: the output fits in what the input says it has at least.
+    let mut folder = Folder {
+        out: Vec::with_capacity(nodes.size_hint().0),
+        pending: None,
+    };
+    let mut nodes = nodes.peekable();
     while let Some(node) = nodes.next() {
         let Some(limit) = unit_run_limit(&node) else {
             folder.push(node);

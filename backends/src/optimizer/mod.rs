@@ -537,9 +537,12 @@ fn fold_loops_at(
 /// Applies `rewrite` to every straight-line block (maximal run of [`in_block`] nodes), keeping the
 /// nodes between blocks as they are.
 ///
-/// The block buffer is reused: the vector `rewrite` returns becomes the next block's buffer once its
-/// nodes are moved out, so blocks cost no allocation each (most blocks are a handful of nodes).
-fn map_blocks(nodes: Vec<Node>, mut rewrite: impl FnMut(Vec<Node>) -> Vec<Node>) -> Vec<Node> {
+/// `rewrite` gets the block (to take its nodes from) and the output so far (to append the block's
+/// rewrite to): no vector is allocated per block, and the block buffer is reused.
+fn map_blocks(
+    nodes: Vec<Node>,
+    mut rewrite: impl FnMut(&mut Vec<Node>, &mut Vec<Node>),
+) -> Vec<Node> {
     let mut out = Vec::with_capacity(nodes.len());
     let mut block = Vec::new();
     for node in nodes {
@@ -547,15 +550,14 @@ fn map_blocks(nodes: Vec<Node>, mut rewrite: impl FnMut(Vec<Node>) -> Vec<Node>)
             block.push(node);
         } else {
             if !block.is_empty() {
-                let mut done = rewrite(std::mem::take(&mut block));
-                out.append(&mut done);
-                block = done;
+                rewrite(&mut block, &mut out);
+                block.clear();
             }
             out.push(node);
         }
     }
     if !block.is_empty() {
-        out.extend(rewrite(block));
+        rewrite(&mut block, &mut out);
     }
     out
 }
