@@ -393,16 +393,43 @@ impl KnownValues {
     /// [`KnownValues::analyze`]; `optimistic: false` skips the optimistic walks and takes the
     /// pessimistic one at once. Also returns whether an optimistic walk was the answer.
     pub(crate) fn analyze_with(nodes: &[Node], optimistic: bool) -> (KnownValues, bool) {
-        let mut summaries = summarize_loops(nodes);
-        // Optimistic rounds first: a balanced loop is assumed to leave each cell it writes at the
-        // value it had before the loop, unless a round showed otherwise. A round whose assumptions
-        // all hold is the answer (by induction over the iterations, each assumed cell holds its
-        // value at every iteration start); after OPTIMISTIC_ROUNDS the pessimistic walk is.
-        let mut retracted = Retracted::default();
+        let summaries = summarize_loops(nodes);
         // One abstract tape for every walk (its window is allocated once).
         let mut tape = Tape::new();
-        let rounds = if optimistic { OPTIMISTIC_ROUNDS } else { 0 };
-        for round in 1..=rounds {
+        let summaries = if optimistic {
+            match KnownValues::optimistic_walks(nodes, summaries, &mut tape) {
+                Ok(known) => return (known, true),
+                Err(summaries) => summaries,
+            }
+        } else {
+            summaries
+        };
+        let mut known = KnownValues {
+            summaries,
+            ..KnownValues::default()
+        };
+        known.walk(nodes, &mut tape, None, false);
+        (known, false)
+    }
+
+    /// Whether [`KnownValues::analyze`] of `nodes` is an optimistic walk (when not, it is the
+    /// pessimistic walk, which `analyze_with(nodes, false)` takes at once).
+    pub(crate) fn optimistic_holds(nodes: &[Node]) -> bool {
+        KnownValues::optimistic_walks(nodes, summarize_loops(nodes), &mut Tape::new()).is_ok()
+    }
+
+    /// The optimistic walks: a balanced loop is assumed to leave each cell it writes at the value it
+    /// had before the loop, unless a walk showed otherwise. A walk whose assumptions all hold is the
+    /// answer (by induction over the iterations, each assumed cell holds its value at every
+    /// iteration start); after [`OPTIMISTIC_ROUNDS`] failed walks, the summaries are handed back for
+    /// the pessimistic walk.
+    fn optimistic_walks(
+        nodes: &[Node],
+        mut summaries: LoopSummaries,
+        tape: &mut Tape,
+    ) -> Result<KnownValues, LoopSummaries> {
+        let mut retracted = Retracted::default();
+        for round in 1..=OPTIMISTIC_ROUNDS {
             let mut known = KnownValues {
                 summaries,
                 ..KnownValues::default()
@@ -410,18 +437,12 @@ impl KnownValues {
             // The last optimistic round stops at its first failed assumption: the pessimistic walk
             // is the answer then, and no later round needs the rest of what failed.
             let last = round == OPTIMISTIC_ROUNDS;
-            let held = known.walk(nodes, &mut tape, Some(&mut retracted), last);
-            if held {
-                return (known, true);
+            if known.walk(nodes, tape, Some(&mut retracted), last) {
+                return Ok(known);
             }
             summaries = known.summaries;
         }
-        let mut known = KnownValues {
-            summaries,
-            ..KnownValues::default()
-        };
-        known.walk(nodes, &mut tape, None, false);
-        (known, false)
+        Err(summaries)
     }
 
     /// One forward walk recording facts. With `assume`, balanced loops keep the cells they write at

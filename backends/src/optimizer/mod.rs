@@ -234,7 +234,8 @@ pub fn run_passes(nodes: Vec<Node>, passes: &PassList) -> Vec<Node> {
             nodes = pass.run_cached(nodes, &mut cache);
         }
         let after = fingerprint(&nodes);
-        if after == before {
+        // A round that changed nothing ends the rounds when its passes saw the full analysis.
+        if after == before && cache.is_full(&nodes) {
             break;
         }
         before = after;
@@ -337,16 +338,21 @@ pub(crate) fn reset_scratch<T: Default>(
 /// was computed on. Encoding and comparing cost a few instructions a node, the analysis hundreds.
 ///
 /// It also bounds the optimistic walks of the analysis (see `optimizer::known`): once an analysis
-/// in this run found none of its optimistic walks to hold, the later analyses of the run (of the same
-/// program, only simplified since) take the pessimistic walk at once. On the programs where they fail
-/// (`compiled.bf`, `nested.bf`, `fizzbuzz.bf`) the optimistic walks fail in every analysis of the
-/// run, a few times the cost of the walk that is the answer; where they hold, they hold every time.
+/// found none of its optimistic walks to hold, the later analyses of the run (of the same program,
+/// only simplified since) take the pessimistic walk at once. On the programs where they fail
+/// (`compiled.bf`, `nested.bf`, `fizzbuzz.bf`) they fail in every analysis, a few times the cost of
+/// the walk that is the answer; where they hold, they hold every time. A round that changes nothing
+/// ends the rounds only when its passes saw the full analysis ([`FactsCache::is_full`]), so the
+/// result is a fixed point of every pass with the full analysis, as without the bound: optimizing
+/// it again changes nothing.
 pub(crate) struct FactsCache {
     /// The encoded ops of `known` ([`encode`]).
     key: Vec<u32>,
     known: Option<known::KnownValues>,
     /// Whether the next analysis tries the optimistic walks.
     optimistic: bool,
+    /// Whether `known` is the full analysis (it tried the optimistic walks, or they fail).
+    full: bool,
 }
 
 impl Default for FactsCache {
@@ -355,6 +361,7 @@ impl Default for FactsCache {
             key: Vec::new(),
             known: None,
             optimistic: true,
+            full: false,
         }
     }
 }
@@ -364,13 +371,32 @@ impl FactsCache {
     pub(crate) fn get(&mut self, nodes: &[Node]) -> &known::KnownValues {
         let mut key = Vec::new();
         encode(nodes, &mut key);
-        if self.known.is_none() || key != self.key {
+        if self.known.is_none() || key != self.key || (self.optimistic && !self.full) {
             self.key = key;
             let (known, held) = known::KnownValues::analyze_with(nodes, self.optimistic);
+            self.full = self.optimistic;
             self.optimistic &= held;
             self.known = Some(known);
         }
         self.known.as_ref().expect("just filled")
+    }
+
+    /// Whether the passes that used the cache on `nodes` saw its full analysis: true unless the
+    /// cached analysis of these very ops skipped the optimistic walks and they would hold. In that
+    /// case the optimistic walks are tried again from the next analysis on.
+    pub(crate) fn is_full(&mut self, nodes: &[Node]) -> bool {
+        if self.full || self.known.is_none() {
+            return true;
+        }
+        let mut key = Vec::new();
+        encode(nodes, &mut key);
+        if key != self.key {
+            return true; // no pass analyzed these ops
+        }
+        // The optimistic walks failing makes the pessimistic walk the full analysis.
+        self.full = !known::KnownValues::optimistic_holds(nodes);
+        self.optimistic = !self.full;
+        self.full
     }
 }
 
