@@ -84,12 +84,27 @@ pub fn summarize_loops(nodes: &[Node]) -> LoopSummaries {
         pos: i64,
         ok: bool,
         io: bool,
-        written: usize,
-        touched: usize,
+        written: Cells,
+        touched: Cells,
     }
-    /// Adds `at` to the region of `stack` from `base` on, unless it is there.
-    fn note(stack: &mut Vec<i64>, base: usize, at: i64) {
-        if !stack[base..].contains(&at) {
+    /// Where an open loop's cells start on one of the stacks, and a 64-bit filter of them (bit
+    /// `cell mod 64`): a cell whose bit is clear is not there, without a search.
+    #[derive(Clone, Copy)]
+    struct Cells {
+        base: usize,
+        bits: u64,
+    }
+    impl Cells {
+        fn at(base: usize) -> Cells {
+            Cells { base, bits: 0 }
+        }
+    }
+    /// Adds `at` to the open loop's region of `stack`, unless it is there.
+    #[inline]
+    fn note(stack: &mut Vec<i64>, cells: &mut Cells, at: i64) {
+        let bit = 1u64 << (at as u64 % 64);
+        if cells.bits & bit == 0 || !stack[cells.base..].contains(&at) {
+            cells.bits |= bit;
             stack.push(at);
         }
     }
@@ -102,9 +117,9 @@ pub fn summarize_loops(nodes: &[Node]) -> LoopSummaries {
     let (mut written, mut touched): (Vec<i64>, Vec<i64>) = (Vec::new(), Vec::new());
     for (i, node) in nodes.iter().enumerate() {
         if matches!(node.op, Op::LoopStart) {
-            if let Some(top) = open.last() {
+            if let Some(top) = open.last_mut() {
                 if top.ok {
-                    note(&mut touched, top.touched, top.pos);
+                    note(&mut touched, &mut top.touched, top.pos);
                 }
             }
             open.push(Open {
@@ -112,39 +127,39 @@ pub fn summarize_loops(nodes: &[Node]) -> LoopSummaries {
                 pos: 0,
                 ok: true,
                 io: false,
-                written: written.len(),
-                touched: touched.len(),
+                written: Cells::at(written.len()),
+                touched: Cells::at(touched.len()),
             });
             continue;
         }
         if matches!(node.op, Op::LoopEnd) {
             let inner = open.pop().expect("IR loops are balanced");
             let balanced =
-                inner.ok && inner.pos == 0 && touched.len() - inner.touched <= MAX_LOOP_CELLS;
+                inner.ok && inner.pos == 0 && touched.len() - inner.touched.base <= MAX_LOOP_CELLS;
             if balanced {
                 let cells = &mut summaries.cells;
                 let w = cells.len() as u32;
-                cells.extend_from_slice(&written[inner.written..]);
+                cells.extend_from_slice(&written[inner.written.base..]);
                 let t = cells.len() as u32;
-                cells.extend_from_slice(&touched[inner.touched..]);
+                cells.extend_from_slice(&touched[inner.touched.base..]);
                 summaries.of[inner.start] = summaries.loops.len() as u32;
                 summaries.loops.push((w, t, cells.len() as u32, inner.io));
             }
-            written.truncate(inner.written);
-            touched.truncate(inner.touched);
+            written.truncate(inner.written.base);
+            touched.truncate(inner.touched.base);
             if let Some(parent) = open.last_mut() {
                 match summaries.get(inner.start) {
                     Some(s) if parent.ok => {
                         for &w in s.written {
-                            note(&mut touched, parent.touched, parent.pos + w);
-                            note(&mut written, parent.written, parent.pos + w);
+                            note(&mut touched, &mut parent.touched, parent.pos + w);
+                            note(&mut written, &mut parent.written, parent.pos + w);
                         }
                         for &t in s.touched {
-                            note(&mut touched, parent.touched, parent.pos + t);
+                            note(&mut touched, &mut parent.touched, parent.pos + t);
                         }
                         parent.io |= s.io;
                         // Cells only accumulate, so a loop too big now stays too big.
-                        if touched.len() - parent.touched > MAX_LOOP_CELLS {
+                        if touched.len() - parent.touched.base > MAX_LOOP_CELLS {
                             parent.ok = false;
                         }
                     }
@@ -160,9 +175,10 @@ pub fn summarize_loops(nodes: &[Node]) -> LoopSummaries {
             continue;
         }
         let at = |offset: i32| top.pos + offset as i64;
+        let (top_touched, top_written) = (&mut top.touched, &mut top.written);
         let mut write = |at: i64| {
-            note(&mut touched, top.touched, at);
-            note(&mut written, top.written, at);
+            note(&mut touched, top_touched, at);
+            note(&mut written, top_written, at);
         };
         match &node.op {
             Op::Add { offset, .. } | Op::Set { offset, .. } => write(at(*offset)),
@@ -171,7 +187,7 @@ pub fn summarize_loops(nodes: &[Node]) -> LoopSummaries {
                 top.io = true;
             }
             Op::Output { offset } => {
-                note(&mut touched, top.touched, at(*offset));
+                note(&mut touched, top_touched, at(*offset));
                 top.io = true;
             }
             Op::MulLoop { offset, targets } => {
@@ -185,7 +201,7 @@ pub fn summarize_loops(nodes: &[Node]) -> LoopSummaries {
             Op::Scan { .. } => top.ok = false,
             Op::Guard { .. } | Op::LoopStart | Op::LoopEnd => {}
         }
-        if touched.len() - top.touched > MAX_LOOP_CELLS {
+        if touched.len() - top.touched.base > MAX_LOOP_CELLS {
             top.ok = false;
         }
     }
