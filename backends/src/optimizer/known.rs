@@ -321,6 +321,17 @@ impl Tape {
     #[inline]
     fn put(&mut self, offset: i64, value: Option<u8>) {
         let at = self.pos + offset;
+        // Most cells are in the window already.
+        if let Some(slot) = self.slot(at) {
+            self.window[slot] = (self.generation, value);
+            return;
+        }
+        self.put_outside(at, value);
+    }
+
+    /// [`Tape::put`] of a cell the window does not cover yet.
+    #[inline(never)]
+    fn put_outside(&mut self, at: i64, value: Option<u8>) {
         match self.cover(at) {
             Some(slot) => self.window[slot] = (self.generation, value),
             None if value.is_none() && self.rest.is_none() => {
