@@ -584,11 +584,13 @@ impl KnownValues {
 
     fn record(&mut self, tape: &Tape, op: &Op, index: usize) {
         let first = self.facts.len();
-        let note = |facts: &mut Vec<(i32, u8)>, offset: i64| {
+        #[inline(always)]
+        fn note_in(tape: &Tape, facts: &mut Vec<(i32, u8)>, offset: i64) {
             if let (Some(v), Ok(o)) = (tape.get(offset), i32::try_from(offset)) {
                 facts.push((o, v));
             }
-        };
+        }
+        let note = |facts: &mut Vec<(i32, u8)>, offset: i64| note_in(tape, facts, offset);
         match op {
             Op::Add { offset, .. }
             | Op::Set { offset, .. }
