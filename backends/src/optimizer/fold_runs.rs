@@ -122,7 +122,7 @@ struct Folder {
 }
 
 impl Folder {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, mut node: Node) {
         let (out, pending) = (&mut self.out, &mut self.pending);
         if let Some(last) = out.last_mut() {
