@@ -3,6 +3,7 @@
 use super::fits;
 use crate::ir::blocks::in_block;
 use crate::ir::{Node, Op, Span};
+use crate::syntax::Program;
 
 /// Folds adjacent adds to the same cell and adjacent moves into one node each, merging their spans.
 ///
@@ -17,37 +18,207 @@ use crate::ir::{Node, Op, Span};
 /// whether that span has moves in it, so it never lets such a span vanish). Moves stop folding at
 /// [`super::MAX_OFFSET`].
 ///
-/// It takes any stream of nodes, so the optimizer can fold the lowering as it is produced.
+/// It takes any stream of nodes, so the optimizer can fold the lowering as it is produced. A run of
+/// one repeated command (`+++`, `>>>>`: equal unit nodes with adjacent one-command spans, as the
+/// lowering makes) is folded in one step when that gives what folding it command by command gives,
+/// which is every run except one that passes through zero on the way (see [`Folder::push_run`]).
 pub fn fold_runs(nodes: impl IntoIterator<Item = Node>) -> Vec<Node> {
-    // Grown as needed: folded IR is usually far shorter than its input.
-    let mut out: Vec<Node> = Vec::new();
-    // The span of removed no-op nodes that waits for the next node of their block.
-    let mut pending: Option<Span> = None;
-    for mut node in nodes {
+    let nodes = nodes.into_iter();
+    // Folding never lengthens: the output fits in what the input says it has at least.
+    let mut folder = Folder {
+        out: Vec::with_capacity(nodes.size_hint().0),
+        pending: None,
+    };
+    let mut nodes = nodes.peekable();
+    while let Some(node) = nodes.next() {
+        let Some(limit) = unit_run_limit(&node) else {
+            folder.push(node);
+            continue;
+        };
+        let mut run = Run {
+            unit: node,
+            count: 1,
+            end: 0,
+        };
+        run.end = run.unit.span.end;
+        while run.count < limit {
+            match nodes.peek() {
+                Some(next)
+                    if next.op == run.unit.op && next.span == Span::single(run.end as usize) =>
+                {
+                    run.end += 1;
+                    run.count += 1;
+                    nodes.next();
+                }
+                _ => break,
+            }
+        }
+        folder.push_run(run);
+    }
+    folder.finish()
+}
+
+/// `fold_runs(lower_iter(program))`, finding runs on the commands (a byte compare each) instead of on
+/// their lowered nodes: the copies in a run are skipped, not lowered.
+pub(crate) fn fold_program(program: &Program) -> Vec<Node> {
+    let cmds = program.cmds();
+    let mut lowered = crate::ir::lower_iter(program);
+    let mut folder = Folder::default();
+    let mut at = 0;
+    while let Some(node) = lowered.next() {
+        let Some(limit) = unit_run_limit(&node) else {
+            folder.push(node);
+            at += 1;
+            continue;
+        };
+        // Node `at` is command `at`, spanning it alone; equal commands lower to equal nodes.
+        let kind = cmds[at].kind;
+        let mut end = at + 1;
+        while end < cmds.len() && end - at < limit as usize && cmds[end].kind == kind {
+            end += 1;
+        }
+        if end - at > 1 {
+            lowered.nth(end - at - 2);
+        }
+        folder.push_run(Run {
+            unit: node,
+            count: (end - at) as u32,
+            end: end as u32,
+        });
+        at = end;
+    }
+    folder.finish()
+}
+
+/// For a node that one command lowers to and that runs fold (`+`, `-`, `<`, `>`), the longest run of
+/// it folded in one step: 255 adds (256 would cancel), 2^20 moves (far below [`super::MAX_OFFSET`]).
+fn unit_run_limit(node: &Node) -> Option<u32> {
+    if node.span.end.wrapping_sub(node.span.start) != 1 {
+        return None;
+    }
+    match node.op {
+        Op::Add {
+            offset: 0,
+            delta: 1 | 255,
+        } => Some(255),
+        Op::Move { by: 1 | -1 } => Some(1 << 20),
+        _ => None,
+    }
+}
+
+/// `count` copies of a unit node, the copies' spans one command each, adjacent, ending at `end`.
+struct Run {
+    unit: Node,
+    count: u32,
+    end: u32,
+}
+
+/// The folding state: the nodes so far, and the span of removed no-ops that waits for the next node
+/// of their block.
+#[derive(Default)]
+struct Folder {
+    out: Vec<Node>,
+    pending: Option<Span>,
+}
+
+impl Folder {
+    #[inline(always)]
+    fn push(&mut self, mut node: Node) {
+        let (out, pending) = (&mut self.out, &mut self.pending);
         if let Some(last) = out.last_mut() {
             if merge_into(last, &node) {
                 if is_noop(&last.op) {
                     let removed = out.pop().expect("just merged into it");
-                    absorb(&mut out, &mut pending, removed);
+                    absorb(out, pending, removed);
                 }
-                continue;
+                return;
             }
         }
         if is_noop(&node.op) {
-            absorb(&mut out, &mut pending, node);
-            continue;
+            absorb(out, pending, node);
+            return;
         }
         if in_block(&node.op) {
             if let Some(span) = pending.take() {
                 node.span = node.span.merge(span);
             }
         } else {
-            flush(&mut out, &mut pending);
+            flush(out, pending);
         }
         out.push(node);
     }
-    flush(&mut out, &mut pending);
-    out
+
+    /// Pushes a run as one node when that is what pushing its copies one by one gives: unless the
+    /// node it folds into reaches zero before the run's last copy (it is removed there, and the rest
+    /// of the run starts afresh), or a move leaves the offset range. A unit is never a no-op, and 255
+    /// adds or 2^20 moves of one never cancel on their own.
+    fn push_run(&mut self, run: Run) {
+        let Run { unit, count, end } = run;
+        let (whole, reaches_zero_at) = match (self.out.last().map(|n| &n.op), &unit.op) {
+            (
+                Some(&Op::Add {
+                    offset: 0,
+                    delta: last,
+                }),
+                &Op::Add { offset: 0, delta },
+            ) => {
+                let whole = Op::Add {
+                    offset: 0,
+                    delta: delta.wrapping_mul(count as u8),
+                };
+                // `last + j * delta = 0` for the `j` below 256 (delta is 1 or 255).
+                let j = if delta == 1 {
+                    last.wrapping_neg()
+                } else {
+                    last
+                };
+                (whole, Some(j as i64))
+            }
+            (_, &Op::Add { offset: 0, delta }) => (
+                Op::Add {
+                    offset: 0,
+                    delta: delta.wrapping_mul(count as u8),
+                },
+                None,
+            ),
+            (Some(&Op::Move { by: last }), &Op::Move { by }) => {
+                let whole = Op::Move {
+                    by: by * count as i32,
+                };
+                if !fits(last as i64 + by as i64 * count as i64) {
+                    return self.push_copies(unit, count, end);
+                }
+                (whole, Some(-(last as i64) * by as i64))
+            }
+            (_, &Op::Move { by }) => (
+                Op::Move {
+                    by: by * count as i32,
+                },
+                None,
+            ),
+            _ => unreachable!("a run is of unit adds or moves"),
+        };
+        if reaches_zero_at.is_some_and(|j| (1..count as i64).contains(&j)) {
+            return self.push_copies(unit, count, end);
+        }
+        let span = Span {
+            start: end - count,
+            end,
+        };
+        self.push(Node::new(whole, span));
+    }
+
+    /// Pushes a run copy by copy.
+    fn push_copies(&mut self, unit: Node, count: u32, end: u32) {
+        for at in end - count..end {
+            self.push(Node::new(unit.op.clone(), Span::single(at as usize)));
+        }
+    }
+
+    fn finish(mut self) -> Vec<Node> {
+        flush(&mut self.out, &mut self.pending);
+        self.out
+    }
 }
 
 /// Folds `node` into `last` when both are adds to one cell or both are moves.
@@ -156,6 +327,61 @@ mod tests {
                 span(0, 4)
             )]
         );
+    }
+
+    /// Folding every node on its own, runs never taken whole.
+    fn one_by_one(nodes: Vec<Node>) -> Vec<Node> {
+        let mut folder = Folder::default();
+        for node in nodes {
+            folder.push(node);
+        }
+        folder.finish()
+    }
+
+    #[test]
+    fn whole_runs_fold_as_one_command_at_a_time_does() {
+        // Runs that pass through zero on the way (`+` then 300 `-`, 3 `>` then 5 `<`), that end at
+        // zero, that are longer than one step folds, and that meet after a cancelled run.
+        let long = |c: char, n: usize| c.to_string().repeat(n);
+        let sources = [
+            format!("+{}.", long('-', 300)),
+            format!(">>>{}+", long('<', 5)),
+            format!(">>>{}+", long('<', 3)),
+            format!("[{}]{}", long('+', 256), long('-', 511)),
+            format!("+{}+{}.", long('>', 4), long('<', 4)),
+            format!("{}{}", long('>', 3 << 20), long('<', 5)),
+            format!("-{}", long('+', 1000)),
+        ];
+        for src in sources {
+            let program = Program::parse(src.as_str()).unwrap();
+            let lowered = lower(&program);
+            assert_eq!(
+                fold_program(&program),
+                one_by_one(lowered.clone()),
+                "{src:.40}"
+            );
+            assert_eq!(fold_runs(lowered.clone()), one_by_one(lowered), "{src:.40}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn whole_runs_fold_as_one_command_at_a_time_does_on_any_program(
+            src in crate::optimizer::tests::program(),
+            runs in proptest::collection::vec((0usize..8, 1usize..600), 0..6),
+        ) {
+            // Long runs spliced in at random places, so runs cross zero and meet other runs.
+            let mut src = src;
+            for (at, len) in runs {
+                let at = at.min(src.len());
+                let c = ['+', '-', '<', '>'][len % 4];
+                src.insert_str(at, &c.to_string().repeat(len));
+            }
+            let program = Program::parse(src.as_str()).unwrap();
+            let lowered = lower(&program);
+            proptest::prop_assert_eq!(fold_program(&program), one_by_one(lowered.clone()));
+            proptest::prop_assert_eq!(fold_runs(lowered.clone()), one_by_one(lowered));
+        }
     }
 
     fn lower_one(src: &str, at: u32) -> Node {

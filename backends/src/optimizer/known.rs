@@ -17,9 +17,12 @@
 //! The facts are recorded per node, for the cells the node reads or writes (and, for a balanced
 //! loop's `LoopStart`, every cell its body touches): [`KnownValues::before`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use crate::ir::{Node, Op};
+
+mod tape;
+use tape::Tape;
 
 /// The most distinct cells a loop body may touch for the loop to be summarized.
 pub const MAX_LOOP_CELLS: usize = 48;
@@ -84,12 +87,27 @@ pub fn summarize_loops(nodes: &[Node]) -> LoopSummaries {
         pos: i64,
         ok: bool,
         io: bool,
-        written: usize,
-        touched: usize,
+        written: Cells,
+        touched: Cells,
     }
-    /// Adds `at` to the region of `stack` from `base` on, unless it is there.
-    fn note(stack: &mut Vec<i64>, base: usize, at: i64) {
-        if !stack[base..].contains(&at) {
+    /// Where an open loop's cells start on one of the stacks, and a 64-bit filter of them (bit
+    /// `cell mod 64`): a cell whose bit is clear is not there, without a search.
+    #[derive(Clone, Copy)]
+    struct Cells {
+        base: usize,
+        bits: u64,
+    }
+    impl Cells {
+        fn at(base: usize) -> Cells {
+            Cells { base, bits: 0 }
+        }
+    }
+    /// Adds `at` to the open loop's region of `stack`, unless it is there.
+    #[inline]
+    fn note(stack: &mut Vec<i64>, cells: &mut Cells, at: i64) {
+        let bit = 1u64 << (at as u64 % 64);
+        if cells.bits & bit == 0 || !stack[cells.base..].contains(&at) {
+            cells.bits |= bit;
             stack.push(at);
         }
     }
@@ -102,9 +120,9 @@ pub fn summarize_loops(nodes: &[Node]) -> LoopSummaries {
     let (mut written, mut touched): (Vec<i64>, Vec<i64>) = (Vec::new(), Vec::new());
     for (i, node) in nodes.iter().enumerate() {
         if matches!(node.op, Op::LoopStart) {
-            if let Some(top) = open.last() {
+            if let Some(top) = open.last_mut() {
                 if top.ok {
-                    note(&mut touched, top.touched, top.pos);
+                    note(&mut touched, &mut top.touched, top.pos);
                 }
             }
             open.push(Open {
@@ -112,39 +130,39 @@ pub fn summarize_loops(nodes: &[Node]) -> LoopSummaries {
                 pos: 0,
                 ok: true,
                 io: false,
-                written: written.len(),
-                touched: touched.len(),
+                written: Cells::at(written.len()),
+                touched: Cells::at(touched.len()),
             });
             continue;
         }
         if matches!(node.op, Op::LoopEnd) {
             let inner = open.pop().expect("IR loops are balanced");
             let balanced =
-                inner.ok && inner.pos == 0 && touched.len() - inner.touched <= MAX_LOOP_CELLS;
+                inner.ok && inner.pos == 0 && touched.len() - inner.touched.base <= MAX_LOOP_CELLS;
             if balanced {
                 let cells = &mut summaries.cells;
                 let w = cells.len() as u32;
-                cells.extend_from_slice(&written[inner.written..]);
+                cells.extend_from_slice(&written[inner.written.base..]);
                 let t = cells.len() as u32;
-                cells.extend_from_slice(&touched[inner.touched..]);
+                cells.extend_from_slice(&touched[inner.touched.base..]);
                 summaries.of[inner.start] = summaries.loops.len() as u32;
                 summaries.loops.push((w, t, cells.len() as u32, inner.io));
             }
-            written.truncate(inner.written);
-            touched.truncate(inner.touched);
+            written.truncate(inner.written.base);
+            touched.truncate(inner.touched.base);
             if let Some(parent) = open.last_mut() {
                 match summaries.get(inner.start) {
                     Some(s) if parent.ok => {
                         for &w in s.written {
-                            note(&mut touched, parent.touched, parent.pos + w);
-                            note(&mut written, parent.written, parent.pos + w);
+                            note(&mut touched, &mut parent.touched, parent.pos + w);
+                            note(&mut written, &mut parent.written, parent.pos + w);
                         }
                         for &t in s.touched {
-                            note(&mut touched, parent.touched, parent.pos + t);
+                            note(&mut touched, &mut parent.touched, parent.pos + t);
                         }
                         parent.io |= s.io;
                         // Cells only accumulate, so a loop too big now stays too big.
-                        if touched.len() - parent.touched > MAX_LOOP_CELLS {
+                        if touched.len() - parent.touched.base > MAX_LOOP_CELLS {
                             parent.ok = false;
                         }
                     }
@@ -160,9 +178,10 @@ pub fn summarize_loops(nodes: &[Node]) -> LoopSummaries {
             continue;
         }
         let at = |offset: i32| top.pos + offset as i64;
+        let (top_touched, top_written) = (&mut top.touched, &mut top.written);
         let mut write = |at: i64| {
-            note(&mut touched, top.touched, at);
-            note(&mut written, top.written, at);
+            note(&mut touched, top_touched, at);
+            note(&mut written, top_written, at);
         };
         match &node.op {
             Op::Add { offset, .. } | Op::Set { offset, .. } => write(at(*offset)),
@@ -171,7 +190,7 @@ pub fn summarize_loops(nodes: &[Node]) -> LoopSummaries {
                 top.io = true;
             }
             Op::Output { offset } => {
-                note(&mut touched, top.touched, at(*offset));
+                note(&mut touched, top_touched, at(*offset));
                 top.io = true;
             }
             Op::MulLoop { offset, targets } => {
@@ -185,190 +204,11 @@ pub fn summarize_loops(nodes: &[Node]) -> LoopSummaries {
             Op::Scan { .. } => top.ok = false,
             Op::Guard { .. } | Op::LoopStart | Op::LoopEnd => {}
         }
-        if touched.len() - top.touched > MAX_LOOP_CELLS {
+        if touched.len() - top.touched.base > MAX_LOOP_CELLS {
             top.ok = false;
         }
     }
     summaries
-}
-
-/// A fast hash for cell positions (the std SipHash dominates the walk otherwise).
-#[derive(Default)]
-struct PositionHasher(u64);
-
-impl std::hash::Hasher for PositionHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-
-    fn write_i64(&mut self, v: i64) {
-        self.0 = (v as u64)
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            .rotate_left(29);
-    }
-}
-
-type Cells = HashMap<i64, Option<u8>, std::hash::BuildHasherDefault<PositionHasher>>;
-
-/// The most cells the tape's direct window covers; cells beyond it live in a hash map.
-const WINDOW_CELLS: usize = 1 << 12;
-
-/// The abstract tape during the walk: cells relative to an origin, `rest` for every cell not listed.
-///
-/// A cell is listed when it was written since the last [`Tape::forget_all`]. Cells near the ones
-/// used first sit in a window of slots indexed directly, each stamped with the generation that wrote
-/// it, so forgetting everything is one increment; cells too far away for the window go to a hash
-/// map.
-struct Tape {
-    pos: i64,
-    /// `Some(0)` while every cell not listed is still 0 (from the start of the program).
-    rest: Option<u8>,
-    /// The current generation: a slot is listed when its stamp equals it.
-    generation: u32,
-    /// The position of `window[0]`.
-    base: i64,
-    window: Vec<(u32, Option<u8>)>,
-    /// Listed cells outside the window.
-    far: Cells,
-}
-
-impl Tape {
-    fn new() -> Tape {
-        Tape {
-            pos: 0,
-            rest: Some(0),
-            generation: 1,
-            base: 0,
-            window: Vec::new(),
-            far: Cells::default(),
-        }
-    }
-
-    /// The slot of absolute position `at`, when the window covers it.
-    #[inline]
-    fn slot(&self, at: i64) -> Option<usize> {
-        let index = at.checked_sub(self.base)?;
-        (0..self.window.len() as i64)
-            .contains(&index)
-            .then_some(index as usize)
-    }
-
-    /// Grows the window to cover `at` when it can stay within [`WINDOW_CELLS`]; its slot if so.
-    fn cover(&mut self, at: i64) -> Option<usize> {
-        if let Some(slot) = self.slot(at) {
-            return Some(slot);
-        }
-        let len = self.window.len() as i64;
-        if len == 0 {
-            self.base = at - 64;
-            self.window = vec![(0, None); 128];
-            return self.slot(at);
-        }
-        let (lo, hi) = (self.base.min(at), (self.base + len).max(at + 1));
-        if hi - lo > WINDOW_CELLS as i64 {
-            return None;
-        }
-        // Double the window (within the limit) towards `at`.
-        let grow = (hi - lo).max(2 * len).min(WINDOW_CELLS as i64) - len;
-        if at < self.base {
-            let mut window = vec![(0, None); grow as usize];
-            window.extend_from_slice(&self.window);
-            self.window = window;
-            self.base -= grow;
-        } else {
-            self.window.resize((len + grow) as usize, (0, None));
-        }
-        self.slot(at)
-    }
-
-    #[inline]
-    fn get(&self, offset: i64) -> Option<u8> {
-        let at = self.pos + offset;
-        match self.slot(at) {
-            Some(slot) => match self.window[slot] {
-                (stamp, value) if stamp == self.generation => value,
-                _ => self.rest,
-            },
-            None => match self.far.get(&at) {
-                Some(v) => *v,
-                None => self.rest,
-            },
-        }
-    }
-
-    #[inline]
-    fn put(&mut self, offset: i64, value: Option<u8>) {
-        let at = self.pos + offset;
-        match self.cover(at) {
-            Some(slot) => self.window[slot] = (self.generation, value),
-            None if value.is_none() && self.rest.is_none() => {
-                self.far.remove(&at);
-            }
-            None => {
-                self.far.insert(at, value);
-            }
-        }
-    }
-
-    /// Back to the start of the program: pointer at 0, every cell 0 (the window is kept).
-    fn reset(&mut self) {
-        self.forget_all();
-        self.pos = 0;
-        self.rest = Some(0);
-    }
-
-    fn forget_all(&mut self) {
-        if self.generation == u32::MAX {
-            self.window.fill((0, None));
-            self.generation = 0;
-        }
-        self.generation += 1;
-        self.far.clear();
-        self.rest = None;
-    }
-
-    fn apply(&mut self, op: &Op) {
-        match op {
-            Op::Add { offset, delta } => {
-                let v = self.get(*offset as i64).map(|v| v.wrapping_add(*delta));
-                self.put(*offset as i64, v);
-            }
-            Op::Set { offset, value } => self.put(*offset as i64, Some(*value)),
-            Op::Input { offset } => self.put(*offset as i64, None),
-            Op::MulLoop { offset, targets } => {
-                let from = *offset as i64;
-                match self.get(from) {
-                    Some(0) => {}
-                    Some(k) => {
-                        for t in targets {
-                            let at = from + t.offset as i64;
-                            let v = self
-                                .get(at)
-                                .map(|v| v.wrapping_add(k.wrapping_mul(t.factor)));
-                            self.put(at, v);
-                        }
-                    }
-                    None => {
-                        for t in targets {
-                            self.put(from + t.offset as i64, None);
-                        }
-                    }
-                }
-                self.put(from, Some(0));
-            }
-            Op::Move { by } => self.pos += *by as i64,
-            Op::Output { .. } | Op::Guard { .. } => {}
-            Op::Scan { .. } | Op::LoopStart | Op::LoopEnd => {
-                unreachable!("handled by the walk")
-            }
-        }
-    }
 }
 
 /// The assumptions found not to hold: `(index of the loop's [, cell)`, or [`ONCE`] for the cell.
@@ -387,14 +227,48 @@ pub struct KnownValues {
 impl KnownValues {
     /// Analyzes unguarded (or guarded) IR.
     pub fn analyze(nodes: &[Node]) -> KnownValues {
-        let mut summaries = summarize_loops(nodes);
-        // Optimistic rounds first: a balanced loop is assumed to leave each cell it writes at the
-        // value it had before the loop, unless a round showed otherwise. A round whose assumptions
-        // all hold is the answer (by induction over the iterations, each assumed cell holds its
-        // value at every iteration start); after OPTIMISTIC_ROUNDS the pessimistic walk is.
-        let mut retracted = Retracted::default();
+        KnownValues::analyze_with(nodes, true).0
+    }
+
+    /// [`KnownValues::analyze`]; `optimistic: false` skips the optimistic walks and takes the
+    /// pessimistic one at once. Also returns whether an optimistic walk was the answer.
+    pub(crate) fn analyze_with(nodes: &[Node], optimistic: bool) -> (KnownValues, bool) {
+        let summaries = summarize_loops(nodes);
         // One abstract tape for every walk (its window is allocated once).
         let mut tape = Tape::new();
+        let summaries = if optimistic {
+            match KnownValues::optimistic_walks(nodes, summaries, &mut tape) {
+                Ok(known) => return (known, true),
+                Err(summaries) => summaries,
+            }
+        } else {
+            summaries
+        };
+        let mut known = KnownValues {
+            summaries,
+            ..KnownValues::default()
+        };
+        known.walk(nodes, &mut tape, None, false);
+        (known, false)
+    }
+
+    /// Whether [`KnownValues::analyze`] of `nodes` is an optimistic walk (when not, it is the
+    /// pessimistic walk, which `analyze_with(nodes, false)` takes at once).
+    pub(crate) fn optimistic_holds(nodes: &[Node]) -> bool {
+        KnownValues::optimistic_walks(nodes, summarize_loops(nodes), &mut Tape::new()).is_ok()
+    }
+
+    /// The optimistic walks: a balanced loop is assumed to leave each cell it writes at the value it
+    /// had before the loop, unless a walk showed otherwise. A walk whose assumptions all hold is the
+    /// answer (by induction over the iterations, each assumed cell holds its value at every
+    /// iteration start); after [`OPTIMISTIC_ROUNDS`] failed walks, the summaries are handed back for
+    /// the pessimistic walk.
+    fn optimistic_walks(
+        nodes: &[Node],
+        mut summaries: LoopSummaries,
+        tape: &mut Tape,
+    ) -> Result<KnownValues, LoopSummaries> {
+        let mut retracted = Retracted::default();
         for round in 1..=OPTIMISTIC_ROUNDS {
             let mut known = KnownValues {
                 summaries,
@@ -403,18 +277,12 @@ impl KnownValues {
             // The last optimistic round stops at its first failed assumption: the pessimistic walk
             // is the answer then, and no later round needs the rest of what failed.
             let last = round == OPTIMISTIC_ROUNDS;
-            let held = known.walk(nodes, &mut tape, Some(&mut retracted), last);
-            if held {
-                return known;
+            if known.walk(nodes, tape, Some(&mut retracted), last) {
+                return Ok(known);
             }
             summaries = known.summaries;
         }
-        let mut known = KnownValues {
-            summaries,
-            ..KnownValues::default()
-        };
-        known.walk(nodes, &mut tape, None, false);
-        known
+        Err(summaries)
     }
 
     /// One forward walk recording facts. With `assume`, balanced loops keep the cells they write at
@@ -529,11 +397,13 @@ impl KnownValues {
 
     fn record(&mut self, tape: &Tape, op: &Op, index: usize) {
         let first = self.facts.len();
-        let note = |facts: &mut Vec<(i32, u8)>, offset: i64| {
+        #[inline(always)]
+        fn note_in(tape: &Tape, facts: &mut Vec<(i32, u8)>, offset: i64) {
             if let (Some(v), Ok(o)) = (tape.get(offset), i32::try_from(offset)) {
                 facts.push((o, v));
             }
-        };
+        }
+        let note = |facts: &mut Vec<(i32, u8)>, offset: i64| note_in(tape, facts, offset);
         match op {
             Op::Add { offset, .. }
             | Op::Set { offset, .. }

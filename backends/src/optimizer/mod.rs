@@ -226,15 +226,19 @@ pub fn run_passes(nodes: Vec<Node>, passes: &PassList) -> Vec<Node> {
     // `mul`, `known` and `evaluate` each need the known-value analysis of their input; when the
     // passes between two of them changed nothing, the second reuses the first's analysis.
     let mut cache = FactsCache::default();
+    // A fingerprint instead of a copy keeps the driver's memory at one IR (see `fingerprint`); a
+    // round's end fingerprint is the next round's start one.
+    let mut before = fingerprint(&nodes);
     for _ in 0..MAX_ROUNDS {
-        // A fingerprint instead of a copy keeps the driver's memory at one IR (see `fingerprint`).
-        let before = fingerprint(&nodes);
         for pass in &passes.passes {
             nodes = pass.run_cached(nodes, &mut cache);
         }
-        if fingerprint(&nodes) == before {
+        let after = fingerprint(&nodes);
+        // A round that changed nothing ends the rounds when its passes saw the full analysis.
+        if after == before && cache.is_full(&nodes) {
             break;
         }
+        before = after;
     }
     nodes
 }
@@ -332,11 +336,34 @@ pub(crate) fn reset_scratch<T: Default>(
 /// exactly, in a compact encoding (two words a node for most ops, a fifth of a node): a lookup
 /// encodes the IR it is given and compares, so an analysis is only ever reused for the very ops it
 /// was computed on. Encoding and comparing cost a few instructions a node, the analysis hundreds.
-#[derive(Default)]
+///
+/// It also bounds the optimistic walks of the analysis (see `optimizer::known`): once an analysis
+/// found none of its optimistic walks to hold, the later analyses of the run (of the same program,
+/// only simplified since) take the pessimistic walk at once. On the programs where they fail
+/// (`compiled.bf`, `nested.bf`, `fizzbuzz.bf`) they fail in every analysis, a few times the cost of
+/// the walk that is the answer; where they hold, they hold every time. A round that changes nothing
+/// ends the rounds only when its passes saw the full analysis ([`FactsCache::is_full`]), so the
+/// result is a fixed point of every pass with the full analysis, as without the bound: optimizing
+/// it again changes nothing.
 pub(crate) struct FactsCache {
     /// The encoded ops of `known` ([`encode`]).
     key: Vec<u32>,
     known: Option<known::KnownValues>,
+    /// Whether the next analysis tries the optimistic walks.
+    optimistic: bool,
+    /// Whether `known` is the full analysis (it tried the optimistic walks, or they fail).
+    full: bool,
+}
+
+impl Default for FactsCache {
+    fn default() -> FactsCache {
+        FactsCache {
+            key: Vec::new(),
+            known: None,
+            optimistic: true,
+            full: false,
+        }
+    }
 }
 
 impl FactsCache {
@@ -344,11 +371,32 @@ impl FactsCache {
     pub(crate) fn get(&mut self, nodes: &[Node]) -> &known::KnownValues {
         let mut key = Vec::new();
         encode(nodes, &mut key);
-        if self.known.is_none() || key != self.key {
+        if self.known.is_none() || key != self.key || (self.optimistic && !self.full) {
             self.key = key;
-            self.known = Some(known::KnownValues::analyze(nodes));
+            let (known, held) = known::KnownValues::analyze_with(nodes, self.optimistic);
+            self.full = self.optimistic;
+            self.optimistic &= held;
+            self.known = Some(known);
         }
         self.known.as_ref().expect("just filled")
+    }
+
+    /// Whether the passes that used the cache on `nodes` saw its full analysis: true unless the
+    /// cached analysis of these very ops skipped the optimistic walks and they would hold. In that
+    /// case the optimistic walks are tried again from the next analysis on.
+    pub(crate) fn is_full(&mut self, nodes: &[Node]) -> bool {
+        if self.full || self.known.is_none() {
+            return true;
+        }
+        let mut key = Vec::new();
+        encode(nodes, &mut key);
+        if key != self.key {
+            return true; // no pass analyzed these ops
+        }
+        // The optimistic walks failing makes the pessimistic walk the full analysis.
+        self.full = !known::KnownValues::optimistic_holds(nodes);
+        self.optimistic = !self.full;
+        self.full
     }
 }
 
@@ -391,7 +439,7 @@ fn encode(nodes: &[Node], out: &mut Vec<u32>) {
 /// the folded IR, not to the source.
 pub fn optimize(program: &Program, passes: &PassList) -> Vec<Node> {
     let lowered = if passes.passes.first() == Some(&Pass::FoldRuns) {
-        fold_runs(crate::ir::lower_iter(program))
+        fold_runs::fold_program(program)
     } else {
         lower(program)
     };
@@ -515,9 +563,12 @@ fn fold_loops_at(
 /// Applies `rewrite` to every straight-line block (maximal run of [`in_block`] nodes), keeping the
 /// nodes between blocks as they are.
 ///
-/// The block buffer is reused: the vector `rewrite` returns becomes the next block's buffer once its
-/// nodes are moved out, so blocks cost no allocation each (most blocks are a handful of nodes).
-fn map_blocks(nodes: Vec<Node>, mut rewrite: impl FnMut(Vec<Node>) -> Vec<Node>) -> Vec<Node> {
+/// `rewrite` gets the block (to take its nodes from) and the output so far (to append the block's
+/// rewrite to): no vector is allocated per block, and the block buffer is reused.
+fn map_blocks(
+    nodes: Vec<Node>,
+    mut rewrite: impl FnMut(&mut Vec<Node>, &mut Vec<Node>),
+) -> Vec<Node> {
     let mut out = Vec::with_capacity(nodes.len());
     let mut block = Vec::new();
     for node in nodes {
@@ -525,15 +576,14 @@ fn map_blocks(nodes: Vec<Node>, mut rewrite: impl FnMut(Vec<Node>) -> Vec<Node>)
             block.push(node);
         } else {
             if !block.is_empty() {
-                let mut done = rewrite(std::mem::take(&mut block));
-                out.append(&mut done);
-                block = done;
+                rewrite(&mut block, &mut out);
+                block.clear();
             }
             out.push(node);
         }
     }
     if !block.is_empty() {
-        out.extend(rewrite(block));
+        rewrite(&mut block, &mut out);
     }
     out
 }

@@ -155,21 +155,42 @@ pub(crate) fn inverse(d: u8) -> u8 {
 fn affine_loop(body: &[Node], entry: impl Fn(i64) -> Option<u8>) -> Option<Op> {
     // `one_iteration` rejects a body with any other op, or whose moves do not add up to 0 (it ends
     // elsewhere, or strays out of range on the way): say so before building any map.
+    // Say also, without a map, when the loop cell is not affine: only adds change it (by an even
+    // amount in all), or a set or a multiply from it makes it a constant that no multiply into it
+    // changes.
     let mut moved = 0i64;
+    let (mut adds, mut set, mut multiplied_into) = (0u8, false, false);
     for node in body {
-        match node.op {
-            Op::Move { by } => moved += by as i64,
-            Op::Add { .. } | Op::Set { .. } | Op::MulLoop { .. } => {}
+        match &node.op {
+            Op::Move { by } => moved += *by as i64,
+            Op::Add { offset, delta } if moved + *offset as i64 == 0 => {
+                adds = adds.wrapping_add(*delta)
+            }
+            Op::Set { offset, .. } if moved + *offset as i64 == 0 => set = true,
+            Op::MulLoop { offset, targets } => {
+                let from = moved + *offset as i64;
+                set |= from == 0;
+                multiplied_into |= targets.iter().any(|t| from + t.offset as i64 == 0);
+            }
+            Op::Add { .. } | Op::Set { .. } => {}
             _ => return None,
         }
     }
-    if moved != 0 {
+    if moved != 0 || (!multiplied_into && (set || adds % 2 == 0)) {
         return None;
     }
     // Find the restored cells: those ending at a constant they also hold before the loop. Assuming
     // some are restored can reveal more (an inner multiply from a restored cell has a known result).
     let mut restored: BTreeMap<i64, u8> = BTreeMap::new();
     let mut cells = one_iteration(body, &restored)?;
+    // Restored cells never include the loop cell, and they only turn reads of other cells from
+    // unknown into constants: a loop cell that is set, untouched, or changed by an even amount now
+    // stays so. Such a loop is not affine whatever the facts, so none are asked for.
+    if !matches!(cells.get(&0), Some(Value::Gains(d)) if d % 2 == 1)
+        && !matches!(cells.get(&0), Some(Value::Unknown))
+    {
+        return None;
+    }
     for _ in 0..4 {
         let next: BTreeMap<i64, u8> = cells
             .iter()

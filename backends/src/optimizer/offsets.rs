@@ -27,21 +27,32 @@ use crate::ir::{Node, Op, Span};
 /// to the block's last node instead. Offsets stop growing at [`super::MAX_OFFSET`]: a move is put out
 /// early there.
 pub fn offsets(nodes: Vec<Node>) -> Vec<Node> {
-    // One scratch map for every block's `combine_adds` (no allocation per block).
-    let mut open = Open::default();
-    map_blocks(nodes, |block| offsets_block(block, &mut open))
+    // One scratch map for every block's `combine_adds` and one buffer for every block's shifted
+    // nodes (no allocation per block).
+    let (mut open, mut shifted) = (Open::default(), Vec::new());
+    map_blocks(nodes, |block, out| {
+        offsets_block(block, out, &mut shifted, &mut open)
+    })
 }
 
 /// Cell offset -> index in the block's output of the add or set an add to that cell may fold into.
 type Open = HashMap<i32, usize, FastBuild>;
 
-fn offsets_block(block: Vec<Node>, open: &mut Open) -> Vec<Node> {
+/// Appends the offset form of `block` (emptied) to `result`; `shifted` is scratch.
+fn offsets_block(
+    block: &mut Vec<Node>,
+    result: &mut Vec<Node>,
+    shifted: &mut Vec<Node>,
+    open: &mut Open,
+) {
     // One node is already in offset form: a move stays the block's one move (with its span), any
     // other op keeps offset 0's shift, and nothing can combine.
     if block.len() < 2 {
-        return block;
+        result.append(block);
+        return;
     }
-    let mut out: Vec<Node> = Vec::with_capacity(block.len());
+    let mut out = std::mem::take(shifted);
+    out.clear();
     let mut pos = 0i64;
     let mut moves: Option<Span> = None;
     let put_move = |out: &mut Vec<Node>, pos: &mut i64, moves: &mut Option<Span>| {
@@ -50,7 +61,7 @@ fn offsets_block(block: Vec<Node>, open: &mut Open) -> Vec<Node> {
         }
         *pos = 0;
     };
-    for node in block {
+    for node in block.drain(..) {
         if let Op::Move { by } = node.op {
             if !fits(pos + by as i64) {
                 put_move(&mut out, &mut pos, &mut moves);
@@ -90,15 +101,16 @@ fn offsets_block(block: Vec<Node>, open: &mut Open) -> Vec<Node> {
         (Some(span), Some(last)) if pos == 0 => last.span = last.span.merge(span),
         _ => put_move(&mut out, &mut pos, &mut moves),
     }
-    combine_adds(out, open)
+    combine_adds(&mut out, result, open);
+    *shifted = out;
 }
 
 /// Folds each add into the latest earlier add or set of the same cell, unless an op in between
-/// reads or writes that cell. Runs on offset form (only the final node moves).
-fn combine_adds(block: Vec<Node>, open: &mut Open) -> Vec<Node> {
+/// reads or writes that cell. Runs on offset form (only the final node moves); takes the nodes of
+/// `block` and appends the result to `out`.
+fn combine_adds(block: &mut Vec<Node>, out: &mut Vec<Node>, open: &mut Open) {
     super::reset_scratch(open, open.capacity(), HashMap::clear);
-    let mut out: Vec<Node> = Vec::with_capacity(block.len());
-    for node in block {
+    for node in block.drain(..) {
         match node.op {
             Op::Add { offset, delta } => {
                 if let Some(&at) = open.get(&offset) {
@@ -132,7 +144,6 @@ fn combine_adds(block: Vec<Node>, open: &mut Open) -> Vec<Node> {
         }
         out.push(node);
     }
-    out
 }
 
 /// Whether every offset of `op` stays within [`super::MAX_OFFSET`] when shifted by `pos`.

@@ -117,22 +117,25 @@ pub(crate) fn propagate_with(mut nodes: Vec<Node>, cache: &mut FactsCache) -> Ve
     }
     // One scratch set for every block (no allocation per block).
     let mut overwritten = Overwritten::default();
-    map_blocks(out.finish(), |block| {
-        drop_dead_stores(block, &mut overwritten)
+    map_blocks(out.finish(), |block, out| {
+        drop_dead_stores(block, out, &mut overwritten)
     })
 }
 
 /// Removes adds, sets and multiply-adds whose every write a later set in the same block overwrites
-/// before anything reads it; each hands its span to the next node kept.
-fn drop_dead_stores(block: Vec<Node>, overwritten: &mut Overwritten) -> Vec<Node> {
+/// before anything reads it; each hands its span to the next node kept. Takes the nodes of `block`
+/// and appends the kept ones to `out`.
+fn drop_dead_stores(block: &mut Vec<Node>, out: &mut Vec<Node>, overwritten: &mut Overwritten) {
     // Only a set makes a store dead: without one, every node stays.
     if !block.iter().any(|node| matches!(node.op, Op::Set { .. })) {
-        return block;
+        out.append(block);
+        return;
     }
-    let mut kept: Vec<Node> = Vec::with_capacity(block.len());
+    // The kept nodes go to `out` last first, then are put in order.
+    let first = out.len();
     super::reset_scratch(overwritten, overwritten.capacity(), HashSet::clear);
     let mut pos = 0i64;
-    for node in block.into_iter().rev() {
+    for node in block.drain(..).rev() {
         let at = |offset: i32| pos + offset as i64;
         let dead = match &node.op {
             Op::Set { offset, .. } => !overwritten.insert(at(*offset)),
@@ -160,13 +163,12 @@ fn drop_dead_stores(block: Vec<Node>, overwritten: &mut Overwritten) -> Vec<Node
             }
             _ => false,
         };
-        match kept.last_mut() {
+        match out[first..].last_mut() {
             Some(later) if dead => later.span = later.span.merge(node.span),
-            _ => kept.push(node),
+            _ => out.push(node),
         }
     }
-    kept.reverse();
-    kept
+    out[first..].reverse();
 }
 
 /// Cells (relative to the pointer at the block end) a later set overwrites, unread since.
@@ -303,14 +305,13 @@ mod tests {
     }
 
     fn dead_stores(block: Vec<Op>) -> Vec<Op> {
-        let nodes = (0..)
+        let mut nodes = (0..)
             .zip(block)
             .map(|(at, op)| Node::new(op, Span::single(at)))
             .collect();
-        drop_dead_stores(nodes, &mut Overwritten::default())
-            .into_iter()
-            .map(|n| n.op)
-            .collect()
+        let mut kept = Vec::new();
+        drop_dead_stores(&mut nodes, &mut kept, &mut Overwritten::default());
+        kept.into_iter().map(|n| n.op).collect()
     }
 
     #[test]

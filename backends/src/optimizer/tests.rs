@@ -476,3 +476,59 @@ fn removing_a_dead_loop_that_moves_keeps_guards_exact() {
         assert!(compare(&expected, &got).is_none(), "{src}: {got:?}");
     }
 }
+
+/// The facts of every node of `nodes`, to compare two analyses.
+fn all_facts(known: &known::KnownValues, nodes: &[Node]) -> Vec<Vec<(i32, u8)>> {
+    (0..nodes.len())
+        .map(|i| known.facts_of(i).to_vec())
+        .collect()
+}
+
+#[test]
+fn facts_cache_skips_optimistic_walks_once_they_failed_and_checks_the_final_ir() {
+    // `nested.bf`'s optimistic walks fail (the pessimistic walk is its analysis), `counting.bf`'s hold.
+    let failing = fold_runs(lower(
+        &Program::parse(include_str!("../../../corpus/bench/nested.bf")).unwrap(),
+    ));
+    let holding = fold_runs(lower(
+        &Program::parse(include_str!("../../../corpus/bench/counting.bf")).unwrap(),
+    ));
+    assert!(!known::KnownValues::optimistic_holds(&failing));
+    assert!(known::KnownValues::optimistic_holds(&holding));
+
+    let mut cache = FactsCache::default();
+    let full = all_facts(&known::KnownValues::analyze(&holding), &holding);
+    assert_eq!(all_facts(cache.get(&holding), &holding), full);
+    assert!(cache.optimistic && cache.is_full(&holding));
+
+    let full = all_facts(&known::KnownValues::analyze(&failing), &failing);
+    assert_eq!(all_facts(cache.get(&failing), &failing), full);
+    assert!(
+        !cache.optimistic,
+        "a failed analysis turns the optimistic walks off"
+    );
+
+    // Later analyses take the pessimistic walk at once: on IR whose optimistic walks would hold,
+    // that is less than the full analysis, and `is_full` says so and turns them back on.
+    let pessimistic = all_facts(
+        &known::KnownValues::analyze_with(&holding, false).0,
+        &holding,
+    );
+    assert_eq!(all_facts(cache.get(&holding), &holding), pessimistic);
+    assert_ne!(
+        pessimistic,
+        all_facts(&known::KnownValues::analyze(&holding), &holding)
+    );
+    assert!(!cache.is_full(&holding));
+    assert!(cache.optimistic);
+    let full = all_facts(&known::KnownValues::analyze(&holding), &holding);
+    assert_eq!(all_facts(cache.get(&holding), &holding), full);
+
+    // On IR whose optimistic walks fail, the pessimistic walk is the full analysis.
+    let mut cache = FactsCache::default();
+    cache.get(&failing);
+    let other = clear(failing.clone());
+    cache.get(&other);
+    assert!(cache.is_full(&other));
+    assert!(!cache.optimistic);
+}
