@@ -262,8 +262,6 @@ struct Gen<'n> {
     cache: Vec<Slot>,
     /// How many operations of the current block touch each cell (see [`facts::BlockLayout::uses`]).
     uses: Vec<(i64, u32)>,
-    /// The index in `facts.blocks` of the next block to emit.
-    next_block: usize,
     /// Whether registers are bypassed (inside a branchy multiply loop).
     bypass: bool,
 }
@@ -294,7 +292,7 @@ pub fn generate(
         base: range.start,
         tape_len: planned.tape_len(),
         options: *options,
-        facts: Facts::of(nodes),
+        facts: Facts::default(),
         annotations: if options.annotate {
             Vec::with_capacity(nodes.len() + 8)
         } else {
@@ -307,7 +305,6 @@ pub fn generate(
         flags: None,
         cache: Vec::with_capacity(POOL.len()),
         uses: Vec::new(),
-        next_block: 0,
         bypass: false,
     };
     gen.prologue();
@@ -414,6 +411,7 @@ impl Gen<'_> {
                 }
                 Op::LoopStart => {
                     stack.push(self.loop_start(i));
+                    self.facts.loop_start();
                     i += 1;
                 }
                 Op::LoopEnd => {
@@ -421,10 +419,12 @@ impl Gen<'_> {
                         .pop()
                         .ok_or_else(|| bug(format!("node {i} closes no loop")))?;
                     self.loop_end(i, open);
+                    self.facts.zero_cell();
                     i += 1;
                 }
                 Op::Scan { stride } => {
                     self.scan(i, *stride);
+                    self.facts.zero_cell();
                     i += 1;
                 }
                 _ => return Err(bug(format!("node {i} is outside a guarded block"))),
@@ -452,9 +452,9 @@ impl Gen<'_> {
         );
     }
 
-    /// How the test of the current cell is decided at node `index`.
-    fn test_kind(&self, index: usize) -> Test {
-        match self.facts.cell_before[index] {
+    /// How the test of the current cell is decided at the node being emitted.
+    fn test_kind(&self) -> Test {
+        match self.facts.cell_before() {
             Some(0) => Test::Zero,
             Some(_) => Test::NonZero,
             None => Test::Dynamic,
@@ -465,7 +465,7 @@ impl Gen<'_> {
         self.mark(Part::Node(index));
         let head = self.ops.new_dynamic_label();
         let exit = self.ops.new_dynamic_label();
-        let test = self.test_kind(index);
+        let test = self.test_kind();
         let flags_before = self.flags == Some(0);
         match test {
             Test::Dynamic => {
@@ -475,7 +475,7 @@ impl Gen<'_> {
             Test::Zero => asm!(self.ops; jmp =>exit),
             Test::NonZero => {}
         }
-        if self.facts.innermost[index] {
+        if facts::innermost_loop(self.nodes, index) {
             self.align16();
         }
         asm!(self.ops; =>head);
@@ -500,7 +500,7 @@ impl Gen<'_> {
         } = open;
         // A cell known to be zero ends the loop without a test; any other runs the test (a known
         // non-zero cell only loops until fuel or an error stops it: not worth a special case).
-        let bottom_flags = if self.test_kind(index) == Test::Zero {
+        let bottom_flags = if self.test_kind() == Test::Zero {
             self.flags == Some(0)
         } else {
             self.test_cell();
@@ -525,21 +525,15 @@ impl Gen<'_> {
     /// A straight-line block: the guard at `g`, emitted as the plan decided it, then its nodes.
     fn block(&mut self, g: usize) -> Result<(), CompileError> {
         let span = self.nodes[g].span;
-        let layout = self
-            .facts
-            .blocks
-            .get_mut(self.next_block)
-            .filter(|layout| layout.guard == g)
-            .map(std::mem::take)
-            .ok_or_else(|| bug(format!("no layout for the block at node {g}")))?;
-        self.next_block += 1;
+        let layout = self.facts.block(self.nodes, g);
         let total = layout.total;
-        let resume = self.ops.new_dynamic_label();
-        let stub = self.ops.new_dynamic_label();
         self.mark(Part::GuardCheck(g));
+        // Only a block that can fail its check gets labels (its cold fallback and the resumption
+        // after it): each label costs the assembler memory.
         let checked = match self.planned.decision(self.base + g) {
             Decision::Never => {
                 // The check can never pass: the block always runs exactly.
+                let (stub, resume) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
                 asm!(self.ops; jmp =>stub);
                 self.stubs.push(Stub::Exact {
                     part: Part::GuardFallback(g),
@@ -552,8 +546,9 @@ impl Gen<'_> {
                 self.flags = None;
                 return Ok(());
             }
-            Decision::Always => false,
+            Decision::Always => None,
             Decision::Check { lo, hi } => {
+                let (stub, resume) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
                 // One unsigned compare: 0 <= ptr + lo && ptr + hi < tape_len.
                 let limit = (self.tape_len as i64 - 1 - (hi as i64 - lo as i64)) as i32;
                 if lo == 0 {
@@ -567,7 +562,7 @@ impl Gen<'_> {
                     ; ja =>stub
                 );
                 self.flags = None;
-                true
+                Some((stub, resume))
             }
         };
         self.uses = layout.uses;
@@ -586,8 +581,8 @@ impl Gen<'_> {
         if !keep_flags {
             self.flags = None;
         }
-        asm!(self.ops; =>resume);
-        if checked {
+        if let Some((stub, resume)) = checked {
+            asm!(self.ops; =>resume);
             self.stubs.push(Stub::Exact {
                 part: Part::GuardFallback(g),
                 label: stub,

@@ -18,13 +18,13 @@ impl Gen<'_> {
     /// `Scan { stride }` at node `index`.
     pub(super) fn scan(&mut self, index: usize, stride: i32) {
         self.mark(Part::Node(index));
-        let done = self.ops.new_dynamic_label();
-        let out = self.ops.new_dynamic_label();
-        let tape_len = self.tape_len as i64;
-        if self.facts.cell_before[index] == Some(0) {
+        if self.facts.cell_before() == Some(0) {
             // Known to stand on a zero cell: the scan does nothing.
             return;
         }
+        let done = self.ops.new_dynamic_label();
+        let out = self.ops.new_dynamic_label();
+        let tape_len = self.tape_len as i64;
         self.test_cell();
         asm!(self.ops; jz =>done);
         match stride {
