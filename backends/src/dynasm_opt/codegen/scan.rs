@@ -43,14 +43,14 @@ impl Gen<'_> {
             s if s > 0 => self.scan_strided_right(s, out, done),
             s => self.scan_strided_left(-s, out, done),
         }
+        asm!(self.ops; =>done);
         self.stubs.push(Stub::Exact {
-            part: Part::ScanFallback(index),
+            node: index,
+            scan: true,
             label: out,
-            span: self.nodes[index].span,
-            resume: done,
+            resume: self.ops.offset(),
             flags: false,
         });
-        asm!(self.ops; =>done);
         self.flags = None;
     }
 
