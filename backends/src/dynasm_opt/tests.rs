@@ -350,7 +350,7 @@ fn ir_only_shapes_run_like_the_evaluator() {
     let mul = Node::new(
         Op::MulLoop {
             offset: 0,
-            targets: targets.clone(),
+            targets: targets.clone().into(),
         },
         all,
     );
@@ -366,7 +366,13 @@ fn ir_only_shapes_run_like_the_evaluator() {
             },
             Span { start: 0, end: 0 },
         ),
-        Node::new(Op::MulLoop { offset: 0, targets }, all),
+        Node::new(
+            Op::MulLoop {
+                offset: 0,
+                targets: targets.into(),
+            },
+            all,
+        ),
     ];
     agree_ir(&program, &guard(&program, set_then_mul), tape(30), b"");
 

@@ -45,7 +45,7 @@ impl Backend for DynasmSimple {
 
 mod x64 {
     use dynasmrt::x64::Assembler;
-    use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
+    use dynasmrt::{dynasm, AssemblyOffset, DynasmApi};
 
     use crate::backend::{CompileError, Executable};
     use crate::config::Config;
@@ -72,33 +72,105 @@ mod x64 {
         };
     }
 
+    /// A label: an index into [`DynasmEmitter::labels`].
+    type Label = u32;
+
+    /// A label not bound yet.
+    const UNBOUND: u32 = u32::MAX;
+
+    /// The `rel32` jumps and calls, by opcode bytes.
+    const JMP: &[u8] = &[0xe9];
+    const CALL: &[u8] = &[0xe8];
+    const JB: &[u8] = &[0x0f, 0x82];
+    const JAE: &[u8] = &[0x0f, 0x83];
+    const JE: &[u8] = &[0x0f, 0x84];
+    const JNE: &[u8] = &[0x0f, 0x85];
+    const JS: &[u8] = &[0x0f, 0x88];
+    const JL: &[u8] = &[0x0f, 0x8c];
+
     /// Assembles one program through the shared walk.
+    ///
+    /// Jumps to labels are `rel32` forms encoded here (the bytes dynasm emits for a jump to a dynamic
+    /// label): a jump back is complete at once, a jump forward is patched at the end from a 4-byte
+    /// label table and an 8-byte fixup list, where dynasm's labels and relocations would keep 16 and
+    /// 32 bytes each (a dense program has more than one jump per command).
     struct DynasmEmitter {
         ops: Assembler,
-        stopped: DynamicLabel,
-        out_of_fuel: DynamicLabel,
-        ret: DynamicLabel,
+        /// Code offset of each label, or `UNBOUND`.
+        labels: Vec<u32>,
+        /// `(code offset of a rel32 field, label)` for each jump made before its label was bound.
+        fixups: Vec<(u32, Label)>,
+        /// Whether the code outgrew 32-bit offsets (the program is refused).
+        too_large: bool,
+        stopped: Label,
+        out_of_fuel: Label,
+        ret: Label,
         /// Shared tails of the `jit_output`, `jit_input` and `jit_exact` calls (see `thunk`).
-        output_thunk: DynamicLabel,
-        input_thunk: DynamicLabel,
-        exact_thunk: DynamicLabel,
+        output_thunk: Label,
+        input_thunk: Label,
+        exact_thunk: Label,
     }
 
     impl DynasmEmitter {
         fn new(ops: Assembler) -> DynasmEmitter {
-            let mut ops = ops;
-            let mut label = || ops.new_dynamic_label();
-            let (stopped, out_of_fuel, ret) = (label(), label(), label());
-            let (output_thunk, input_thunk, exact_thunk) = (label(), label(), label());
-            DynasmEmitter {
+            let mut e = DynasmEmitter {
                 ops,
-                stopped,
-                out_of_fuel,
-                ret,
-                output_thunk,
-                input_thunk,
-                exact_thunk,
+                labels: Vec::new(),
+                fixups: Vec::new(),
+                too_large: false,
+                stopped: 0,
+                out_of_fuel: 0,
+                ret: 0,
+                output_thunk: 0,
+                input_thunk: 0,
+                exact_thunk: 0,
+            };
+            e.stopped = e.new_label();
+            e.out_of_fuel = e.new_label();
+            e.ret = e.new_label();
+            e.output_thunk = e.new_label();
+            e.input_thunk = e.new_label();
+            e.exact_thunk = e.new_label();
+            e
+        }
+
+        /// The current code offset; code beyond 2 GiB (where a `rel32` may not reach) is refused.
+        fn here(&mut self) -> u32 {
+            match i32::try_from(self.ops.offset().0) {
+                Ok(at) => at as u32,
+                Err(_) => {
+                    self.too_large = true;
+                    0
+                }
             }
+        }
+
+        /// A `rel32` jump or call (`opcode`) to `label`.
+        fn jump_to(&mut self, opcode: &[u8], label: Label) {
+            self.ops.extend(opcode.iter().copied());
+            let at = self.here();
+            match self.labels[label as usize] {
+                UNBOUND => {
+                    self.fixups.push((at, label));
+                    self.ops.push_i32(0);
+                }
+                target => self.ops.push_i32(target.wrapping_sub(at + 4) as i32),
+            }
+        }
+
+        /// Points every forward jump at its label; an unbound label is a bug.
+        fn patch_fixups(&mut self) -> Result<(), CompileError> {
+            let fixups = std::mem::take(&mut self.fixups);
+            let mut code = self.ops.alter_uncommitted();
+            for (at, label) in fixups {
+                let target = self.labels[label as usize];
+                if target == UNBOUND {
+                    return Err(bug("a jump to a label never bound"));
+                }
+                code.goto(AssemblyOffset(at as usize));
+                code.push_i32(target.wrapping_sub(at + 4) as i32);
+            }
+            Ok(())
         }
 
         /// Writes the pointer index back to the state (before a callback or a return).
@@ -109,9 +181,9 @@ mod x64 {
         /// A shared call tail at `label`, reached by `call`: writes the pointer back, passes the
         /// state as the first argument (the others are already in place) and tail-jumps to `target`,
         /// which returns straight to the call site (the stack is aligned as at a direct call).
-        fn thunk(&mut self, label: DynamicLabel, target: usize, ptr_in_rcx: bool) {
+        fn thunk(&mut self, label: Label, target: usize, ptr_in_rcx: bool) {
+            self.bind(label);
             asm!(self.ops
-                ; =>label
                 ; mov [a_state + OFFSET_PTR], a_ptr
                 ; mov rdi, a_state
             );
@@ -126,14 +198,19 @@ mod x64 {
     }
 
     impl Emitter for DynasmEmitter {
-        type Label = DynamicLabel;
+        type Label = Label;
 
-        fn new_label(&mut self) -> DynamicLabel {
-            self.ops.new_dynamic_label()
+        fn new_label(&mut self) -> Label {
+            self.labels.push(UNBOUND);
+            u32::try_from(self.labels.len() - 1).unwrap_or_else(|_| {
+                self.too_large = true;
+                0
+            })
         }
 
-        fn bind(&mut self, label: DynamicLabel) {
-            asm!(self.ops; =>label);
+        fn bind(&mut self, label: Label) {
+            let here = self.here();
+            self.labels[label as usize] = here;
         }
 
         fn prologue(&mut self) {
@@ -151,19 +228,17 @@ mod x64 {
             );
         }
 
-        fn guard(&mut self, lo: i32, hi: i32, fail: DynamicLabel) {
+        fn guard(&mut self, lo: i32, hi: i32, fail: Label) {
             if lo < 0 {
-                asm!(self.ops
-                    ; cmp a_ptr, -lo
-                    ; jl =>fail
-                );
+                asm!(self.ops; cmp a_ptr, -lo);
+                self.jump_to(JL, fail);
             }
             if hi > 0 {
                 asm!(self.ops
                     ; lea rax, [a_ptr + hi]
                     ; cmp rax, a_len
-                    ; jae =>fail
                 );
+                self.jump_to(JAE, fail);
             }
         }
 
@@ -192,79 +267,59 @@ mod x64 {
 
         fn output(&mut self, offset: i32) {
             let (thunk, stopped) = (self.output_thunk, self.stopped);
-            asm!(self.ops
-                ; movzx esi, BYTE [a_tape + a_ptr + offset]
-                ; call =>thunk
-                ; test eax, eax
-                ; jnz =>stopped
-            );
+            asm!(self.ops; movzx esi, BYTE [a_tape + a_ptr + offset]);
+            self.jump_to(CALL, thunk);
+            asm!(self.ops; test eax, eax);
+            self.jump_to(JNE, stopped);
         }
 
         fn input(&mut self, offset: i32) {
             let (thunk, stopped) = (self.input_thunk, self.stopped);
-            asm!(self.ops
-                ; lea rsi, [a_tape + a_ptr + offset]
-                ; call =>thunk
-                ; test eax, eax
-                ; jnz =>stopped
-            );
+            asm!(self.ops; lea rsi, [a_tape + a_ptr + offset]);
+            self.jump_to(CALL, thunk);
+            asm!(self.ops; test eax, eax);
+            self.jump_to(JNE, stopped);
         }
 
-        fn scan(&mut self, stride: i32, fail: DynamicLabel) {
+        fn scan(&mut self, stride: i32, fail: Label) {
             let (top, done) = (self.new_label(), self.new_label());
-            asm!(self.ops
-                ; =>top
-                ; cmp BYTE [a_tape + a_ptr], 0
-                ; je =>done
-                ; lea rax, [a_ptr + stride]
-            );
+            self.bind(top);
+            asm!(self.ops; cmp BYTE [a_tape + a_ptr], 0);
+            self.jump_to(JE, done);
+            asm!(self.ops; lea rax, [a_ptr + stride]);
             if stride < 0 {
-                asm!(self.ops
-                    ; test rax, rax
-                    ; js =>fail
-                );
+                asm!(self.ops; test rax, rax);
+                self.jump_to(JS, fail);
             } else {
-                asm!(self.ops
-                    ; cmp rax, a_len
-                    ; jae =>fail
-                );
+                asm!(self.ops; cmp rax, a_len);
+                self.jump_to(JAE, fail);
             }
-            asm!(self.ops
-                ; mov a_ptr, rax
-                ; jmp =>top
-                ; =>done
-            );
+            asm!(self.ops; mov a_ptr, rax);
+            self.jump_to(JMP, top);
+            self.bind(done);
         }
 
-        fn jump_if_zero(&mut self, target: DynamicLabel) {
-            asm!(self.ops
-                ; cmp BYTE [a_tape + a_ptr], 0
-                ; je =>target
-            );
+        fn jump_if_zero(&mut self, target: Label) {
+            asm!(self.ops; cmp BYTE [a_tape + a_ptr], 0);
+            self.jump_to(JE, target);
         }
 
-        fn jump_if_nonzero(&mut self, target: DynamicLabel) {
-            asm!(self.ops
-                ; cmp BYTE [a_tape + a_ptr], 0
-                ; jne =>target
-            );
+        fn jump_if_nonzero(&mut self, target: Label) {
+            asm!(self.ops; cmp BYTE [a_tape + a_ptr], 0);
+            self.jump_to(JNE, target);
         }
 
         fn charge_fuel(&mut self) {
             let out_of_fuel = self.out_of_fuel;
-            asm!(self.ops
-                ; sub QWORD [a_state + OFFSET_FUEL], 1
-                ; jb =>out_of_fuel
-            );
+            asm!(self.ops; sub QWORD [a_state + OFFSET_FUEL], 1);
+            self.jump_to(JB, out_of_fuel);
         }
 
         fn exit_ok(&mut self) {
             self.store_ptr();
             let ret = self.ret;
-            asm!(self.ops
-                ; mov eax, STATUS_OK as i32
-                ; jmp =>ret
-            );
+            asm!(self.ops; mov eax, STATUS_OK as i32);
+            self.jump_to(JMP, ret);
         }
 
         fn exact(&mut self, span: Span) {
@@ -272,15 +327,15 @@ mod x64 {
             asm!(self.ops
                 ; mov esi, span.start as i32
                 ; mov edx, span.end as i32
-                ; call =>thunk
-                ; cmp rax, -1
-                ; je =>stopped
-                ; mov a_ptr, rax
             );
+            self.jump_to(CALL, thunk);
+            asm!(self.ops; cmp rax, -1);
+            self.jump_to(JE, stopped);
+            asm!(self.ops; mov a_ptr, rax);
         }
 
-        fn jump(&mut self, target: DynamicLabel) {
-            asm!(self.ops; jmp =>target);
+        fn jump(&mut self, target: Label) {
+            self.jump_to(JMP, target);
         }
 
         fn epilogue(&mut self) {
@@ -288,17 +343,19 @@ mod x64 {
             self.thunk(self.input_thunk, jit_input as *const () as usize, false);
             self.thunk(self.exact_thunk, jit_exact as *const () as usize, true);
             let (stopped, out_of_fuel, ret) = (self.stopped, self.out_of_fuel, self.ret);
+            // The pointer is already in the state (written before the callback that stopped).
+            self.bind(stopped);
+            asm!(self.ops; mov eax, STATUS_STOPPED as i32);
+            self.jump_to(JMP, ret);
+            // The fuel was 0 and the `sub` wrapped it: put the 0 back.
+            self.bind(out_of_fuel);
             asm!(self.ops
-                // The pointer is already in the state (written before the callback that stopped).
-                ; =>stopped
-                ; mov eax, STATUS_STOPPED as i32
-                ; jmp =>ret
-                // The fuel was 0 and the `sub` wrapped it: put the 0 back.
-                ; =>out_of_fuel
                 ; mov QWORD [a_state + OFFSET_FUEL], 0
                 ; mov [a_state + OFFSET_PTR], a_ptr
                 ; mov eax, STATUS_OUT_OF_FUEL as i32
-                ; =>ret
+            );
+            self.bind(ret);
+            asm!(self.ops
                 ; pop a_len
                 ; pop a_ptr
                 ; pop a_tape
@@ -332,6 +389,12 @@ mod x64 {
         let entry = ops.offset();
         let mut emitter = DynasmEmitter::new(ops);
         translate(&planned, config.metered(), &mut emitter)?;
+        if emitter.too_large {
+            return Err(CompileError::TooLarge(
+                "generated code of more than 2 GiB".into(),
+            ));
+        }
+        emitter.patch_fixups()?;
         let mut ops = emitter.ops;
         ops.commit().map_err(bug)?;
         let code = ops

@@ -180,7 +180,8 @@ fn set_mul_loop_and_scan_nodes() {
                     offset: 2,
                     factor: 253,
                 },
-            ],
+            ]
+            .into(),
         },
         5,
         17,
@@ -259,7 +260,8 @@ fn offset_ops_and_a_multiply_on_zero() {
             targets: vec![MulTarget {
                 offset: 1,
                 factor: 1,
-            }],
+            }]
+            .into(),
         },
         0,
         6,

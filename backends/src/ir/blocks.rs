@@ -77,38 +77,58 @@ pub fn strip_guards(nodes: Vec<Node>) -> Vec<Node> {
 
 /// Puts a guard before every straight-line block (existing guards are recomputed).
 ///
-/// Nodes are moved, not copied: each block's guard is reserved in place and filled in when the
-/// block ends, so the IR is never held twice.
+/// Works in place: the blocks are counted, the vector grows by exactly one node per block (a large
+/// vector grows by remapping, without a copy), every node is moved to its final index from the back,
+/// and each guard is filled in from its block. So the IR is never held twice, and the result holds no
+/// spare capacity.
 pub fn guard(program: &Program, nodes: Vec<Node>) -> Vec<Node> {
-    let nodes = strip_guards(nodes);
-    let mut out = Vec::with_capacity(nodes.len() + nodes.len() / 4);
-    // Index in `out` of the guard of the block being copied, if one is open.
-    let mut open: Option<usize> = None;
-    for node in nodes {
-        if in_block(&node.op) {
-            if open.is_none() {
-                open = Some(out.len());
-                out.push(Node::new(
-                    Op::Guard {
-                        lo: 0,
-                        hi: 0,
-                        len: 0,
-                    },
-                    node.span,
-                ));
-            }
-            out.push(node);
-        } else {
-            if let Some(at) = open.take() {
-                fill_guard(program, &mut out, at);
-            }
-            out.push(node);
+    let mut nodes = strip_guards(nodes);
+    let len = nodes.len();
+    let blocks = block_starts(&nodes).count();
+    let placeholder = Node::new(
+        Op::Guard {
+            lo: 0,
+            hi: 0,
+            len: 0,
+        },
+        Span { start: 0, end: 0 },
+    );
+    nodes.reserve_exact(blocks);
+    nodes.resize(len + blocks, placeholder);
+    // Nodes `i + 1 + shift ..` are in their final places and `i + 1 ..= i + shift` hold placeholders;
+    // moving node `i` up by `shift` leaves a placeholder at `i`, which becomes its block's guard (and
+    // stays put) when node `i` starts a block.
+    let mut shift = blocks;
+    let mut i = len;
+    while shift > 0 {
+        i -= 1;
+        nodes.swap(i, i + shift);
+        if in_block(&nodes[i + shift].op) && (i == 0 || !in_block(&nodes[i - 1].op)) {
+            shift -= 1;
         }
     }
-    if let Some(at) = open {
-        fill_guard(program, &mut out, at);
+    let mut at = 0;
+    while at < nodes.len() {
+        if matches!(nodes[at].op, Op::Guard { .. }) {
+            let end = at
+                + 1
+                + nodes[at + 1..]
+                    .iter()
+                    .take_while(|n| in_block(&n.op))
+                    .count();
+            fill_guard(program, &mut nodes[..end], at);
+            at = end;
+        } else {
+            at += 1;
+        }
     }
-    out
+    nodes.shrink_to_fit();
+    nodes
+}
+
+/// The indices of the nodes that start a straight-line block (in unguarded IR).
+fn block_starts(nodes: &[Node]) -> impl Iterator<Item = usize> + '_ {
+    (0..nodes.len()).filter(|&i| in_block(&nodes[i].op) && (i == 0 || !in_block(&nodes[i - 1].op)))
 }
 
 /// Computes the guard at `out[at]` for the block after it, which runs to the end of `out`.

@@ -194,7 +194,8 @@ mod tests {
                 targets: vec![MulTarget {
                     offset: 1,
                     factor: 1,
-                }],
+                }]
+                .into(),
             },
             Span { start: 0, end: 6 },
         );

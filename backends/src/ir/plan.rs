@@ -132,12 +132,48 @@ impl std::error::Error for PlanError {}
 #[derive(Clone, Debug)]
 pub struct PlannedIr {
     nodes: Vec<Node>,
-    /// Per node; meaningful at guards (other entries are `Always`).
-    decisions: Vec<Decision>,
+    /// Per node, one byte: which decision (a `Check` takes its offsets from the guard); meaningful at
+    /// guards (other entries are `Always`).
+    decisions: Vec<DecisionKind>,
     /// Per node, and one past the last: the pointer's range when control enters the node (for a
-    /// `LoopStart`: at the loop's test, from the `[` and from every back edge alike).
-    entries: Vec<PtrRange>,
+    /// `LoopStart`: at the loop's test, from the `[` and from every back edge alike), in 32 bits
+    /// (a tape has at most [`crate::MAX_TAPE_LEN`] cells).
+    entries: Vec<CompactRange>,
     tape_len: usize,
+}
+
+/// A [`Decision`] without the offsets, which a `Check` always takes from its guard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DecisionKind {
+    Always,
+    Never,
+    Check,
+}
+
+/// A [`PtrRange`] in 32 bits a side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct CompactRange {
+    lo: u32,
+    hi: u32,
+}
+
+impl From<PtrRange> for CompactRange {
+    fn from(range: PtrRange) -> CompactRange {
+        // Ranges lie within a tape of at most `MAX_TAPE_LEN` (2^30) cells.
+        CompactRange {
+            lo: range.lo as u32,
+            hi: range.hi as u32,
+        }
+    }
+}
+
+impl From<CompactRange> for PtrRange {
+    fn from(range: CompactRange) -> PtrRange {
+        PtrRange {
+            lo: range.lo as usize,
+            hi: range.hi as usize,
+        }
+    }
 }
 
 impl PlannedIr {
@@ -170,14 +206,21 @@ impl PlannedIr {
     /// The decision of the guard at node `guard` (`Always` for any other node).
     #[inline]
     pub fn decision(&self, guard: usize) -> Decision {
-        self.decisions[guard]
+        match self.decisions[guard] {
+            DecisionKind::Always => Decision::Always,
+            DecisionKind::Never => Decision::Never,
+            DecisionKind::Check => match self.nodes[guard].op {
+                Op::Guard { lo, hi, .. } => Decision::Check { lo, hi },
+                _ => unreachable!("only guards are checked"),
+            },
+        }
     }
 
     /// The range the pointer lies in whenever control enters node `node` (or reaches the end, for
     /// `node == nodes().len()`): generated code that starts at that node (a whole program at node 0, a
     /// tiered loop at its `LoopStart`) may assume it.
     pub fn entry_range(&self, node: usize) -> PtrRange {
-        self.entries[node]
+        self.entries[node].into()
     }
 
     /// The tape length the decisions are for.
@@ -331,21 +374,25 @@ fn analyse(
     trusted: &[bool],
     balanced: &[bool],
     tape_len: usize,
-) -> Result<(Vec<Decision>, Vec<PtrRange>), PlanError> {
+) -> Result<(Vec<DecisionKind>, Vec<CompactRange>), PlanError> {
     let last = tape_len - 1;
     let full = PtrRange { lo: 0, hi: last };
-    let mut decisions = vec![Decision::Always; nodes.len()];
-    let mut entries = vec![full; nodes.len() + 1];
+    let mut decisions = vec![DecisionKind::Always; nodes.len()];
+    let mut entries = vec![CompactRange::from(full); nodes.len() + 1];
     let mut range = PtrRange { lo: 0, hi: 0 };
     let mut heads: Vec<(PtrRange, bool)> = Vec::new();
     let mut i = 0;
     while i < nodes.len() {
-        entries[i] = range;
+        entries[i] = range.into();
         match nodes[i].op {
             Op::Guard { lo, hi, len } => {
                 let end = i + 1 + len as usize;
                 let decision = decide(lo, hi, range, tape_len);
-                decisions[i] = decision;
+                decisions[i] = match decision {
+                    Decision::Always => DecisionKind::Always,
+                    Decision::Never => DecisionKind::Never,
+                    Decision::Check { .. } => DecisionKind::Check,
+                };
                 // Block nodes: the pointer is somewhere on the tape (they are never entry points).
                 let net = net_move(&nodes[i + 1..end]);
                 range = if trusted[i] || decision == Decision::Always {
@@ -362,7 +409,7 @@ fn analyse(
             }
             Op::LoopStart => {
                 let head = if balanced[i] { range } else { full };
-                entries[i] = head;
+                entries[i] = head.into();
                 heads.push((head, balanced[i]));
                 range = head;
             }
@@ -375,7 +422,7 @@ fn analyse(
         }
         i += 1;
     }
-    entries[nodes.len()] = range;
+    entries[nodes.len()] = range.into();
     Ok((decisions, entries))
 }
 

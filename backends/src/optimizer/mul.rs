@@ -237,7 +237,10 @@ fn affine_loop(body: &[Node], entry: impl Fn(i64) -> Option<u8>) -> Option<Op> {
             value: 0,
         });
     }
-    Some(Op::MulLoop { offset: 0, targets })
+    Some(Op::MulLoop {
+        offset: 0,
+        targets: targets.into(),
+    })
 }
 
 #[cfg(test)]
@@ -263,7 +266,7 @@ mod tests {
             vec![Node::new(
                 Op::MulLoop {
                     offset: 0,
-                    targets: vec![t(-2, 2), t(1, 3), t(2, 255)]
+                    targets: vec![t(-2, 2), t(1, 3), t(2, 255)].into()
                 },
                 Span { start: 0, end: 17 }
             )]
@@ -276,7 +279,7 @@ mod tests {
             run("[+<<->>]")[0].op,
             Op::MulLoop {
                 offset: 0,
-                targets: vec![t(-2, 1)]
+                targets: vec![t(-2, 1)].into()
             }
         );
     }
@@ -291,7 +294,7 @@ mod tests {
             run("[--->+<]")[0].op,
             Op::MulLoop {
                 offset: 0,
-                targets: vec![t(1, 171)]
+                targets: vec![t(1, 171)].into()
             }
         );
         // Counting up by 5 with 2 per iteration: 2 * (-5)^-1.
@@ -300,7 +303,7 @@ mod tests {
             run("[+++++<++>]")[0].op,
             Op::MulLoop {
                 offset: 0,
-                targets: vec![t(-1, factor)]
+                targets: vec![t(-1, factor)].into()
             }
         );
     }
@@ -348,7 +351,7 @@ mod tests {
             ir.last().unwrap().op,
             Op::MulLoop {
                 offset: 0,
-                targets: vec![t(2, 15)]
+                targets: vec![t(2, 15)].into()
             }
         );
         // Three levels, with a step of 3 in the middle.
@@ -358,7 +361,7 @@ mod tests {
             ir.last().unwrap().op,
             Op::MulLoop {
                 offset: 0,
-                targets: vec![t(2, inner.wrapping_mul(2))]
+                targets: vec![t(2, inner.wrapping_mul(2))].into()
             }
         );
         // Cell 1 unknown before the loop (input): not restored, the outer loop stays.

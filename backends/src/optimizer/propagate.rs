@@ -320,7 +320,7 @@ mod tests {
         let set = |offset, value| Op::Set { offset, value };
         let mul = |offset, to, factor| Op::MulLoop {
             offset,
-            targets: vec![crate::ir::MulTarget { offset: to, factor }],
+            targets: vec![crate::ir::MulTarget { offset: to, factor }].into(),
         };
         // An add or a set that a later set overwrites goes.
         assert_eq!(dead_stores(vec![add(2, 1), set(2, 5)]), [set(2, 5)]);

@@ -398,6 +398,7 @@ fn exact_ir_for_a_typical_program() {
                     offset: 1,
                     factor: 8
                 }]
+                .into()
             },
             Op::Add {
                 offset: 1,

@@ -247,7 +247,6 @@ impl Gen<'_> {
 
     fn output(&mut self, index: usize, cell: i64) {
         let full = self.ops.new_dynamic_label();
-        let resume = self.ops.new_dynamic_label();
         self.load_eax(cell);
         asm!(self.ops
             ; mov rcx, [r_state + OFFSET_OUT_LEN]
@@ -256,8 +255,8 @@ impl Gen<'_> {
             ; mov [r_state + OFFSET_OUT_LEN], rcx
             ; cmp rcx, OUT_BUF_CAP as i32
             ; jae =>full
-            ; =>resume
         );
+        let resume = self.ops.offset();
         self.stubs.push(Stub::Flush {
             node: index,
             label: full,

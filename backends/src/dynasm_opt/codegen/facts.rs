@@ -1,17 +1,18 @@
-//! The analyses `dynasm-opt` makes before emitting any code, as per-node facts: each block's layout
-//! (its operations at offsets from the block start, reordered so a loop test can reuse flags) and its
+//! The analyses `dynasm-opt` makes before emitting each part of the code: a block's layout (its
+//! operations at offsets from the block start, reordered so a loop test can reuse flags) and its
 //! cells' use counts (for register caching), the value of the current cell when it is known at compile
-//! time (after `[-]`, a multiply loop, or a loop's exit), and which loops are innermost.
+//! time (after `[-]`, a multiply loop, or a loop's exit), and whether a loop is innermost.
+//!
+//! They are computed as the code generator's walk reaches each node, in program order, so nothing
+//! per node or per block outlives the part of the code it is for (a million blocks cost no memory
+//! beyond the one being emitted).
 //!
 //! Bounds are not decided here: the guard plan ([`crate::ir::plan`]) did that for every emitter.
 
 use crate::ir::{Node, Op};
 
 /// The layout of one straight-line block.
-#[derive(Default)]
 pub(super) struct BlockLayout {
-    /// The index of the block's guard.
-    pub guard: usize,
     /// `(offset of the pointer from the block start, node index)` per operation, moves left out.
     pub order: Vec<(i64, usize)>,
     /// The block's net move.
@@ -20,58 +21,45 @@ pub(super) struct BlockLayout {
     pub uses: Vec<(i64, u32)>,
 }
 
-/// Everything known about the nodes being compiled before code is emitted. Indices are into the
-/// compiled slice.
+/// What is known where the walk over the nodes being compiled stands (planned IR, so every block is
+/// guarded and loops are balanced). The walk steps over each guard with its block, and over each loop
+/// boundary and scan, in order; indices are into the compiled slice.
+#[derive(Default)]
 pub(super) struct Facts {
-    /// Per node: the current cell's value when control reaches it, when known at compile time.
-    pub cell_before: Vec<Option<u8>>,
-    /// Every block's layout, in program order (each taken when its block is emitted).
-    pub blocks: Vec<BlockLayout>,
-    /// Per node: for a `LoopStart`, whether its loop holds no other loop or scan.
-    pub innermost: Vec<bool>,
+    /// The current cell's value at the node the walk stands on, when known at compile time.
+    cell: Option<u8>,
 }
 
 impl Facts {
-    /// The facts of `nodes` (planned IR, so every block is guarded and loops are balanced).
-    pub(super) fn of(nodes: &[Node]) -> Facts {
-        let mut facts = Facts {
-            cell_before: vec![None; nodes.len()],
-            // One layout per guard, sized up front (a doubling vector would hold up to twice that).
-            blocks: Vec::with_capacity(
-                nodes
-                    .iter()
-                    .filter(|n| matches!(n.op, Op::Guard { .. }))
-                    .count(),
-            ),
-            innermost: vec![false; nodes.len()],
+    /// The current cell's value at the node the walk stands on, when known at compile time.
+    pub(super) fn cell_before(&self) -> Option<u8> {
+        self.cell
+    }
+
+    /// Lays out the block of the guard at `g` and steps past it.
+    pub(super) fn block(&mut self, nodes: &[Node], g: usize) -> BlockLayout {
+        let len = match nodes[g].op {
+            Op::Guard { len, .. } => len as usize,
+            _ => 0,
         };
-        let mut cell = None;
-        let mut i = 0;
-        while i < nodes.len() {
-            facts.cell_before[i] = cell;
-            match nodes[i].op {
-                Op::Guard { len, .. } => {
-                    let end = (i + 1 + len as usize).min(nodes.len());
-                    let tests_cell = matches!(
-                        nodes.get(end).map(|n| &n.op),
-                        Some(Op::LoopStart | Op::LoopEnd)
-                    );
-                    let layout = layout(nodes, i, end, tests_cell);
-                    cell = cell_after_block(nodes, &layout.order, layout.total, cell);
-                    facts.blocks.push(layout);
-                    i = end;
-                    continue;
-                }
-                Op::LoopStart => {
-                    facts.innermost[i] = innermost_loop(nodes, i);
-                    cell = None;
-                }
-                Op::LoopEnd | Op::Scan { .. } => cell = Some(0),
-                _ => {}
-            }
-            i += 1;
-        }
-        facts
+        let end = (g + 1 + len).min(nodes.len());
+        let tests_cell = matches!(
+            nodes.get(end).map(|n| &n.op),
+            Some(Op::LoopStart | Op::LoopEnd)
+        );
+        let layout = layout(nodes, g, end, tests_cell);
+        self.cell = cell_after_block(nodes, &layout.order, layout.total, self.cell);
+        layout
+    }
+
+    /// Steps past a `LoopStart` (the body's first test may see any value).
+    pub(super) fn loop_start(&mut self) {
+        self.cell = None;
+    }
+
+    /// Steps past a `LoopEnd` or a scan (both leave the current cell zero).
+    pub(super) fn zero_cell(&mut self) {
+        self.cell = Some(0);
     }
 }
 
@@ -90,7 +78,6 @@ fn layout(nodes: &[Node], g: usize, end: usize, tests_cell: bool) -> BlockLayout
     }
     let uses = count_uses(nodes, &order);
     BlockLayout {
-        guard: g,
         order,
         total: pos,
         uses,
@@ -127,7 +114,7 @@ fn count_uses(nodes: &[Node], order: &[(i64, usize)]) -> Vec<(i64, u32)> {
 }
 
 /// Whether the loop opened at `start` contains no other loop or scan (its body is one block at most).
-fn innermost_loop(nodes: &[Node], start: usize) -> bool {
+pub(super) fn innermost_loop(nodes: &[Node], start: usize) -> bool {
     for node in &nodes[start + 1..] {
         match node.op {
             Op::LoopEnd => return true,

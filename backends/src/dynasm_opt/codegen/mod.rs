@@ -48,12 +48,12 @@
 use std::ops::Range;
 
 use dynasmrt::x64::X64Relocation;
-use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
+use dynasmrt::{dynasm, AssemblyOffset, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 
 use crate::backend::CompileError;
 use crate::config::Config;
 use crate::ir::plan::{Decision, PlannedIr};
-use crate::ir::{Node, Op, Span};
+use crate::ir::{Node, Op};
 use crate::jit::{OFFSET_FUEL, OFFSET_PTR, OFFSET_TAPE, OFFSET_TAPE_LEN};
 
 /// Multiply loops with at most this many targets are emitted without a branch on the loop cell.
@@ -202,26 +202,27 @@ use facts::Facts;
 
 /// A cold stub emitted after the main code.
 enum Stub {
-    /// Guard or scan fallback: run `span` exactly, then (re-establishing the flags if `flags`) resume.
+    /// Fallback of the guard (or, with `scan`, the scan) at `node`: run its span exactly, then
+    /// (re-establishing the flags if `flags`) resume. (The span is looked up, not kept: stubs are many.)
     Exact {
-        part: Part,
+        node: usize,
+        scan: bool,
         label: DynamicLabel,
-        span: Span,
-        resume: DynamicLabel,
+        resume: AssemblyOffset,
         flags: bool,
     },
     /// Output buffer full: flush, resume.
     Flush {
         node: usize,
         label: DynamicLabel,
-        resume: DynamicLabel,
+        resume: AssemblyOffset,
     },
 }
 
 /// One open loop on the label stack.
 struct OpenLoop {
     /// Where the back edge jumps (fuel check, then body).
-    head: DynamicLabel,
+    head: AssemblyOffset,
     /// Just after the loop.
     exit: DynamicLabel,
     /// Whether ZF reflects the (zero) current cell on the jump from the top test to the exit.
@@ -237,6 +238,15 @@ enum Test {
     Zero,
     /// At compile time: the cell is known to be non-zero.
     NonZero,
+}
+
+/// A jump back to code already emitted (see [`Gen::jump_back`]).
+#[derive(Clone, Copy)]
+enum BackJump {
+    /// `jmp rel32`.
+    Always,
+    /// `jnz rel32`.
+    IfNonZero,
 }
 
 /// Which cell the zero flag currently reflects, relative to the pointer (`None`: unknown).
@@ -262,10 +272,10 @@ struct Gen<'n> {
     cache: Vec<Slot>,
     /// How many operations of the current block touch each cell (see [`facts::BlockLayout::uses`]).
     uses: Vec<(i64, u32)>,
-    /// The index in `facts.blocks` of the next block to emit.
-    next_block: usize,
     /// Whether registers are bypassed (inside a branchy multiply loop).
     bypass: bool,
+    /// Whether a jump back was farther than a `rel32` reaches (the code is refused).
+    too_far: bool,
 }
 
 fn bug(what: impl std::fmt::Display) -> CompileError {
@@ -294,7 +304,7 @@ pub fn generate(
         base: range.start,
         tape_len: planned.tape_len(),
         options: *options,
-        facts: Facts::of(nodes),
+        facts: Facts::default(),
         annotations: if options.annotate {
             Vec::with_capacity(nodes.len() + 8)
         } else {
@@ -307,8 +317,8 @@ pub fn generate(
         flags: None,
         cache: Vec::with_capacity(POOL.len()),
         uses: Vec::new(),
-        next_block: 0,
         bypass: false,
+        too_far: false,
     };
     gen.prologue();
     gen.body()?;
@@ -316,6 +326,11 @@ pub fn generate(
     asm!(gen.ops; jmp =>ok_exit);
     gen.stubs();
     gen.exits();
+    if gen.too_far {
+        return Err(CompileError::TooLarge(
+            "generated code of more than 2 GiB".into(),
+        ));
+    }
     let code = gen.ops.finalize().map_err(bug)?;
     Ok(Generated {
         code,
@@ -357,6 +372,27 @@ impl Gen<'_> {
             let n = pad.min(NOPS.len());
             self.ops.extend(NOPS[n - 1]);
             pad -= n;
+        }
+    }
+
+    /// `jmp`/`jnz` back to `target`, code already emitted: the `rel32` form a label would give,
+    /// encoded here, so the target needs no label and the jump no relocation (the assembler keeps
+    /// 16 bytes per label and 32 per relocation until the end; this is two of each per loop and
+    /// stub).
+    fn jump_back(&mut self, jump: BackJump, target: AssemblyOffset) {
+        let opcode: &[u8] = match jump {
+            BackJump::Always => &[0xe9],
+            BackJump::IfNonZero => &[0x0f, 0x85],
+        };
+        let end = self.ops.offset().0 + opcode.len() + 4;
+        match i32::try_from(target.0 as i64 - end as i64) {
+            Ok(rel) => {
+                self.ops.extend(opcode.iter().copied());
+                self.ops.push_i32(rel);
+            }
+            Err(_) => {
+                self.too_far = true;
+            }
         }
     }
 
@@ -414,6 +450,7 @@ impl Gen<'_> {
                 }
                 Op::LoopStart => {
                     stack.push(self.loop_start(i));
+                    self.facts.loop_start();
                     i += 1;
                 }
                 Op::LoopEnd => {
@@ -421,10 +458,12 @@ impl Gen<'_> {
                         .pop()
                         .ok_or_else(|| bug(format!("node {i} closes no loop")))?;
                     self.loop_end(i, open);
+                    self.facts.zero_cell();
                     i += 1;
                 }
                 Op::Scan { stride } => {
                     self.scan(i, *stride);
+                    self.facts.zero_cell();
                     i += 1;
                 }
                 _ => return Err(bug(format!("node {i} is outside a guarded block"))),
@@ -452,9 +491,9 @@ impl Gen<'_> {
         );
     }
 
-    /// How the test of the current cell is decided at node `index`.
-    fn test_kind(&self, index: usize) -> Test {
-        match self.facts.cell_before[index] {
+    /// How the test of the current cell is decided at the node being emitted.
+    fn test_kind(&self) -> Test {
+        match self.facts.cell_before() {
             Some(0) => Test::Zero,
             Some(_) => Test::NonZero,
             None => Test::Dynamic,
@@ -463,9 +502,8 @@ impl Gen<'_> {
 
     fn loop_start(&mut self, index: usize) -> OpenLoop {
         self.mark(Part::Node(index));
-        let head = self.ops.new_dynamic_label();
         let exit = self.ops.new_dynamic_label();
-        let test = self.test_kind(index);
+        let test = self.test_kind();
         let flags_before = self.flags == Some(0);
         match test {
             Test::Dynamic => {
@@ -475,10 +513,10 @@ impl Gen<'_> {
             Test::Zero => asm!(self.ops; jmp =>exit),
             Test::NonZero => {}
         }
-        if self.facts.innermost[index] {
+        if facts::innermost_loop(self.nodes, index) {
             self.align16();
         }
-        asm!(self.ops; =>head);
+        let head = self.ops.offset();
         self.fuel_check();
         // From a run-time top test and from the (always run-time) back edge alike, ZF is clear for
         // the non-zero current cell.
@@ -500,11 +538,11 @@ impl Gen<'_> {
         } = open;
         // A cell known to be zero ends the loop without a test; any other runs the test (a known
         // non-zero cell only loops until fuel or an error stops it: not worth a special case).
-        let bottom_flags = if self.test_kind(index) == Test::Zero {
+        let bottom_flags = if self.test_kind() == Test::Zero {
             self.flags == Some(0)
         } else {
             self.test_cell();
-            asm!(self.ops; jnz =>head);
+            self.jump_back(BackJump::IfNonZero, head);
             true
         };
         asm!(self.ops; =>exit);
@@ -524,36 +562,30 @@ impl Gen<'_> {
 
     /// A straight-line block: the guard at `g`, emitted as the plan decided it, then its nodes.
     fn block(&mut self, g: usize) -> Result<(), CompileError> {
-        let span = self.nodes[g].span;
-        let layout = self
-            .facts
-            .blocks
-            .get_mut(self.next_block)
-            .filter(|layout| layout.guard == g)
-            .map(std::mem::take)
-            .ok_or_else(|| bug(format!("no layout for the block at node {g}")))?;
-        self.next_block += 1;
+        let layout = self.facts.block(self.nodes, g);
         let total = layout.total;
-        let resume = self.ops.new_dynamic_label();
-        let stub = self.ops.new_dynamic_label();
         self.mark(Part::GuardCheck(g));
+        // Only a block that can fail its check gets a label (its cold fallback, which jumps back
+        // to the code after the block): each label costs the assembler memory.
         let checked = match self.planned.decision(self.base + g) {
             Decision::Never => {
                 // The check can never pass: the block always runs exactly.
+                let stub = self.ops.new_dynamic_label();
                 asm!(self.ops; jmp =>stub);
+                let resume = self.ops.offset();
                 self.stubs.push(Stub::Exact {
-                    part: Part::GuardFallback(g),
+                    node: g,
+                    scan: false,
                     label: stub,
-                    span,
                     resume,
                     flags: false,
                 });
-                asm!(self.ops; =>resume);
                 self.flags = None;
                 return Ok(());
             }
-            Decision::Always => false,
+            Decision::Always => None,
             Decision::Check { lo, hi } => {
+                let stub = self.ops.new_dynamic_label();
                 // One unsigned compare: 0 <= ptr + lo && ptr + hi < tape_len.
                 let limit = (self.tape_len as i64 - 1 - (hi as i64 - lo as i64)) as i32;
                 if lo == 0 {
@@ -567,7 +599,7 @@ impl Gen<'_> {
                     ; ja =>stub
                 );
                 self.flags = None;
-                true
+                Some(stub)
             }
         };
         self.uses = layout.uses;
@@ -586,12 +618,12 @@ impl Gen<'_> {
         if !keep_flags {
             self.flags = None;
         }
-        asm!(self.ops; =>resume);
-        if checked {
+        if let Some(stub) = checked {
+            let resume = self.ops.offset();
             self.stubs.push(Stub::Exact {
-                part: Part::GuardFallback(g),
+                node: g,
+                scan: false,
                 label: stub,
-                span,
                 resume,
                 flags: keep_flags,
             });

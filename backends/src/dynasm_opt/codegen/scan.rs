@@ -18,13 +18,13 @@ impl Gen<'_> {
     /// `Scan { stride }` at node `index`.
     pub(super) fn scan(&mut self, index: usize, stride: i32) {
         self.mark(Part::Node(index));
-        let done = self.ops.new_dynamic_label();
-        let out = self.ops.new_dynamic_label();
-        let tape_len = self.tape_len as i64;
-        if self.facts.cell_before[index] == Some(0) {
+        if self.facts.cell_before() == Some(0) {
             // Known to stand on a zero cell: the scan does nothing.
             return;
         }
+        let done = self.ops.new_dynamic_label();
+        let out = self.ops.new_dynamic_label();
+        let tape_len = self.tape_len as i64;
         self.test_cell();
         asm!(self.ops; jz =>done);
         match stride {
@@ -43,14 +43,14 @@ impl Gen<'_> {
             s if s > 0 => self.scan_strided_right(s, out, done),
             s => self.scan_strided_left(-s, out, done),
         }
+        asm!(self.ops; =>done);
         self.stubs.push(Stub::Exact {
-            part: Part::ScanFallback(index),
+            node: index,
+            scan: true,
             label: out,
-            span: self.nodes[index].span,
-            resume: done,
+            resume: self.ops.offset(),
             flags: false,
         });
-        asm!(self.ops; =>done);
         self.flags = None;
     }
 

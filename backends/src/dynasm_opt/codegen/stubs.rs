@@ -3,7 +3,7 @@
 
 use dynasmrt::{dynasm, DynasmApi, DynasmLabelApi};
 
-use super::{Gen, Part, Stub};
+use super::{BackJump, Gen, Part, Stub};
 use crate::jit::{
     jit_exact, jit_flush, EXACT_STOPPED, OFFSET_FUEL, OFFSET_OUT_LEN, OFFSET_PTR, STATUS_OK,
     STATUS_OUT_OF_FUEL, STATUS_STOPPED,
@@ -16,13 +16,18 @@ impl Gen<'_> {
         for stub in std::mem::take(&mut self.stubs) {
             match stub {
                 Stub::Exact {
-                    part,
+                    node,
+                    scan,
                     label,
-                    span,
                     resume,
                     flags,
                 } => {
-                    self.mark(part);
+                    self.mark(if scan {
+                        Part::ScanFallback(node)
+                    } else {
+                        Part::GuardFallback(node)
+                    });
+                    let span = self.nodes[node].span;
                     asm!(self.ops; =>label);
                     self.store_ptr();
                     asm!(self.ops
@@ -40,7 +45,7 @@ impl Gen<'_> {
                     if flags {
                         asm!(self.ops; cmp BYTE [r_cell], 0);
                     }
-                    asm!(self.ops; jmp =>resume);
+                    self.jump_back(BackJump::Always, resume);
                 }
                 Stub::Flush {
                     node,
@@ -75,8 +80,8 @@ impl Gen<'_> {
                         ; pop rdx
                         ; test ecx, ecx
                         ; jnz =>stopped
-                        ; jmp =>resume
                     );
+                    self.jump_back(BackJump::Always, resume);
                 }
             }
         }
