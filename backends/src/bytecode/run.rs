@@ -456,22 +456,13 @@ impl Bytecode {
         span: u32,
         io: &mut Io<'_>,
     ) -> Result<(), Stop> {
-        let found = match stride {
-            1 => tape[*ptr..].iter().position(|&c| c == 0).map(|n| *ptr + n),
-            -1 => tape[..=*ptr].iter().rposition(|&c| c == 0),
-            _ => scan_strided(tape, ptr, stride),
-        };
-        match found {
-            Some(p) => {
-                *ptr = p;
+        match scan_strided(tape, *ptr, stride) {
+            Ok(found) => {
+                *ptr = found;
                 Ok(())
             }
-            None => {
-                if stride == 1 {
-                    *ptr = tape.len() - 1;
-                } else if stride == -1 {
-                    *ptr = 0;
-                }
+            Err(last) => {
+                *ptr = last;
                 let span = self.scans[span as usize];
                 execute_exact(&self.program, span.range(), tape, ptr, io, None)
             }
@@ -479,48 +470,48 @@ impl Bytecode {
     }
 }
 
-/// A scan with a stride other than ±1: the zero cell found, or `None` with `ptr` on the last cell
-/// before the step that would leave the tape.
-#[inline(always)]
-pub(super) fn scan_strided(tape: &[u8], ptr: &mut usize, stride: i32) -> Option<usize> {
+/// A scan by `stride` from `p` (on the tape): `Ok` with the zero cell found, or `Err` with the last
+/// cell before the step that would leave the tape. Not inlined: its vector registers and loops
+/// would crowd the dispatch loop's registers, and the call passes everything in registers.
+#[inline(never)]
+pub(super) fn scan_strided(tape: &[u8], p: usize, stride: i32) -> Result<usize, usize> {
     let len = tape.len();
     let step = stride.unsigned_abs() as usize;
-    let mut p = *ptr;
-    // Eight steps per test for the short strides (records of 2 to 8 cells), then the loops below
-    // from where that stopped.
+    let mut p = p;
+    // Sixteen steps per test for the short strides (records of 1 to 8 cells; 32 for stride 1), then
+    // the loops below from where that stopped.
     macro_rules! lanes {
         ($($s:literal => $n:literal),*) => {
             match stride {
                 $($s => match forward_lanes::<$s, $n>(tape, p) {
-                    Ok(found) => return Some(found),
+                    Ok(found) => return Ok(found),
                     Err(next) => p = next,
                 },)*
                 $(-$s => match backward_lanes::<$s, $n>(tape, p) {
-                    Ok(found) => return Some(found),
+                    Ok(found) => return Ok(found),
                     Err(next) => p = next,
                 },)*
                 _ => {}
             }
         };
     }
-    lanes!(2 => 16, 3 => 24, 4 => 32, 5 => 40, 6 => 48, 7 => 56, 8 => 64);
+    lanes!(1 => 32, 2 => 32, 3 => 48, 4 => 64, 5 => 80, 6 => 96, 7 => 112, 8 => 128);
     if stride > 0 {
         // Four steps per bounds check; the next position stays on the tape.
         while p + 4 * step < len {
             // In bounds: `p + 3 * step < len`, so all four indices are on the tape.
             let four = four_cells(tape, [p, p + step, p + 2 * step, p + 3 * step]);
             if let Some(k) = first_zero(four) {
-                return Some(p + k * step);
+                return Ok(p + k * step);
             }
             p += 4 * step;
         }
         loop {
             if tape[p] == 0 {
-                return Some(p);
+                return Ok(p);
             }
             if p + step >= len {
-                *ptr = p;
-                return None;
+                return Err(p);
             }
             p += step;
         }
@@ -529,60 +520,85 @@ pub(super) fn scan_strided(tape: &[u8], ptr: &mut usize, stride: i32) -> Option<
             // In bounds: `p < len` and `p - 3 * step > 0`, so all four indices are on the tape.
             let four = four_cells(tape, [p, p - step, p - 2 * step, p - 3 * step]);
             if let Some(k) = first_zero(four) {
-                return Some(p - k * step);
+                return Ok(p - k * step);
             }
             p -= 4 * step;
         }
         loop {
             if tape[p] == 0 {
-                return Some(p);
+                return Ok(p);
             }
             if p < step {
-                *ptr = p;
-                return None;
+                return Err(p);
             }
             p -= step;
         }
     }
 }
 
-/// A forward scan by `S` from `p` over whole chunks of `N = 8 * S` cells, testing the chunk's eight
-/// steps at once: the zero found, or the first position not tested (on the tape: the chunks end
-/// before the last cell).
+/// A forward scan by `S` from `p` over whole chunks of `N` cells (a multiple of `S`), testing all
+/// the chunk's steps at once: the zero found, or the first position not tested (on the tape: the
+/// chunks end before the last cell).
 #[inline(always)]
 fn forward_lanes<const S: usize, const N: usize>(tape: &[u8], p: usize) -> Result<usize, usize> {
-    debug_assert_eq!(N, 8 * S);
     let end = tape.len() - 1;
     let (chunks, _) = tape[p.min(end)..end].as_chunks::<N>();
     for (k, chunk) in chunks.iter().enumerate() {
-        if let Some(j) = zero_lane(std::array::from_fn(|j| chunk[j * S])) {
+        if has_zero_lane(chunk, &Lanes::<S, N>::FORWARD) {
+            let j = (0..N / S).position(|j| chunk[j * S] == 0).unwrap_or(0);
             return Ok(p + k * N + j * S);
         }
     }
     Err(p + chunks.len() * N)
 }
 
-/// A backward scan by `S` from `p` over whole chunks of `N = 8 * S` cells ending at `p`: the zero
-/// found, or the first position not tested (on the tape: the chunks start after cell 0).
+/// A backward scan by `S` from `p` over whole chunks of `N` cells (a multiple of `S`) ending at
+/// `p`: the zero found, or the first position not tested (on the tape: the chunks start after
+/// cell 0).
 #[inline(always)]
 fn backward_lanes<const S: usize, const N: usize>(tape: &[u8], p: usize) -> Result<usize, usize> {
-    debug_assert_eq!(N, 8 * S);
     let (_, chunks) = tape[1..=p].as_rchunks::<N>();
     for (k, chunk) in chunks.iter().rev().enumerate() {
-        if let Some(j) = zero_lane(std::array::from_fn(|j| chunk[N - 1 - j * S])) {
+        if has_zero_lane(chunk, &Lanes::<S, N>::BACKWARD) {
+            let j = (0..N / S)
+                .position(|j| chunk[N - 1 - j * S] == 0)
+                .unwrap_or(0);
             return Ok(p - k * N - j * S);
         }
     }
     Err(p - chunks.len() * N)
 }
 
-/// The first of eight cells that holds 0 (one branch for all eight first).
-#[inline(always)]
-fn zero_lane(lanes: [u8; 8]) -> Option<usize> {
-    if lanes.iter().fold(true, |all, &c| all & (c != 0)) {
-        return None;
+/// Which cells of an `N`-cell chunk a scan by `S` steps on.
+struct Lanes<const S: usize, const N: usize>;
+
+impl<const S: usize, const N: usize> Lanes<S, N> {
+    /// The steps of a forward scan entering the chunk at its first cell.
+    const FORWARD: [bool; N] = lane_pattern(S, 0);
+    /// The steps of a backward scan entering the chunk at its last cell.
+    const BACKWARD: [bool; N] = lane_pattern(S, (N - 1) % S);
+}
+
+/// `N` flags, set at the indices `phase + k * s`.
+const fn lane_pattern<const N: usize>(s: usize, phase: usize) -> [bool; N] {
+    let mut lanes = [false; N];
+    let mut i = 0;
+    while i < N {
+        lanes[i] = i % s == phase;
+        i += 1;
     }
-    lanes.iter().position(|&c| c == 0)
+    lanes
+}
+
+/// Whether a cell of `chunk` where `lanes` is set holds 0. Written branch-free over the whole chunk
+/// so that it compiles to vector compares (16 cells per instruction), masks and one test.
+#[inline(always)]
+fn has_zero_lane<const N: usize>(chunk: &[u8; N], lanes: &[bool; N]) -> bool {
+    let mut any = false;
+    for (&cell, &lane) in chunk.iter().zip(lanes) {
+        any |= (cell == 0) & lane;
+    }
+    any
 }
 
 /// The cells at four indices.

@@ -413,12 +413,14 @@ fn naive_scan(tape: &[u8], ptr: &mut usize, stride: i32) -> Option<usize> {
 
 /// `scan_strided` from `p` ends where stepping one stride at a time does (or both leave the tape).
 fn scans_like_stepping(tape: &[u8], p: usize, stride: i32) -> Result<(), TestCaseError> {
-    let (mut got_ptr, mut want_ptr) = (p, p);
-    let got = run::scan_strided(tape, &mut got_ptr, stride);
+    let mut want_ptr = p;
     let want = naive_scan(tape, &mut want_ptr, stride);
-    prop_assert_eq!(got, want);
-    if want.is_none() {
-        prop_assert_eq!(got_ptr, want_ptr);
+    match run::scan_strided(tape, p, stride) {
+        Ok(found) => prop_assert_eq!(Some(found), want),
+        Err(last) => {
+            prop_assert_eq!(want, None);
+            prop_assert_eq!(last, want_ptr);
+        }
     }
     Ok(())
 }
@@ -428,7 +430,7 @@ proptest! {
     fn strided_scans_stop_where_stepping_does(
         tape in proptest::collection::vec(prop_oneof![9 => 1..=255u8, 1 => Just(0u8)], 1..400),
         start in any::<proptest::sample::Index>(),
-        stride in prop_oneof![-9..=-2i32, 2..=9i32],
+        stride in prop_oneof![-9..=-1i32, 1..=9i32],
     ) {
         let p = start.index(tape.len());
         scans_like_stepping(&tape, p, stride)?;
@@ -436,10 +438,10 @@ proptest! {
 
     #[test]
     fn strided_scans_over_long_runs_of_non_zero_cells(
-        len in 1..300usize,
+        len in 1..700usize,
         zero in proptest::option::of(any::<proptest::sample::Index>()),
         start in any::<proptest::sample::Index>(),
-        stride in prop_oneof![-9..=-2i32, 2..=9i32],
+        stride in prop_oneof![-9..=-1i32, 1..=9i32],
     ) {
         let mut tape = vec![7u8; len];
         if let Some(z) = zero {
