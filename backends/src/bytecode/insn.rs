@@ -152,6 +152,9 @@ pub enum Insn {
         exit: u32,
         /// The loop's id.
         id: u32,
+        /// Slots from here to where execution continues after the test (when it enters the body): 2, or 3
+        /// when a guard there is implied by this block's (the continuation skips it).
+        step: u8,
     },
     /// When the cell is not 0 jump back to `body` (after the matching `LoopStart`, one fuel).
     LoopEnd {
@@ -168,6 +171,9 @@ pub enum Insn {
         body: u32,
         /// The loop's id.
         id: u32,
+        /// Slots from here to where execution continues after the test (when it leaves the loop): 2, or 3
+        /// when a guard there is implied by this block's (the continuation skips it).
+        step: u8,
     },
     /// `cell[offset] += delta`, then the `LoopStart` in the next slot.
     AddLoopStart {
@@ -212,6 +218,37 @@ pub enum Insn {
         body: u32,
         /// The loop's id.
         id: u32,
+        /// Slots from here to where execution continues after the test (when it leaves the loop): 2, or 3
+        /// when a guard there is implied by this block's (the continuation skips it).
+        step: u8,
+    },
+    /// `cell[offset] += delta`, `ptr += by`, then the `LoopStart` two slots on: a block ending in an
+    /// add and a move, followed by a loop (the next two slots keep their plain instructions).
+    AddMoveLoopStart {
+        /// Cell offset.
+        offset: i16,
+        /// Wrapping amount.
+        delta: u8,
+        /// Signed distance of the move.
+        by: i32,
+        /// Index after the matching `LoopEnd`.
+        exit: u32,
+        /// The loop's id.
+        id: u32,
+    },
+    /// `cell[offset] += delta`, `ptr += by`, then the `Scan` two slots on (the next two slots keep
+    /// their plain instructions).
+    AddMoveScan {
+        /// Cell offset.
+        offset: i16,
+        /// Wrapping amount.
+        delta: u8,
+        /// Signed distance of the move.
+        by: i32,
+        /// The scan's step.
+        stride: i32,
+        /// The scan's span index.
+        span: u32,
     },
     /// A `MoveLoopEnd` whose loop body is one checked block of one data operation and this move (a
     /// walk like `[->>+<]>>` repeated): runs the whole loop (test, fuel, guard, operation, move) in

@@ -25,6 +25,7 @@
 
 mod compile;
 mod insn;
+mod landing;
 mod run;
 #[cfg(test)]
 mod tests;

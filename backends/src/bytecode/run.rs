@@ -190,27 +190,29 @@ impl Bytecode {
                 enter!($after)
             }};
         }
-        // `[`: `after` is the body's first slot.
+        // `[`: `after` is the body's first slot. A loop handed over returns with the pointer
+        // anywhere: it continues at the loop's exit with the guard there tested (`landing.rs`).
         macro_rules! loop_start {
             ($exit:expr, $id:expr, $after:expr) => {{
                 if tape[ptr] == 0 {
                     enter!($exit as usize)
                 }
                 if hook.take_over($id) {
-                    hand_over!($id, $exit as usize)
+                    hand_over!($id, self.loop_slots($id).end)
                 }
                 spend!();
                 enter!($after)
             }};
         }
-        // `]`: `after` is the slot after the loop.
+        // `]`: `after` is where execution continues after the loop, `handed` the slot after the
+        // loop (where it continues after a hand-over, with the guard there tested).
         macro_rules! loop_end {
-            ($body:expr, $id:expr, $after:expr) => {{
+            ($body:expr, $id:expr, $after:expr, $handed:expr) => {{
                 if tape[ptr] != 0 {
                     if hook.take_over($id) {
                         // The taken-over loop tests the cell (non-zero), charges one fuel and enters
                         // the body: exactly what jumping back would do.
-                        hand_over!($id, $after)
+                        hand_over!($id, $handed)
                     }
                     spend!();
                     enter!($body as usize)
@@ -301,21 +303,52 @@ impl Bytecode {
                     }
                     enter!(pc + 2)
                 }
-                Insn::LoopStart { exit, id } => loop_start!(exit, id, pc + 1),
-                Insn::MoveLoopStart { by, exit, id } => {
-                    ptr = ptr.wrapping_add_signed(by as isize);
-                    loop_start!(exit, id, pc + 2)
+                Insn::AddMoveScan {
+                    offset,
+                    delta,
+                    by,
+                    stride,
+                    span,
+                } => {
+                    // In bounds: an access of a checked block (module doc).
+                    let c = cell(tape, ptr, offset as i32);
+                    *c = c.wrapping_add(delta);
+                    let mut scan_ptr = ptr.wrapping_add_signed(by as isize);
+                    let result = self.scan(tape, &mut scan_ptr, stride, span, io);
+                    ptr = scan_ptr;
+                    if let Err(stop) = result {
+                        break Err(stop);
+                    }
+                    enter!(pc + 3)
                 }
-                Insn::LoopEnd { body, id } => loop_end!(body, id, pc + 1),
-                Insn::MoveLoopEnd { by, body, id } => {
+                Insn::AddMoveLoopStart {
+                    offset,
+                    delta,
+                    by,
+                    exit,
+                    id,
+                } => {
+                    // In bounds: an access of a checked block (module doc).
+                    let c = cell(tape, ptr, offset as i32);
+                    *c = c.wrapping_add(delta);
                     ptr = ptr.wrapping_add_signed(by as isize);
-                    loop_end!(body, id, pc + 2)
+                    loop_start!(exit, id, pc + 3)
+                }
+                Insn::LoopStart { exit, id } => loop_start!(exit, id, pc + 1),
+                Insn::MoveLoopStart { by, exit, id, step } => {
+                    ptr = ptr.wrapping_add_signed(by as isize);
+                    loop_start!(exit, id, pc + step as usize)
+                }
+                Insn::LoopEnd { body, id } => loop_end!(body, id, pc + 1, pc + 1),
+                Insn::MoveLoopEnd { by, body, id, step } => {
+                    ptr = ptr.wrapping_add_signed(by as isize);
+                    loop_end!(body, id, pc + step as usize, pc + 2)
                 }
                 Insn::WalkLoopEnd { by, body, id } => {
                     if H::ACTIVE {
                         // Back edges go through the hook one by one.
                         ptr = ptr.wrapping_add_signed(by as isize);
-                        loop_end!(body, id, pc + 2)
+                        loop_end!(body, id, pc + 2, pc + 2)
                     }
                     let body = body as usize;
                     // In bounds: `body` and `body + 1` are slots of the code: compile made `body` the
@@ -370,7 +403,7 @@ impl Bytecode {
                     // In bounds: an access of a checked block (module doc).
                     let c = cell(tape, ptr, offset);
                     *c = c.wrapping_add(delta);
-                    loop_end!(body, id, pc + 2)
+                    loop_end!(body, id, pc + 2, pc + 2)
                 }
                 Insn::SetLoopStart {
                     offset,
@@ -387,10 +420,11 @@ impl Bytecode {
                     value,
                     body,
                     id,
+                    step,
                 } => {
                     // In bounds: an access of a checked block (module doc).
                     *cell(tape, ptr, offset) = value;
-                    loop_end!(body, id, pc + 2)
+                    loop_end!(body, id, pc + step as usize, pc + 2)
                 }
                 Insn::DecChain { first, count } => {
                     let c = tape[ptr];

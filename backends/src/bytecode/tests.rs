@@ -202,6 +202,51 @@ fn superinstructions_are_selected_and_agree() {
     }
 }
 
+#[test]
+fn add_move_fusions_agree_at_every_edge() {
+    // A block ending in an add and a move, then a loop (`AddMoveLoopStart`) or a scan
+    // (`AddMoveScan`): wrapping adds, negative offsets, moves off 1- and 2-cell tapes, the fused
+    // instruction run many times inside a loop, and every fuel budget. The flag says whether fuel
+    // is compared exactly (no loop folded: scans charge nothing).
+    let loop_start: InsnTest = |i| matches!(i, Insn::AddMoveLoopStart { .. });
+    let scan: InsnTest = |i| matches!(i, Insn::AddMoveScan { .. });
+    let cases: [(&str, InsnTest, bool); 7] = [
+        (",>,<+++>[.-]<.", loop_start, true),
+        (",>,<-->[.-]<.", loop_start, true),
+        (",[>>,+[.-]<<-]>.", loop_start, true),
+        (",>,>,>,<<[>>-<<<[.-]>>-]", loop_start, true),
+        (",>,>,<<+>>[<]>.", scan, false),
+        (",[->>[<<]>.,]", scan, false),
+        (",>>>,[-<[<]>>.,]", scan, false),
+    ];
+    for (src, wanted, exact_fuel) in cases {
+        let bc = bytecode_of(src);
+        assert!(bc.code().iter().any(wanted), "{src}: {:?}", bc.code());
+        for input in [[0u8, 0, 0, 0], [1, 2, 3, 0], [3, 0, 1, 2], [255, 254, 1, 0]] {
+            for config in [
+                Config::default(),
+                Config::new(1, EofPolicy::Zero, None).unwrap(),
+                Config::new(2, EofPolicy::Zero, None).unwrap(),
+                Config::new(4, EofPolicy::Zero, None).unwrap(),
+            ] {
+                assert_agree(src, &config, &input);
+            }
+            let (full, _) = both(src, &Config::default().with_fuel(Some(10_000)), &input);
+            for fuel in 0..=full.fuel_used.min(600) + 1 {
+                for tape_len in [1, 30_000] {
+                    let config = Config::new(tape_len, EofPolicy::Zero, Some(fuel)).unwrap();
+                    agree_where_decided(src, &config, &input);
+                    if exact_fuel {
+                        let (expected, got) = both(src, &config, &input);
+                        assert!(compare(&expected, &got).is_none(), "{src} {fuel}");
+                        assert_eq!(got.fuel_used, expected.fuel_used, "{src} {fuel}");
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Agreement with the reference, unless the reference ran out of fuel (folded loops cost nothing,
 /// so then the bytecode may get further).
 fn agree_where_decided(src: &str, config: &Config, input: &[u8]) {
@@ -385,7 +430,7 @@ fn opcode_profile() {
         }
         let mut pairs: Vec<_> = profile.pairs.into_iter().collect();
         pairs.sort_by_key(|p| std::cmp::Reverse(p.1));
-        for ((a, b), n) in pairs.into_iter().take(12) {
+        for ((a, b), n) in pairs.into_iter().take(24) {
             println!(
                 "  {a:>14} → {b:<16} {n:>12} {:>6.1} %",
                 100.0 * n as f64 / total
