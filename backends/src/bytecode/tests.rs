@@ -247,6 +247,42 @@ fn add_move_fusions_agree_at_every_edge() {
     }
 }
 
+#[test]
+fn implied_landing_tests_are_skipped_exactly() {
+    // `,[>>,<]>.`: the loop's exit lands on `>.` (reach 0 ..= 1), inside what the loop's last block
+    // verified (0 ..= 2 from its start, the pointer now at 1): the exit skips that guard (step 3).
+    // `,[>,<-]`: the back edge lands on the body's own guard from the block it verified: the jump
+    // goes past it. `,[>,>,<]<<.` is the same walk with a block after the loop that reaches left of
+    // it (no skip). Tapes of 1 to 6 cells put every guard on the edge; every fuel budget.
+    let skips = |bc: &Bytecode| {
+        let code = bc.code();
+        code.iter().enumerate().any(|(i, insn)| match *insn {
+            Insn::MoveLoopEnd { step, .. } | Insn::SetLoopEnd { step, .. } => step == 3,
+            Insn::AddLoopEnd { body, .. } => {
+                matches!(code[body as usize - 1], Insn::Guard { .. }) && body as usize != i + 2
+            }
+            _ => false,
+        })
+    };
+    for (src, skipped) in [(",[>>,<]>.", true), (",[>,<-]>.", true), (",[>,>,<]<<.", false)] {
+        let bc = bytecode_of(src);
+        assert_eq!(skips(&bc), skipped, "{src}: {:?}", bc.code());
+        for input in [&[0u8][..], &[1], &[2, 1, 0], &[3, 3, 3, 3, 3, 3, 3, 0], &[9; 12]] {
+            for tape_len in 1..=6 {
+                let config = Config::new(tape_len, EofPolicy::Zero, None).unwrap();
+                assert_agree(src, &config, input);
+                for fuel in 0..=12 {
+                    let config = config.with_fuel(Some(fuel));
+                    let (expected, got) = both(src, &config, input);
+                    assert!(compare(&expected, &got).is_none(), "{src} {tape_len} {fuel}");
+                    assert_eq!(got.fuel_used, expected.fuel_used, "{src} {tape_len} {fuel}");
+                }
+            }
+            assert_agree(src, &Config::default(), input);
+        }
+    }
+}
+
 /// Agreement with the reference, unless the reference ran out of fuel (folded loops cost nothing,
 /// so then the bytecode may get further).
 fn agree_where_decided(src: &str, config: &Config, input: &[u8]) {
