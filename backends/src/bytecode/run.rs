@@ -506,30 +506,50 @@ impl Bytecode {
 
 /// A scan by `stride` from `p` (on the tape): `Ok` with the zero cell found, or `Err` with the last
 /// cell before the step that would leave the tape. Not inlined: its vector registers and loops
-/// would crowd the dispatch loop's registers, and the call passes everything in registers.
+/// would crowd the dispatch loop's registers, and the call passes everything in registers. Each
+/// short stride has its own small function (entered by a jump), so a scan saves and restores only
+/// the registers its own loops use.
 #[inline(never)]
 pub(super) fn scan_strided(tape: &[u8], p: usize, stride: i32) -> Result<usize, usize> {
-    let len = tape.len();
-    let step = stride.unsigned_abs() as usize;
-    let mut p = p;
     // Sixteen steps per test for the short strides (records of 1 to 8 cells; 32 for stride 1), then
-    // the loops below from where that stopped.
+    // stepping from where that stopped.
     macro_rules! lanes {
         ($($s:literal => $n:literal),*) => {
             match stride {
-                $($s => match forward_lanes::<$s, $n>(tape, p) {
-                    Ok(found) => return Ok(found),
-                    Err(next) => p = next,
-                },)*
-                $(-$s => match backward_lanes::<$s, $n>(tape, p) {
-                    Ok(found) => return Ok(found),
-                    Err(next) => p = next,
-                },)*
-                _ => {}
+                $($s => scan_by::<$s, $n, true>(tape, p),)*
+                $(-$s => scan_by::<$s, $n, false>(tape, p),)*
+                _ => scan_steps(tape, p, stride),
             }
         };
     }
-    lanes!(1 => 32, 2 => 32, 3 => 48, 4 => 64, 5 => 80, 6 => 96, 7 => 112, 8 => 128);
+    lanes!(1 => 32, 2 => 32, 3 => 48, 4 => 64, 5 => 80, 6 => 96, 7 => 112, 8 => 128)
+}
+
+/// A scan by `S` cells forward (or backward), `N = 16 * S` cells per test (32 for stride 1).
+#[inline(never)]
+fn scan_by<const S: usize, const N: usize, const FORWARD: bool>(
+    tape: &[u8],
+    p: usize,
+) -> Result<usize, usize> {
+    let chunks = if FORWARD {
+        forward_lanes::<S, N>(tape, p)
+    } else {
+        backward_lanes::<S, N>(tape, p)
+    };
+    match chunks {
+        Ok(found) => Ok(found),
+        Err(next) if FORWARD => scan_steps(tape, next, S as i32),
+        Err(next) => scan_steps(tape, next, -(S as i32)),
+    }
+}
+
+/// A scan by `stride` from `p`, four steps per bounds check, then one at a time (as
+/// [`scan_strided`]).
+#[inline(always)]
+fn scan_steps(tape: &[u8], p: usize, stride: i32) -> Result<usize, usize> {
+    let len = tape.len();
+    let step = stride.unsigned_abs() as usize;
+    let mut p = p;
     if stride > 0 {
         // Four steps per bounds check; the next position stays on the tape.
         while p + 4 * step < len {

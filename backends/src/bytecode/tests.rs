@@ -264,17 +264,30 @@ fn implied_landing_tests_are_skipped_exactly() {
             _ => false,
         })
     };
-    for (src, skipped) in [(",[>>,<]>.", true), (",[>,<-]>.", true), (",[>,>,<]<<.", false)] {
+    for (src, skipped) in [
+        (",[>>,<]>.", true),
+        (",[>,<-]>.", true),
+        (",[>,>,<]<<.", false),
+    ] {
         let bc = bytecode_of(src);
         assert_eq!(skips(&bc), skipped, "{src}: {:?}", bc.code());
-        for input in [&[0u8][..], &[1], &[2, 1, 0], &[3, 3, 3, 3, 3, 3, 3, 0], &[9; 12]] {
+        for input in [
+            &[0u8][..],
+            &[1],
+            &[2, 1, 0],
+            &[3, 3, 3, 3, 3, 3, 3, 0],
+            &[9; 12],
+        ] {
             for tape_len in 1..=6 {
                 let config = Config::new(tape_len, EofPolicy::Zero, None).unwrap();
                 assert_agree(src, &config, input);
                 for fuel in 0..=12 {
                     let config = config.with_fuel(Some(fuel));
                     let (expected, got) = both(src, &config, input);
-                    assert!(compare(&expected, &got).is_none(), "{src} {tape_len} {fuel}");
+                    assert!(
+                        compare(&expected, &got).is_none(),
+                        "{src} {tape_len} {fuel}"
+                    );
                     assert_eq!(got.fuel_used, expected.fuel_used, "{src} {tape_len} {fuel}");
                 }
             }

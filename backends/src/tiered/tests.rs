@@ -129,7 +129,12 @@ fn hand_overs_continue_where_landing_tests_run() {
     // the exit of the walk skips the guard of `>.`); a loop handed over returns with the pointer
     // anywhere, so after a hand-over that guard is tested: at the tape's end `>` must fail at the
     // reference's position at every threshold.
-    for src in [",[>>,<]>.", ",[>,<-]>.", ",[>>,<]>.<<<<<<.", ">,[>>,<]>.[<]"] {
+    for src in [
+        ",[>>,<]>.",
+        ",[>,<-]>.",
+        ",[>>,<]>.<<<<<<.",
+        ">,[>>,<]>.[<]",
+    ] {
         for tape_len in [1, 2, 3, 5, 8, 13] {
             for input in [&[0u8][..], &[4, 4, 4], &[7; 20]] {
                 let config = Config::new(tape_len, EofPolicy::Zero, Some(10_000)).unwrap();
