@@ -237,18 +237,12 @@ fn fuse(code: &mut [Insn]) {
                 first @ (Insn::Mul1 { .. } | Insn::Mul2 { .. }),
                 Insn::Mul1 { offset, to, factor },
             ) => mul_mul1(first, offset, to, factor),
-            (Insn::Move { by }, Insn::LoopEnd { body, id }) => Some(Insn::MoveLoopEnd {
-                by,
-                body,
-                id,
-                step: 2,
-            }),
-            (Insn::Move { by }, Insn::LoopStart { exit, id }) => Some(Insn::MoveLoopStart {
-                by,
-                exit,
-                id,
-                step: 2,
-            }),
+            (Insn::Move { by }, Insn::LoopEnd { body, id }) => {
+                Some(Insn::MoveLoopEnd { by, body, id })
+            }
+            (Insn::Move { by }, Insn::LoopStart { exit, id }) => {
+                Some(Insn::MoveLoopStart { by, exit, id })
+            }
             (Insn::Move { by }, Insn::Scan { stride, span }) => {
                 Some(Insn::MoveScan { by, stride, span })
             }
@@ -279,7 +273,6 @@ fn fuse(code: &mut [Insn]) {
                 value,
                 body,
                 id,
-                step: 2,
             }),
             (
                 Insn::Add { offset, delta },
@@ -466,9 +459,7 @@ fn check_targets(bc: &Bytecode, inside: &[bool]) -> Result<(), CompileError> {
         let ok = match *insn {
             Insn::LoopStart { exit, .. } => landing(exit) && landing(next),
             Insn::LoopEnd { body, .. } => landing(body) && landing(next),
-            Insn::MoveLoopStart { exit, step, .. } => {
-                landing(exit) && continues(i, step, &bc.code, &landing)
-            }
+            Insn::MoveLoopStart { exit, .. } => landing(exit) && landing(next + 1),
             Insn::AddLoopStart { exit, .. } | Insn::SetLoopStart { exit, .. } => {
                 landing(exit) && landing(next + 1)
             }
@@ -479,8 +470,8 @@ fn check_targets(bc: &Bytecode, inside: &[bool]) -> Result<(), CompileError> {
                     && matches!(bc.code[b], Insn::Guard { .. })
                     && data_op_width(&bc.code[b + 1]).is_some_and(|w| b + 1 + w == i)
             }
-            Insn::MoveLoopEnd { body, step, .. } | Insn::SetLoopEnd { body, step, .. } => {
-                landing(body) && continues(i, step, &bc.code, &landing)
+            Insn::MoveLoopEnd { body, .. } | Insn::SetLoopEnd { body, .. } => {
+                landing(body) && landing(next + 1)
             }
             Insn::AddLoopEnd { body, .. } => landing(body) && landing(next + 1),
             Insn::DecChain { first, count } => {
@@ -510,17 +501,6 @@ fn check_targets(bc: &Bytecode, inside: &[bool]) -> Result<(), CompileError> {
         }
     }
     Ok(())
-}
-
-/// Whether a fused loop test at slot `i` continues `step` slots on at a landing place: 2 (the slot
-/// after its pair), or 3 when slot `i + 2` is a guard it skips.
-fn continues(i: usize, step: u8, code: &[Insn], landing: &dyn Fn(u32) -> bool) -> bool {
-    let to = i + step as usize;
-    match step {
-        2 => landing(to as u32),
-        3 => matches!(code.get(i + 2), Some(Insn::Guard { .. })) && landing(to as u32),
-        _ => false,
-    }
 }
 
 fn bad(what: &str) -> CompileError {

@@ -152,9 +152,6 @@ pub enum Insn {
         exit: u32,
         /// The loop's id.
         id: u32,
-        /// Slots from here to where execution continues after the test (when it enters the body): 2, or 3
-        /// when a guard there is implied by this block's (the continuation skips it).
-        step: u8,
     },
     /// When the cell is not 0 jump back to `body` (after the matching `LoopStart`, one fuel).
     LoopEnd {
@@ -171,9 +168,6 @@ pub enum Insn {
         body: u32,
         /// The loop's id.
         id: u32,
-        /// Slots from here to where execution continues after the test (when it leaves the loop): 2, or 3
-        /// when a guard there is implied by this block's (the continuation skips it).
-        step: u8,
     },
     /// `cell[offset] += delta`, then the `LoopStart` in the next slot.
     AddLoopStart {
@@ -218,9 +212,6 @@ pub enum Insn {
         body: u32,
         /// The loop's id.
         id: u32,
-        /// Slots from here to where execution continues after the test (when it leaves the loop): 2, or 3
-        /// when a guard there is implied by this block's (the continuation skips it).
-        step: u8,
     },
     /// `cell[offset] += delta`, `ptr += by`, then the `LoopStart` two slots on: a block ending in an
     /// add and a move, followed by a loop (the next two slots keep their plain instructions).

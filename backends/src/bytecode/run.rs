@@ -335,14 +335,14 @@ impl Bytecode {
                     loop_start!(exit, id, pc + 3)
                 }
                 Insn::LoopStart { exit, id } => loop_start!(exit, id, pc + 1),
-                Insn::MoveLoopStart { by, exit, id, step } => {
+                Insn::MoveLoopStart { by, exit, id } => {
                     ptr = ptr.wrapping_add_signed(by as isize);
-                    loop_start!(exit, id, pc + step as usize)
+                    loop_start!(exit, id, pc + 2)
                 }
                 Insn::LoopEnd { body, id } => loop_end!(body, id, pc + 1, pc + 1),
-                Insn::MoveLoopEnd { by, body, id, step } => {
+                Insn::MoveLoopEnd { by, body, id } => {
                     ptr = ptr.wrapping_add_signed(by as isize);
-                    loop_end!(body, id, pc + step as usize, pc + 2)
+                    loop_end!(body, id, pc + 2, pc + 2)
                 }
                 Insn::WalkLoopEnd { by, body, id } => {
                     if H::ACTIVE {
@@ -420,11 +420,10 @@ impl Bytecode {
                     value,
                     body,
                     id,
-                    step,
                 } => {
                     // In bounds: an access of a checked block (module doc).
                     *cell(tape, ptr, offset) = value;
-                    loop_end!(body, id, pc + step as usize, pc + 2)
+                    loop_end!(body, id, pc + 2, pc + 2)
                 }
                 Insn::DecChain { first, count } => {
                     let c = tape[ptr];

@@ -125,9 +125,9 @@ fn loops_that_get_hot_then_leave_the_tape_report_the_reference_position() {
 
 #[test]
 fn hand_overs_continue_where_landing_tests_run() {
-    // The interpreter skips a landing test where the block before the jump implies it (`,[>>,<]>.`:
-    // the exit of the walk skips the guard of `>.`); a loop handed over returns with the pointer
-    // anywhere, so after a hand-over that guard is tested: at the tape's end `>` must fail at the
+    // The interpreter skips a landing test where the block before the jump implies it (`,[>,<-]`:
+    // the back edge skips the body's guard); a loop handed over returns with the pointer anywhere,
+    // so after a hand-over the landing tests run: at the tape's end `>` must fail at the
     // reference's position at every threshold.
     for src in [
         ",[>>,<]>.",
