@@ -27,6 +27,7 @@ mod compile;
 mod insn;
 mod landing;
 mod run;
+mod scan;
 #[cfg(test)]
 mod tests;
 

@@ -509,7 +509,7 @@ fn naive_scan(tape: &[u8], ptr: &mut usize, stride: i32) -> Option<usize> {
 fn scans_like_stepping(tape: &[u8], p: usize, stride: i32) -> Result<(), TestCaseError> {
     let mut want_ptr = p;
     let want = naive_scan(tape, &mut want_ptr, stride);
-    match run::scan_strided(tape, p, stride) {
+    match scan::scan_strided(tape, p, stride) {
         Ok(found) => prop_assert_eq!(Some(found), want),
         Err(last) => {
             prop_assert_eq!(want, None);
