@@ -6,6 +6,7 @@
 //! the scan) after it, and two adds in a row.
 
 use super::insn::{BlockInfo, Insn};
+use super::landing::Landings;
 use super::Bytecode;
 use crate::backend::CompileError;
 use crate::ir::plan::{Decision, PlannedIr};
@@ -65,6 +66,8 @@ pub(super) fn compile(program: &Program, planned: &PlannedIr) -> Result<Bytecode
     };
     // Whether each slot is inside a block after its first node: no jump may land there.
     let mut inside = vec![false; nodes.len() + 1];
+    // What each guard verifies, for the landing tests jumps can skip.
+    let mut landings = Landings::new(nodes.len() + 1);
     let mut open: Vec<usize> = Vec::new();
     for (index, node) in nodes.iter().enumerate() {
         let insn = match &node.op {
@@ -81,6 +84,7 @@ pub(super) fn compile(program: &Program, planned: &PlannedIr) -> Result<Bytecode
                     span: node.span,
                     skip: (index + 1 + guard.len) as u32,
                 });
+                landings.add_block(index, guard.check, planned.decision(index), body);
                 let (lo, hi) = guard.check;
                 let width = hi as i64 - lo as i64;
                 Insn::Guard {
@@ -164,6 +168,7 @@ pub(super) fn compile(program: &Program, planned: &PlannedIr) -> Result<Bytecode
     fuse(&mut bc.code);
     fuse_walks(&mut bc.code);
     fuse_chains(&mut bc);
+    landings.skip_implied(&mut bc);
     check_targets(&bc, &inside)?;
     Ok(bc)
 }
@@ -222,6 +227,11 @@ fn check_reach(guard: &BlockGuard, body: &[Node]) -> Result<(), CompileError> {
 fn fuse(code: &mut [Insn]) {
     let mut i = 0;
     while i + 1 < code.len() {
+        if let Some(insn) = add_move_then(code, i) {
+            code[i] = insn;
+            i += 3;
+            continue;
+        }
         let fused = match (code[i], code[i + 1]) {
             (
                 first @ (Insn::Mul1 { .. } | Insn::Mul2 { .. }),
@@ -288,6 +298,34 @@ fn fuse(code: &mut [Insn]) {
     }
 }
 
+/// An `Add` (offset within 16 bits) and a `Move` at `i`, followed by a `LoopStart` or a `Scan`, as
+/// one `AddMoveLoopStart` or `AddMoveScan`.
+fn add_move_then(code: &[Insn], i: usize) -> Option<Insn> {
+    let (Insn::Add { offset, delta }, Some(&Insn::Move { by }), Some(&third)) =
+        (code[i], code.get(i + 1), code.get(i + 2))
+    else {
+        return None;
+    };
+    let offset = i16::try_from(offset).ok()?;
+    match third {
+        Insn::LoopStart { exit, id } => Some(Insn::AddMoveLoopStart {
+            offset,
+            delta,
+            by,
+            exit,
+            id,
+        }),
+        Insn::Scan { stride, span } => Some(Insn::AddMoveScan {
+            offset,
+            delta,
+            by,
+            stride,
+            span,
+        }),
+        _ => None,
+    }
+}
+
 /// The slots a data operation of a block covers (`None` for other instructions).
 fn data_op_width(insn: &Insn) -> Option<usize> {
     match insn {
@@ -305,7 +343,7 @@ fn data_op_width(insn: &Insn) -> Option<usize> {
 /// `WalkLoopEnd`.
 fn fuse_walks(code: &mut [Insn]) {
     for m in 0..code.len() {
-        let Insn::MoveLoopEnd { by, body, id } = code[m] else {
+        let Insn::MoveLoopEnd { by, body, id, .. } = code[m] else {
             continue;
         };
         let b = body as usize;
@@ -421,9 +459,10 @@ fn check_targets(bc: &Bytecode, inside: &[bool]) -> Result<(), CompileError> {
         let ok = match *insn {
             Insn::LoopStart { exit, .. } => landing(exit) && landing(next),
             Insn::LoopEnd { body, .. } => landing(body) && landing(next),
-            Insn::MoveLoopStart { exit, .. }
-            | Insn::AddLoopStart { exit, .. }
-            | Insn::SetLoopStart { exit, .. } => landing(exit) && landing(next + 1),
+            Insn::MoveLoopStart { exit, .. } => landing(exit) && landing(next + 1),
+            Insn::AddLoopStart { exit, .. } | Insn::SetLoopStart { exit, .. } => {
+                landing(exit) && landing(next + 1)
+            }
             Insn::WalkLoopEnd { body, .. } => {
                 let b = body as usize;
                 landing(body)
@@ -431,9 +470,10 @@ fn check_targets(bc: &Bytecode, inside: &[bool]) -> Result<(), CompileError> {
                     && matches!(bc.code[b], Insn::Guard { .. })
                     && data_op_width(&bc.code[b + 1]).is_some_and(|w| b + 1 + w == i)
             }
-            Insn::MoveLoopEnd { body, .. }
-            | Insn::AddLoopEnd { body, .. }
-            | Insn::SetLoopEnd { body, .. } => landing(body) && landing(next + 1),
+            Insn::MoveLoopEnd { body, .. } | Insn::SetLoopEnd { body, .. } => {
+                landing(body) && landing(next + 1)
+            }
+            Insn::AddLoopEnd { body, .. } => landing(body) && landing(next + 1),
             Insn::DecChain { first, count } => {
                 let (first, count) = (first as usize, count as usize);
                 (1..=MAX_CHAIN).contains(&count)
@@ -444,6 +484,8 @@ fn check_targets(bc: &Bytecode, inside: &[bool]) -> Result<(), CompileError> {
                         .get(first..=first + count)
                         .is_some_and(|to| to.iter().all(|&t| landing(t)))
             }
+            Insn::AddMoveLoopStart { exit, .. } => landing(exit) && landing(next + 2),
+            Insn::AddMoveScan { .. } => landing(next + 2),
             Insn::Scan { .. } => landing(next),
             Insn::MoveScan { .. } => landing(next + 1),
             Insn::Guard { block, .. } => bc

@@ -213,6 +213,34 @@ pub enum Insn {
         /// The loop's id.
         id: u32,
     },
+    /// `cell[offset] += delta`, `ptr += by`, then the `LoopStart` two slots on: a block ending in an
+    /// add and a move, followed by a loop (the next two slots keep their plain instructions).
+    AddMoveLoopStart {
+        /// Cell offset.
+        offset: i16,
+        /// Wrapping amount.
+        delta: u8,
+        /// Signed distance of the move.
+        by: i32,
+        /// Index after the matching `LoopEnd`.
+        exit: u32,
+        /// The loop's id.
+        id: u32,
+    },
+    /// `cell[offset] += delta`, `ptr += by`, then the `Scan` two slots on (the next two slots keep
+    /// their plain instructions).
+    AddMoveScan {
+        /// Cell offset.
+        offset: i16,
+        /// Wrapping amount.
+        delta: u8,
+        /// Signed distance of the move.
+        by: i32,
+        /// The scan's step.
+        stride: i32,
+        /// The scan's span index.
+        span: u32,
+    },
     /// A `MoveLoopEnd` whose loop body is one checked block of one data operation and this move (a
     /// walk like `[->>+<]>>` repeated): runs the whole loop (test, fuel, guard, operation, move) in
     /// one handler.

@@ -25,7 +25,9 @@
 
 mod compile;
 mod insn;
+mod landing;
 mod run;
+mod scan;
 #[cfg(test)]
 mod tests;
 

@@ -15,9 +15,10 @@
 //! failed guard's skip, the slot after a guard) is an index of the code, which ends with `Halt`: so
 //! `pc` is always an index of `code`, and fetching is unchecked.
 //!
-//! **Scans** step unchecked only over positions checked to be on the tape first.
+//! **Scans** run in `scan.rs`.
 
 use super::insn::Insn;
+use super::scan::scan_strided;
 use super::{Bytecode, LoopHook};
 use crate::ir::MulTarget;
 use crate::runtime::exact::execute_exact;
@@ -190,27 +191,29 @@ impl Bytecode {
                 enter!($after)
             }};
         }
-        // `[`: `after` is the body's first slot.
+        // `[`: `after` is the body's first slot. A loop handed over returns with the pointer
+        // anywhere: it continues at the loop's exit with the guard there tested (`landing.rs`).
         macro_rules! loop_start {
             ($exit:expr, $id:expr, $after:expr) => {{
                 if tape[ptr] == 0 {
                     enter!($exit as usize)
                 }
                 if hook.take_over($id) {
-                    hand_over!($id, $exit as usize)
+                    hand_over!($id, self.loop_slots($id).end)
                 }
                 spend!();
                 enter!($after)
             }};
         }
-        // `]`: `after` is the slot after the loop.
+        // `]`: `after` is where execution continues after the loop, `handed` the slot after the
+        // loop (where it continues after a hand-over, with the guard there tested).
         macro_rules! loop_end {
-            ($body:expr, $id:expr, $after:expr) => {{
+            ($body:expr, $id:expr, $after:expr, $handed:expr) => {{
                 if tape[ptr] != 0 {
                     if hook.take_over($id) {
                         // The taken-over loop tests the cell (non-zero), charges one fuel and enters
                         // the body: exactly what jumping back would do.
-                        hand_over!($id, $after)
+                        hand_over!($id, $handed)
                     }
                     spend!();
                     enter!($body as usize)
@@ -301,21 +304,52 @@ impl Bytecode {
                     }
                     enter!(pc + 2)
                 }
+                Insn::AddMoveScan {
+                    offset,
+                    delta,
+                    by,
+                    stride,
+                    span,
+                } => {
+                    // In bounds: an access of a checked block (module doc).
+                    let c = cell(tape, ptr, offset as i32);
+                    *c = c.wrapping_add(delta);
+                    let mut scan_ptr = ptr.wrapping_add_signed(by as isize);
+                    let result = self.scan(tape, &mut scan_ptr, stride, span, io);
+                    ptr = scan_ptr;
+                    if let Err(stop) = result {
+                        break Err(stop);
+                    }
+                    enter!(pc + 3)
+                }
+                Insn::AddMoveLoopStart {
+                    offset,
+                    delta,
+                    by,
+                    exit,
+                    id,
+                } => {
+                    // In bounds: an access of a checked block (module doc).
+                    let c = cell(tape, ptr, offset as i32);
+                    *c = c.wrapping_add(delta);
+                    ptr = ptr.wrapping_add_signed(by as isize);
+                    loop_start!(exit, id, pc + 3)
+                }
                 Insn::LoopStart { exit, id } => loop_start!(exit, id, pc + 1),
                 Insn::MoveLoopStart { by, exit, id } => {
                     ptr = ptr.wrapping_add_signed(by as isize);
                     loop_start!(exit, id, pc + 2)
                 }
-                Insn::LoopEnd { body, id } => loop_end!(body, id, pc + 1),
+                Insn::LoopEnd { body, id } => loop_end!(body, id, pc + 1, pc + 1),
                 Insn::MoveLoopEnd { by, body, id } => {
                     ptr = ptr.wrapping_add_signed(by as isize);
-                    loop_end!(body, id, pc + 2)
+                    loop_end!(body, id, pc + 2, pc + 2)
                 }
                 Insn::WalkLoopEnd { by, body, id } => {
                     if H::ACTIVE {
                         // Back edges go through the hook one by one.
                         ptr = ptr.wrapping_add_signed(by as isize);
-                        loop_end!(body, id, pc + 2)
+                        loop_end!(body, id, pc + 2, pc + 2)
                     }
                     let body = body as usize;
                     // In bounds: `body` and `body + 1` are slots of the code: compile made `body` the
@@ -370,7 +404,7 @@ impl Bytecode {
                     // In bounds: an access of a checked block (module doc).
                     let c = cell(tape, ptr, offset);
                     *c = c.wrapping_add(delta);
-                    loop_end!(body, id, pc + 2)
+                    loop_end!(body, id, pc + 2, pc + 2)
                 }
                 Insn::SetLoopStart {
                     offset,
@@ -390,7 +424,7 @@ impl Bytecode {
                 } => {
                     // In bounds: an access of a checked block (module doc).
                     *cell(tape, ptr, offset) = value;
-                    loop_end!(body, id, pc + 2)
+                    loop_end!(body, id, pc + 2, pc + 2)
                 }
                 Insn::DecChain { first, count } => {
                     let c = tape[ptr];
@@ -456,158 +490,25 @@ impl Bytecode {
         span: u32,
         io: &mut Io<'_>,
     ) -> Result<(), Stop> {
-        let found = match stride {
-            1 => tape[*ptr..].iter().position(|&c| c == 0).map(|n| *ptr + n),
-            -1 => tape[..=*ptr].iter().rposition(|&c| c == 0),
-            _ => scan_strided(tape, ptr, stride),
-        };
-        match found {
-            Some(p) => {
-                *ptr = p;
+        // Scans of none or one step (most of them in some workloads) without the call.
+        let next = ptr.wrapping_add_signed(stride as isize);
+        if tape.get(*ptr) == Some(&0) {
+            return Ok(());
+        } else if tape.get(next) == Some(&0) {
+            *ptr = next;
+            return Ok(());
+        }
+        match scan_strided(tape, *ptr, stride) {
+            Ok(found) => {
+                *ptr = found;
                 Ok(())
             }
-            None => {
-                if stride == 1 {
-                    *ptr = tape.len() - 1;
-                } else if stride == -1 {
-                    *ptr = 0;
-                }
+            Err(last) => {
+                *ptr = last;
                 let span = self.scans[span as usize];
                 execute_exact(&self.program, span.range(), tape, ptr, io, None)
             }
         }
-    }
-}
-
-/// A scan with a stride other than ±1: the zero cell found, or `None` with `ptr` on the last cell
-/// before the step that would leave the tape.
-#[inline(always)]
-pub(super) fn scan_strided(tape: &[u8], ptr: &mut usize, stride: i32) -> Option<usize> {
-    let len = tape.len();
-    let step = stride.unsigned_abs() as usize;
-    let mut p = *ptr;
-    // Eight steps per test for the short strides (records of 2 to 8 cells), then the loops below
-    // from where that stopped.
-    macro_rules! lanes {
-        ($($s:literal => $n:literal),*) => {
-            match stride {
-                $($s => match forward_lanes::<$s, $n>(tape, p) {
-                    Ok(found) => return Some(found),
-                    Err(next) => p = next,
-                },)*
-                $(-$s => match backward_lanes::<$s, $n>(tape, p) {
-                    Ok(found) => return Some(found),
-                    Err(next) => p = next,
-                },)*
-                _ => {}
-            }
-        };
-    }
-    lanes!(2 => 16, 3 => 24, 4 => 32, 5 => 40, 6 => 48, 7 => 56, 8 => 64);
-    if stride > 0 {
-        // Four steps per bounds check; the next position stays on the tape.
-        while p + 4 * step < len {
-            // In bounds: `p + 3 * step < len`, so all four indices are on the tape.
-            let four = four_cells(tape, [p, p + step, p + 2 * step, p + 3 * step]);
-            if let Some(k) = first_zero(four) {
-                return Some(p + k * step);
-            }
-            p += 4 * step;
-        }
-        loop {
-            if tape[p] == 0 {
-                return Some(p);
-            }
-            if p + step >= len {
-                *ptr = p;
-                return None;
-            }
-            p += step;
-        }
-    } else {
-        while p < len && p >= 4 * step {
-            // In bounds: `p < len` and `p - 3 * step > 0`, so all four indices are on the tape.
-            let four = four_cells(tape, [p, p - step, p - 2 * step, p - 3 * step]);
-            if let Some(k) = first_zero(four) {
-                return Some(p - k * step);
-            }
-            p -= 4 * step;
-        }
-        loop {
-            if tape[p] == 0 {
-                return Some(p);
-            }
-            if p < step {
-                *ptr = p;
-                return None;
-            }
-            p -= step;
-        }
-    }
-}
-
-/// A forward scan by `S` from `p` over whole chunks of `N = 8 * S` cells, testing the chunk's eight
-/// steps at once: the zero found, or the first position not tested (on the tape: the chunks end
-/// before the last cell).
-#[inline(always)]
-fn forward_lanes<const S: usize, const N: usize>(tape: &[u8], p: usize) -> Result<usize, usize> {
-    debug_assert_eq!(N, 8 * S);
-    let end = tape.len() - 1;
-    let (chunks, _) = tape[p.min(end)..end].as_chunks::<N>();
-    for (k, chunk) in chunks.iter().enumerate() {
-        if let Some(j) = zero_lane(std::array::from_fn(|j| chunk[j * S])) {
-            return Ok(p + k * N + j * S);
-        }
-    }
-    Err(p + chunks.len() * N)
-}
-
-/// A backward scan by `S` from `p` over whole chunks of `N = 8 * S` cells ending at `p`: the zero
-/// found, or the first position not tested (on the tape: the chunks start after cell 0).
-#[inline(always)]
-fn backward_lanes<const S: usize, const N: usize>(tape: &[u8], p: usize) -> Result<usize, usize> {
-    debug_assert_eq!(N, 8 * S);
-    let (_, chunks) = tape[1..=p].as_rchunks::<N>();
-    for (k, chunk) in chunks.iter().rev().enumerate() {
-        if let Some(j) = zero_lane(std::array::from_fn(|j| chunk[N - 1 - j * S])) {
-            return Ok(p - k * N - j * S);
-        }
-    }
-    Err(p - chunks.len() * N)
-}
-
-/// The first of eight cells that holds 0 (one branch for all eight first).
-#[inline(always)]
-fn zero_lane(lanes: [u8; 8]) -> Option<usize> {
-    if lanes.iter().fold(true, |all, &c| all & (c != 0)) {
-        return None;
-    }
-    lanes.iter().position(|&c| c == 0)
-}
-
-/// The cells at four indices.
-///
-/// # Contract
-/// Every index must be an index of `tape`.
-#[inline(always)]
-fn four_cells(tape: &[u8], at: [usize; 4]) -> [u8; 4] {
-    // In bounds: the caller guarantees every index is on the tape.
-    [tape[at[0]], tape[at[1]], tape[at[2]], tape[at[3]]]
-}
-
-/// The position of the first zero of four cells.
-#[inline(always)]
-fn first_zero(c: [u8; 4]) -> Option<usize> {
-    if c[0] == 0 {
-        Some(0)
-    } else if c[1] == 0 {
-        Some(1)
-    } else if c[2] == 0 {
-        Some(2)
-    } else if c[3] == 0 {
-        Some(3)
-    } else {
-        None
     }
 }
 

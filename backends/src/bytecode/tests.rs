@@ -202,6 +202,100 @@ fn superinstructions_are_selected_and_agree() {
     }
 }
 
+#[test]
+fn add_move_fusions_agree_at_every_edge() {
+    // A block ending in an add and a move, then a loop (`AddMoveLoopStart`) or a scan
+    // (`AddMoveScan`): wrapping adds, negative offsets, moves off 1- and 2-cell tapes, the fused
+    // instruction run many times inside a loop, and every fuel budget. The flag says whether fuel
+    // is compared exactly (no loop folded: scans charge nothing).
+    let loop_start: InsnTest = |i| matches!(i, Insn::AddMoveLoopStart { .. });
+    let scan: InsnTest = |i| matches!(i, Insn::AddMoveScan { .. });
+    let cases: [(&str, InsnTest, bool); 7] = [
+        (",>,<+++>[.-]<.", loop_start, true),
+        (",>,<-->[.-]<.", loop_start, true),
+        (",[>>,+[.-]<<-]>.", loop_start, true),
+        (",>,>,>,<<[>>-<<<[.-]>>-]", loop_start, true),
+        (",>,>,<<+>>[<]>.", scan, false),
+        (",[->>[<<]>.,]", scan, false),
+        (",>>>,[-<[<]>>.,]", scan, false),
+    ];
+    for (src, wanted, exact_fuel) in cases {
+        let bc = bytecode_of(src);
+        assert!(bc.code().iter().any(wanted), "{src}: {:?}", bc.code());
+        for input in [[0u8, 0, 0, 0], [1, 2, 3, 0], [3, 0, 1, 2], [255, 254, 1, 0]] {
+            for config in [
+                Config::default(),
+                Config::new(1, EofPolicy::Zero, None).unwrap(),
+                Config::new(2, EofPolicy::Zero, None).unwrap(),
+                Config::new(4, EofPolicy::Zero, None).unwrap(),
+            ] {
+                assert_agree(src, &config, &input);
+            }
+            let (full, _) = both(src, &Config::default().with_fuel(Some(10_000)), &input);
+            for fuel in 0..=full.fuel_used.min(600) + 1 {
+                for tape_len in [1, 30_000] {
+                    let config = Config::new(tape_len, EofPolicy::Zero, Some(fuel)).unwrap();
+                    agree_where_decided(src, &config, &input);
+                    if exact_fuel {
+                        let (expected, got) = both(src, &config, &input);
+                        assert!(compare(&expected, &got).is_none(), "{src} {fuel}");
+                        assert_eq!(got.fuel_used, expected.fuel_used, "{src} {fuel}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn implied_landing_tests_are_skipped_exactly() {
+    // `,[>,<-]>.`: the back edge lands on the body's own guard from the block it verified (reach
+    // 0 ..= 1, pointer back at 0): the jump goes past the guard. `,[>>,<]>.` walks right: its back
+    // edge lands on a guard reaching 2 past the new position, not implied (tested). `,[>,>,<]<<.`
+    // likewise. Tapes of 1 to 6 cells put every guard on the edge; every fuel budget.
+    let skips = |bc: &Bytecode| {
+        let code = bc.code();
+        code.iter().any(|insn| match *insn {
+            Insn::MoveLoopEnd { body, .. }
+            | Insn::SetLoopEnd { body, .. }
+            | Insn::AddLoopEnd { body, .. } => {
+                matches!(code[body as usize - 1], Insn::Guard { .. })
+            }
+            _ => false,
+        })
+    };
+    for (src, skipped) in [
+        (",[>>,<]>.", false),
+        (",[>,<-]>.", true),
+        (",[>,>,<]<<.", false),
+    ] {
+        let bc = bytecode_of(src);
+        assert_eq!(skips(&bc), skipped, "{src}: {:?}", bc.code());
+        for input in [
+            &[0u8][..],
+            &[1],
+            &[2, 1, 0],
+            &[3, 3, 3, 3, 3, 3, 3, 0],
+            &[9; 12],
+        ] {
+            for tape_len in 1..=6 {
+                let config = Config::new(tape_len, EofPolicy::Zero, None).unwrap();
+                assert_agree(src, &config, input);
+                for fuel in 0..=12 {
+                    let config = config.with_fuel(Some(fuel));
+                    let (expected, got) = both(src, &config, input);
+                    assert!(
+                        compare(&expected, &got).is_none(),
+                        "{src} {tape_len} {fuel}"
+                    );
+                    assert_eq!(got.fuel_used, expected.fuel_used, "{src} {tape_len} {fuel}");
+                }
+            }
+            assert_agree(src, &Config::default(), input);
+        }
+    }
+}
+
 /// Agreement with the reference, unless the reference ran out of fuel (folded loops cost nothing,
 /// so then the bytecode may get further).
 fn agree_where_decided(src: &str, config: &Config, input: &[u8]) {
@@ -385,7 +479,7 @@ fn opcode_profile() {
         }
         let mut pairs: Vec<_> = profile.pairs.into_iter().collect();
         pairs.sort_by_key(|p| std::cmp::Reverse(p.1));
-        for ((a, b), n) in pairs.into_iter().take(12) {
+        for ((a, b), n) in pairs.into_iter().take(24) {
             println!(
                 "  {a:>14} → {b:<16} {n:>12} {:>6.1} %",
                 100.0 * n as f64 / total
@@ -413,12 +507,14 @@ fn naive_scan(tape: &[u8], ptr: &mut usize, stride: i32) -> Option<usize> {
 
 /// `scan_strided` from `p` ends where stepping one stride at a time does (or both leave the tape).
 fn scans_like_stepping(tape: &[u8], p: usize, stride: i32) -> Result<(), TestCaseError> {
-    let (mut got_ptr, mut want_ptr) = (p, p);
-    let got = run::scan_strided(tape, &mut got_ptr, stride);
+    let mut want_ptr = p;
     let want = naive_scan(tape, &mut want_ptr, stride);
-    prop_assert_eq!(got, want);
-    if want.is_none() {
-        prop_assert_eq!(got_ptr, want_ptr);
+    match scan::scan_strided(tape, p, stride) {
+        Ok(found) => prop_assert_eq!(Some(found), want),
+        Err(last) => {
+            prop_assert_eq!(want, None);
+            prop_assert_eq!(last, want_ptr);
+        }
     }
     Ok(())
 }
@@ -428,7 +524,7 @@ proptest! {
     fn strided_scans_stop_where_stepping_does(
         tape in proptest::collection::vec(prop_oneof![9 => 1..=255u8, 1 => Just(0u8)], 1..400),
         start in any::<proptest::sample::Index>(),
-        stride in prop_oneof![-9..=-2i32, 2..=9i32],
+        stride in prop_oneof![-9..=-1i32, 1..=9i32],
     ) {
         let p = start.index(tape.len());
         scans_like_stepping(&tape, p, stride)?;
@@ -436,10 +532,10 @@ proptest! {
 
     #[test]
     fn strided_scans_over_long_runs_of_non_zero_cells(
-        len in 1..300usize,
+        len in 1..700usize,
         zero in proptest::option::of(any::<proptest::sample::Index>()),
         start in any::<proptest::sample::Index>(),
-        stride in prop_oneof![-9..=-2i32, 2..=9i32],
+        stride in prop_oneof![-9..=-1i32, 1..=9i32],
     ) {
         let mut tape = vec![7u8; len];
         if let Some(z) = zero {

@@ -124,6 +124,27 @@ fn loops_that_get_hot_then_leave_the_tape_report_the_reference_position() {
 }
 
 #[test]
+fn hand_overs_continue_where_landing_tests_run() {
+    // The interpreter skips a landing test where the block before the jump implies it (`,[>,<-]`:
+    // the back edge skips the body's guard); a loop handed over returns with the pointer anywhere,
+    // so after a hand-over the landing tests run: at the tape's end `>` must fail at the
+    // reference's position at every threshold.
+    for src in [
+        ",[>>,<]>.",
+        ",[>,<-]>.",
+        ",[>>,<]>.<<<<<<.",
+        ">,[>>,<]>.[<]",
+    ] {
+        for tape_len in [1, 2, 3, 5, 8, 13] {
+            for input in [&[0u8][..], &[4, 4, 4], &[7; 20]] {
+                let config = Config::new(tape_len, EofPolicy::Zero, Some(10_000)).unwrap();
+                assert_all_agree(src, &config, input);
+            }
+        }
+    }
+}
+
+#[test]
 fn eof_inside_compiled_loops_follows_the_policy() {
     // `,` keeps reading after the input ends; a non-zero EOF value keeps the loop going until fuel
     // runs out, which the comparison with the interpreter tier checks too.

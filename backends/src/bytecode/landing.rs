@@ -1,0 +1,188 @@
+//! Landing tests a jump can skip: a control transfer that lands on a block's guard tests it
+//! (`enter!` in `run.rs`), unless compile proved here that the guard passes on that transfer.
+//!
+//! A guard passes on every transfer when the plan decided so (`Decision::Always`). It also passes on
+//! a transfer made by a fused loop test of a checked block (`MoveLoopEnd`, `SetLoopStart`, ...) when
+//! the range the target guard tests, seen from the pointer at the test, lies inside the range the
+//! source block's own guard verified: the source block ran only after its guard passed at its start
+//! `s`, the pointer at the test is `s + pos` (only the block's moves changed it), so every cell of
+//! `s + pos + lo2 ..= s + pos + hi2` is on the tape when `lo1 <= pos + lo2` and `pos + hi2 <= hi1`.
+//! (BF before/after: in `>>[<<+>>-]<<]`, the exit of the inner loop lands on the `<<]` block, whose
+//! reach `-2 ..= 0` lies inside the inner block's `-2 ..= 0` after its move of 0: no test there.)
+//!
+//! Explicit targets of fused tests (a back edge's `body`, a skip's `exit`) and the chain table are
+//! pointed past such a guard. The slot after a pair, where a fused test continues implicitly, keeps
+//! its test: a per-instruction step there (tried) put a load on the path to the next fetch and ran
+//! slower (selfinterp 0.175 s -> 0.20 s user time, with fewer instructions). A loop handed over to a
+//! hook returns with the pointer anywhere, so after a hand-over a skip continues at the loop's own
+//! exit (`run.rs`).
+
+use super::insn::Insn;
+use super::Bytecode;
+use crate::ir::plan::Decision;
+use crate::ir::{Node, Op};
+
+/// Where a slot of a checked block leaves the pointer, and what its block's guard verified.
+#[derive(Clone, Copy, Debug)]
+struct Spot {
+    /// Lowest offset from the block's start the guard verified.
+    lo: i64,
+    /// Highest offset from the block's start the guard verified.
+    hi: i64,
+    /// The pointer after this slot's node, relative to the block's start.
+    pos: i64,
+}
+
+/// What each guard verifies and where each slot of a block stands, indexed by slot.
+pub(super) struct Landings {
+    /// The range a guard slot tests, when some pointer can pass it.
+    tests: Vec<Option<(i64, i64)>>,
+    /// Whether a guard slot always passes (the plan's `Always`).
+    proven: Vec<bool>,
+    /// The standing of each slot of a block whose guard can pass.
+    spots: Vec<Option<Spot>>,
+}
+
+impl Landings {
+    /// No guards yet, for `slots` slots.
+    pub(super) fn new(slots: usize) -> Landings {
+        Landings {
+            tests: vec![None; slots],
+            proven: vec![false; slots],
+            spots: vec![None; slots],
+        }
+    }
+
+    /// Records the guard at slot `index`, testing `check` as `decision` says, and its block `body`.
+    pub(super) fn add_block(
+        &mut self,
+        index: usize,
+        check: (i32, i32),
+        decision: Decision,
+        body: &[Node],
+    ) {
+        if decision == Decision::Never {
+            return;
+        }
+        self.proven[index] = decision == Decision::Always;
+        let (lo, hi) = (check.0 as i64, check.1 as i64);
+        self.tests[index] = Some((lo, hi));
+        let mut pos = 0i64;
+        for (k, node) in body.iter().enumerate() {
+            if let Op::Move { by } = node.op {
+                pos += by as i64;
+            }
+            self.spots[index + 1 + k] = Some(Spot { lo, hi, pos });
+        }
+    }
+
+    /// Whether the guard at slot `target` passes on a transfer from slot `from` (a slot of a checked
+    /// block whose node was the last to move the pointer, or `None` for any other transfer).
+    fn implied(&self, from: Option<usize>, target: usize) -> bool {
+        if self.proven.get(target) == Some(&true) {
+            return true;
+        }
+        let spot = from.and_then(|f| self.spots.get(f).copied().flatten());
+        match (spot, self.tests.get(target).copied().flatten()) {
+            (Some(s), Some((lo, hi))) => s.lo <= s.pos + lo && s.pos + hi <= s.hi,
+            _ => false,
+        }
+    }
+
+    /// `target`, or the slot after it when it is a guard that passes on a transfer from `from`.
+    fn past(&self, code: &[Insn], from: Option<usize>, target: u32) -> u32 {
+        let t = target as usize;
+        if matches!(code.get(t), Some(Insn::Guard { .. })) && self.implied(from, t) {
+            target + 1
+        } else {
+            target
+        }
+    }
+
+    /// Points every transfer that lands on a guard passing on it past the guard. Plain `LoopStart`
+    /// and `LoopEnd` targets stay (they delimit a loop's slots, [`Bytecode::loop_slots`]), and so do
+    /// walk loops' bodies (which name their guard).
+    pub(super) fn skip_implied(&self, bc: &mut Bytecode) {
+        for i in 0..bc.code.len() {
+            let code = &bc.code;
+            let insn = match code[i] {
+                Insn::MoveLoopEnd { by, body, id, .. } => Insn::MoveLoopEnd {
+                    by,
+                    body: self.past(code, Some(i), body),
+                    id,
+                },
+                Insn::SetLoopEnd {
+                    offset,
+                    value,
+                    body,
+                    id,
+                    ..
+                } => Insn::SetLoopEnd {
+                    offset,
+                    value,
+                    body: self.past(code, Some(i), body),
+                    id,
+                },
+                Insn::AddLoopEnd {
+                    offset,
+                    delta,
+                    body,
+                    id,
+                } => Insn::AddLoopEnd {
+                    offset,
+                    delta,
+                    body: self.past(code, Some(i), body),
+                    id,
+                },
+                Insn::MoveLoopStart { by, exit, id, .. } => Insn::MoveLoopStart {
+                    by,
+                    exit: self.past(code, Some(i), exit),
+                    id,
+                },
+                Insn::AddLoopStart {
+                    offset,
+                    delta,
+                    exit,
+                    id,
+                } => Insn::AddLoopStart {
+                    offset,
+                    delta,
+                    exit: self.past(code, Some(i), exit),
+                    id,
+                },
+                Insn::SetLoopStart {
+                    offset,
+                    value,
+                    exit,
+                    id,
+                } => Insn::SetLoopStart {
+                    offset,
+                    value,
+                    exit: self.past(code, Some(i), exit),
+                    id,
+                },
+                Insn::AddMoveLoopStart {
+                    offset,
+                    delta,
+                    by,
+                    exit,
+                    id,
+                } => Insn::AddMoveLoopStart {
+                    offset,
+                    delta,
+                    by,
+                    exit: self.past(code, Some(i + 1), exit),
+                    id,
+                },
+                other => other,
+            };
+            bc.code[i] = insn;
+        }
+        let chains: Vec<u32> = bc
+            .chains
+            .iter()
+            .map(|&t| self.past(&bc.code, None, t))
+            .collect();
+        bc.chains = chains;
+    }
+}

@@ -1,0 +1,180 @@
+//! Zero-finding scans (`[>>]`-style loops folded to `Scan`): short strides test sixteen steps per
+//! chunk with branch-free vector compares, then step one stride at a time near the tape's ends.
+//! Every index is checked (slices and `as_chunks`), so a scan never reads off the tape.
+
+/// A scan by `stride` from `p` (on the tape): `Ok` with the zero cell found, or `Err` with the last
+/// cell before the step that would leave the tape. Not inlined: its vector registers and loops
+/// would crowd the dispatch loop's registers, and the call passes everything in registers. Each
+/// short stride has its own small function (entered by a jump), so a scan saves and restores only
+/// the registers its own loops use.
+#[inline(never)]
+pub(super) fn scan_strided(tape: &[u8], p: usize, stride: i32) -> Result<usize, usize> {
+    // Sixteen steps per test for the short strides (records of 1 to 8 cells; 32 for stride 1), then
+    // stepping from where that stopped.
+    macro_rules! lanes {
+        ($($s:literal => $n:literal),*) => {
+            match stride {
+                $($s => scan_by::<$s, $n, true>(tape, p),)*
+                $(-$s => scan_by::<$s, $n, false>(tape, p),)*
+                _ => scan_steps(tape, p, stride),
+            }
+        };
+    }
+    lanes!(1 => 32, 2 => 32, 3 => 48, 4 => 64, 5 => 80, 6 => 96, 7 => 112, 8 => 128)
+}
+
+/// A scan by `S` cells forward (or backward), `N = 16 * S` cells per test (32 for stride 1).
+#[inline(never)]
+fn scan_by<const S: usize, const N: usize, const FORWARD: bool>(
+    tape: &[u8],
+    p: usize,
+) -> Result<usize, usize> {
+    let chunks = if FORWARD {
+        forward_lanes::<S, N>(tape, p)
+    } else {
+        backward_lanes::<S, N>(tape, p)
+    };
+    match chunks {
+        Ok(found) => Ok(found),
+        Err(next) if FORWARD => scan_steps(tape, next, S as i32),
+        Err(next) => scan_steps(tape, next, -(S as i32)),
+    }
+}
+
+/// A scan by `stride` from `p`, four steps per bounds check, then one at a time (as
+/// [`scan_strided`]).
+#[inline(always)]
+fn scan_steps(tape: &[u8], p: usize, stride: i32) -> Result<usize, usize> {
+    let len = tape.len();
+    let step = stride.unsigned_abs() as usize;
+    let mut p = p;
+    if stride > 0 {
+        // Four steps per bounds check; the next position stays on the tape.
+        while p + 4 * step < len {
+            // In bounds: `p + 3 * step < len`, so all four indices are on the tape.
+            let four = four_cells(tape, [p, p + step, p + 2 * step, p + 3 * step]);
+            if let Some(k) = first_zero(four) {
+                return Ok(p + k * step);
+            }
+            p += 4 * step;
+        }
+        loop {
+            if tape[p] == 0 {
+                return Ok(p);
+            }
+            if p + step >= len {
+                return Err(p);
+            }
+            p += step;
+        }
+    } else {
+        while p < len && p >= 4 * step {
+            // In bounds: `p < len` and `p - 3 * step > 0`, so all four indices are on the tape.
+            let four = four_cells(tape, [p, p - step, p - 2 * step, p - 3 * step]);
+            if let Some(k) = first_zero(four) {
+                return Ok(p - k * step);
+            }
+            p -= 4 * step;
+        }
+        loop {
+            if tape[p] == 0 {
+                return Ok(p);
+            }
+            if p < step {
+                return Err(p);
+            }
+            p -= step;
+        }
+    }
+}
+
+/// A forward scan by `S` from `p` over whole chunks of `N` cells (a multiple of `S`), testing all
+/// the chunk's steps at once: the zero found, or the first position not tested (on the tape: the
+/// chunks end before the last cell).
+#[inline(always)]
+fn forward_lanes<const S: usize, const N: usize>(tape: &[u8], p: usize) -> Result<usize, usize> {
+    let end = tape.len() - 1;
+    let (chunks, _) = tape[p.min(end)..end].as_chunks::<N>();
+    for (k, chunk) in chunks.iter().enumerate() {
+        if has_zero_lane(chunk, &Lanes::<S, N>::FORWARD) {
+            let j = (0..N / S).position(|j| chunk[j * S] == 0).unwrap_or(0);
+            return Ok(p + k * N + j * S);
+        }
+    }
+    Err(p + chunks.len() * N)
+}
+
+/// A backward scan by `S` from `p` over whole chunks of `N` cells (a multiple of `S`) ending at
+/// `p`: the zero found, or the first position not tested (on the tape: the chunks start after
+/// cell 0).
+#[inline(always)]
+fn backward_lanes<const S: usize, const N: usize>(tape: &[u8], p: usize) -> Result<usize, usize> {
+    let (_, chunks) = tape[1..=p].as_rchunks::<N>();
+    for (k, chunk) in chunks.iter().rev().enumerate() {
+        if has_zero_lane(chunk, &Lanes::<S, N>::BACKWARD) {
+            let j = (0..N / S)
+                .position(|j| chunk[N - 1 - j * S] == 0)
+                .unwrap_or(0);
+            return Ok(p - k * N - j * S);
+        }
+    }
+    Err(p - chunks.len() * N)
+}
+
+/// Which cells of an `N`-cell chunk a scan by `S` steps on.
+struct Lanes<const S: usize, const N: usize>;
+
+impl<const S: usize, const N: usize> Lanes<S, N> {
+    /// The steps of a forward scan entering the chunk at its first cell.
+    const FORWARD: [bool; N] = lane_pattern(S, 0);
+    /// The steps of a backward scan entering the chunk at its last cell.
+    const BACKWARD: [bool; N] = lane_pattern(S, (N - 1) % S);
+}
+
+/// `N` flags, set at the indices `phase + k * s`.
+const fn lane_pattern<const N: usize>(s: usize, phase: usize) -> [bool; N] {
+    let mut lanes = [false; N];
+    let mut i = 0;
+    while i < N {
+        lanes[i] = i % s == phase;
+        i += 1;
+    }
+    lanes
+}
+
+/// Whether a cell of `chunk` where `lanes` is set holds 0. Written branch-free over the whole chunk
+/// so that it compiles to vector compares (16 cells per instruction), masks and one test.
+#[inline(always)]
+fn has_zero_lane<const N: usize>(chunk: &[u8; N], lanes: &[bool; N]) -> bool {
+    let mut any = false;
+    for (&cell, &lane) in chunk.iter().zip(lanes) {
+        any |= (cell == 0) & lane;
+    }
+    any
+}
+
+/// The cells at four indices.
+///
+/// # Contract
+/// Every index must be an index of `tape`.
+#[inline(always)]
+fn four_cells(tape: &[u8], at: [usize; 4]) -> [u8; 4] {
+    // In bounds: the caller guarantees every index is on the tape.
+    [tape[at[0]], tape[at[1]], tape[at[2]], tape[at[3]]]
+}
+
+/// The position of the first zero of four cells.
+#[inline(always)]
+fn first_zero(c: [u8; 4]) -> Option<usize> {
+    if c[0] == 0 {
+        Some(0)
+    } else if c[1] == 0 {
+        Some(1)
+    } else if c[2] == 0 {
+        Some(2)
+    } else if c[3] == 0 {
+        Some(3)
+    } else {
+        None
+    }
+}
