@@ -343,6 +343,59 @@ mod tests {
         );
     }
 
+    /// `prefix` (parsed and folded), then a loop whose body is `body`: the shape loop bodies have in
+    /// the pipeline's later rounds, once `offsets` put sets and multiply-adds at offsets from the
+    /// pointer.
+    fn with_loop(prefix: &str, body: Vec<Op>) -> Vec<Node> {
+        let span = Span { start: 0, end: 1 };
+        let mut nodes = fold_runs(lower(&Program::parse(prefix).unwrap()));
+        nodes.push(Node::new(Op::LoopStart, span));
+        nodes.extend(body.into_iter().map(|op| Node::new(op, span)));
+        nodes.push(Node::new(Op::LoopEnd, span));
+        nodes
+    }
+
+    #[test]
+    fn sets_and_inner_multiplies_at_offsets_fold_at_their_own_cells() {
+        let dec = Op::Add {
+            offset: 0,
+            delta: 255,
+        };
+        // BF before: `>+<,[->[-]+<]`, the body as `offsets` leaves it (`add [0] -1`, `set [1] = 1`).
+        // Cell 1 holds 1 before the loop and the set restores it: the loop only clears its cell.
+        // After: `>+<,[-]`.
+        let set_1 = Op::Set {
+            offset: 1,
+            value: 1,
+        };
+        let ir = mul(with_loop(">+<,", vec![dec.clone(), set_1.clone()]));
+        assert!(!ir.iter().any(|n| n.op == Op::LoopStart), "{ir:?}");
+        assert_eq!(
+            ir.last().unwrap().op,
+            Op::Set {
+                offset: 0,
+                value: 0
+            }
+        );
+        // The same body on cell 2, where the cell before it holds 1 but the set's cell (3) holds 0:
+        // not restored, the loop stays.
+        let ir = mul(with_loop(">+>,", vec![dec.clone(), set_1]));
+        assert!(ir.iter().any(|n| n.op == Op::LoopStart), "{ir:?}");
+        // BF before: `>,<,[->>[-<+>]<<]`, the inner multiply at offset 2 (cell 2 into cell 1). Cell 2 is
+        // 0 on a fresh tape and 0 again after each iteration, so it adds nothing: the outer loop only
+        // clears its cell, whatever cell 1 holds.
+        let inner = Op::MulLoop {
+            offset: 2,
+            targets: vec![t(-1, 1)].into(),
+        };
+        let ir = mul(with_loop(">,<,", vec![dec.clone(), inner.clone()]));
+        assert!(!ir.iter().any(|n| n.op == Op::LoopStart), "{ir:?}");
+        // The same with cell 2 read from input (and cell -2 zero): the inner multiply adds an unknown
+        // amount each time, so the outer loop stays.
+        let ir = mul(with_loop(">>>>,<<,", vec![dec, inner]));
+        assert!(ir.iter().any(|n| n.op == Op::LoopStart), "{ir:?}");
+    }
+
     #[test]
     fn nests_fold_from_the_inside_out() {
         // Cell 1 starts at 0 (fresh tape) and the inner loop leaves it 0: restored.
