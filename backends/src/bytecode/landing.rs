@@ -89,10 +89,11 @@ impl Landings {
         }
     }
 
-    /// `target`, or the slot after it when it is a guard that passes on a transfer from `from`.
-    fn past(&self, code: &[Insn], from: Option<usize>, target: u32) -> u32 {
+    /// `target`, or the slot after it when it is a guard (`guards[target]`) that passes on a transfer
+    /// from `from`.
+    fn past(&self, guards: &[bool], from: Option<usize>, target: u32) -> u32 {
         let t = target as usize;
-        if matches!(code.get(t), Some(Insn::Guard { .. })) && self.implied(from, t) {
+        if guards.get(t) == Some(&true) && self.implied(from, t) {
             target + 1
         } else {
             target
@@ -103,86 +104,27 @@ impl Landings {
     /// and `LoopEnd` targets stay (they delimit a loop's slots, [`Bytecode::loop_slots`]), and so do
     /// walk loops' bodies (which name their guard).
     pub(super) fn skip_implied(&self, bc: &mut Bytecode) {
-        for i in 0..bc.code.len() {
-            let code = &bc.code;
-            let insn = match code[i] {
-                Insn::MoveLoopEnd { by, body, id, .. } => Insn::MoveLoopEnd {
-                    by,
-                    body: self.past(code, Some(i), body),
-                    id,
-                },
-                Insn::SetLoopEnd {
-                    offset,
-                    value,
-                    body,
-                    id,
-                    ..
-                } => Insn::SetLoopEnd {
-                    offset,
-                    value,
-                    body: self.past(code, Some(i), body),
-                    id,
-                },
-                Insn::AddLoopEnd {
-                    offset,
-                    delta,
-                    body,
-                    id,
-                } => Insn::AddLoopEnd {
-                    offset,
-                    delta,
-                    body: self.past(code, Some(i), body),
-                    id,
-                },
-                Insn::MoveLoopStart { by, exit, id, .. } => Insn::MoveLoopStart {
-                    by,
-                    exit: self.past(code, Some(i), exit),
-                    id,
-                },
-                Insn::AddLoopStart {
-                    offset,
-                    delta,
-                    exit,
-                    id,
-                } => Insn::AddLoopStart {
-                    offset,
-                    delta,
-                    exit: self.past(code, Some(i), exit),
-                    id,
-                },
-                Insn::SetLoopStart {
-                    offset,
-                    value,
-                    exit,
-                    id,
-                } => Insn::SetLoopStart {
-                    offset,
-                    value,
-                    exit: self.past(code, Some(i), exit),
-                    id,
-                },
-                Insn::AddMoveLoopStart {
-                    offset,
-                    delta,
-                    by,
-                    exit,
-                    id,
-                } => Insn::AddMoveLoopStart {
-                    offset,
-                    delta,
-                    by,
-                    exit: self.past(code, Some(i + 1), exit),
-                    id,
-                },
-                other => other,
-            };
-            bc.code[i] = insn;
-        }
-        let chains: Vec<u32> = bc
-            .chains
+        let guards: Vec<bool> = bc
+            .code
             .iter()
-            .map(|&t| self.past(&bc.code, None, t))
+            .map(|insn| matches!(insn, Insn::Guard { .. }))
             .collect();
-        bc.chains = chains;
+        for (i, insn) in bc.code.iter_mut().enumerate() {
+            // The explicit target, and the slot whose node last moved the pointer before the jump.
+            let (target, from) = match insn {
+                Insn::MoveLoopEnd { body: t, .. }
+                | Insn::SetLoopEnd { body: t, .. }
+                | Insn::AddLoopEnd { body: t, .. }
+                | Insn::MoveLoopStart { exit: t, .. }
+                | Insn::AddLoopStart { exit: t, .. }
+                | Insn::SetLoopStart { exit: t, .. } => (t, i),
+                Insn::AddMoveLoopStart { exit: t, .. } => (t, i + 1),
+                _ => continue,
+            };
+            *target = self.past(&guards, Some(from), *target);
+        }
+        for t in &mut bc.chains {
+            *t = self.past(&guards, None, *t);
+        }
     }
 }

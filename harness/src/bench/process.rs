@@ -131,14 +131,6 @@ fn outside_dialect(timed: &Timed, workload: &Workload) -> Option<String> {
     None
 }
 
-/// Times `timed` as whole processes on `workload`: one untimed verified warm-up, then up to
-/// `plan.runs` timed and verified runs within the cell budget. Returns the statistics and whether the
-/// budget cut the runs short, or why there are none (`Skipped` outside the engine's dialect).
-pub fn measure_process(timed: &Timed, workload: &Workload, plan: &Plan) -> ProcessTimes {
-    let ready = prepare_process(timed, workload, plan)?;
-    time_processes_in_rounds(&[ready], workload, plan).remove(0)
-}
-
 /// A whole-process measurement: the statistics and whether the budget cut the runs short, or why
 /// there are none.
 pub type ProcessTimes = Result<(Stats, bool), (Verdict, String)>;
@@ -149,7 +141,8 @@ pub struct ProcessReady {
     planned: usize,
 }
 
-/// The untimed, verified warm-up of a whole-process cell, which sizes its timed runs to the budget.
+/// The untimed, verified warm-up of a whole-process cell, which sizes its timed runs (up to
+/// `plan.runs`) to the cell budget; `Skipped` when the workload is outside the engine's dialect.
 pub fn prepare_process(
     timed: &Timed,
     workload: &Workload,
