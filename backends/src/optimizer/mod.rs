@@ -333,7 +333,7 @@ pub(crate) fn reset_scratch<T: Default>(
 /// The known-value analysis of one IR, kept for the next pass that needs it.
 ///
 /// The analysis depends on the ops alone (not on spans), and the ops it belongs to are remembered
-/// exactly, in a compact encoding (two words a node for most ops, a fifth of a node): a lookup
+/// exactly, in a compact encoding (one word a node for most ops, a sixth of a node): a lookup
 /// encodes the IR it is given and compares, so an analysis is only ever reused for the very ops it
 /// was computed on. Encoding and comparing cost a few instructions a node, the analysis hundreds.
 ///
@@ -400,12 +400,19 @@ impl FactsCache {
     }
 }
 
-/// Writes an exact, compact encoding of the ops of `nodes` into `out` (equal encodings, equal ops).
+/// Writes an exact, compact encoding of the ops of `nodes` into `out` (equal encodings, equal ops):
+/// one word for most nodes (the key is held beside the IR while a pass runs, so its size is the
+/// optimizer's memory), decodable word by word, so no two different IRs share an encoding.
 fn encode(nodes: &[Node], out: &mut Vec<u32>) {
+    /// The tag of a node written in two words: the real tag beside the byte, then the offset.
+    const WIDE: u32 = 15;
+    /// Offsets that fit in the upper bits of a one-word node.
+    const NARROW: std::ops::Range<i32> = -(1 << 19)..(1 << 19);
     out.clear();
-    out.reserve(nodes.len() * 2);
+    out.reserve(nodes.len());
     for node in nodes {
-        // The tag in the low 4 bits, a byte operand above it, then the offset.
+        // The tag in the low 4 bits, a byte operand above it, then the offset in the upper 20 bits
+        // (or, for a wide offset, the `WIDE` tag, the byte, the real tag, then the offset word).
         let (tag, byte, word) = match &node.op {
             Op::Add { offset, delta } => (0, *delta, *offset),
             Op::Move { by } => (1, 0, *by),
@@ -418,7 +425,11 @@ fn encode(nodes: &[Node], out: &mut Vec<u32>) {
             Op::LoopEnd => (8, 0, 0),
             Op::Guard { lo, .. } => (9, 0, *lo),
         };
-        out.extend([tag | (byte as u32) << 4, word as u32]);
+        if NARROW.contains(&word) {
+            out.push(tag | (byte as u32) << 4 | (word as u32) << 12);
+        } else {
+            out.extend([WIDE | (byte as u32) << 4 | tag << 12, word as u32]);
+        }
         match &node.op {
             Op::MulLoop { targets, .. } => {
                 out.push(targets.len() as u32);
@@ -514,12 +525,16 @@ fn fold_loops(nodes: Vec<Node>, fold: impl Fn(&[Node]) -> Option<Op>) -> Vec<Nod
 
 /// [`fold_loops`], also telling `fold` the index in `nodes` of the loop's `LoopStart` (for passes that
 /// look up facts computed on their input).
+///
+/// Rewrites in place: a loop folds into one node, so the output never overtakes the input and is
+/// compacted into the front of the same vector (no second IR-sized vector).
 fn fold_loops_at(
-    nodes: Vec<Node>,
+    mut nodes: Vec<Node>,
     mut fold: impl FnMut(usize, &[Node]) -> Option<Op>,
 ) -> Vec<Node> {
-    let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
-    // For each open loop: its index in `out`, its index in `nodes`, and whether its body is
+    // The output is `nodes[..len]`; nodes from `len` to the read index are spent.
+    let mut len = 0;
+    // For each open loop: its index in the output, its index in the input, and whether its body is
     // straight-line so far.
     let mut opens: Vec<(usize, usize, bool)> = Vec::new();
     let not_straight = |opens: &mut Vec<(usize, usize, bool)>| {
@@ -527,63 +542,101 @@ fn fold_loops_at(
             top.2 = false;
         }
     };
-    for (index, node) in nodes.into_iter().enumerate() {
-        match node.op {
-            Op::LoopStart => {
-                opens.push((out.len(), index, true));
-                out.push(node);
-            }
+    for index in 0..nodes.len() {
+        match nodes[index].op {
+            Op::LoopStart => opens.push((len, index, true)),
             Op::LoopEnd => {
                 let (start, source, straight) = opens.pop().expect("IR loops are balanced");
                 if straight {
-                    if let Some(op) = fold(source, &out[start + 1..]) {
-                        let span = out[start].span.merge(node.span);
-                        out.truncate(start);
+                    if let Some(op) = fold(source, &nodes[start + 1..len]) {
+                        let span = nodes[start].span.merge(nodes[index].span);
                         if !in_block(&op) {
                             not_straight(&mut opens);
                         }
-                        out.push(Node::new(op, span));
+                        nodes[start] = Node::new(op, span);
+                        len = start + 1;
                         continue;
                     }
                 }
                 not_straight(&mut opens);
-                out.push(node);
             }
-            _ => {
-                if !in_block(&node.op) {
+            ref op => {
+                if !in_block(op) {
                     not_straight(&mut opens);
                 }
-                out.push(node);
             }
         }
+        nodes.swap(len, index);
+        len += 1;
     }
-    out
+    nodes.truncate(len);
+    nodes
 }
 
 /// Applies `rewrite` to every straight-line block (maximal run of [`in_block`] nodes), keeping the
 /// nodes between blocks as they are.
 ///
-/// `rewrite` gets the block (to take its nodes from) and the output so far (to append the block's
-/// rewrite to): no vector is allocated per block, and the block buffer is reused.
+/// `rewrite` gets the block (to take its nodes from) and an empty buffer to append the block's
+/// rewrite to: no vector is allocated per block, and both buffers are reused. The rewrites write
+/// back into `nodes` in place (the passes' rewrites never grow a block); one that grew past the
+/// nodes read so far finishes the walk in a second vector.
 fn map_blocks(
+    mut nodes: Vec<Node>,
+    mut rewrite: impl FnMut(&mut Vec<Node>, &mut Vec<Node>),
+) -> Vec<Node> {
+    let (mut block, mut rewritten) = (Vec::new(), Vec::new());
+    // The output is `nodes[..len]`; nodes from `len` to `read` are spent.
+    let (mut len, mut read) = (0, 0);
+    while read < nodes.len() {
+        if !in_block(&nodes[read].op) {
+            nodes.swap(len, read);
+            (len, read) = (len + 1, read + 1);
+            continue;
+        }
+        let start = read;
+        while read < nodes.len() && in_block(&nodes[read].op) {
+            read += 1;
+        }
+        block.extend((start..read).map(|i| take(&mut nodes, i)));
+        rewrite(&mut block, &mut rewritten);
+        block.clear();
+        if len + rewritten.len() > read {
+            let rest = nodes.split_off(read);
+            nodes.truncate(len);
+            nodes.append(&mut rewritten);
+            return map_blocks_onto(nodes, rest, rewrite);
+        }
+        for node in rewritten.drain(..) {
+            nodes[len] = node;
+            len += 1;
+        }
+    }
+    nodes.truncate(len);
+    nodes
+}
+
+/// [`map_blocks`] of `nodes`, appended to `out` (a second vector).
+fn map_blocks_onto(
+    mut out: Vec<Node>,
     nodes: Vec<Node>,
     mut rewrite: impl FnMut(&mut Vec<Node>, &mut Vec<Node>),
 ) -> Vec<Node> {
-    let mut out = Vec::with_capacity(nodes.len());
-    let mut block = Vec::new();
+    let (mut block, mut rewritten) = (Vec::new(), Vec::new());
     for node in nodes {
         if in_block(&node.op) {
             block.push(node);
         } else {
             if !block.is_empty() {
-                rewrite(&mut block, &mut out);
+                rewrite(&mut block, &mut rewritten);
                 block.clear();
+                out.append(&mut rewritten);
             }
             out.push(node);
         }
     }
     if !block.is_empty() {
-        rewrite(&mut block, &mut out);
+        rewrite(&mut block, &mut rewritten);
+        out.append(&mut rewritten);
     }
     out
 }

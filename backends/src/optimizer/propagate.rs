@@ -115,6 +115,8 @@ pub(crate) fn propagate_with(mut nodes: Vec<Node>, cache: &mut FactsCache) -> Ve
         }
         i += 1;
     }
+    // The input and the loop tables are spent: freed before the dead-store walk.
+    drop((nodes, partners, dropped_ends));
     // One scratch set for every block (no allocation per block).
     let mut overwritten = Overwritten::default();
     map_blocks(out.finish(), |block, out| {
