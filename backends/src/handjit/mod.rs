@@ -386,7 +386,10 @@ pub(crate) mod x64 {
     ) -> Result<Box<dyn Executable>, CompileError> {
         let planned = PlannedIr::new(program, nodes, config.tape_len())?;
         let bytes = encode(&planned, config)?;
+        // The IR and its plan are spent: freed before the code is copied into executable memory.
+        drop(planned);
         let code = ExecutableMemory::new(&bytes)?;
+        drop(bytes);
         // SAFETY: the memory starts with a complete function encoded above that follows the `jit`
         // calling convention; it is read-execute and lives in the executable, as long as the entry can
         // be called. The code only touches cells its plan decisions cover and scans check every step.

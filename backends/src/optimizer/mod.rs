@@ -13,6 +13,7 @@
 //! - **structure**: loops stay balanced, and nothing is moved across a loop boundary or a scan.
 
 mod clear;
+mod compact;
 mod dead_code;
 mod evaluate;
 mod fold_runs;
@@ -373,6 +374,8 @@ impl FactsCache {
         encode(nodes, &mut key);
         if self.known.is_none() || key != self.key || (self.optimistic && !self.full) {
             self.key = key;
+            // The stale analysis goes before the new one is made (two are never held at once).
+            self.known = None;
             let (known, held) = known::KnownValues::analyze_with(nodes, self.optimistic);
             self.full = self.optimistic;
             self.optimistic &= held;
@@ -577,20 +580,20 @@ fn fold_loops_at(
 /// nodes between blocks as they are.
 ///
 /// `rewrite` gets the block (to take its nodes from) and an empty buffer to append the block's
-/// rewrite to: no vector is allocated per block, and both buffers are reused. The rewrites write
-/// back into `nodes` in place (the passes' rewrites never grow a block); one that grew past the
-/// nodes read so far finishes the walk in a second vector.
+/// rewrite to: no vector is allocated per block, and both buffers are reused. The output is written
+/// back over `nodes` as they are read ([`compact::Compactor`]).
 fn map_blocks(
     mut nodes: Vec<Node>,
     mut rewrite: impl FnMut(&mut Vec<Node>, &mut Vec<Node>),
 ) -> Vec<Node> {
     let (mut block, mut rewritten) = (Vec::new(), Vec::new());
-    // The output is `nodes[..len]`; nodes from `len` to `read` are spent.
-    let (mut len, mut read) = (0, 0);
+    let mut out = compact::Compactor::default();
+    let mut read = 0;
     while read < nodes.len() {
         if !in_block(&nodes[read].op) {
-            nodes.swap(len, read);
-            (len, read) = (len + 1, read + 1);
+            let node = take(&mut nodes, read);
+            read += 1;
+            out.put(&mut nodes, read, node);
             continue;
         }
         let start = read;
@@ -600,43 +603,9 @@ fn map_blocks(
         block.extend((start..read).map(|i| take(&mut nodes, i)));
         rewrite(&mut block, &mut rewritten);
         block.clear();
-        if len + rewritten.len() > read {
-            let rest = nodes.split_off(read);
-            nodes.truncate(len);
-            nodes.append(&mut rewritten);
-            return map_blocks_onto(nodes, rest, rewrite);
-        }
         for node in rewritten.drain(..) {
-            nodes[len] = node;
-            len += 1;
+            out.put(&mut nodes, read, node);
         }
     }
-    nodes.truncate(len);
-    nodes
-}
-
-/// [`map_blocks`] of `nodes`, appended to `out` (a second vector).
-fn map_blocks_onto(
-    mut out: Vec<Node>,
-    nodes: Vec<Node>,
-    mut rewrite: impl FnMut(&mut Vec<Node>, &mut Vec<Node>),
-) -> Vec<Node> {
-    let (mut block, mut rewritten) = (Vec::new(), Vec::new());
-    for node in nodes {
-        if in_block(&node.op) {
-            block.push(node);
-        } else {
-            if !block.is_empty() {
-                rewrite(&mut block, &mut rewritten);
-                block.clear();
-                out.append(&mut rewritten);
-            }
-            out.push(node);
-        }
-    }
-    if !block.is_empty() {
-        rewrite(&mut block, &mut rewritten);
-        out.append(&mut rewritten);
-    }
-    out
+    out.finish(nodes)
 }
