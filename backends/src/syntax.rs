@@ -59,8 +59,10 @@ impl CmdKind {
     }
 }
 
-/// One command of a parsed program.
+/// One command of a parsed program: 9 bytes, packed (a program holds one per source command, so
+/// its size is the parsed program's memory; fields are read by value).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C, packed)]
 pub struct Cmd {
     /// Which command this is.
     pub kind: CmdKind,

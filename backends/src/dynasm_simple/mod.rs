@@ -398,7 +398,10 @@ mod x64 {
         }
         emitter.patch_fixups()?;
         // The label table goes too (the fixups went as they were patched).
-        let mut ops = emitter.ops;
+        let DynasmEmitter {
+            mut ops, labels, ..
+        } = emitter;
+        drop(labels);
         ops.commit().map_err(bug)?;
         let code = ops
             .finalize()
