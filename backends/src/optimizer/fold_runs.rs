@@ -174,7 +174,10 @@ pub(crate) fn fold_program(program: &Program) -> Vec<Node> {
         });
         at = end;
     }
-    folder.finish()
+    let mut nodes = folder.finish();
+    // The passes rewrite this vector in place from here on: no doubling slack is carried along.
+    nodes.shrink_to_fit();
+    nodes
 }
 
 /// For a node that one command lowers to and that runs fold (`+`, `-`, `<`, `>`), the longest run of

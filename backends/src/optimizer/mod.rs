@@ -370,12 +370,11 @@ impl Default for FactsCache {
 impl FactsCache {
     /// The known-value analysis of `nodes`: the cached one when it was computed on the same ops.
     pub(crate) fn get(&mut self, nodes: &[Node]) -> &known::KnownValues {
-        let mut key = Vec::new();
-        encode(nodes, &mut key);
-        if self.known.is_none() || key != self.key || (self.optimistic && !self.full) {
-            self.key = key;
+        if self.known.is_none() || !encodes_to(nodes, &self.key) || (self.optimistic && !self.full)
+        {
             // The stale analysis goes before the new one is made (two are never held at once).
             self.known = None;
+            encode(nodes, &mut self.key);
             let (known, held) = known::KnownValues::analyze_with(nodes, self.optimistic);
             self.full = self.optimistic;
             self.optimistic &= held;
@@ -391,9 +390,7 @@ impl FactsCache {
         if self.full || self.known.is_none() {
             return true;
         }
-        let mut key = Vec::new();
-        encode(nodes, &mut key);
-        if key != self.key {
+        if !encodes_to(nodes, &self.key) {
             return true; // no pass analyzed these ops
         }
         // The optimistic walks failing makes the pessimistic walk the full analysis.
@@ -407,42 +404,66 @@ impl FactsCache {
 /// one word for most nodes (the key is held beside the IR while a pass runs, so its size is the
 /// optimizer's memory), decodable word by word, so no two different IRs share an encoding.
 fn encode(nodes: &[Node], out: &mut Vec<u32>) {
+    out.clear();
+    out.reserve(nodes.len());
+    for node in nodes {
+        encode_node(node, |word| out.push(word));
+    }
+}
+
+/// Whether [`encode`] of `nodes` is `key`, compared word by word (no second key is made).
+fn encodes_to(nodes: &[Node], key: &[u32]) -> bool {
+    let mut rest = key.iter();
+    let mut equal = true;
+    for node in nodes {
+        encode_node(node, |word| equal &= rest.next() == Some(&word));
+        if !equal {
+            return false;
+        }
+    }
+    rest.next().is_none()
+}
+
+/// The words of one node in [`encode`], passed to `emit` in order.
+#[inline(always)]
+fn encode_node(node: &Node, mut emit: impl FnMut(u32)) {
     /// The tag of a node written in two words: the real tag beside the byte, then the offset.
     const WIDE: u32 = 15;
     /// Offsets that fit in the upper bits of a one-word node.
     const NARROW: std::ops::Range<i32> = -(1 << 19)..(1 << 19);
-    out.clear();
-    out.reserve(nodes.len());
-    for node in nodes {
-        // The tag in the low 4 bits, a byte operand above it, then the offset in the upper 20 bits
-        // (or, for a wide offset, the `WIDE` tag, the byte, the real tag, then the offset word).
-        let (tag, byte, word) = match &node.op {
-            Op::Add { offset, delta } => (0, *delta, *offset),
-            Op::Move { by } => (1, 0, *by),
-            Op::Set { offset, value } => (2, *value, *offset),
-            Op::MulLoop { offset, .. } => (3, 0, *offset),
-            Op::Output { offset } => (4, 0, *offset),
-            Op::Input { offset } => (5, 0, *offset),
-            Op::Scan { stride } => (6, 0, *stride),
-            Op::LoopStart => (7, 0, 0),
-            Op::LoopEnd => (8, 0, 0),
-            Op::Guard { lo, .. } => (9, 0, *lo),
-        };
-        if NARROW.contains(&word) {
-            out.push(tag | (byte as u32) << 4 | (word as u32) << 12);
-        } else {
-            out.extend([WIDE | (byte as u32) << 4 | tag << 12, word as u32]);
-        }
-        match &node.op {
-            Op::MulLoop { targets, .. } => {
-                out.push(targets.len() as u32);
-                for t in targets {
-                    out.extend([t.offset as u32, t.factor as u32]);
-                }
+    // The tag in the low 4 bits, a byte operand above it, then the offset in the upper 20 bits (or,
+    // for a wide offset, the `WIDE` tag, the byte, the real tag, then the offset word).
+    let (tag, byte, word) = match &node.op {
+        Op::Add { offset, delta } => (0, *delta, *offset),
+        Op::Move { by } => (1, 0, *by),
+        Op::Set { offset, value } => (2, *value, *offset),
+        Op::MulLoop { offset, .. } => (3, 0, *offset),
+        Op::Output { offset } => (4, 0, *offset),
+        Op::Input { offset } => (5, 0, *offset),
+        Op::Scan { stride } => (6, 0, *stride),
+        Op::LoopStart => (7, 0, 0),
+        Op::LoopEnd => (8, 0, 0),
+        Op::Guard { lo, .. } => (9, 0, *lo),
+    };
+    if NARROW.contains(&word) {
+        emit(tag | (byte as u32) << 4 | (word as u32) << 12);
+    } else {
+        emit(WIDE | (byte as u32) << 4 | tag << 12);
+        emit(word as u32);
+    }
+    match &node.op {
+        Op::MulLoop { targets, .. } => {
+            emit(targets.len() as u32);
+            for t in targets {
+                emit(t.offset as u32);
+                emit(t.factor as u32);
             }
-            Op::Guard { hi, len, .. } => out.extend([*hi as u32, *len]),
-            _ => {}
         }
+        Op::Guard { hi, len, .. } => {
+            emit(*hi as u32);
+            emit(*len);
+        }
+        _ => {}
     }
 }
 
