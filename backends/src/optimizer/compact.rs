@@ -17,6 +17,7 @@ pub(super) struct Compactor {
 impl Compactor {
     /// Appends `node` to the output; every slot of `nodes` before `read` is spent (moved out or
     /// skipped), the slots from `read` on are still to be read.
+    #[inline]
     pub(super) fn put(&mut self, nodes: &mut [Node], read: usize, node: Node) {
         if self.waiting.is_empty() && self.len < read {
             nodes[self.len] = node;
@@ -30,6 +31,18 @@ impl Compactor {
             };
             nodes[self.len] = next;
             self.len += 1;
+        }
+    }
+
+    /// Appends node `index` as it is (the slots before it are spent, and it is read now).
+    #[inline]
+    pub(super) fn keep(&mut self, nodes: &mut [Node], index: usize) {
+        if self.waiting.is_empty() {
+            nodes.swap(self.len, index);
+            self.len += 1;
+        } else {
+            let node = super::take(nodes, index);
+            self.put(nodes, index + 1, node);
         }
     }
 

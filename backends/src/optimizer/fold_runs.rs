@@ -24,6 +24,13 @@ use crate::syntax::Program;
 /// step when that gives what folding it command by command gives, which is every run except one that
 /// passes through zero on the way (see [`Folder::push_run`]).
 pub fn fold_runs(nodes: Vec<Node>) -> Vec<Node> {
+    // In the later rounds there is mostly nothing to fold: then the IR is handed back as it is
+    // (every node would be pushed unchanged).
+    let foldable = nodes.iter().any(|n| is_noop(&n.op))
+        || nodes.windows(2).any(|pair| can_merge(&pair[0], &pair[1]));
+    if !foldable {
+        return nodes;
+    }
     let mut folder = Folder {
         out: InPlace {
             nodes,
@@ -160,10 +167,13 @@ pub(crate) fn fold_program(program: &Program) -> Vec<Node> {
         };
         // Node `at` is command `at`, spanning it alone; equal commands lower to equal nodes.
         let kind = cmds[at].kind;
-        let mut end = at + 1;
-        while end < cmds.len() && end - at < limit as usize && cmds[end].kind == kind {
-            end += 1;
-        }
+        let end = at
+            + 1
+            + cmds[at + 1..]
+                .iter()
+                .take(limit as usize - 1)
+                .take_while(|c| c.kind == kind)
+                .count();
         if end - at > 1 {
             lowered.nth(end - at - 2);
         }
@@ -326,6 +336,15 @@ fn merge_into(last: &mut Node, node: &Node) -> bool {
     }
     last.span = last.span.merge(node.span);
     true
+}
+
+/// Whether [`merge_into`] folds `node` into `last`.
+fn can_merge(last: &Node, node: &Node) -> bool {
+    match (&last.op, &node.op) {
+        (Op::Add { offset, .. }, Op::Add { offset: o, .. }) => offset == o,
+        (Op::Move { by }, Op::Move { by: b }) => fits(*by as i64 + *b as i64),
+        _ => false,
+    }
 }
 
 /// An add of zero or a move by zero.

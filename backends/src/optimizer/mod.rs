@@ -612,9 +612,8 @@ fn map_blocks(
     let mut read = 0;
     while read < nodes.len() {
         if !in_block(&nodes[read].op) {
-            let node = take(&mut nodes, read);
+            out.keep(&mut nodes, read);
             read += 1;
-            out.put(&mut nodes, read, node);
             continue;
         }
         let start = read;

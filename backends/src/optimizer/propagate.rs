@@ -50,7 +50,6 @@ pub(crate) fn propagate_with(mut nodes: Vec<Node>, cache: &mut FactsCache) -> Ve
         // Each node is moved out once (a `]` stands in), so kept nodes are not copied.
         let node = super::take(&mut nodes, i);
         let cell = |offset: i32| known.before(i, offset);
-        let next_in_block = nodes.get(i + 1).is_some_and(|n| in_block(&n.op));
         // Slots up to `i` are spent.
         let mut out = out.at(&mut nodes, i + 1);
         match &node.op {
@@ -66,12 +65,12 @@ pub(crate) fn propagate_with(mut nodes: Vec<Node>, cache: &mut FactsCache) -> Ve
                     && known.before(end, 0) == Some(0);
                 if runs_once {
                     dropped_ends[end] = true;
-                    out.hand_over(node.span, next_in_block);
+                    out.hand_over(node.span);
                 } else {
                     out.push(node);
                 }
             }
-            Op::LoopEnd if dropped_ends[i] => out.hand_over(node.span, next_in_block),
+            Op::LoopEnd if dropped_ends[i] => out.hand_over(node.span),
             Op::Add { offset, delta } => match cell(*offset) {
                 Some(v) => out.push(Node::new(
                     Op::Set {
@@ -83,10 +82,10 @@ pub(crate) fn propagate_with(mut nodes: Vec<Node>, cache: &mut FactsCache) -> Ve
                 None => out.push(node),
             },
             Op::Set { offset, value } if cell(*offset) == Some(*value) => {
-                out.drop_node(node, next_in_block);
+                out.drop_node(node);
             }
             Op::MulLoop { offset, targets } => match cell(*offset) {
-                Some(0) => out.drop_node(node, next_in_block),
+                Some(0) => out.drop_node(node),
                 Some(k) => {
                     for t in targets {
                         let at = offset + t.offset;
@@ -213,6 +212,11 @@ struct OutputAt<'a> {
 }
 
 impl OutputAt<'_> {
+    /// Whether the input node after the one being rewritten is in a block.
+    fn next_in_block(&self) -> bool {
+        self.nodes.get(self.read).is_some_and(|n| in_block(&n.op))
+    }
+
     fn put(&mut self, node: Node) {
         self.out.nodes.put(self.nodes, self.read, node);
     }
@@ -228,29 +232,35 @@ impl OutputAt<'_> {
         self.put(node);
     }
 
-    /// Gives `span` (of a node that goes away) to the block node before it or the one after it
-    /// (when `next_in_block`); when neither is in a block, keeps it in a `move +0`.
-    fn hand_over(&mut self, span: Span, next_in_block: bool) {
+    /// Gives `span` (of a node that goes away) to the block node before it or the one after it;
+    /// when neither is in a block, keeps it in a `move +0`.
+    fn hand_over(&mut self, span: Span) {
         if let Some(pending) = self.out.pending.take() {
             self.put(Node::new(Op::Move { by: 0 }, pending));
         }
-        match self.out.nodes.last_mut(self.nodes) {
-            Some(last) if in_block(&last.op) => last.span = last.span.merge(span),
-            _ if next_in_block => self.out.pending = Some(span),
-            _ => self.put(Node::new(Op::Move { by: 0 }, span)),
+        if let Some(last) = self.out.nodes.last_mut(self.nodes) {
+            if in_block(&last.op) {
+                last.span = last.span.merge(span);
+                return;
+            }
+        }
+        if self.next_in_block() {
+            self.out.pending = Some(span);
+        } else {
+            self.put(Node::new(Op::Move { by: 0 }, span));
         }
     }
 
     /// Removes `node`, which does nothing, unless it is the only node of its block.
-    fn drop_node(&mut self, node: Node, next_in_block: bool) {
+    fn drop_node(&mut self, node: Node) {
         let mate_before = self.out.pending.is_some()
             || self
                 .out
                 .nodes
                 .last(self.nodes)
                 .is_some_and(|last| in_block(&last.op));
-        if mate_before || next_in_block {
-            self.hand_over(node.span, next_in_block);
+        if mate_before || self.next_in_block() {
+            self.hand_over(node.span);
         } else {
             self.put(node);
         }
