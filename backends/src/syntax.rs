@@ -341,9 +341,9 @@ mod tests {
             kinds,
             [CmdKind::Inc, CmdKind::Open, CmdKind::Dec, CmdKind::Close]
         );
-        assert_eq!(p.cmds()[1].offset, 4);
-        assert_eq!(p.cmds()[1].partner, 3);
-        assert_eq!(p.cmds()[3].partner, 1);
+        assert_eq!({ p.cmds()[1].offset }, 4);
+        assert_eq!({ p.cmds()[1].partner }, 3);
+        assert_eq!({ p.cmds()[3].partner }, 1);
         let pos = p.position_of_cmd(1);
         assert_eq!((pos.line, pos.column), (2, 2));
     }

@@ -66,3 +66,45 @@ impl Compactor {
         nodes
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{Op, Span};
+
+    fn node(i: usize) -> Node {
+        Node::new(Op::Move { by: i as i32 }, Span::single(i))
+    }
+
+    #[test]
+    fn output_that_outgrows_the_read_position_keeps_its_order() {
+        // Per input node, how many copies of it the "rewrite" puts out: none, several, one.
+        let copies = [0, 3, 1, 0, 4, 1, 1, 0];
+        let mut nodes: Vec<Node> = (0..copies.len()).map(node).collect();
+        let mut out = Compactor::default();
+        let mut expected = Vec::new();
+        for (read, &n) in copies.iter().enumerate() {
+            let taken = super::super::take(&mut nodes, read);
+            for _ in 0..n {
+                out.put(&mut nodes, read + 1, taken.clone());
+                expected.push(taken.clone());
+            }
+            assert_eq!(out.last(&nodes), expected.last());
+        }
+        assert_eq!(out.finish(nodes), expected);
+    }
+
+    #[test]
+    fn kept_nodes_stay_in_place_when_nothing_waits() {
+        let mut nodes: Vec<Node> = (0..4).map(node).collect();
+        let mut out = Compactor::default();
+        // Node 0 goes, 1 and 2 are kept, 3 becomes two nodes (the second waits, then is put last).
+        let _ = super::super::take(&mut nodes, 0);
+        out.keep(&mut nodes, 1);
+        out.keep(&mut nodes, 2);
+        let last = super::super::take(&mut nodes, 3);
+        out.put(&mut nodes, 4, last.clone());
+        out.put(&mut nodes, 4, node(9));
+        assert_eq!(out.finish(nodes), [node(1), node(2), last, node(9)]);
+    }
+}
