@@ -36,9 +36,10 @@ pub use offsets::offsets;
 pub use propagate::propagate;
 pub use scan::scan;
 
-use crate::ir::blocks::{guard, in_block};
+use crate::ir::blocks::guard;
 use crate::ir::{lower, Node, Op};
 use crate::syntax::Program;
+use compact::{fold_loops, fold_loops_at, map_blocks};
 
 /// The most rounds the driver runs before it stops looking for a fixed point.
 pub const MAX_ROUNDS: usize = 16;
@@ -537,95 +538,4 @@ fn take(nodes: &mut [Node], i: usize) -> Node {
 /// Whether `v` may be used as one offset or move distance (see [`MAX_OFFSET`]).
 fn fits(v: i64) -> bool {
     (-MAX_OFFSET..=MAX_OFFSET).contains(&v)
-}
-
-/// The shared loop walk: calls `fold` on the body of every loop whose body is straight-line code (no
-/// loop, scan or guard inside), innermost first, and replaces the whole loop `[ ... ]` by the op it
-/// returns, spanning the `[` to the `]`. A replaced loop can make its parent straight-line, so nested
-/// idioms like `[[-]]` fold in one walk. Uses an explicit stack: no recursion on nesting depth.
-fn fold_loops(nodes: Vec<Node>, fold: impl Fn(&[Node]) -> Option<Op>) -> Vec<Node> {
-    fold_loops_at(nodes, |_, body| fold(body))
-}
-
-/// [`fold_loops`], also telling `fold` the index in `nodes` of the loop's `LoopStart` (for passes that
-/// look up facts computed on their input).
-///
-/// Rewrites in place: a loop folds into one node, so the output never overtakes the input and is
-/// compacted into the front of the same vector (no second IR-sized vector).
-fn fold_loops_at(
-    mut nodes: Vec<Node>,
-    mut fold: impl FnMut(usize, &[Node]) -> Option<Op>,
-) -> Vec<Node> {
-    // The output is `nodes[..len]`; nodes from `len` to the read index are spent.
-    let mut len = 0;
-    // For each open loop: its index in the output, its index in the input, and whether its body is
-    // straight-line so far.
-    let mut opens: Vec<(usize, usize, bool)> = Vec::new();
-    let not_straight = |opens: &mut Vec<(usize, usize, bool)>| {
-        if let Some(top) = opens.last_mut() {
-            top.2 = false;
-        }
-    };
-    for index in 0..nodes.len() {
-        match nodes[index].op {
-            Op::LoopStart => opens.push((len, index, true)),
-            Op::LoopEnd => {
-                let (start, source, straight) = opens.pop().expect("IR loops are balanced");
-                if straight {
-                    if let Some(op) = fold(source, &nodes[start + 1..len]) {
-                        let span = nodes[start].span.merge(nodes[index].span);
-                        if !in_block(&op) {
-                            not_straight(&mut opens);
-                        }
-                        nodes[start] = Node::new(op, span);
-                        len = start + 1;
-                        continue;
-                    }
-                }
-                not_straight(&mut opens);
-            }
-            ref op => {
-                if !in_block(op) {
-                    not_straight(&mut opens);
-                }
-            }
-        }
-        nodes.swap(len, index);
-        len += 1;
-    }
-    nodes.truncate(len);
-    nodes
-}
-
-/// Applies `rewrite` to every straight-line block (maximal run of [`in_block`] nodes), keeping the
-/// nodes between blocks as they are.
-///
-/// `rewrite` gets the block (to take its nodes from) and an empty buffer to append the block's
-/// rewrite to: no vector is allocated per block, and both buffers are reused. The output is written
-/// back over `nodes` as they are read ([`compact::Compactor`]).
-fn map_blocks(
-    mut nodes: Vec<Node>,
-    mut rewrite: impl FnMut(&mut Vec<Node>, &mut Vec<Node>),
-) -> Vec<Node> {
-    let (mut block, mut rewritten) = (Vec::new(), Vec::new());
-    let mut out = compact::Compactor::default();
-    let mut read = 0;
-    while read < nodes.len() {
-        if !in_block(&nodes[read].op) {
-            out.keep(&mut nodes, read);
-            read += 1;
-            continue;
-        }
-        let start = read;
-        while read < nodes.len() && in_block(&nodes[read].op) {
-            read += 1;
-        }
-        block.extend((start..read).map(|i| take(&mut nodes, i)));
-        rewrite(&mut block, &mut rewritten);
-        block.clear();
-        for node in rewritten.drain(..) {
-            out.put(&mut nodes, read, node);
-        }
-    }
-    out.finish(nodes)
 }
