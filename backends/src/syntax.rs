@@ -59,8 +59,10 @@ impl CmdKind {
     }
 }
 
-/// One command of a parsed program.
+/// One command of a parsed program: 9 bytes, packed (a program holds one per source command, so
+/// its size is the parsed program's memory; fields are read by value).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C, packed)]
 pub struct Cmd {
     /// Which command this is.
     pub kind: CmdKind,
@@ -339,9 +341,9 @@ mod tests {
             kinds,
             [CmdKind::Inc, CmdKind::Open, CmdKind::Dec, CmdKind::Close]
         );
-        assert_eq!(p.cmds()[1].offset, 4);
-        assert_eq!(p.cmds()[1].partner, 3);
-        assert_eq!(p.cmds()[3].partner, 1);
+        assert_eq!({ p.cmds()[1].offset }, 4);
+        assert_eq!({ p.cmds()[1].partner }, 3);
+        assert_eq!({ p.cmds()[3].partner }, 1);
         let pos = p.position_of_cmd(1);
         assert_eq!((pos.line, pos.column), (2, 2));
     }

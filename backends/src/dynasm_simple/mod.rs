@@ -389,13 +389,19 @@ mod x64 {
         let entry = ops.offset();
         let mut emitter = DynasmEmitter::new(ops);
         translate(&planned, config.metered(), &mut emitter)?;
+        // The IR and its plan are spent: freed before the code is copied into executable memory.
+        drop(planned);
         if emitter.too_large {
             return Err(CompileError::TooLarge(
                 "generated code of more than 2 GiB".into(),
             ));
         }
         emitter.patch_fixups()?;
-        let mut ops = emitter.ops;
+        // The label table goes too (the fixups went as they were patched).
+        let DynasmEmitter {
+            mut ops, labels, ..
+        } = emitter;
+        drop(labels);
         ops.commit().map_err(bug)?;
         let code = ops
             .finalize()

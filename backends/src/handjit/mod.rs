@@ -91,7 +91,9 @@ pub(crate) mod x64 {
     #[derive(Clone, Copy)]
     enum LabelSlot {
         Waiting(u32),
-        Bound(usize),
+        /// The code offset (held in 32 bits, as the waiting chain is: a label table is 8 bytes a
+        /// label; a `rel32` cannot reach past 2 GiB anyway).
+        Bound(u32),
     }
 
     /// Encodes one program through the shared walk.
@@ -134,7 +136,7 @@ pub(crate) mod x64 {
         /// Points the jump whose `rel32` is at `at` to `label`, now or when the label is bound.
         fn link(&mut self, at: usize, label: usize) {
             match self.labels[label] {
-                LabelSlot::Bound(target) => self.patch(at, target),
+                LabelSlot::Bound(target) => self.patch(at, target as usize),
                 LabelSlot::Waiting(previous) => {
                     let Ok(here) = u32::try_from(at) else {
                         self.fail(CompileError::TooLarge(RangeError.to_string()));
@@ -215,7 +217,11 @@ pub(crate) mod x64 {
                     return;
                 }
             };
-            self.labels[label] = LabelSlot::Bound(here);
+            let Ok(bound) = u32::try_from(here) else {
+                self.fail(CompileError::TooLarge(RangeError.to_string()));
+                return;
+            };
+            self.labels[label] = LabelSlot::Bound(bound);
             while next != NONE {
                 let at = next as usize;
                 let field: [u8; 4] = self.code.bytes[at..at + 4].try_into().expect("4 bytes");
@@ -386,7 +392,10 @@ pub(crate) mod x64 {
     ) -> Result<Box<dyn Executable>, CompileError> {
         let planned = PlannedIr::new(program, nodes, config.tape_len())?;
         let bytes = encode(&planned, config)?;
+        // The IR and its plan are spent: freed before the code is copied into executable memory.
+        drop(planned);
         let code = ExecutableMemory::new(&bytes)?;
+        drop(bytes);
         // SAFETY: the memory starts with a complete function encoded above that follows the `jit`
         // calling convention; it is read-execute and lives in the executable, as long as the entry can
         // be called. The code only touches cells its plan decisions cover and scans check every step.

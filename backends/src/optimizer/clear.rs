@@ -32,20 +32,26 @@ pub fn clear(nodes: Vec<Node>) -> Vec<Node> {
         }] => Some(zero()),
         _ => None,
     });
-    let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
-    for node in nodes {
-        if let Some(last) = out.last_mut() {
+    // Folded in place: the output is `nodes[..len]`, never longer than what was read.
+    let mut nodes = nodes;
+    let mut len = 0;
+    for i in 0..nodes.len() {
+        if let [.., last] = &nodes[..len] {
+            let node = &nodes[i];
             if in_block(&last.op) && in_block(&node.op) {
                 if let Some(op) = fold_pair(&last.op, &node.op) {
-                    last.op = op;
-                    last.span = last.span.merge(node.span);
+                    let span = last.span.merge(node.span);
+                    let last = &mut nodes[len - 1];
+                    (last.op, last.span) = (op, span);
                     continue;
                 }
             }
         }
-        out.push(node);
+        nodes.swap(len, i);
+        len += 1;
     }
-    out
+    nodes.truncate(len);
+    nodes
 }
 
 fn zero() -> Op {

@@ -23,10 +23,11 @@ use crate::ir::{loop_partners, Node, Op};
 /// not run there either.
 pub fn dead_code(mut nodes: Vec<Node>) -> Vec<Node> {
     let partners = loop_partners(&nodes);
-    let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
+    // Rewritten in place: the kept nodes are compacted into `nodes[..len]`.
+    let mut len = 0;
     let mut i = 0;
     while i < nodes.len() {
-        if matches!(nodes[i].op, Op::LoopStart) && cell_is_zero(&out) {
+        if matches!(nodes[i].op, Op::LoopStart) && cell_is_zero(&nodes[..len]) {
             let mut end = i;
             while nodes
                 .get(end)
@@ -37,10 +38,12 @@ pub fn dead_code(mut nodes: Vec<Node>) -> Vec<Node> {
             i = end;
             continue;
         }
-        out.push(super::take(&mut nodes, i));
+        nodes.swap(len, i);
+        len += 1;
         i += 1;
     }
-    out
+    nodes.truncate(len);
+    nodes
 }
 
 /// Whether the current cell is provably 0 after running `before` (which ends where a loop starts).

@@ -18,19 +18,29 @@ use crate::syntax::Program;
 /// whether that span has moves in it, so it never lets such a span vanish). Moves stop folding at
 /// [`super::MAX_OFFSET`].
 ///
-/// It takes any stream of nodes, so the optimizer can fold the lowering as it is produced. A run of
-/// one repeated command (`+++`, `>>>>`: equal unit nodes with adjacent one-command spans, as the
-/// lowering makes) is folded in one step when that gives what folding it command by command gives,
-/// which is every run except one that passes through zero on the way (see [`Folder::push_run`]).
-pub fn fold_runs(nodes: impl IntoIterator<Item = Node>) -> Vec<Node> {
-    let nodes = nodes.into_iter();
-    // Folding never lengthens: the output fits in what the input says it has at least.
+/// The optimizer folds the lowering as it is produced (`fold_program`); over IR this pass folds
+/// in place, its output written over the nodes it has read. A run of one repeated command (`+++`,
+/// `>>>>`: equal unit nodes with adjacent one-command spans, as the lowering makes) is folded in one
+/// step when that gives what folding it command by command gives, which is every run except one that
+/// passes through zero on the way (see [`Folder::push_run`]).
+pub fn fold_runs(nodes: Vec<Node>) -> Vec<Node> {
+    // In the later rounds there is mostly nothing to fold: then the IR is handed back as it is
+    // (every node would be pushed unchanged).
+    let foldable = nodes.iter().any(|n| is_noop(&n.op))
+        || nodes.windows(2).any(|pair| can_merge(&pair[0], &pair[1]));
+    if !foldable {
+        return nodes;
+    }
     let mut folder = Folder {
-        out: Vec::with_capacity(nodes.size_hint().0),
+        out: InPlace {
+            nodes,
+            len: 0,
+            read: 0,
+            spill: Vec::new(),
+        },
         pending: None,
     };
-    let mut nodes = nodes.peekable();
-    while let Some(node) = nodes.next() {
+    while let Some(node) = folder.out.next() {
         let Some(limit) = unit_run_limit(&node) else {
             folder.push(node);
             continue;
@@ -42,20 +52,104 @@ pub fn fold_runs(nodes: impl IntoIterator<Item = Node>) -> Vec<Node> {
         };
         run.end = run.unit.span.end;
         while run.count < limit {
-            match nodes.peek() {
+            match folder.out.nodes.get(folder.out.read) {
                 Some(next)
                     if next.op == run.unit.op && next.span == Span::single(run.end as usize) =>
                 {
                     run.end += 1;
                     run.count += 1;
-                    nodes.next();
+                    // Spent without being moved: a copy of the unit, dropped when overwritten.
+                    folder.out.read += 1;
                 }
                 _ => break,
             }
         }
         folder.push_run(run);
     }
-    folder.finish()
+    folder.finish().into_vec()
+}
+
+/// Where a [`Folder`] puts its nodes: a vector, or the front of the vector being folded.
+trait Out {
+    fn push(&mut self, node: Node);
+    fn pop(&mut self) -> Option<Node>;
+    fn last(&self) -> Option<&Node>;
+    fn last_mut(&mut self) -> Option<&mut Node>;
+}
+
+impl Out for Vec<Node> {
+    fn push(&mut self, node: Node) {
+        Vec::push(self, node);
+    }
+
+    fn pop(&mut self) -> Option<Node> {
+        Vec::pop(self)
+    }
+
+    fn last(&self) -> Option<&Node> {
+        self.as_slice().last()
+    }
+
+    fn last_mut(&mut self) -> Option<&mut Node> {
+        self.as_mut_slice().last_mut()
+    }
+}
+
+/// The output written over the input: `nodes[..len]`, then `spill` (used only if the output ever
+/// caught up with the read position, which folding, never lengthening, does not do).
+struct InPlace {
+    nodes: Vec<Node>,
+    len: usize,
+    /// The first node not read yet; the slots from `len` to here are spent.
+    read: usize,
+    spill: Vec<Node>,
+}
+
+impl InPlace {
+    /// Moves the next input node out (a `]` stands in).
+    fn next(&mut self) -> Option<Node> {
+        if self.read == self.nodes.len() {
+            return None;
+        }
+        self.read += 1;
+        Some(super::take(&mut self.nodes, self.read - 1))
+    }
+
+    fn into_vec(mut self) -> Vec<Node> {
+        self.nodes.truncate(self.len);
+        self.nodes.append(&mut self.spill);
+        self.nodes
+    }
+}
+
+impl Out for InPlace {
+    fn push(&mut self, node: Node) {
+        if self.spill.is_empty() && self.len < self.read {
+            self.nodes[self.len] = node;
+            self.len += 1;
+        } else {
+            self.spill.push(node);
+        }
+    }
+
+    fn pop(&mut self) -> Option<Node> {
+        if let Some(node) = self.spill.pop() {
+            return Some(node);
+        }
+        self.len = self.len.checked_sub(1)?;
+        Some(super::take(&mut self.nodes, self.len))
+    }
+
+    fn last(&self) -> Option<&Node> {
+        self.spill.last().or_else(|| self.nodes[..self.len].last())
+    }
+
+    fn last_mut(&mut self) -> Option<&mut Node> {
+        match self.spill.last_mut() {
+            Some(last) => Some(last),
+            None => self.nodes[..self.len].last_mut(),
+        }
+    }
 }
 
 /// `fold_runs(lower_iter(program))`, finding runs on the commands (a byte compare each) instead of on
@@ -63,7 +157,7 @@ pub fn fold_runs(nodes: impl IntoIterator<Item = Node>) -> Vec<Node> {
 pub(crate) fn fold_program(program: &Program) -> Vec<Node> {
     let cmds = program.cmds();
     let mut lowered = crate::ir::lower_iter(program);
-    let mut folder = Folder::default();
+    let mut folder = Folder::<Vec<Node>>::default();
     let mut at = 0;
     while let Some(node) = lowered.next() {
         let Some(limit) = unit_run_limit(&node) else {
@@ -73,10 +167,13 @@ pub(crate) fn fold_program(program: &Program) -> Vec<Node> {
         };
         // Node `at` is command `at`, spanning it alone; equal commands lower to equal nodes.
         let kind = cmds[at].kind;
-        let mut end = at + 1;
-        while end < cmds.len() && end - at < limit as usize && cmds[end].kind == kind {
-            end += 1;
-        }
+        let end = at
+            + 1
+            + cmds[at + 1..]
+                .iter()
+                .take(limit as usize - 1)
+                .take_while(|c| c.kind == kind)
+                .count();
         if end - at > 1 {
             lowered.nth(end - at - 2);
         }
@@ -87,7 +184,10 @@ pub(crate) fn fold_program(program: &Program) -> Vec<Node> {
         });
         at = end;
     }
-    folder.finish()
+    let mut nodes = folder.finish();
+    // The passes rewrite this vector in place from here on: no doubling slack is carried along.
+    nodes.shrink_to_fit();
+    nodes
 }
 
 /// For a node that one command lowers to and that runs fold (`+`, `-`, `<`, `>`), the longest run of
@@ -116,12 +216,12 @@ struct Run {
 /// The folding state: the nodes so far, and the span of removed no-ops that waits for the next node
 /// of their block.
 #[derive(Default)]
-struct Folder {
-    out: Vec<Node>,
+struct Folder<O> {
+    out: O,
     pending: Option<Span>,
 }
 
-impl Folder {
+impl<O: Out> Folder<O> {
     #[inline(always)]
     fn push(&mut self, mut node: Node) {
         let (out, pending) = (&mut self.out, &mut self.pending);
@@ -215,7 +315,7 @@ impl Folder {
         }
     }
 
-    fn finish(mut self) -> Vec<Node> {
+    fn finish(mut self) -> O {
         flush(&mut self.out, &mut self.pending);
         self.out
     }
@@ -238,6 +338,15 @@ fn merge_into(last: &mut Node, node: &Node) -> bool {
     true
 }
 
+/// Whether [`merge_into`] folds `node` into `last`.
+fn can_merge(last: &Node, node: &Node) -> bool {
+    match (&last.op, &node.op) {
+        (Op::Add { offset, .. }, Op::Add { offset: o, .. }) => offset == o,
+        (Op::Move { by }, Op::Move { by: b }) => fits(*by as i64 + *b as i64),
+        _ => false,
+    }
+}
+
 /// An add of zero or a move by zero.
 fn is_noop(op: &Op) -> bool {
     matches!(op, Op::Add { delta: 0, .. } | Op::Move { by: 0 })
@@ -245,7 +354,7 @@ fn is_noop(op: &Op) -> bool {
 
 /// Drops a no-op node, giving its span to the previous node of the block or, when the block starts
 /// here, to the next one.
-fn absorb(out: &mut [Node], pending: &mut Option<Span>, removed: Node) {
+fn absorb(out: &mut impl Out, pending: &mut Option<Span>, removed: Node) {
     match out.last_mut() {
         Some(last) if in_block(&last.op) => last.span = last.span.merge(removed.span),
         _ => *pending = Some(pending.map_or(removed.span, |span| span.merge(removed.span))),
@@ -253,7 +362,7 @@ fn absorb(out: &mut [Node], pending: &mut Option<Span>, removed: Node) {
 }
 
 /// At a block's end: removed no-ops with nobody to take their span come back as one `move +0`.
-fn flush(out: &mut Vec<Node>, pending: &mut Option<Span>) {
+fn flush(out: &mut impl Out, pending: &mut Option<Span>) {
     if let Some(span) = pending.take() {
         out.push(Node::new(Op::Move { by: 0 }, span));
     }

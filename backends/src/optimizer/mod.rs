@@ -13,6 +13,7 @@
 //! - **structure**: loops stay balanced, and nothing is moved across a loop boundary or a scan.
 
 mod clear;
+mod compact;
 mod dead_code;
 mod evaluate;
 mod fold_runs;
@@ -35,9 +36,10 @@ pub use offsets::offsets;
 pub use propagate::propagate;
 pub use scan::scan;
 
-use crate::ir::blocks::{guard, in_block};
+use crate::ir::blocks::guard;
 use crate::ir::{lower, Node, Op};
 use crate::syntax::Program;
+use compact::{fold_loops, fold_loops_at, map_blocks};
 
 /// The most rounds the driver runs before it stops looking for a fixed point.
 pub const MAX_ROUNDS: usize = 16;
@@ -333,7 +335,7 @@ pub(crate) fn reset_scratch<T: Default>(
 /// The known-value analysis of one IR, kept for the next pass that needs it.
 ///
 /// The analysis depends on the ops alone (not on spans), and the ops it belongs to are remembered
-/// exactly, in a compact encoding (two words a node for most ops, a fifth of a node): a lookup
+/// exactly, in a compact encoding (one word a node for most ops, a sixth of a node): a lookup
 /// encodes the IR it is given and compares, so an analysis is only ever reused for the very ops it
 /// was computed on. Encoding and comparing cost a few instructions a node, the analysis hundreds.
 ///
@@ -369,10 +371,11 @@ impl Default for FactsCache {
 impl FactsCache {
     /// The known-value analysis of `nodes`: the cached one when it was computed on the same ops.
     pub(crate) fn get(&mut self, nodes: &[Node]) -> &known::KnownValues {
-        let mut key = Vec::new();
-        encode(nodes, &mut key);
-        if self.known.is_none() || key != self.key || (self.optimistic && !self.full) {
-            self.key = key;
+        if self.known.is_none() || !encodes_to(nodes, &self.key) || (self.optimistic && !self.full)
+        {
+            // The stale analysis goes before the new one is made (two are never held at once).
+            self.known = None;
+            encode(nodes, &mut self.key);
             let (known, held) = known::KnownValues::analyze_with(nodes, self.optimistic);
             self.full = self.optimistic;
             self.optimistic &= held;
@@ -388,9 +391,7 @@ impl FactsCache {
         if self.full || self.known.is_none() {
             return true;
         }
-        let mut key = Vec::new();
-        encode(nodes, &mut key);
-        if key != self.key {
+        if !encodes_to(nodes, &self.key) {
             return true; // no pass analyzed these ops
         }
         // The optimistic walks failing makes the pessimistic walk the full analysis.
@@ -400,35 +401,70 @@ impl FactsCache {
     }
 }
 
-/// Writes an exact, compact encoding of the ops of `nodes` into `out` (equal encodings, equal ops).
+/// Writes an exact, compact encoding of the ops of `nodes` into `out` (equal encodings, equal ops):
+/// one word for most nodes (the key is held beside the IR while a pass runs, so its size is the
+/// optimizer's memory), decodable word by word, so no two different IRs share an encoding.
 fn encode(nodes: &[Node], out: &mut Vec<u32>) {
     out.clear();
-    out.reserve(nodes.len() * 2);
+    out.reserve(nodes.len());
     for node in nodes {
-        // The tag in the low 4 bits, a byte operand above it, then the offset.
-        let (tag, byte, word) = match &node.op {
-            Op::Add { offset, delta } => (0, *delta, *offset),
-            Op::Move { by } => (1, 0, *by),
-            Op::Set { offset, value } => (2, *value, *offset),
-            Op::MulLoop { offset, .. } => (3, 0, *offset),
-            Op::Output { offset } => (4, 0, *offset),
-            Op::Input { offset } => (5, 0, *offset),
-            Op::Scan { stride } => (6, 0, *stride),
-            Op::LoopStart => (7, 0, 0),
-            Op::LoopEnd => (8, 0, 0),
-            Op::Guard { lo, .. } => (9, 0, *lo),
-        };
-        out.extend([tag | (byte as u32) << 4, word as u32]);
-        match &node.op {
-            Op::MulLoop { targets, .. } => {
-                out.push(targets.len() as u32);
-                for t in targets {
-                    out.extend([t.offset as u32, t.factor as u32]);
-                }
-            }
-            Op::Guard { hi, len, .. } => out.extend([*hi as u32, *len]),
-            _ => {}
+        encode_node(node, |word| out.push(word));
+    }
+}
+
+/// Whether [`encode`] of `nodes` is `key`, compared word by word (no second key is made).
+fn encodes_to(nodes: &[Node], key: &[u32]) -> bool {
+    let mut rest = key.iter();
+    let mut equal = true;
+    for node in nodes {
+        encode_node(node, |word| equal &= rest.next() == Some(&word));
+        if !equal {
+            return false;
         }
+    }
+    rest.next().is_none()
+}
+
+/// The words of one node in [`encode`], passed to `emit` in order.
+#[inline(always)]
+fn encode_node(node: &Node, mut emit: impl FnMut(u32)) {
+    /// The tag of a node written in two words: the real tag beside the byte, then the offset.
+    const WIDE: u32 = 15;
+    /// Offsets that fit in the upper bits of a one-word node.
+    const NARROW: std::ops::Range<i32> = -(1 << 19)..(1 << 19);
+    // The tag in the low 4 bits, a byte operand above it, then the offset in the upper 20 bits (or,
+    // for a wide offset, the `WIDE` tag, the byte, the real tag, then the offset word).
+    let (tag, byte, word) = match &node.op {
+        Op::Add { offset, delta } => (0, *delta, *offset),
+        Op::Move { by } => (1, 0, *by),
+        Op::Set { offset, value } => (2, *value, *offset),
+        Op::MulLoop { offset, .. } => (3, 0, *offset),
+        Op::Output { offset } => (4, 0, *offset),
+        Op::Input { offset } => (5, 0, *offset),
+        Op::Scan { stride } => (6, 0, *stride),
+        Op::LoopStart => (7, 0, 0),
+        Op::LoopEnd => (8, 0, 0),
+        Op::Guard { lo, .. } => (9, 0, *lo),
+    };
+    if NARROW.contains(&word) {
+        emit(tag | (byte as u32) << 4 | (word as u32) << 12);
+    } else {
+        emit(WIDE | (byte as u32) << 4 | tag << 12);
+        emit(word as u32);
+    }
+    match &node.op {
+        Op::MulLoop { targets, .. } => {
+            emit(targets.len() as u32);
+            for t in targets {
+                emit(t.offset as u32);
+                emit(t.factor as u32);
+            }
+        }
+        Op::Guard { hi, len, .. } => {
+            emit(*hi as u32);
+            emit(*len);
+        }
+        _ => {}
     }
 }
 
@@ -502,88 +538,4 @@ fn take(nodes: &mut [Node], i: usize) -> Node {
 /// Whether `v` may be used as one offset or move distance (see [`MAX_OFFSET`]).
 fn fits(v: i64) -> bool {
     (-MAX_OFFSET..=MAX_OFFSET).contains(&v)
-}
-
-/// The shared loop walk: calls `fold` on the body of every loop whose body is straight-line code (no
-/// loop, scan or guard inside), innermost first, and replaces the whole loop `[ ... ]` by the op it
-/// returns, spanning the `[` to the `]`. A replaced loop can make its parent straight-line, so nested
-/// idioms like `[[-]]` fold in one walk. Uses an explicit stack: no recursion on nesting depth.
-fn fold_loops(nodes: Vec<Node>, fold: impl Fn(&[Node]) -> Option<Op>) -> Vec<Node> {
-    fold_loops_at(nodes, |_, body| fold(body))
-}
-
-/// [`fold_loops`], also telling `fold` the index in `nodes` of the loop's `LoopStart` (for passes that
-/// look up facts computed on their input).
-fn fold_loops_at(
-    nodes: Vec<Node>,
-    mut fold: impl FnMut(usize, &[Node]) -> Option<Op>,
-) -> Vec<Node> {
-    let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
-    // For each open loop: its index in `out`, its index in `nodes`, and whether its body is
-    // straight-line so far.
-    let mut opens: Vec<(usize, usize, bool)> = Vec::new();
-    let not_straight = |opens: &mut Vec<(usize, usize, bool)>| {
-        if let Some(top) = opens.last_mut() {
-            top.2 = false;
-        }
-    };
-    for (index, node) in nodes.into_iter().enumerate() {
-        match node.op {
-            Op::LoopStart => {
-                opens.push((out.len(), index, true));
-                out.push(node);
-            }
-            Op::LoopEnd => {
-                let (start, source, straight) = opens.pop().expect("IR loops are balanced");
-                if straight {
-                    if let Some(op) = fold(source, &out[start + 1..]) {
-                        let span = out[start].span.merge(node.span);
-                        out.truncate(start);
-                        if !in_block(&op) {
-                            not_straight(&mut opens);
-                        }
-                        out.push(Node::new(op, span));
-                        continue;
-                    }
-                }
-                not_straight(&mut opens);
-                out.push(node);
-            }
-            _ => {
-                if !in_block(&node.op) {
-                    not_straight(&mut opens);
-                }
-                out.push(node);
-            }
-        }
-    }
-    out
-}
-
-/// Applies `rewrite` to every straight-line block (maximal run of [`in_block`] nodes), keeping the
-/// nodes between blocks as they are.
-///
-/// `rewrite` gets the block (to take its nodes from) and the output so far (to append the block's
-/// rewrite to): no vector is allocated per block, and the block buffer is reused.
-fn map_blocks(
-    nodes: Vec<Node>,
-    mut rewrite: impl FnMut(&mut Vec<Node>, &mut Vec<Node>),
-) -> Vec<Node> {
-    let mut out = Vec::with_capacity(nodes.len());
-    let mut block = Vec::new();
-    for node in nodes {
-        if in_block(&node.op) {
-            block.push(node);
-        } else {
-            if !block.is_empty() {
-                rewrite(&mut block, &mut out);
-                block.clear();
-            }
-            out.push(node);
-        }
-    }
-    if !block.is_empty() {
-        rewrite(&mut block, &mut out);
-    }
-    out
 }

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use super::compact::Compactor;
 use super::{FactsCache, FastBuild};
 
 use super::map_blocks;
@@ -40,10 +41,8 @@ pub fn propagate(nodes: Vec<Node>) -> Vec<Node> {
 pub(crate) fn propagate_with(mut nodes: Vec<Node>, cache: &mut FactsCache) -> Vec<Node> {
     let known = cache.get(&nodes);
     let partners = loop_partners(&nodes);
-    let mut out = Output {
-        nodes: Vec::with_capacity(nodes.len()),
-        pending: None,
-    };
+    // Written over the input as it is read (see `Compactor`).
+    let mut out = Output::default();
     // `]` of loops whose brackets were dropped.
     let mut dropped_ends = vec![false; nodes.len()];
     let mut i = 0;
@@ -51,6 +50,8 @@ pub(crate) fn propagate_with(mut nodes: Vec<Node>, cache: &mut FactsCache) -> Ve
         // Each node is moved out once (a `]` stands in), so kept nodes are not copied.
         let node = super::take(&mut nodes, i);
         let cell = |offset: i32| known.before(i, offset);
+        // Slots up to `i` are spent.
+        let mut out = out.at(&mut nodes, i + 1);
         match &node.op {
             Op::LoopStart => {
                 let end = partners[i] as usize;
@@ -64,12 +65,12 @@ pub(crate) fn propagate_with(mut nodes: Vec<Node>, cache: &mut FactsCache) -> Ve
                     && known.before(end, 0) == Some(0);
                 if runs_once {
                     dropped_ends[end] = true;
-                    out.hand_over(node.span, nodes.get(i + 1));
+                    out.hand_over(node.span);
                 } else {
                     out.push(node);
                 }
             }
-            Op::LoopEnd if dropped_ends[i] => out.hand_over(node.span, nodes.get(i + 1)),
+            Op::LoopEnd if dropped_ends[i] => out.hand_over(node.span),
             Op::Add { offset, delta } => match cell(*offset) {
                 Some(v) => out.push(Node::new(
                     Op::Set {
@@ -81,10 +82,10 @@ pub(crate) fn propagate_with(mut nodes: Vec<Node>, cache: &mut FactsCache) -> Ve
                 None => out.push(node),
             },
             Op::Set { offset, value } if cell(*offset) == Some(*value) => {
-                out.drop_node(node, nodes.get(i + 1));
+                out.drop_node(node);
             }
             Op::MulLoop { offset, targets } => match cell(*offset) {
-                Some(0) => out.drop_node(node, nodes.get(i + 1)),
+                Some(0) => out.drop_node(node),
                 Some(k) => {
                     for t in targets {
                         let at = offset + t.offset;
@@ -115,9 +116,11 @@ pub(crate) fn propagate_with(mut nodes: Vec<Node>, cache: &mut FactsCache) -> Ve
         }
         i += 1;
     }
+    // The loop tables are spent: freed before the dead-store walk.
+    drop((partners, dropped_ends));
     // One scratch set for every block (no allocation per block).
     let mut overwritten = Overwritten::default();
-    map_blocks(out.finish(), |block, out| {
+    map_blocks(out.finish(nodes), |block, out| {
         drop_dead_stores(block, out, &mut overwritten)
     })
 }
@@ -177,51 +180,90 @@ type Overwritten = HashSet<i64, FastBuild>;
 /// The pass's output, with spans waiting for the next block node.
 #[derive(Default)]
 struct Output {
-    nodes: Vec<Node>,
+    nodes: Compactor,
     pending: Option<Span>,
 }
 
 impl Output {
-    fn push(&mut self, mut node: Node) {
+    /// The output, written over `nodes`, whose slots before `read` are spent.
+    fn at<'a>(&'a mut self, nodes: &'a mut [Node], read: usize) -> OutputAt<'a> {
+        OutputAt {
+            out: self,
+            nodes,
+            read,
+        }
+    }
+
+    fn finish(mut self, mut nodes: Vec<Node>) -> Vec<Node> {
         if let Some(span) = self.pending.take() {
+            let read = nodes.len();
+            self.nodes
+                .put(&mut nodes, read, Node::new(Op::Move { by: 0 }, span));
+        }
+        self.nodes.finish(nodes)
+    }
+}
+
+/// [`Output`] while one input node is rewritten.
+struct OutputAt<'a> {
+    out: &'a mut Output,
+    nodes: &'a mut [Node],
+    read: usize,
+}
+
+impl OutputAt<'_> {
+    /// Whether the input node after the one being rewritten is in a block.
+    fn next_in_block(&self) -> bool {
+        self.nodes.get(self.read).is_some_and(|n| in_block(&n.op))
+    }
+
+    fn put(&mut self, node: Node) {
+        self.out.nodes.put(self.nodes, self.read, node);
+    }
+
+    fn push(&mut self, mut node: Node) {
+        if let Some(span) = self.out.pending.take() {
             if in_block(&node.op) {
                 node.span = node.span.merge(span);
             } else {
-                self.nodes.push(Node::new(Op::Move { by: 0 }, span));
+                self.put(Node::new(Op::Move { by: 0 }, span));
             }
         }
-        self.nodes.push(node);
+        self.put(node);
     }
 
     /// Gives `span` (of a node that goes away) to the block node before it or the one after it;
     /// when neither is in a block, keeps it in a `move +0`.
-    fn hand_over(&mut self, span: Span, next: Option<&Node>) {
-        if let Some(pending) = self.pending.take() {
-            self.nodes.push(Node::new(Op::Move { by: 0 }, pending));
+    fn hand_over(&mut self, span: Span) {
+        if let Some(pending) = self.out.pending.take() {
+            self.put(Node::new(Op::Move { by: 0 }, pending));
         }
-        match self.nodes.last_mut() {
-            Some(last) if in_block(&last.op) => last.span = last.span.merge(span),
-            _ if next.is_some_and(|n| in_block(&n.op)) => self.pending = Some(span),
-            _ => self.nodes.push(Node::new(Op::Move { by: 0 }, span)),
+        if let Some(last) = self.out.nodes.last_mut(self.nodes) {
+            if in_block(&last.op) {
+                last.span = last.span.merge(span);
+                return;
+            }
+        }
+        if self.next_in_block() {
+            self.out.pending = Some(span);
+        } else {
+            self.put(Node::new(Op::Move { by: 0 }, span));
         }
     }
 
     /// Removes `node`, which does nothing, unless it is the only node of its block.
-    fn drop_node(&mut self, node: Node, next: Option<&Node>) {
-        let mate_before =
-            self.pending.is_some() || self.nodes.last().is_some_and(|last| in_block(&last.op));
-        if mate_before || next.is_some_and(|n| in_block(&n.op)) {
-            self.hand_over(node.span, next);
+    fn drop_node(&mut self, node: Node) {
+        let mate_before = self.out.pending.is_some()
+            || self
+                .out
+                .nodes
+                .last(self.nodes)
+                .is_some_and(|last| in_block(&last.op));
+        if mate_before || self.next_in_block() {
+            self.hand_over(node.span);
         } else {
-            self.nodes.push(node);
+            self.put(node);
         }
-    }
-
-    fn finish(mut self) -> Vec<Node> {
-        if let Some(span) = self.pending.take() {
-            self.nodes.push(Node::new(Op::Move { by: 0 }, span));
-        }
-        self.nodes
     }
 }
 

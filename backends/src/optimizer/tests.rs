@@ -533,3 +533,91 @@ fn facts_cache_skips_optimistic_walks_once_they_failed_and_checks_the_final_ir()
     assert!(cache.is_full(&other));
     assert!(!cache.optimistic);
 }
+
+/// The analysis key is exact: IRs of one or two nodes, with offsets on both sides of the one-word
+/// range, all encode differently, and each matches only its own encoding.
+#[test]
+fn the_analysis_key_tells_every_ir_apart() {
+    use crate::ir::{MulTarget, Span};
+    let offsets = [
+        0,
+        1,
+        -1,
+        (1 << 19) - 1,
+        1 << 19,
+        -(1 << 19),
+        -(1 << 19) - 1,
+        i32::MAX,
+        i32::MIN,
+    ];
+    let mut ops = vec![Op::LoopStart, Op::LoopEnd];
+    for &o in &offsets {
+        ops.extend([
+            Op::Add {
+                offset: o,
+                delta: 1,
+            },
+            Op::Add {
+                offset: o,
+                delta: 255,
+            },
+            Op::Move { by: o },
+            Op::Set {
+                offset: o,
+                value: 0,
+            },
+            Op::Output { offset: o },
+            Op::Input { offset: o },
+            Op::Scan { stride: o },
+            Op::Guard {
+                lo: o,
+                hi: 7,
+                len: 2,
+            },
+            Op::Guard {
+                lo: -3,
+                hi: o,
+                len: 1,
+            },
+            Op::MulLoop {
+                offset: o,
+                targets: vec![MulTarget {
+                    offset: 1,
+                    factor: 3,
+                }]
+                .into(),
+            },
+            Op::MulLoop {
+                offset: 0,
+                targets: vec![MulTarget {
+                    offset: o,
+                    factor: 255,
+                }]
+                .into(),
+            },
+        ]);
+    }
+    let node = |op: &Op| Node::new(op.clone(), Span::single(0));
+    let mut irs: Vec<Vec<Node>> = ops.iter().map(|op| vec![node(op)]).collect();
+    for (i, a) in ops.iter().enumerate().step_by(3) {
+        for b in ops.iter().skip(i % 5).step_by(4) {
+            irs.push(vec![node(a), node(b)]);
+        }
+    }
+    let keys: Vec<Vec<u32>> = irs
+        .iter()
+        .map(|ir| {
+            let mut key = Vec::new();
+            encode(ir, &mut key);
+            key
+        })
+        .collect();
+    for (i, (ir, key)) in irs.iter().zip(&keys).enumerate() {
+        assert!(encodes_to(ir, key));
+        for (other, other_key) in irs.iter().zip(&keys).skip(i + 1) {
+            let same = ir.iter().map(|n| &n.op).eq(other.iter().map(|n| &n.op));
+            assert_eq!(key == other_key, same, "{ir:?} / {other:?}");
+            assert_eq!(encodes_to(other, key), same, "{ir:?} / {other:?}");
+        }
+    }
+}
