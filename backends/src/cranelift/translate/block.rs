@@ -33,11 +33,9 @@ pub(super) struct OpenBlock {
     /// Nodes of the block still to lower.
     pub(super) remaining: u32,
     pub(super) reach: Reach,
-    /// The position (relative to the block's start) where `origin_ptr` was taken.
+    /// The position (relative to the block's start) where `origin_base` was taken.
     origin_at: i64,
-    /// The pointer index at `origin_at`.
-    origin_ptr: Value,
-    /// The address of the cell at `origin_at`.
+    /// The address of the cell at `origin_at` (the pointer variable there).
     origin_base: Value,
     /// Cells read or written so far, by position relative to the block's start.
     cells: BTreeMap<i64, Cached>,
@@ -108,8 +106,7 @@ impl FunctionTranslator<'_, '_> {
         let here = self.env.budget.saturating_sub(self.emitted).max(1);
         let end = (first + (remaining as usize).min(here)).min(self.env.nodes.len());
         let last_writes = last_writes(&self.env.nodes[first.min(end)..end], first, reach.at);
-        let origin_ptr = self.builder.use_var(self.ptr);
-        let origin_base = self.builder.ins().iadd(self.tape, origin_ptr);
+        let origin_base = self.builder.use_var(self.ptr);
         let mut cells = BTreeMap::new();
         // From here on the block's cache is the one record of cell values (the block moves the
         // pointer without leaving the builder's block).
@@ -124,7 +121,6 @@ impl FunctionTranslator<'_, '_> {
             remaining,
             reach,
             origin_at: reach.at,
-            origin_ptr,
             origin_base,
             cells,
             node: first,
@@ -153,12 +149,12 @@ impl FunctionTranslator<'_, '_> {
         self.builder.def_var(self.ptr, p);
     }
 
-    /// The pointer index where the open block's pointer stands now.
+    /// The cell address where the open block's pointer stands now.
     pub(super) fn block_ptr(&mut self) -> Value {
         let block = self.block.as_ref().expect("inside a block");
         match block.reach.at - block.origin_at {
-            0 => block.origin_ptr,
-            by => self.builder.ins().iadd_imm_s(block.origin_ptr, by),
+            0 => block.origin_base,
+            by => self.builder.ins().iadd_imm_s(block.origin_base, by),
         }
     }
 
@@ -270,8 +266,8 @@ impl FunctionTranslator<'_, '_> {
         Ok(())
     }
 
-    /// `Guard { lo, hi, len }`: one check that `ptr + lo >= 0 && ptr + hi < tape_len`, written as a single
-    /// unsigned compare `(ptr + lo) < tape_len - (hi - lo)`; on failure the block's span runs exactly
+    /// `Guard { lo, hi, len }`: one check that `index + lo >= 0 && index + hi < tape_len` (the index is
+    /// `ptr - tape`), written as a single unsigned compare `(index + lo) < tape_len - (hi - lo)`; on failure the block's span runs exactly
     /// and its nodes are skipped. Returns the index of the next node to lower: the block's first node,
     /// or, when the plan decided the guard never passes, the node after the block (its nodes would be
     /// dead code, and lowering them cost as much as any other: a 100 MB program of junk that steps
@@ -325,10 +321,11 @@ impl FunctionTranslator<'_, '_> {
         };
         let known = self.known_current();
         let p = self.builder.use_var(self.ptr);
+        let index = self.index_of(p);
         let limit = self.env.tape_len as i64 - (check_hi as i64 - check_lo as i64);
         let low = match check_lo {
-            0 => p,
-            lo => self.builder.ins().iadd_imm_s(p, lo as i64),
+            0 => index,
+            lo => self.builder.ins().iadd_imm_s(index, lo as i64),
         };
         let fits = self
             .builder
