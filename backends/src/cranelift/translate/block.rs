@@ -321,16 +321,7 @@ impl FunctionTranslator<'_, '_> {
         };
         let known = self.known_current();
         let p = self.builder.use_var(self.ptr);
-        let index = self.index_of(p);
-        let limit = self.env.tape_len as i64 - (check_hi as i64 - check_lo as i64);
-        let low = match check_lo {
-            0 => index,
-            lo => self.builder.ins().iadd_imm_s(index, lo as i64),
-        };
-        let fits = self
-            .builder
-            .ins()
-            .icmp_imm_s(IntCC::UnsignedLessThan, low, limit);
+        let fits = self.guard_fits(p, check_lo as i64, check_hi as i64);
         let fast = self.builder.create_block();
         let fallback = self.builder.create_block();
         let after = self.builder.create_block();
@@ -348,6 +339,37 @@ impl FunctionTranslator<'_, '_> {
         }
         self.open_block(Some(after), first, len, reach);
         Ok(first)
+    }
+
+    /// Whether cells `lo ..= hi` from the pointer at cell address `p` all lie on the tape: one unsigned
+    /// compare `(index + lo) < tape_len - (hi - lo)`, which is `index + lo >= 0 && index + hi <
+    /// tape_len`. The pointer itself is always on the tape where code runs, so when the range lies on
+    /// one side of it only that side's end is compared, and with the address itself: `p < tape +
+    /// (tape_len - hi)` for `0 <= lo`, `p >= tape + (-lo)` for `hi <= 0` (the bound lies within the
+    /// tape, so it does not wrap; it is loop-invariant and hoisted). That saves computing the index
+    /// (`p - tape`) at the guard.
+    pub(super) fn guard_fits(&mut self, p: Value, lo: i64, hi: i64) -> Value {
+        let tape_len = self.env.tape_len as i64;
+        if 0 <= lo && hi < tape_len {
+            let bound = self.builder.ins().iadd_imm_s(self.tape, tape_len - hi);
+            return self.builder.ins().icmp(IntCC::UnsignedLessThan, p, bound);
+        }
+        if hi <= 0 && -lo < tape_len {
+            let bound = self.builder.ins().iadd_imm_s(self.tape, -lo);
+            return self
+                .builder
+                .ins()
+                .icmp(IntCC::UnsignedGreaterThanOrEqual, p, bound);
+        }
+        let index = self.index_of(p);
+        let limit = tape_len - (hi - lo);
+        let low = match lo {
+            0 => index,
+            lo => self.builder.ins().iadd_imm_s(index, lo),
+        };
+        self.builder
+            .ins()
+            .icmp_imm_s(IntCC::UnsignedLessThan, low, limit)
     }
 
     /// `Add { offset, delta }`: the cell gains `delta`, wrapping.

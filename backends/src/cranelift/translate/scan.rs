@@ -143,15 +143,11 @@ impl FunctionTranslator<'_, '_> {
         self.builder.switch_to_block(fast_check);
         for (k, (plan, reach)) in tiers.iter().enumerate() {
             let p = self.builder.use_var(self.ptr);
-            let index = self.index_of(p);
+            // The cells `1 ..= reach` steps from the pointer (which is on the tape), either way.
             let fits = if stride > 0 {
-                self.builder
-                    .ins()
-                    .icmp_imm_s(IntCC::UnsignedLessThan, index, tape_len - reach)
+                self.guard_fits(p, 1, *reach)
             } else {
-                self.builder
-                    .ins()
-                    .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, index, *reach)
+                self.guard_fits(p, -*reach, -1)
             };
             let fast = self.builder.create_block();
             let otherwise = if k + 1 < tiers.len() {
