@@ -266,9 +266,9 @@ impl FunctionTranslator<'_, '_> {
         Ok(())
     }
 
-    /// `Guard { lo, hi, len }`: one check that `index + lo >= 0 && index + hi < tape_len` (the index is
-    /// `ptr - tape`), written as a single unsigned compare `(index + lo) < tape_len - (hi - lo)`; on failure the block's span runs exactly
-    /// and its nodes are skipped. Returns the index of the next node to lower: the block's first node,
+    /// `Guard { lo, hi, len }`: one compare ([`FunctionTranslator::guard_fits`]) that cells `lo ..= hi`
+    /// from the pointer lie on the tape; on failure the block's span runs exactly and its nodes are
+    /// skipped. Returns the index of the next node to lower: the block's first node,
     /// or, when the plan decided the guard never passes, the node after the block (its nodes would be
     /// dead code, and lowering them cost as much as any other: a 100 MB program of junk that steps
     /// left of cell 0 at once was one such block of a million nodes).
@@ -346,8 +346,8 @@ impl FunctionTranslator<'_, '_> {
     /// tape_len`. The pointer itself is always on the tape where code runs, so when the range lies on
     /// one side of it only that side's end is compared, and with the address itself: `p < tape +
     /// (tape_len - hi)` for `0 <= lo`, `p >= tape + (-lo)` for `hi <= 0` (the bound lies within the
-    /// tape, so it does not wrap; it is loop-invariant and hoisted). That saves computing the index
-    /// (`p - tape`) at the guard.
+    /// tape, so it does not wrap; Cranelift rematerializes it as one `lea` before the compare). That
+    /// saves computing the index (`p - tape`) at the guard.
     pub(super) fn guard_fits(&mut self, p: Value, lo: i64, hi: i64) -> Value {
         let tape_len = self.env.tape_len as i64;
         if 0 <= lo && hi < tape_len {
