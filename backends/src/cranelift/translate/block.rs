@@ -33,11 +33,9 @@ pub(super) struct OpenBlock {
     /// Nodes of the block still to lower.
     pub(super) remaining: u32,
     pub(super) reach: Reach,
-    /// The position (relative to the block's start) where `origin_ptr` was taken.
+    /// The position (relative to the block's start) where `origin_base` was taken.
     origin_at: i64,
-    /// The pointer index at `origin_at`.
-    origin_ptr: Value,
-    /// The address of the cell at `origin_at`.
+    /// The address of the cell at `origin_at` (the pointer variable there).
     origin_base: Value,
     /// Cells read or written so far, by position relative to the block's start.
     cells: BTreeMap<i64, Cached>,
@@ -108,8 +106,7 @@ impl FunctionTranslator<'_, '_> {
         let here = self.env.budget.saturating_sub(self.emitted).max(1);
         let end = (first + (remaining as usize).min(here)).min(self.env.nodes.len());
         let last_writes = last_writes(&self.env.nodes[first.min(end)..end], first, reach.at);
-        let origin_ptr = self.builder.use_var(self.ptr);
-        let origin_base = self.builder.ins().iadd(self.tape, origin_ptr);
+        let origin_base = self.builder.use_var(self.ptr);
         let mut cells = BTreeMap::new();
         // From here on the block's cache is the one record of cell values (the block moves the
         // pointer without leaving the builder's block).
@@ -124,7 +121,6 @@ impl FunctionTranslator<'_, '_> {
             remaining,
             reach,
             origin_at: reach.at,
-            origin_ptr,
             origin_base,
             cells,
             node: first,
@@ -153,12 +149,12 @@ impl FunctionTranslator<'_, '_> {
         self.builder.def_var(self.ptr, p);
     }
 
-    /// The pointer index where the open block's pointer stands now.
+    /// The cell address where the open block's pointer stands now.
     pub(super) fn block_ptr(&mut self) -> Value {
         let block = self.block.as_ref().expect("inside a block");
         match block.reach.at - block.origin_at {
-            0 => block.origin_ptr,
-            by => self.builder.ins().iadd_imm_s(block.origin_ptr, by),
+            0 => block.origin_base,
+            by => self.builder.ins().iadd_imm_s(block.origin_base, by),
         }
     }
 
@@ -270,9 +266,9 @@ impl FunctionTranslator<'_, '_> {
         Ok(())
     }
 
-    /// `Guard { lo, hi, len }`: one check that `ptr + lo >= 0 && ptr + hi < tape_len`, written as a single
-    /// unsigned compare `(ptr + lo) < tape_len - (hi - lo)`; on failure the block's span runs exactly
-    /// and its nodes are skipped. Returns the index of the next node to lower: the block's first node,
+    /// `Guard { lo, hi, len }`: one compare ([`FunctionTranslator::guard_fits`]) that cells `lo ..= hi`
+    /// from the pointer lie on the tape; on failure the block's span runs exactly and its nodes are
+    /// skipped. Returns the index of the next node to lower: the block's first node,
     /// or, when the plan decided the guard never passes, the node after the block (its nodes would be
     /// dead code, and lowering them cost as much as any other: a 100 MB program of junk that steps
     /// left of cell 0 at once was one such block of a million nodes).
@@ -325,15 +321,7 @@ impl FunctionTranslator<'_, '_> {
         };
         let known = self.known_current();
         let p = self.builder.use_var(self.ptr);
-        let limit = self.env.tape_len as i64 - (check_hi as i64 - check_lo as i64);
-        let low = match check_lo {
-            0 => p,
-            lo => self.builder.ins().iadd_imm_s(p, lo as i64),
-        };
-        let fits = self
-            .builder
-            .ins()
-            .icmp_imm_s(IntCC::UnsignedLessThan, low, limit);
+        let fits = self.guard_fits(p, check_lo as i64, check_hi as i64);
         let fast = self.builder.create_block();
         let fallback = self.builder.create_block();
         let after = self.builder.create_block();
@@ -351,6 +339,37 @@ impl FunctionTranslator<'_, '_> {
         }
         self.open_block(Some(after), first, len, reach);
         Ok(first)
+    }
+
+    /// Whether cells `lo ..= hi` from the pointer at cell address `p` all lie on the tape: one unsigned
+    /// compare `(index + lo) < tape_len - (hi - lo)`, which is `index + lo >= 0 && index + hi <
+    /// tape_len`. The pointer itself is always on the tape where code runs, so when the range lies on
+    /// one side of it only that side's end is compared, and with the address itself: `p < tape +
+    /// (tape_len - hi)` for `0 <= lo`, `p >= tape + (-lo)` for `hi <= 0` (the bound lies within the
+    /// tape, so it does not wrap; Cranelift rematerializes it as one `lea` before the compare). That
+    /// saves computing the index (`p - tape`) at the guard.
+    pub(super) fn guard_fits(&mut self, p: Value, lo: i64, hi: i64) -> Value {
+        let tape_len = self.env.tape_len as i64;
+        if 0 <= lo && hi < tape_len {
+            let bound = self.builder.ins().iadd_imm_s(self.tape, tape_len - hi);
+            return self.builder.ins().icmp(IntCC::UnsignedLessThan, p, bound);
+        }
+        if hi <= 0 && -lo < tape_len {
+            let bound = self.builder.ins().iadd_imm_s(self.tape, -lo);
+            return self
+                .builder
+                .ins()
+                .icmp(IntCC::UnsignedGreaterThanOrEqual, p, bound);
+        }
+        let index = self.index_of(p);
+        let limit = tape_len - (hi - lo);
+        let low = match lo {
+            0 => index,
+            lo => self.builder.ins().iadd_imm_s(index, lo),
+        };
+        self.builder
+            .ins()
+            .icmp_imm_s(IntCC::UnsignedLessThan, low, limit)
     }
 
     /// `Add { offset, delta }`: the cell gains `delta`, wrapping.

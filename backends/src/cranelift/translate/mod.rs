@@ -3,7 +3,9 @@
 //! Roles of the values every function works with:
 //! - `state`: the `*mut JitState` parameter; `state.ptr` is written before every callback and return;
 //! - `tape`: the tape base address, loaded once at entry (the tape never moves during a run);
-//! - `ptr`: the pointer *index* as an SSA variable (always within `[0, tape_len)` where code runs).
+//! - `ptr`: the *address* of the cell under the pointer (`tape + index`) as an SSA variable, so that
+//!   cells are addressed as `[ptr + offset]`; the index (`ptr - tape`, always within `[0, tape_len)`
+//!   where code runs) is computed only for bounds checks and for `state.ptr` and the callbacks.
 //!
 //! Guarded blocks are lowered in [`block`], scans in [`scan`]; this module holds the function's frame:
 //! loops, calls to outlined functions, callbacks and the shared exit blocks.
@@ -151,6 +153,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             .ins()
             .load(env.ptr_ty, trusted(), state, OFFSET_TAPE);
         let start = builder.ins().load(env.ptr_ty, trusted(), state, OFFSET_PTR);
+        let start = builder.ins().iadd(tape, start);
         let ptr = builder.declare_var(env.ptr_ty);
         builder.def_var(ptr, start);
         FunctionTranslator {
@@ -278,10 +281,19 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         self.current = self.builder.current_block().map(|block| (block, value));
     }
 
-    /// The address of the current cell (`tape + ptr`), outside blocks.
+    /// The address of the current cell, outside blocks.
     fn cell_base(&mut self) -> Value {
-        let p = self.builder.use_var(self.ptr);
-        self.builder.ins().iadd(self.tape, p)
+        self.builder.use_var(self.ptr)
+    }
+
+    /// The pointer index of cell address `at`.
+    pub(super) fn index_of(&mut self, at: Value) -> Value {
+        self.builder.ins().isub(at, self.tape)
+    }
+
+    /// The cell address of pointer index `index`.
+    fn address_of(&mut self, index: Value) -> Value {
+        self.builder.ins().iadd(self.tape, index)
     }
 
     /// The current cell, outside blocks: its known value, else loaded.
@@ -293,10 +305,13 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         self.builder.ins().load(types::I8, trusted(), base, 0)
     }
 
-    fn store_ptr(&mut self, p: Value) {
+    /// Writes the pointer at cell address `at` to `state.ptr` (as an index) and returns the index.
+    fn store_ptr(&mut self, at: Value) -> Value {
+        let index = self.index_of(at);
         self.builder
             .ins()
-            .store(trusted(), p, self.state, OFFSET_PTR);
+            .store(trusted(), index, self.state, OFFSET_PTR);
+        index
     }
 
     /// A shared exit block, made cold on first use.
@@ -378,11 +393,11 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             .store(trusted(), spent, self.state, OFFSET_FUEL);
     }
 
-    /// Runs source commands `span` exactly from pointer `p` through `jit_exact`, then goes on to `then`
-    /// with the pointer it returns; on a stop returns `STATUS_STOPPED` instead (the callback has written
-    /// `state.ptr`).
-    fn call_exact(&mut self, span: Span, p: Value, then: Block) {
-        self.store_ptr(p);
+    /// Runs source commands `span` exactly from the pointer at cell address `at` through `jit_exact`,
+    /// then goes on to `then` with the pointer it returns; on a stop returns `STATUS_STOPPED` instead
+    /// (the callback has written `state.ptr`).
+    fn call_exact(&mut self, span: Span, at: Value, then: Block) {
+        let p = self.store_ptr(at);
         let start = self.builder.ins().iconst(types::I32, span.start as i64);
         let end = self.builder.ins().iconst(types::I32, span.end as i64);
         let call = self
@@ -395,7 +410,8 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             .ins()
             .icmp_imm_s(IntCC::Equal, result, EXACT_STOPPED as i64);
         // The stop path does not read the pointer, so defining it before the branch is right for both.
-        self.builder.def_var(self.ptr, result);
+        let resumed = self.address_of(result);
+        self.builder.def_var(self.ptr, resumed);
         let stop = Self::shared_block(&mut self.stopped, &mut self.builder);
         // Resuming goes through a cold block of its own: a direct branch to `then` (which has other
         // predecessors) would be a critical edge, and Cranelift places the block it splits such an
@@ -534,6 +550,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             .builder
             .ins()
             .load(self.env.ptr_ty, trusted(), self.state, OFFSET_PTR);
-        self.builder.def_var(self.ptr, p);
+        let at = self.address_of(p);
+        self.builder.def_var(self.ptr, at);
     }
 }
