@@ -344,6 +344,14 @@ fn optimized(src: &str) -> Vec<Node> {
 }
 
 #[test]
+fn a_loop_counted_down_by_an_inner_multiply_from_a_restored_cell_folds() {
+    // Each pass sets cell 1 to 1 and moves it into cell 0 negated: cell 0 steps by -1, an odd
+    // step, so the loop is affine although no add steps its cell.
+    let nodes = optimized(",[>[-]+[-<->]<]>.");
+    assert!(!nodes.iter().any(|n| n.op == Op::LoopStart), "{nodes:?}");
+}
+
+#[test]
 fn double_step_loop_is_not_a_clear_end_to_end() {
     // Regression: `[--]` on an odd cell loops forever (here: runs out of fuel), never clears.
     let src = "+[--]";
