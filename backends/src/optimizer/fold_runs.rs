@@ -400,6 +400,29 @@ mod tests {
     }
 
     #[test]
+    fn moves_fold_up_to_the_largest_offset_and_no_further() {
+        let moves = |a: i32, b: i32| {
+            fold_runs(vec![
+                Node::new(Op::Move { by: a }, span(0, 1)),
+                Node::new(Op::Move { by: b }, span(1, 2)),
+            ])
+        };
+        let largest = (1 << 30) - 1;
+        assert_eq!(crate::optimizer::MAX_OFFSET, largest as i64);
+        assert_eq!(
+            moves(largest - 1, 1),
+            vec![Node::new(Op::Move { by: largest }, span(0, 2))]
+        );
+        assert_eq!(
+            moves(-largest + 1, -1),
+            vec![Node::new(Op::Move { by: -largest }, span(0, 2))]
+        );
+        // One more and the sum of two offsets could overflow an i32: the moves stay apart.
+        assert_eq!(moves(largest, 1).len(), 2);
+        assert_eq!(moves(-largest, -1).len(), 2);
+    }
+
+    #[test]
     fn cancelled_runs_hand_their_span_on() {
         // `<>` cancels; its span goes to the `+` so the guard still sees the step to -1.
         assert_eq!(

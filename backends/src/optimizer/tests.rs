@@ -33,7 +33,45 @@ fn leaf() -> impl Strategy<Value = String> {
         2 => counting_nest(),
         2 => conditional(),
         1 => copy_through_temporary(),
+        2 => offset_sets(),
     ]
+}
+
+/// A counting loop whose body sets a cell at an offset (`>[-]+++<`, restored every iteration) and
+/// runs a multiply loop at another offset, the shape a loop solver must take at its own cells
+/// (after `offsets` the set and the inner loop sit at non-zero offsets):
+/// `+++[->[-]++<>>[->+<]<<]`.
+fn offset_sets() -> impl Strategy<Value = String> {
+    (
+        1..5usize,
+        -3i32..=3,
+        -4i32..=4,
+        -3i32..=3,
+        -3i32..=3,
+        1..3usize,
+    )
+        .prop_map(|(count, set_at, value, mul_at, mul_to, step)| {
+            // Neither offset may be the counter's cell.
+            let set_at = if set_at == 0 { 1 } else { set_at };
+            let mul_at = if mul_at == 0 { -1 } else { mul_at };
+            let mul_to = if mul_to == 0 || mul_to == -mul_at {
+                1
+            } else {
+                mul_to
+            };
+            format!(
+                "{}[{}{}[-]{}{}{}[-{}+{}]{}]",
+                "+".repeat(count * step),
+                "-".repeat(step),
+                walk(set_at),
+                walk_add(value),
+                walk(-set_at),
+                walk(mul_at),
+                walk(mul_to),
+                walk(-mul_to),
+                walk(-mul_at),
+            )
+        })
 }
 
 /// A nest of counting loops, outermost first: each level sets a fresh cell to a count, steps it by
@@ -303,6 +341,14 @@ fn outcome_of(src: &str, nodes: &[Node], config: &Config, input: &[u8]) -> (Outc
 
 fn optimized(src: &str) -> Vec<Node> {
     optimize_default(&Program::parse(src).unwrap())
+}
+
+#[test]
+fn a_loop_counted_down_by_an_inner_multiply_from_a_restored_cell_folds() {
+    // Each pass sets cell 1 to 1 and moves it into cell 0 negated: cell 0 steps by -1, an odd
+    // step, so the loop is affine although no add steps its cell.
+    let nodes = optimized(",[>[-]+[-<->]<]>.");
+    assert!(!nodes.iter().any(|n| n.op == Op::LoopStart), "{nodes:?}");
 }
 
 #[test]

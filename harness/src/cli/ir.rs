@@ -18,7 +18,7 @@ pub struct Args {
     pub file: PathBuf,
     /// Comma-separated passes to run, in order (fold-runs, clear, mul, scan, offsets, known, evaluate,
     /// dead-code).
-    #[arg(long, value_name = "LIST", conflicts_with = "level")]
+    #[arg(long, value_name = "LIST", conflicts_with = "level", long_help = passes_long_help())]
     pub passes: Option<String>,
     /// Optimization level: -O0 no passes, -O1 fold-runs only, -O2 every pass (the default).
     #[arg(short = 'O', value_name = "LEVEL", value_parser = flags::opt_level, allow_negative_numbers = true)]
@@ -29,6 +29,16 @@ pub struct Args {
     /// Print the Cranelift IR (CLIF) the `cranelift` backend generates (default configuration).
     #[arg(long, conflicts_with_all = ["passes", "level", "final_only"])]
     pub clif: bool,
+}
+
+/// The long help of `--passes`: every pass, by name, with what it does (from the optimizer).
+fn passes_long_help() -> String {
+    use bfjit_backends::optimizer::Pass;
+    let mut help = String::from("Comma-separated passes to run, in order:");
+    for pass in Pass::ALL {
+        help.push_str(&format!("\n  {:<10} {}", pass.name(), pass.summary()));
+    }
+    help
 }
 
 /// Runs `bfjit ir`; returns the exit code.
@@ -94,15 +104,21 @@ mod tests {
     use bfjit_backends::optimizer::Pass;
 
     #[test]
-    fn help_lists_every_pass() {
+    fn help_lists_every_pass_with_what_it_does() {
         use clap::CommandFactory;
         let help = super::super::Cli::command()
             .find_subcommand_mut("ir")
             .expect("ir subcommand")
             .render_long_help()
             .to_string();
-        for name in Pass::ALL.iter().map(|p| p.name()) {
-            assert!(help.contains(name), "{name} missing from: {help}");
+        for pass in Pass::ALL {
+            let line = format!("{:<10} {}", pass.name(), pass.summary());
+            assert!(
+                pass.summary().len() > 20,
+                "{} has no real summary",
+                pass.name()
+            );
+            assert!(help.contains(&line), "{line:?} missing from: {help}");
         }
     }
 }

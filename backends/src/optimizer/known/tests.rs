@@ -176,3 +176,43 @@ fn a_loop_touching_more_than_the_cell_limit_is_not_summarized() {
     assert_eq!(summarized(MAX_LOOP_CELLS), None);
     assert_eq!(summarized(MAX_LOOP_CELLS + 5), None);
 }
+
+#[test]
+fn the_pessimistic_walk_keeps_what_a_loop_leaves_alone() {
+    // Cell 2 holds 7; the loop on cell 0 writes cells 0 and 1 only, as its summary says.
+    let nodes = fold_runs(lower(&Program::parse(">>+++++++<<,[->+<]>>.").unwrap()));
+    let (known, optimistic) = KnownValues::analyze_with(&nodes, false);
+    assert!(!optimistic);
+    let out = nodes.len() - 1;
+    assert_eq!(nodes[out].op, Op::Output { offset: 0 });
+    assert_eq!(known.before(out, 0), Some(7));
+}
+
+#[test]
+fn a_multiply_loop_records_its_cell_and_every_target() {
+    // `[->>++<<]` from an unknown cell 0 into cell 2, which holds 3.
+    let nodes = crate::optimizer::mul(fold_runs(lower(
+        &Program::parse(",>>+++<<[->>++<<]").unwrap(),
+    )));
+    let at = nodes
+        .iter()
+        .position(|n| matches!(n.op, Op::MulLoop { .. }))
+        .expect("the loop is a multiply-add");
+    let known = KnownValues::analyze(&nodes);
+    assert_eq!(known.before(at, 2), Some(3), "{:?}", known.facts_of(at));
+    assert_eq!(known.before(at, 0), None);
+}
+
+#[test]
+fn a_loop_whose_inner_loop_reaches_the_cell_limit_is_summarized_up_to_it() {
+    // `,[[-…]]`: the inner loop touches its cell and `n` cells to the right; so does the outer one.
+    let summarized = |n: usize| {
+        let src = format!(",[[-{}{}]]", ">+".repeat(n), "<".repeat(n));
+        let (nodes, known) = facts(&src);
+        assert_eq!(nodes[1].op, Op::LoopStart);
+        known.summary(1).map(|s| s.touched.len())
+    };
+    assert_eq!(summarized(MAX_LOOP_CELLS - 2), Some(MAX_LOOP_CELLS - 1));
+    assert_eq!(summarized(MAX_LOOP_CELLS - 1), Some(MAX_LOOP_CELLS));
+    assert_eq!(summarized(MAX_LOOP_CELLS), None);
+}
