@@ -56,7 +56,8 @@ pub(super) fn compile(program: &Program, planned: &PlannedIr) -> Result<Bytecode
     }
     let mut bc = Bytecode {
         program: program.clone(),
-        code: Vec::with_capacity(nodes.len() + 1),
+        code: Vec::with_capacity((nodes.len() + 1).next_power_of_two()),
+        len: 0,
         blocks: Vec::new(),
         targets: Vec::new(),
         scans: Vec::new(),
@@ -169,7 +170,9 @@ pub(super) fn compile(program: &Program, planned: &PlannedIr) -> Result<Bytecode
     fuse_walks(&mut bc.code);
     fuse_chains(&mut bc);
     landings.skip_implied(&mut bc);
+    fuse_exits(&mut bc, &landings);
     check_targets(&bc, &inside)?;
+    pad(&mut bc);
     Ok(bc)
 }
 
@@ -356,6 +359,71 @@ fn fuse_walks(code: &mut [Insn]) {
     }
 }
 
+/// The plain `Move` and loop test of a one-move block whose guard is at slot `g`: `(by, test)`
+/// when the block is just that move (its skip is the test, `g + 2`) and the move fits 16 bits.
+fn one_move_block(bc: &Bytecode, g: usize) -> Option<(i16, Insn)> {
+    let Some(&Insn::Guard { block, .. }) = bc.code.get(g) else {
+        return None;
+    };
+    if bc.blocks.get(block as usize)?.skip as usize != g + 2 {
+        return None;
+    }
+    let by = match bc.code.get(g + 1)? {
+        Insn::MoveLoopStart { by, .. } | Insn::MoveLoopEnd { by, .. } => i16::try_from(*by).ok()?,
+        _ => return None,
+    };
+    Some((by, *bc.code.get(g + 2)?))
+}
+
+/// Fuses the loop tests that lead into a block of one move and a loop test (the flag tests after a
+/// decode, `<]>[`, `<]<]`, and a skipped `>[...]<]`) with that block: the first test's exit (or
+/// skip) runs the block's guard (unless implied, `landing.rs`), move and test in the same handler
+/// (BF before/after: `[-<]>[->]` runs as `MoveLoopEndThenStart` then the plain second loop).
+/// Runs after the landing skips, so the targets it copies are final.
+fn fuse_exits(bc: &mut Bytecode, landings: &Landings) {
+    for m in 0..bc.code.len() {
+        let fused = match bc.code[m] {
+            Insn::MoveLoopEnd { by, body, .. } => match one_move_block(bc, m + 2) {
+                Some((by2, Insn::LoopStart { exit, .. })) => Insn::MoveLoopEndThenStart {
+                    by,
+                    body,
+                    exit,
+                    by2,
+                    check: !landings.falls_through(m, m + 2),
+                },
+                Some((by2, Insn::LoopEnd { body: body2, .. })) => Insn::MoveLoopEndThenEnd {
+                    by,
+                    body,
+                    body2,
+                    by2,
+                    check: !landings.falls_through(m, m + 2),
+                },
+                _ => continue,
+            },
+            Insn::MoveLoopStart { by, exit, .. } => {
+                // The skip lands on the guard after the loop, or past it when implied.
+                let exit = exit as usize;
+                let (guard, check) = match bc.code.get(exit) {
+                    Some(Insn::Guard { .. }) => (exit, true),
+                    _ => (exit - 1, false),
+                };
+                match one_move_block(bc, guard) {
+                    Some((by2, Insn::LoopEnd { body: body2, .. })) => Insn::MoveLoopSkipThenEnd {
+                        by,
+                        guard: guard as u32,
+                        body2,
+                        by2,
+                        check,
+                    },
+                    _ => continue,
+                }
+            }
+            _ => continue,
+        };
+        bc.code[m] = fused;
+    }
+}
+
 /// The most levels one [`Insn::DecChain`] covers (a cell reaches 0 within 255 decrements unless it
 /// starts at 0).
 const MAX_CHAIN: usize = 255;
@@ -485,6 +553,30 @@ fn check_targets(bc: &Bytecode, inside: &[bool]) -> Result<(), CompileError> {
                         .is_some_and(|to| to.iter().all(|&t| landing(t)))
             }
             Insn::AddMoveLoopStart { exit, .. } => landing(exit) && landing(next + 2),
+            Insn::MoveLoopEndThenStart { body, exit, .. } => {
+                landing(body)
+                    && landing(exit)
+                    && landing(next + 1)
+                    && landing(next + 4)
+                    && exit_block(bc, i + 2, true)
+                    && matches!(bc.code[i + 1], Insn::LoopEnd { .. })
+            }
+            Insn::MoveLoopEndThenEnd { body, body2, .. } => {
+                landing(body)
+                    && landing(body2)
+                    && landing(next + 1)
+                    && landing(next + 4)
+                    && exit_block(bc, i + 2, false)
+                    && matches!(bc.code[i + 1], Insn::LoopEnd { .. })
+            }
+            Insn::MoveLoopSkipThenEnd { guard, body2, .. } => {
+                landing(next + 1)
+                    && landing(body2)
+                    && landing(guard)
+                    && landing(guard + 3)
+                    && exit_block(bc, guard as usize, false)
+                    && matches!(bc.code[i + 1], Insn::LoopStart { .. })
+            }
             Insn::AddMoveScan { .. } => landing(next + 2),
             Insn::Scan { .. } => landing(next),
             Insn::MoveScan { .. } => landing(next + 1),
@@ -501,6 +593,25 @@ fn check_targets(bc: &Bytecode, inside: &[bool]) -> Result<(), CompileError> {
         }
     }
     Ok(())
+}
+
+/// Pads the code with `Halt` to a power-of-two length, so the run loop fetches `code[pc & mask]`
+/// with `mask = len - 1`: an index the compiler sees is in bounds (no bounds check per fetch),
+/// and, since `check_targets` verified that every place execution continues at is an index of
+/// the program's code, always `pc` itself.
+fn pad(bc: &mut Bytecode) {
+    bc.len = bc.code.len();
+    bc.code.resize(bc.len.next_power_of_two(), Insn::Halt);
+}
+
+/// Whether slot `g` starts a block an exit fusion runs: a guard, the block's move and a plain
+/// `LoopStart` (`start`) or `LoopEnd`.
+fn exit_block(bc: &Bytecode, g: usize, start: bool) -> bool {
+    matches!(bc.code.get(g), Some(Insn::Guard { .. }))
+        && matches!(
+            (bc.code.get(g + 2), start),
+            (Some(Insn::LoopStart { .. }), true) | (Some(Insn::LoopEnd { .. }), false)
+        )
 }
 
 fn bad(what: &str) -> CompileError {

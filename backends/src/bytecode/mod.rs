@@ -123,7 +123,11 @@ impl LoopHook for Interpret {
 #[derive(Clone, Debug)]
 pub struct Bytecode {
     program: Program,
+    /// The instructions, then `Halt`s up to a power-of-two length (see [`Bytecode::code`] for the
+    /// program's own).
     code: Vec<Insn>,
+    /// The program's instructions in `code` (through its own final `Halt`).
+    len: usize,
     blocks: Vec<BlockInfo>,
     targets: Vec<MulTarget>,
     scans: Vec<Span>,
@@ -144,7 +148,7 @@ impl Bytecode {
 
     /// The instructions, ending with `Halt`.
     pub fn code(&self) -> &[Insn] {
-        &self.code
+        &self.code[..self.len]
     }
 
     /// The instruction index of every loop header, indexed by loop id.

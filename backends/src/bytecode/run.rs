@@ -13,7 +13,9 @@
 //! **Instruction fetch.** `compile` also verified that every place execution continues at (the next
 //! slot after an instruction that falls through, the slot after a fused pair, jump targets, a
 //! failed guard's skip, the slot after a guard) is an index of the code, which ends with `Halt`: so
-//! `pc` is always an index of `code`, and fetching is unchecked.
+//! `pc` is always an index of `code`. The code is padded with `Halt` to a power-of-two length and
+//! fetched at `pc & mask` (`mask = len - 1`), an index the compiler sees is in bounds: no bounds
+//! check per fetch, and the mask never changes `pc`.
 //!
 //! **Scans** run in `scan.rs`.
 
@@ -128,6 +130,22 @@ fn fits(ptr: usize, lo: i32, limit: u32) -> bool {
     ptr.wrapping_add_signed(lo as isize) < limit as usize
 }
 
+/// Whether `guard` (a `Guard` slot, as compile verified) passes at `ptr`.
+#[inline(always)]
+fn passes(guard: Insn, ptr: usize) -> bool {
+    matches!(guard, Insn::Guard { lo, limit, .. } if fits(ptr, lo, limit))
+}
+
+/// The loop id of a plain `LoopStart` or `LoopEnd` slot (compile verified the slots fused
+/// instructions name), read only when a hook may take loops over.
+#[inline(always)]
+fn loop_id(insn: Insn) -> u32 {
+    match insn {
+        Insn::LoopStart { id, .. } | Insn::LoopEnd { id, .. } => id,
+        _ => unreachable!("fused loop tests name LoopStart and LoopEnd slots"),
+    }
+}
+
 impl Bytecode {
     /// The dispatch loop; `METERED` selects the variant that counts fuel.
     pub(super) fn execute<const METERED: bool, H: LoopHook>(
@@ -137,7 +155,11 @@ impl Bytecode {
         fuel: &mut u64,
         hook: &mut H,
     ) -> Result<(), Stop> {
-        let code = &self.code[..];
+        // A power of two long (`compile::pad`): `pc & mask` is an index of `code` the compiler
+        // sees is in bounds, and equal to `pc` (every place execution continues at is an index of
+        // the program's code, module doc).
+        let mask = self.code.len() - 1;
+        let code = &self.code[..=mask];
         let targets = &self.targets[..];
         let mut tape = &mut machine.tape[..];
         let mut ptr = machine.ptr;
@@ -149,7 +171,7 @@ impl Bytecode {
             ($target:expr) => {{
                 let target: usize = $target;
                 // In bounds: every place execution continues at is an index of `code` (module doc).
-                if let Insn::Guard { lo, limit, block } = code[target] {
+                if let Insn::Guard { lo, limit, block } = code[target & mask] {
                     if fits(ptr, lo, limit) {
                         pc = target + 1;
                     } else {
@@ -198,11 +220,24 @@ impl Bytecode {
                 if tape[ptr] == 0 {
                     enter!($exit as usize)
                 }
-                if hook.take_over($id) {
+                if H::ACTIVE && hook.take_over($id) {
                     hand_over!($id, self.loop_slots($id).end)
                 }
                 spend!();
                 enter!($after)
+            }};
+        }
+        // The back edge of a `]` whose cell is not 0 (`handed` as in `loop_end!`).
+        macro_rules! back_edge {
+            ($body:expr, $id:expr, $handed:expr) => {{
+                // `$id` is read only when a hook may take loops over.
+                if H::ACTIVE && hook.take_over($id) {
+                    // The taken-over loop tests the cell (non-zero), charges one fuel and enters
+                    // the body: exactly what jumping back would do.
+                    hand_over!($id, $handed)
+                }
+                spend!();
+                enter!($body as usize)
             }};
         }
         // `]`: `after` is where execution continues after the loop, `handed` the slot after the
@@ -210,7 +245,7 @@ impl Bytecode {
         macro_rules! loop_end {
             ($body:expr, $id:expr, $after:expr, $handed:expr) => {{
                 if tape[ptr] != 0 {
-                    if hook.take_over($id) {
+                    if H::ACTIVE && hook.take_over($id) {
                         // The taken-over loop tests the cell (non-zero), charges one fuel and enters
                         // the body: exactly what jumping back would do.
                         hand_over!($id, $handed)
@@ -224,8 +259,8 @@ impl Bytecode {
 
         let result = loop {
             // In bounds: every place execution continues at is an index of `code` (module doc).
-            hook.dispatch(&code[pc]);
-            match code[pc] {
+            hook.dispatch(&code[pc & mask]);
+            match code[pc & mask] {
                 Insn::Guard { lo, limit, block } => {
                     if !fits(ptr, lo, limit) {
                         let mut exact_ptr = ptr;
@@ -345,6 +380,70 @@ impl Bytecode {
                     ptr = ptr.wrapping_add_signed(by as isize);
                     loop_end!(body, id, pc + 2, pc + 2)
                 }
+                Insn::MoveLoopEndThenStart {
+                    by,
+                    body,
+                    exit,
+                    by2,
+                    check,
+                } => {
+                    ptr = ptr.wrapping_add_signed(by as isize);
+                    if tape[ptr] != 0 {
+                        back_edge!(body, loop_id(code[(pc + 1) & mask]), pc + 2)
+                    }
+                    if check && !passes(code[(pc + 2) & mask], ptr) {
+                        enter!(pc + 2)
+                    }
+                    ptr = ptr.wrapping_add_signed(by2 as isize);
+                    loop_start!(exit, loop_id(code[(pc + 4) & mask]), pc + 5)
+                }
+                Insn::MoveLoopEndThenEnd {
+                    by,
+                    body,
+                    body2,
+                    by2,
+                    check,
+                } => {
+                    ptr = ptr.wrapping_add_signed(by as isize);
+                    if tape[ptr] != 0 {
+                        back_edge!(body, loop_id(code[(pc + 1) & mask]), pc + 2)
+                    }
+                    if check && !passes(code[(pc + 2) & mask], ptr) {
+                        enter!(pc + 2)
+                    }
+                    ptr = ptr.wrapping_add_signed(by2 as isize);
+                    loop_end!(body2, loop_id(code[(pc + 4) & mask]), pc + 5, pc + 5)
+                }
+                Insn::MoveLoopSkipThenEnd {
+                    by,
+                    guard,
+                    body2,
+                    by2,
+                    check,
+                } => {
+                    ptr = ptr.wrapping_add_signed(by as isize);
+                    let guard = guard as usize;
+                    if tape[ptr] != 0 {
+                        if H::ACTIVE {
+                            let id = loop_id(code[(pc + 1) & mask]);
+                            if hook.take_over(id) {
+                                hand_over!(id, self.loop_slots(id).end)
+                            }
+                        }
+                        spend!();
+                        enter!(pc + 2)
+                    }
+                    if check && !passes(code[guard & mask], ptr) {
+                        enter!(guard)
+                    }
+                    ptr = ptr.wrapping_add_signed(by2 as isize);
+                    loop_end!(
+                        body2,
+                        loop_id(code[(guard + 2) & mask]),
+                        guard + 3,
+                        guard + 3
+                    )
+                }
                 Insn::WalkLoopEnd { by, body, id } => {
                     if H::ACTIVE {
                         // Back edges go through the hook one by one.
@@ -354,7 +453,7 @@ impl Bytecode {
                     let body = body as usize;
                     // In bounds: `body` and `body + 1` are slots of the code: compile made `body` the
                     // loop body's guard and `body + 1` the block's one data operation.
-                    let (guard, op) = (code[body], code[body + 1]);
+                    let (guard, op) = (code[body & mask], code[(body + 1) & mask]);
                     let Insn::Guard { lo, limit, .. } = guard else {
                         enter!(body)
                     };
