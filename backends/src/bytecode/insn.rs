@@ -283,6 +283,40 @@ pub enum Insn {
         /// Whether the guard in slot `+2` is tested.
         check: bool,
     },
+    /// A `SetLoopEnd` whose exit falls into a block of one set followed by a loop end
+    /// (`[-]<]>[-]<]` after offsets): as [`Insn::MoveLoopEndThenEnd`], with sets.
+    SetLoopEndThenSetEnd {
+        /// Offset of the first set.
+        offset: i16,
+        /// The value the first set stores.
+        value: u8,
+        /// Index of the first body instruction of the loop ending here.
+        body: u32,
+        /// Offset of the second set.
+        offset2: i16,
+        /// The value the second set stores.
+        value2: u8,
+        /// Index of the first body instruction of the loop ending in slot `+4`.
+        body2: u32,
+        /// Whether the guard in slot `+2` is tested.
+        check: bool,
+    },
+    /// A `SetLoopEnd` whose exit falls into a block of one move followed by a loop end: as
+    /// [`Insn::MoveLoopEndThenEnd`], with a set first.
+    SetLoopEndThenMoveEnd {
+        /// Offset of the set.
+        offset: i16,
+        /// The value the set stores.
+        value: u8,
+        /// Index of the first body instruction of the loop ending here.
+        body: u32,
+        /// Signed distance of the move.
+        by2: i16,
+        /// Index of the first body instruction of the loop ending in slot `+4`.
+        body2: u32,
+        /// Whether the guard in slot `+2` is tested.
+        check: bool,
+    },
     /// A `MoveLoopStart` whose loop, when skipped, lands on a block of one move followed by a loop
     /// end (`>[...]<]`): on a skip tests that block's guard (slot `guard`, when `check`), moves by
     /// `by2` and runs the `LoopEnd` in slot `guard + 2`, in one handler.
@@ -297,6 +331,21 @@ pub enum Insn {
         by2: i16,
         /// Whether the guard is tested.
         check: bool,
+    },
+    /// An `AddMoveLoopStart` whose body is a decrement chain (`+<[-[-[ ...`, the decode after a
+    /// command is fetched): on entering the body runs the [`Insn::DecChain`] in slot `+4` (after
+    /// the body's guard of offset 0 only, which passes where the cell was read) in one handler.
+    AddMoveLoopStartChain {
+        /// Cell offset.
+        offset: i16,
+        /// Wrapping amount.
+        delta: u8,
+        /// Signed distance of the move.
+        by: i32,
+        /// Index after the matching `LoopEnd`.
+        exit: u32,
+        /// The loop's id.
+        id: u32,
     },
     /// A decrement-and-test chain `-[-[-[ ...` (a switch on the cell's value): this slot's
     /// `AddLoopStart` (offset 0, delta -1) and the `count - 1` levels nested directly in it, each

@@ -126,7 +126,8 @@ impl Landings {
                 | Insn::MoveLoopStart { exit: t, .. }
                 | Insn::AddLoopStart { exit: t, .. }
                 | Insn::SetLoopStart { exit: t, .. } => (t, i),
-                Insn::AddMoveLoopStart { exit: t, .. } => (t, i + 1),
+                Insn::AddMoveLoopStart { exit: t, .. }
+                | Insn::AddMoveLoopStartChain { exit: t, .. } => (t, i + 1),
                 _ => continue,
             };
             *target = self.past(&guards, Some(from), *target);

@@ -102,12 +102,24 @@ fn scan_steps(tape: &[u8], p: usize, stride: i32) -> Result<usize, usize> {
 /// chunks end before the last cell).
 #[inline(always)]
 fn forward_lanes<const S: usize, const N: usize>(tape: &[u8], p: usize) -> Result<usize, usize> {
-    // Chunk by chunk (no division to count them first, which cost more than the loop's test).
+    let fill = Lanes::<S, N>::fill(&Lanes::<S, N>::FORWARD);
+    if 16 % S == 0 {
+        // Counting the chunks first (a division) makes the shortest loop for these strides.
+        let end = tape.len() - 1;
+        let (chunks, _) = tape[p.min(end)..end].as_chunks::<N>();
+        for (k, chunk) in chunks.iter().enumerate() {
+            if has_zero_lane::<S, N>(chunk, &fill, &Lanes::<S, N>::FORWARD_STEPS) {
+                let j = (0..N / S).position(|j| chunk[j * S] == 0).unwrap_or(0);
+                return Ok(p + k * N + j * S);
+            }
+        }
+        return Err(p + chunks.len() * N);
+    }
+    // Otherwise chunk by chunk, without the division (its setup cost more than the loop's test).
     let cells = &tape[..tape.len() - 1];
-    let fill = opaque(&Lanes::<S, N>::FORWARD);
     let mut q = p;
     while let Some(chunk) = cells.get(q..).and_then(|rest| rest.first_chunk::<N>()) {
-        if has_zero_lane(chunk, &fill) {
+        if has_zero_lane::<S, N>(chunk, &fill, &Lanes::<S, N>::FORWARD_STEPS) {
             let j = (0..N / S).position(|j| chunk[j * S] == 0).unwrap_or(0);
             return Ok(q + j * S);
         }
@@ -121,14 +133,27 @@ fn forward_lanes<const S: usize, const N: usize>(tape: &[u8], p: usize) -> Resul
 /// cell 0).
 #[inline(always)]
 fn backward_lanes<const S: usize, const N: usize>(tape: &[u8], p: usize) -> Result<usize, usize> {
+    let fill = Lanes::<S, N>::fill(&Lanes::<S, N>::BACKWARD);
+    if 16 % S == 0 {
+        // As in `forward_lanes`.
+        let (_, chunks) = tape[1..=p].as_rchunks::<N>();
+        for (k, chunk) in chunks.iter().rev().enumerate() {
+            if has_zero_lane::<S, N>(chunk, &fill, &Lanes::<S, N>::BACKWARD_STEPS) {
+                let j = (0..N / S)
+                    .position(|j| chunk[N - 1 - j * S] == 0)
+                    .unwrap_or(0);
+                return Ok(p - k * N - j * S);
+            }
+        }
+        return Err(p - chunks.len() * N);
+    }
     // `top` is one past the chunk's last cell; chunks stay above cell 0.
-    let fill = opaque(&Lanes::<S, N>::BACKWARD);
     let mut top = p + 1;
     while top > N {
         let Some(chunk) = tape[..top].last_chunk::<N>() else {
             break;
         };
-        if has_zero_lane(chunk, &fill) {
+        if has_zero_lane::<S, N>(chunk, &fill, &Lanes::<S, N>::BACKWARD_STEPS) {
             let j = (0..N / S)
                 .position(|j| chunk[N - 1 - j * S] == 0)
                 .unwrap_or(0);
@@ -148,6 +173,23 @@ impl<const S: usize, const N: usize> Lanes<S, N> {
     const FORWARD: [u8; N] = lane_pattern(S, 0);
     /// The steps of a backward scan entering the chunk at its last cell (as [`Lanes::FORWARD`]).
     const BACKWARD: [u8; N] = lane_pattern(S, (N - 1) % S);
+    /// [`Lanes::FORWARD`] as flags.
+    const FORWARD_STEPS: [bool; N] = step_flags(S, 0);
+    /// [`Lanes::BACKWARD`] as flags.
+    const BACKWARD_STEPS: [bool; N] = step_flags(S, (N - 1) % S);
+
+    /// The pattern [`has_zero_lane`] gets: the constant when `S` divides 16, else a copy the
+    /// optimizer cannot see into. With the constant in view LLVM folds the off-step bytes away
+    /// (`x | 0xff`, `min(y, 0xff)`) and tests the steps' cells one by one in scalar code; an
+    /// opaque copy held in vector registers keeps every row's `por`/`pminub`.
+    #[inline(always)]
+    fn fill(pattern: &'static [u8; N]) -> [u8; N] {
+        if 16 % S == 0 {
+            *pattern
+        } else {
+            *std::hint::black_box(pattern)
+        }
+    }
 }
 
 /// `N` bytes, 0 at the indices `phase + k * s` and 0xff elsewhere.
@@ -161,12 +203,40 @@ const fn lane_pattern<const N: usize>(s: usize, phase: usize) -> [u8; N] {
     fill
 }
 
-/// Whether a cell of `chunk` on a step (`fill` 0 there, 0xff elsewhere) holds 0: each 16-cell
-/// row ORed with `fill` (cells off the steps become 0xff), the rows' bytewise minimum and one
-/// compare with 0, written branch-free so that it compiles to vector instructions (`por`,
-/// `pminub`: two per row, then `pcmpeqb`, `pmovmskb` and one test).
+/// `N` flags, set at the indices `phase + k * s`.
+const fn step_flags<const N: usize>(s: usize, phase: usize) -> [bool; N] {
+    let mut steps = [false; N];
+    let mut i = 0;
+    while i < N {
+        steps[i] = i % s == phase;
+        i += 1;
+    }
+    steps
+}
+
+/// Whether a cell of `chunk` on a step (`fill` 0 and `steps` set there) holds 0, written
+/// branch-free so that it compiles to vector instructions and one test.
+///
+/// When `S` divides 16 every 16-cell row has its steps in the same lanes: the rows' compares with 0
+/// are ORed and one mask test picks the lanes (LLVM sees the constant pattern: `pcmpeqb`, `por`
+/// per row). Otherwise each row is ORed with `fill` (cells off the steps become 0xff) and the
+/// rows' bytewise minimum is compared with 0 once (`por`, `pminub` per row), with `fill` opaque
+/// ([`Lanes::fill`]).
 #[inline(always)]
-fn has_zero_lane<const N: usize>(chunk: &[u8; N], fill: &[u8; N]) -> bool {
+fn has_zero_lane<const S: usize, const N: usize>(
+    chunk: &[u8; N],
+    fill: &[u8; N],
+    steps: &[bool; N],
+) -> bool {
+    if 16 % S == 0 {
+        // As flags, not `fill`: LLVM then tests the ORed compares with one mask (`test $0x1111`
+        // for stride 4) instead of ORing `fill` into every row.
+        let mut any = false;
+        for (&cell, &step) in chunk.iter().zip(steps) {
+            any |= (cell == 0) & step;
+        }
+        return any;
+    }
     let mut low = [0xffu8; 16];
     let (rows, _) = chunk.as_chunks::<16>();
     let (fills, _) = fill.as_chunks::<16>();
@@ -176,14 +246,6 @@ fn has_zero_lane<const N: usize>(chunk: &[u8; N], fill: &[u8; N]) -> bool {
         }
     }
     low.iter().fold(false, |any, &cell| any | (cell == 0))
-}
-
-/// `fill` as a value the optimizer cannot see into. With the constant in view LLVM folds the
-/// off-step bytes away (`x | 0xff`, `min(y, 0xff)`) and tests the steps' cells one by one in
-/// scalar code; an opaque copy held in vector registers keeps every row's `por`/`pminub`.
-#[inline(always)]
-fn opaque<const N: usize>(fill: &'static [u8; N]) -> [u8; N] {
-    *std::hint::black_box(fill)
 }
 
 /// The cells at four indices.
