@@ -5,8 +5,8 @@ use arbitrary::{Arbitrary, Unstructured};
 use bfjit_backends::{EofPolicy, DEFAULT_TAPE_LEN};
 
 use super::{
-    counting_level, decode_chain, flag_decode_chain, LeafKind, NodeKind, Piece, Shape,
-    LEAF_WEIGHTS, MAX_DEPTH, NODE_WEIGHTS,
+    counting_level, decode_chain, LeafKind, NodeKind, Piece, Shape, LEAF_WEIGHTS, MAX_DEPTH,
+    NODE_WEIGHTS,
 };
 
 fn pick<K: Copy>(u: &mut Unstructured<'_>, table: &[(K, u32)]) -> arbitrary::Result<K> {
@@ -106,7 +106,6 @@ pub fn arb_piece(u: &mut Unstructured<'_>, depth: u32) -> arbitrary::Result<Piec
             balanced: true,
         },
         NodeKind::Decode => decode_chain(u.int_in_range(2..=9)?, arb_vec(u, 0..2, inner)?),
-        NodeKind::FlagDecode => flag_decode_chain(u.int_in_range(2..=9)?, arb_vec(u, 0..2, inner)?),
         NodeKind::Conditional => {
             let mut body = arb_vec(u, 0..3, inner)?;
             body.push(Piece::Clear(-1));

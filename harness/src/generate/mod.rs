@@ -121,14 +121,13 @@ pub const LEAF_WEIGHTS: [(LeafKind, u32); 9] = [
 ];
 
 /// Loop piece kinds with their weights, shared by both generators.
-pub const NODE_WEIGHTS: [(NodeKind, u32); 7] = [
+pub const NODE_WEIGHTS: [(NodeKind, u32); 6] = [
     (NodeKind::Counted, 4),
     (NodeKind::Loop, 1),
     (NodeKind::Nest, 1),
     (NodeKind::CountingNest, 2),
     (NodeKind::Conditional, 2),
     (NodeKind::Decode, 2),
-    (NodeKind::FlagDecode, 2),
 ];
 
 /// The kinds of leaf pieces.
@@ -168,51 +167,36 @@ pub enum NodeKind {
     CountingNest,
     /// A [`Piece::Loop`] ending in a clear, `[ body [-] ]`: a conditional that runs at most once.
     Conditional,
-    /// Directly nested decrement-and-test levels, `[-[-[- inner ]>+.<]>+.<]`: the opcode decode of a
-    /// BF interpreter (a switch on the cell's value), see [`decode_chain`].
+    /// Directly nested decrement-and-test levels, `[-[-[- inner ]>+.<]>+.<]` (or, with an odd
+    /// number of levels, `[-[-[- inner ]>[.[-]]<]>[.[-]]<]`): the opcode decode of a BF
+    /// interpreter (a switch on the cell's value), see [`decode_chain`].
     Decode,
-    /// Directly nested decrement-and-test levels that leave through a flag test on the next cell,
-    /// `[-[-[- inner ]>[.[-]]<]>[.[-]]<]`: the decode of a BF self-interpreter, see
-    /// [`flag_decode_chain`].
-    FlagDecode,
 }
 
 /// `levels` (at least 1) directly nested loops, each starting with `-`: innermost `[- inner ]`, and
 /// around it `[- level >+.<]`, which marks on the next cell (and prints) that control came back
-/// through this level.
+/// through this level. With an odd number of levels each level instead leaves through a flag test
+/// on the next cell, `[- level >[.[-]]< ]`, as a BF self-interpreter's decode does: its exits run a
+/// loop end, a move and a loop test in a row (`<]>[`, a skipped `>[...]<]`, `[-]]<]`), the shapes
+/// the bytecode interpreter's exit superinstructions fuse. (The style follows from `levels`, not a
+/// draw of its own, so existing seeds keep generating the same stream.)
 pub(crate) fn decode_chain(levels: u8, inner: Vec<Piece>) -> Piece {
     let mut body = vec![Piece::Add(-1)];
     body.extend(inner);
     let mut level = Piece::Loop(body);
+    let flags = levels % 2 == 1;
     for _ in 1..levels.max(1) {
-        level = Piece::Loop(vec![
-            Piece::Add(-1),
-            level,
-            Piece::Move(1),
-            Piece::Add(1),
-            Piece::Output,
-            Piece::Move(-1),
-        ]);
-    }
-    level
-}
-
-/// `levels` (at least 1) directly nested loops, each starting with `-`: innermost `[- inner ]`, and
-/// around it `[- level >[.[-]]< ]`, a flag test on the next cell on the way out. The exits run a
-/// loop end, a move and a loop test in a row (`<]>[`, a skipped `>[...]<]`, `[-]]<]`): the shapes
-/// the bytecode interpreter's exit superinstructions fuse.
-pub(crate) fn flag_decode_chain(levels: u8, inner: Vec<Piece>) -> Piece {
-    let mut body = vec![Piece::Add(-1)];
-    body.extend(inner);
-    let mut level = Piece::Loop(body);
-    for _ in 1..levels.max(1) {
-        level = Piece::Loop(vec![
-            Piece::Add(-1),
-            level,
-            Piece::Move(1),
-            Piece::Loop(vec![Piece::Output, Piece::Clear(-1)]),
-            Piece::Move(-1),
-        ]);
+        let mark = if flags {
+            Piece::Loop(vec![Piece::Output, Piece::Clear(-1)])
+        } else {
+            Piece::Add(1)
+        };
+        let mut next = vec![Piece::Add(-1), level, Piece::Move(1), mark];
+        if !flags {
+            next.push(Piece::Output);
+        }
+        next.push(Piece::Move(-1));
+        level = Piece::Loop(next);
     }
     level
 }
