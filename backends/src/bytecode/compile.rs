@@ -1,10 +1,12 @@
 //! Flattening guarded IR into bytecode: one slot per IR node with loop jumps resolved, every guard
 //! checked to cover its block, then superinstructions fused over pairs of slots.
 //!
-//! The pairs fused were chosen from measured opcode-pair frequencies on the benchmark workloads
-//! (`docs/bytecode.md`): a block's last move, add or set followed by the loop test (or, for a move,
-//! the scan) after it, and two adds in a row.
+//! The superinstructions are chosen in `fuse.rs`; this module verifies every target they produce.
 
+use super::fuse::{
+    chain_body, data_op_width, exit_block, fuse, fuse_chain_entries, fuse_chains, fuse_exits,
+    fuse_walks, MAX_CHAIN,
+};
 use super::insn::{BlockInfo, Insn};
 use super::landing::Landings;
 use super::Bytecode;
@@ -56,7 +58,8 @@ pub(super) fn compile(program: &Program, planned: &PlannedIr) -> Result<Bytecode
     }
     let mut bc = Bytecode {
         program: program.clone(),
-        code: Vec::with_capacity(nodes.len() + 1),
+        code: Vec::with_capacity((nodes.len() + 1).next_power_of_two()),
+        len: 0,
         blocks: Vec::new(),
         targets: Vec::new(),
         scans: Vec::new(),
@@ -168,8 +171,15 @@ pub(super) fn compile(program: &Program, planned: &PlannedIr) -> Result<Bytecode
     fuse(&mut bc.code);
     fuse_walks(&mut bc.code);
     fuse_chains(&mut bc);
+    fuse_chain_entries(&mut bc.code, bc.tape_len);
     landings.skip_implied(&mut bc);
+    fuse_exits(&mut bc, &landings);
     check_targets(&bc, &inside)?;
+    // The padding grows the code: free the per-slot tables first, so the compile's peak heap stays
+    // what it was without padding.
+    drop(landings);
+    drop(inside);
+    pad(&mut bc);
     Ok(bc)
 }
 
@@ -223,229 +233,6 @@ fn check_reach(guard: &BlockGuard, body: &[Node]) -> Result<(), CompileError> {
     Ok(())
 }
 
-/// Fuses pairs of slots into superinstructions (the second slot keeps its plain instruction).
-fn fuse(code: &mut [Insn]) {
-    let mut i = 0;
-    while i + 1 < code.len() {
-        if let Some(insn) = add_move_then(code, i) {
-            code[i] = insn;
-            i += 3;
-            continue;
-        }
-        let fused = match (code[i], code[i + 1]) {
-            (
-                first @ (Insn::Mul1 { .. } | Insn::Mul2 { .. }),
-                Insn::Mul1 { offset, to, factor },
-            ) => mul_mul1(first, offset, to, factor),
-            (Insn::Move { by }, Insn::LoopEnd { body, id }) => {
-                Some(Insn::MoveLoopEnd { by, body, id })
-            }
-            (Insn::Move { by }, Insn::LoopStart { exit, id }) => {
-                Some(Insn::MoveLoopStart { by, exit, id })
-            }
-            (Insn::Move { by }, Insn::Scan { stride, span }) => {
-                Some(Insn::MoveScan { by, stride, span })
-            }
-            (Insn::Add { offset, delta }, Insn::LoopStart { exit, id }) => {
-                Some(Insn::AddLoopStart {
-                    offset,
-                    delta,
-                    exit,
-                    id,
-                })
-            }
-            (Insn::Add { offset, delta }, Insn::LoopEnd { body, id }) => Some(Insn::AddLoopEnd {
-                offset,
-                delta,
-                body,
-                id,
-            }),
-            (Insn::Set { offset, value }, Insn::LoopStart { exit, id }) => {
-                Some(Insn::SetLoopStart {
-                    offset,
-                    value,
-                    exit,
-                    id,
-                })
-            }
-            (Insn::Set { offset, value }, Insn::LoopEnd { body, id }) => Some(Insn::SetLoopEnd {
-                offset,
-                value,
-                body,
-                id,
-            }),
-            (
-                Insn::Add { offset, delta },
-                Insn::Add {
-                    offset: offset2,
-                    delta: delta2,
-                },
-            ) => Some(Insn::Add2 {
-                offset,
-                offset2,
-                delta,
-                delta2,
-            }),
-            _ => None,
-        };
-        match fused {
-            Some(insn) => {
-                code[i] = insn;
-                i += 2;
-            }
-            None => i += 1,
-        }
-    }
-}
-
-/// An `Add` (offset within 16 bits) and a `Move` at `i`, followed by a `LoopStart` or a `Scan`, as
-/// one `AddMoveLoopStart` or `AddMoveScan`.
-fn add_move_then(code: &[Insn], i: usize) -> Option<Insn> {
-    let (Insn::Add { offset, delta }, Some(&Insn::Move { by }), Some(&third)) =
-        (code[i], code.get(i + 1), code.get(i + 2))
-    else {
-        return None;
-    };
-    let offset = i16::try_from(offset).ok()?;
-    match third {
-        Insn::LoopStart { exit, id } => Some(Insn::AddMoveLoopStart {
-            offset,
-            delta,
-            by,
-            exit,
-            id,
-        }),
-        Insn::Scan { stride, span } => Some(Insn::AddMoveScan {
-            offset,
-            delta,
-            by,
-            stride,
-            span,
-        }),
-        _ => None,
-    }
-}
-
-/// The slots a data operation of a block covers (`None` for other instructions).
-fn data_op_width(insn: &Insn) -> Option<usize> {
-    match insn {
-        Insn::Add { .. }
-        | Insn::Set { .. }
-        | Insn::Mul { .. }
-        | Insn::Mul1 { .. }
-        | Insn::Mul2 { .. } => Some(1),
-        Insn::Add2 { .. } | Insn::MulMul1 { .. } => Some(2),
-        _ => None,
-    }
-}
-
-/// Turns each `MoveLoopEnd` whose loop body is its guard, one data operation and the move into a
-/// `WalkLoopEnd`.
-fn fuse_walks(code: &mut [Insn]) {
-    for m in 0..code.len() {
-        let Insn::MoveLoopEnd { by, body, id, .. } = code[m] else {
-            continue;
-        };
-        let b = body as usize;
-        if !matches!(code[b], Insn::Guard { .. }) {
-            continue;
-        }
-        if data_op_width(&code[b + 1]).is_some_and(|w| b + 1 + w == m) {
-            code[m] = Insn::WalkLoopEnd { by, body, id };
-        }
-    }
-}
-
-/// The most levels one [`Insn::DecChain`] covers (a cell reaches 0 within 255 decrements unless it
-/// starts at 0).
-const MAX_CHAIN: usize = 255;
-
-/// Whether slot `s` is a chain level: `-[` on the cell itself (the `AddLoopStart` of a one-node
-/// block, its `LoopStart` in the next slot).
-fn is_level(code: &[Insn], s: usize) -> bool {
-    matches!(
-        code.get(s),
-        Some(Insn::AddLoopStart {
-            offset: 0,
-            delta: 255,
-            ..
-        })
-    )
-}
-
-/// Whether the level at slot `s` has another level nested directly in it: its body is a guard that
-/// passes wherever the cell can be tested (offset 0 only: `lo = 0`, `limit = tape_len`) followed by
-/// a level.
-fn has_inner_level(code: &[Insn], s: usize, tape_len: usize) -> bool {
-    matches!(code.get(s + 2), Some(&Insn::Guard { lo: 0, limit, .. }) if limit as usize == tape_len)
-        && is_level(code, s + 3)
-}
-
-/// Turns every chain of two or more directly nested `-[` levels into [`Insn::DecChain`]s (one per
-/// level, each covering the levels inside it, at most [`MAX_CHAIN`]), filling the chain table.
-fn fuse_chains(bc: &mut Bytecode) {
-    let code = &mut bc.code;
-    let heads: Vec<usize> = (0..code.len())
-        .filter(|&s| {
-            is_level(code, s)
-                && !(s >= 3 && is_level(code, s - 3) && has_inner_level(code, s - 3, bc.tape_len))
-        })
-        .collect();
-    for head in heads {
-        // The levels from `head` inward, in segments of at most MAX_CHAIN levels.
-        let mut levels = vec![head];
-        while has_inner_level(code, *levels.last().unwrap(), bc.tape_len) {
-            levels.push(levels.last().unwrap() + 3);
-        }
-        for segment in levels.chunks(MAX_CHAIN) {
-            if segment.len() < 2 {
-                continue;
-            }
-            let first = bc.chains.len();
-            for &s in segment {
-                let Insn::AddLoopStart { exit, .. } = code[s] else {
-                    unreachable!("chain levels are AddLoopStart slots");
-                };
-                bc.chains.push(exit);
-            }
-            bc.chains.push((segment[segment.len() - 1] + 2) as u32);
-            for (m, &s) in segment.iter().enumerate() {
-                code[s] = Insn::DecChain {
-                    first: (first + m) as u32,
-                    count: (segment.len() - m) as u32,
-                };
-            }
-        }
-    }
-}
-
-/// A `Mul1`/`Mul2` followed by a `Mul1` (`offset_b`, `to_b`, `factor_b`) as one `MulMul1`, when every
-/// offset fits 16 bits.
-fn mul_mul1(first: Insn, offset_b: i32, to_b: i32, factor_b: u8) -> Option<Insn> {
-    let (offset, to, to2, factor, factor2) = match first {
-        Insn::Mul1 { offset, to, factor } => (offset, to, to, factor, 0),
-        Insn::Mul2 {
-            offset,
-            to,
-            to2,
-            factor,
-            factor2,
-        } => (offset, to, to2, factor, factor2),
-        _ => return None,
-    };
-    let short = |v: i32| i16::try_from(v).ok();
-    Some(Insn::MulMul1 {
-        offset: short(offset)?,
-        to: short(to)?,
-        to2: short(to2)?,
-        offset_b: short(offset_b)?,
-        to_b: short(to_b)?,
-        factor,
-        factor2,
-        factor_b,
-    })
-}
-
 /// Requires every place execution can continue at to be in the code and not inside a block (so no
 /// path enters a block past its guard), and the code to end with `Halt`.
 fn check_targets(bc: &Bytecode, inside: &[bool]) -> Result<(), CompileError> {
@@ -485,6 +272,35 @@ fn check_targets(bc: &Bytecode, inside: &[bool]) -> Result<(), CompileError> {
                         .is_some_and(|to| to.iter().all(|&t| landing(t)))
             }
             Insn::AddMoveLoopStart { exit, .. } => landing(exit) && landing(next + 2),
+            Insn::AddMoveLoopStartChain { exit, .. } => {
+                landing(exit) && landing(next + 2) && chain_body(&bc.code, i + 3, bc.tape_len)
+            }
+            Insn::MoveLoopEndThenStart { body, exit, .. } => {
+                landing(body)
+                    && landing(exit)
+                    && landing(next + 1)
+                    && landing(next + 4)
+                    && exit_block(bc, i + 2, true)
+                    && matches!(bc.code[i + 1], Insn::LoopEnd { .. })
+            }
+            Insn::MoveLoopEndThenEnd { body, body2, .. }
+            | Insn::SetLoopEndThenSetEnd { body, body2, .. }
+            | Insn::SetLoopEndThenMoveEnd { body, body2, .. } => {
+                landing(body)
+                    && landing(body2)
+                    && landing(next + 1)
+                    && landing(next + 4)
+                    && exit_block(bc, i + 2, false)
+                    && matches!(bc.code[i + 1], Insn::LoopEnd { .. })
+            }
+            Insn::MoveLoopSkipThenEnd { guard, body2, .. } => {
+                landing(next + 1)
+                    && landing(body2)
+                    && landing(guard)
+                    && landing(guard + 3)
+                    && exit_block(bc, guard as usize, false)
+                    && matches!(bc.code[i + 1], Insn::LoopStart { .. })
+            }
             Insn::AddMoveScan { .. } => landing(next + 2),
             Insn::Scan { .. } => landing(next),
             Insn::MoveScan { .. } => landing(next + 1),
@@ -501,6 +317,15 @@ fn check_targets(bc: &Bytecode, inside: &[bool]) -> Result<(), CompileError> {
         }
     }
     Ok(())
+}
+
+/// Pads the code with `Halt` to a power-of-two length, so the run loop fetches `code[pc & mask]`
+/// with `mask = len - 1`: an index the compiler sees is in bounds (no bounds check per fetch),
+/// and, since `check_targets` verified that every place execution continues at is an index of
+/// the program's code, always `pc` itself.
+fn pad(bc: &mut Bytecode) {
+    bc.len = bc.code.len();
+    bc.code.resize(bc.len.next_power_of_two(), Insn::Halt);
 }
 
 fn bad(what: &str) -> CompileError {

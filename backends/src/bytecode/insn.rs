@@ -252,6 +252,101 @@ pub enum Insn {
         /// The loop's id.
         id: u32,
     },
+    /// A `MoveLoopEnd` whose exit falls into a block of one move followed by a loop header (`<]>[`,
+    /// the flag tests after a decode): on exit tests that block's guard (when `check`: the source
+    /// block does not imply it), moves by `by2` and runs the `LoopStart` in slot `+4`, in one
+    /// handler. The next four slots keep their plain instructions (a hand-over or a failed guard
+    /// continues there).
+    MoveLoopEndThenStart {
+        /// Signed distance of the first move.
+        by: i32,
+        /// Index of the first body instruction of the loop ending here.
+        body: u32,
+        /// Index after the matching `LoopEnd` of the loop starting in slot `+4`.
+        exit: u32,
+        /// Signed distance of the second move.
+        by2: i16,
+        /// Whether the guard in slot `+2` is tested.
+        check: bool,
+    },
+    /// A `MoveLoopEnd` whose exit falls into a block of one move followed by a loop end (`<]<]`): as
+    /// [`Insn::MoveLoopEndThenStart`], with the `LoopEnd` in slot `+4` (back to `body2`).
+    MoveLoopEndThenEnd {
+        /// Signed distance of the first move.
+        by: i32,
+        /// Index of the first body instruction of the loop ending here.
+        body: u32,
+        /// Index of the first body instruction of the loop ending in slot `+4`.
+        body2: u32,
+        /// Signed distance of the second move.
+        by2: i16,
+        /// Whether the guard in slot `+2` is tested.
+        check: bool,
+    },
+    /// A `SetLoopEnd` whose exit falls into a block of one set followed by a loop end
+    /// (`[-]<]>[-]<]` after offsets): as [`Insn::MoveLoopEndThenEnd`], with sets.
+    SetLoopEndThenSetEnd {
+        /// Offset of the first set.
+        offset: i16,
+        /// The value the first set stores.
+        value: u8,
+        /// Index of the first body instruction of the loop ending here.
+        body: u32,
+        /// Offset of the second set.
+        offset2: i16,
+        /// The value the second set stores.
+        value2: u8,
+        /// Index of the first body instruction of the loop ending in slot `+4`.
+        body2: u32,
+        /// Whether the guard in slot `+2` is tested.
+        check: bool,
+    },
+    /// A `SetLoopEnd` whose exit falls into a block of one move followed by a loop end: as
+    /// [`Insn::MoveLoopEndThenEnd`], with a set first.
+    SetLoopEndThenMoveEnd {
+        /// Offset of the set.
+        offset: i16,
+        /// The value the set stores.
+        value: u8,
+        /// Index of the first body instruction of the loop ending here.
+        body: u32,
+        /// Signed distance of the move.
+        by2: i16,
+        /// Index of the first body instruction of the loop ending in slot `+4`.
+        body2: u32,
+        /// Whether the guard in slot `+2` is tested.
+        check: bool,
+    },
+    /// A `MoveLoopStart` whose loop, when skipped, lands on a block of one move followed by a loop
+    /// end (`>[...]<]`): on a skip tests that block's guard (slot `guard`, when `check`), moves by
+    /// `by2` and runs the `LoopEnd` in slot `guard + 2`, in one handler.
+    MoveLoopSkipThenEnd {
+        /// Signed distance of the first move.
+        by: i32,
+        /// Index of the guard of the block after the loop (its matching `LoopEnd` is the slot before).
+        guard: u32,
+        /// Index of the first body instruction of the loop ending in slot `guard + 2`.
+        body2: u32,
+        /// Signed distance of the second move.
+        by2: i16,
+        /// Whether the guard is tested.
+        check: bool,
+    },
+    /// An `AddMoveLoopStart` whose body is a decrement chain (`+<[-[-[ ...`, the decode after a
+    /// command is fetched): on entering the body runs the [`Insn::DecChain`] in slot `+4` (after
+    /// the body's guard of offset 0 only, which passes where the cell was read) in one handler.
+    AddMoveLoopStartChain {
+        /// Cell offset.
+        offset: i16,
+        /// Wrapping amount.
+        delta: u8,
+        /// Signed distance of the move.
+        by: i32,
+        /// Index after the matching `LoopEnd`.
+        exit: u32,
+        /// The loop's id.
+        id: u32,
+    },
     /// A decrement-and-test chain `-[-[-[ ...` (a switch on the cell's value): this slot's
     /// `AddLoopStart` (offset 0, delta -1) and the `count - 1` levels nested directly in it, each
     /// level's body starting with a guard of offset 0 only and the next level's `AddLoopStart`.

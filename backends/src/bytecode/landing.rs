@@ -11,8 +11,9 @@
 //! reach `-2 ..= 0` lies inside the inner block's `-2 ..= 0` after its move of 0: no test there.)
 //!
 //! Explicit targets of fused tests (a back edge's `body`, a skip's `exit`) and the chain table are
-//! pointed past such a guard. The slot after a pair, where a fused test continues implicitly, keeps
-//! its test: a per-instruction step there (tried) put a load on the path to the next fetch and ran
+//! pointed past such a guard, and the exit fusions (`MoveLoopEndThenStart`, ...) that run the
+//! one-move block after a loop test in their own handler skip its guard. The slot after a pair,
+//! where a fused test continues implicitly through the dispatch loop, keeps its test: a per-instruction step there (tried) put a load on the path to the next fetch and ran
 //! slower (selfinterp 0.175 s -> 0.20 s user time, with fewer instructions). A loop handed over to a
 //! hook returns with the pointer anywhere, so after a hand-over a skip continues at the loop's own
 //! exit (`run.rs`).
@@ -89,6 +90,13 @@ impl Landings {
         }
     }
 
+    /// Whether the guard at slot `target` passes when control falls into it from slot `from` (a
+    /// slot of a checked block whose node was the last to move the pointer): what a fused test
+    /// that runs the block after it in its own handler needs (`compile::fuse_exits`).
+    pub(super) fn falls_through(&self, from: usize, target: usize) -> bool {
+        self.implied(Some(from), target)
+    }
+
     /// `target`, or the slot after it when it is a guard (`guards[target]`) that passes on a transfer
     /// from `from`.
     fn past(&self, guards: &[bool], from: Option<usize>, target: u32) -> u32 {
@@ -118,7 +126,8 @@ impl Landings {
                 | Insn::MoveLoopStart { exit: t, .. }
                 | Insn::AddLoopStart { exit: t, .. }
                 | Insn::SetLoopStart { exit: t, .. } => (t, i),
-                Insn::AddMoveLoopStart { exit: t, .. } => (t, i + 1),
+                Insn::AddMoveLoopStart { exit: t, .. }
+                | Insn::AddMoveLoopStartChain { exit: t, .. } => (t, i + 1),
                 _ => continue,
             };
             *target = self.past(&guards, Some(from), *target);

@@ -3,9 +3,10 @@
 //!
 //! [`Bytecode::compile`] (`compile.rs`) takes planned IR (by default
 //! [`crate::optimizer::optimize_default`]) and maps each node to one [`Insn`] slot, with loop jumps
-//! resolved to slot indices, then fuses superinstructions over pairs of slots chosen from measured
+//! resolved to slot indices, then fuses superinstructions (`fuse.rs`) chosen from measured
 //! opcode-pair frequencies (a block's last move, add or set with the loop test after it; two adds;
-//! two multiplies; a whole walk loop of one operation and a move), see `docs/bytecode.md`. It
+//! two multiplies; a whole walk loop of one operation and a move; decrement chains; a loop exit
+//! with the one-operation block and loop test it falls into), see `docs/bytecode.md`. It
 //! verifies that every guard covers its block and that every jump lands in the code and outside
 //! blocks, which is what lets the run loop (`run.rs`) access cells of a checked block and fetch
 //! instructions without bounds checks. A guard is checked where control lands (loop instructions
@@ -24,12 +25,14 @@
 //! loops then run whole in one handler).
 
 mod compile;
+mod fuse;
 mod insn;
 mod landing;
+mod ops;
 mod run;
 mod scan;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use insn::{BlockInfo, Insn};
 
@@ -123,7 +126,11 @@ impl LoopHook for Interpret {
 #[derive(Clone, Debug)]
 pub struct Bytecode {
     program: Program,
+    /// The instructions, then `Halt`s up to a power-of-two length (see [`Bytecode::code`] for the
+    /// program's own).
     code: Vec<Insn>,
+    /// The program's instructions in `code` (through its own final `Halt`).
+    len: usize,
     blocks: Vec<BlockInfo>,
     targets: Vec<MulTarget>,
     scans: Vec<Span>,
@@ -144,7 +151,7 @@ impl Bytecode {
 
     /// The instructions, ending with `Halt`.
     pub fn code(&self) -> &[Insn] {
-        &self.code
+        &self.code[..self.len]
     }
 
     /// The instruction index of every loop header, indexed by loop id.

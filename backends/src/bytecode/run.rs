@@ -13,120 +13,18 @@
 //! **Instruction fetch.** `compile` also verified that every place execution continues at (the next
 //! slot after an instruction that falls through, the slot after a fused pair, jump targets, a
 //! failed guard's skip, the slot after a guard) is an index of the code, which ends with `Halt`: so
-//! `pc` is always an index of `code`, and fetching is unchecked.
+//! `pc` is always an index of `code`. The code is padded with `Halt` to a power-of-two length and
+//! fetched at `pc & mask` (`mask = len - 1`), an index the compiler sees is in bounds: no bounds
+//! check per fetch, and the mask never changes `pc`.
 //!
 //! **Scans** run in `scan.rs`.
 
 use super::insn::Insn;
+use super::ops::{cell, data_op, fits, loop_id, passes};
 use super::scan::scan_strided;
 use super::{Bytecode, LoopHook};
-use crate::ir::MulTarget;
 use crate::runtime::exact::execute_exact;
 use crate::runtime::{Io, Machine, Stop};
-
-/// The cell at `ptr + offset` (the slice check never fails in a checked block).
-///
-/// # Contract
-/// `ptr + offset` must be an index of `tape` (see the module doc: any access of a checked block).
-#[inline(always)]
-fn cell(tape: &mut [u8], ptr: usize, offset: i32) -> &mut u8 {
-    let i = ptr.wrapping_add_signed(offset as isize);
-    // In bounds: the caller guarantees `i < tape.len()`.
-    &mut tape[i]
-}
-
-/// Runs a data operation of a checked block (`Add`, `Add2`, `Set` and the multiplies) at `ptr`.
-///
-/// # Contract
-/// `insn` must be an instruction of a checked block at `ptr` (see the module doc), with `targets` the
-/// multiply targets table it indexes.
-#[inline(always)]
-fn data_op(insn: Insn, tape: &mut [u8], ptr: usize, targets: &[MulTarget]) {
-    // In bounds (every access below): the caller guarantees each access is one of a checked block.
-    {
-        match insn {
-            Insn::Add { offset, delta } => {
-                let c = cell(tape, ptr, offset);
-                *c = c.wrapping_add(delta);
-            }
-            Insn::Add2 {
-                offset,
-                offset2,
-                delta,
-                delta2,
-            } => {
-                let c = cell(tape, ptr, offset);
-                *c = c.wrapping_add(delta);
-                let c = cell(tape, ptr, offset2);
-                *c = c.wrapping_add(delta2);
-            }
-            Insn::Set { offset, value } => *cell(tape, ptr, offset) = value,
-            // The multiplies are branch-free: with a zero loop cell every target gains 0 and the
-            // cell stays 0.
-            Insn::Mul {
-                offset,
-                first,
-                count,
-            } => {
-                let from = ptr.wrapping_add_signed(offset as isize);
-                let value = std::mem::take(cell(tape, from, 0));
-                for t in &targets[first as usize..(first + count) as usize] {
-                    let c = cell(tape, from, t.offset);
-                    *c = c.wrapping_add(value.wrapping_mul(t.factor));
-                }
-            }
-            Insn::Mul1 { offset, to, factor } => {
-                let from = ptr.wrapping_add_signed(offset as isize);
-                let value = std::mem::take(cell(tape, from, 0));
-                let c = cell(tape, from, to);
-                *c = c.wrapping_add(value.wrapping_mul(factor));
-            }
-            Insn::Mul2 {
-                offset,
-                to,
-                to2,
-                factor,
-                factor2,
-            } => {
-                let from = ptr.wrapping_add_signed(offset as isize);
-                let value = std::mem::take(cell(tape, from, 0));
-                let c = cell(tape, from, to);
-                *c = c.wrapping_add(value.wrapping_mul(factor));
-                let c = cell(tape, from, to2);
-                *c = c.wrapping_add(value.wrapping_mul(factor2));
-            }
-            Insn::MulMul1 {
-                offset,
-                to,
-                to2,
-                offset_b,
-                to_b,
-                factor,
-                factor2,
-                factor_b,
-            } => {
-                let from = ptr.wrapping_add_signed(offset as isize);
-                let value = std::mem::take(cell(tape, from, 0));
-                let c = cell(tape, from, to as i32);
-                *c = c.wrapping_add(value.wrapping_mul(factor));
-                let c = cell(tape, from, to2 as i32);
-                *c = c.wrapping_add(value.wrapping_mul(factor2));
-                let from = ptr.wrapping_add_signed(offset_b as isize);
-                let value = std::mem::take(cell(tape, from, 0));
-                let c = cell(tape, from, to_b as i32);
-                *c = c.wrapping_add(value.wrapping_mul(factor_b));
-            }
-            _ => debug_assert!(false, "not a data operation: {insn:?}"),
-        }
-    }
-}
-
-/// Whether a guard's `ptr + lo ..= ptr + hi` lies on the tape: `ptr + lo` is not negative (which
-/// wraps to a huge number) and below `limit = tape_len - (hi - lo)`.
-#[inline(always)]
-fn fits(ptr: usize, lo: i32, limit: u32) -> bool {
-    ptr.wrapping_add_signed(lo as isize) < limit as usize
-}
 
 impl Bytecode {
     /// The dispatch loop; `METERED` selects the variant that counts fuel.
@@ -137,7 +35,11 @@ impl Bytecode {
         fuel: &mut u64,
         hook: &mut H,
     ) -> Result<(), Stop> {
-        let code = &self.code[..];
+        // A power of two long (`compile::pad`): `pc & mask` is an index of `code` the compiler
+        // sees is in bounds, and equal to `pc` (every place execution continues at is an index of
+        // the program's code, module doc).
+        let mask = self.code.len() - 1;
+        let code = &self.code[..=mask];
         let targets = &self.targets[..];
         let mut tape = &mut machine.tape[..];
         let mut ptr = machine.ptr;
@@ -149,7 +51,7 @@ impl Bytecode {
             ($target:expr) => {{
                 let target: usize = $target;
                 // In bounds: every place execution continues at is an index of `code` (module doc).
-                if let Insn::Guard { lo, limit, block } = code[target] {
+                if let Insn::Guard { lo, limit, block } = code[target & mask] {
                     if fits(ptr, lo, limit) {
                         pc = target + 1;
                     } else {
@@ -198,11 +100,24 @@ impl Bytecode {
                 if tape[ptr] == 0 {
                     enter!($exit as usize)
                 }
-                if hook.take_over($id) {
+                if H::ACTIVE && hook.take_over($id) {
                     hand_over!($id, self.loop_slots($id).end)
                 }
                 spend!();
                 enter!($after)
+            }};
+        }
+        // The back edge of a `]` whose cell is not 0 (`handed` as in `loop_end!`).
+        macro_rules! back_edge {
+            ($body:expr, $id:expr, $handed:expr) => {{
+                // `$id` is read only when a hook may take loops over.
+                if H::ACTIVE && hook.take_over($id) {
+                    // The taken-over loop tests the cell (non-zero), charges one fuel and enters
+                    // the body: exactly what jumping back would do.
+                    hand_over!($id, $handed)
+                }
+                spend!();
+                enter!($body as usize)
             }};
         }
         // `]`: `after` is where execution continues after the loop, `handed` the slot after the
@@ -210,7 +125,7 @@ impl Bytecode {
         macro_rules! loop_end {
             ($body:expr, $id:expr, $after:expr, $handed:expr) => {{
                 if tape[ptr] != 0 {
-                    if hook.take_over($id) {
+                    if H::ACTIVE && hook.take_over($id) {
                         // The taken-over loop tests the cell (non-zero), charges one fuel and enters
                         // the body: exactly what jumping back would do.
                         hand_over!($id, $handed)
@@ -222,10 +137,45 @@ impl Bytecode {
             }};
         }
 
+        // The chain of `-[` levels whose first level is the `DecChain` in slot `slot` (see
+        // `Insn::DecChain`).
+        macro_rules! dec_chain {
+            ($first:expr, $count:expr, $slot:expr) => {{
+                let c = tape[ptr];
+                if H::ACTIVE || (METERED && *fuel < $count as u64) {
+                    // The plain `-`, then the `LoopStart` in the next slot (the hook asks at
+                    // every level; fuel may run out at any level).
+                    tape[ptr] = c.wrapping_sub(1);
+                    pc = $slot + 1;
+                    continue;
+                }
+                // Level `m` (from 1) finds the cell at `c - m`: the first zero is at level `c`
+                // (when `c` is 0 the cell would need 256 levels, more than a chain has). The
+                // guards between the levels cover offset 0 only: they pass wherever the cell
+                // was just read.
+                let (first, count) = ($first as usize, $count as usize);
+                let level = c as usize;
+                let target = if level.wrapping_sub(1) < count {
+                    tape[ptr] = 0;
+                    if METERED {
+                        *fuel -= level as u64 - 1;
+                    }
+                    self.chains[first + level - 1]
+                } else {
+                    tape[ptr] = c.wrapping_sub(count as u8);
+                    if METERED {
+                        *fuel -= count as u64;
+                    }
+                    self.chains[first + count]
+                };
+                enter!(target as usize)
+            }};
+        }
+
         let result = loop {
             // In bounds: every place execution continues at is an index of `code` (module doc).
-            hook.dispatch(&code[pc]);
-            match code[pc] {
+            hook.dispatch(&code[pc & mask]);
+            match code[pc & mask] {
                 Insn::Guard { lo, limit, block } => {
                     if !fits(ptr, lo, limit) {
                         let mut exact_ptr = ptr;
@@ -345,6 +295,110 @@ impl Bytecode {
                     ptr = ptr.wrapping_add_signed(by as isize);
                     loop_end!(body, id, pc + 2, pc + 2)
                 }
+                Insn::MoveLoopEndThenStart {
+                    by,
+                    body,
+                    exit,
+                    by2,
+                    check,
+                } => {
+                    ptr = ptr.wrapping_add_signed(by as isize);
+                    if tape[ptr] != 0 {
+                        back_edge!(body, loop_id(code[(pc + 1) & mask]), pc + 2)
+                    }
+                    if check && !passes(code[(pc + 2) & mask], ptr) {
+                        enter!(pc + 2)
+                    }
+                    ptr = ptr.wrapping_add_signed(by2 as isize);
+                    loop_start!(exit, loop_id(code[(pc + 4) & mask]), pc + 5)
+                }
+                Insn::MoveLoopEndThenEnd {
+                    by,
+                    body,
+                    body2,
+                    by2,
+                    check,
+                } => {
+                    ptr = ptr.wrapping_add_signed(by as isize);
+                    if tape[ptr] != 0 {
+                        back_edge!(body, loop_id(code[(pc + 1) & mask]), pc + 2)
+                    }
+                    if check && !passes(code[(pc + 2) & mask], ptr) {
+                        enter!(pc + 2)
+                    }
+                    ptr = ptr.wrapping_add_signed(by2 as isize);
+                    loop_end!(body2, loop_id(code[(pc + 4) & mask]), pc + 5, pc + 5)
+                }
+                Insn::SetLoopEndThenSetEnd {
+                    offset,
+                    value,
+                    body,
+                    offset2,
+                    value2,
+                    body2,
+                    check,
+                } => {
+                    // In bounds: an access of a checked block (module doc).
+                    *cell(tape, ptr, offset as i32) = value;
+                    if tape[ptr] != 0 {
+                        back_edge!(body, loop_id(code[(pc + 1) & mask]), pc + 2)
+                    }
+                    if check && !passes(code[(pc + 2) & mask], ptr) {
+                        enter!(pc + 2)
+                    }
+                    // In bounds: an access of the checked block at `pc + 2` (its guard passed).
+                    *cell(tape, ptr, offset2 as i32) = value2;
+                    loop_end!(body2, loop_id(code[(pc + 4) & mask]), pc + 5, pc + 5)
+                }
+                Insn::SetLoopEndThenMoveEnd {
+                    offset,
+                    value,
+                    body,
+                    by2,
+                    body2,
+                    check,
+                } => {
+                    // In bounds: an access of a checked block (module doc).
+                    *cell(tape, ptr, offset as i32) = value;
+                    if tape[ptr] != 0 {
+                        back_edge!(body, loop_id(code[(pc + 1) & mask]), pc + 2)
+                    }
+                    if check && !passes(code[(pc + 2) & mask], ptr) {
+                        enter!(pc + 2)
+                    }
+                    ptr = ptr.wrapping_add_signed(by2 as isize);
+                    loop_end!(body2, loop_id(code[(pc + 4) & mask]), pc + 5, pc + 5)
+                }
+                Insn::MoveLoopSkipThenEnd {
+                    by,
+                    guard,
+                    body2,
+                    by2,
+                    check,
+                } => {
+                    ptr = ptr.wrapping_add_signed(by as isize);
+                    let guard = guard as usize;
+                    if tape[ptr] != 0 {
+                        if H::ACTIVE {
+                            let id = loop_id(code[(pc + 1) & mask]);
+                            if hook.take_over(id) {
+                                hand_over!(id, self.loop_slots(id).end)
+                            }
+                        }
+                        spend!();
+                        enter!(pc + 2)
+                    }
+                    if check && !passes(code[guard & mask], ptr) {
+                        enter!(guard)
+                    }
+                    ptr = ptr.wrapping_add_signed(by2 as isize);
+                    loop_end!(
+                        body2,
+                        loop_id(code[(guard + 2) & mask]),
+                        guard + 3,
+                        guard + 3
+                    )
+                }
                 Insn::WalkLoopEnd { by, body, id } => {
                     if H::ACTIVE {
                         // Back edges go through the hook one by one.
@@ -354,7 +408,7 @@ impl Bytecode {
                     let body = body as usize;
                     // In bounds: `body` and `body + 1` are slots of the code: compile made `body` the
                     // loop body's guard and `body + 1` the block's one data operation.
-                    let (guard, op) = (code[body], code[body + 1]);
+                    let (guard, op) = (code[body & mask], code[(body + 1) & mask]);
                     let Insn::Guard { lo, limit, .. } = guard else {
                         enter!(body)
                     };
@@ -426,35 +480,31 @@ impl Bytecode {
                     *cell(tape, ptr, offset) = value;
                     loop_end!(body, id, pc + 2, pc + 2)
                 }
-                Insn::DecChain { first, count } => {
-                    let c = tape[ptr];
-                    if H::ACTIVE || (METERED && *fuel < count as u64) {
-                        // The plain `-`, then the `LoopStart` in the next slot (the hook asks at
-                        // every level; fuel may run out at any level).
-                        tape[ptr] = c.wrapping_sub(1);
-                        pc += 1;
-                        continue;
+                Insn::DecChain { first, count } => dec_chain!(first, count, pc),
+                Insn::AddMoveLoopStartChain {
+                    offset,
+                    delta,
+                    by,
+                    exit,
+                    id,
+                } => {
+                    // In bounds: an access of a checked block (module doc).
+                    let c = cell(tape, ptr, offset as i32);
+                    *c = c.wrapping_add(delta);
+                    ptr = ptr.wrapping_add_signed(by as isize);
+                    if tape[ptr] == 0 {
+                        enter!(exit as usize)
                     }
-                    // Level `m` (from 1) finds the cell at `c - m`: the first zero is at level `c`
-                    // (when `c` is 0 the cell would need 256 levels, more than a chain has). The
-                    // guards between the levels cover offset 0 only: they pass wherever the cell
-                    // was just read.
-                    let (first, count) = (first as usize, count as usize);
-                    let level = c as usize;
-                    let target = if level.wrapping_sub(1) < count {
-                        tape[ptr] = 0;
-                        if METERED {
-                            *fuel -= level as u64 - 1;
-                        }
-                        self.chains[first + level - 1]
-                    } else {
-                        tape[ptr] = c.wrapping_sub(count as u8);
-                        if METERED {
-                            *fuel -= count as u64;
-                        }
-                        self.chains[first + count]
+                    if H::ACTIVE && hook.take_over(id) {
+                        hand_over!(id, self.loop_slots(id).end)
+                    }
+                    spend!();
+                    // The body: a guard of offset 0 only, which passes (the cell was just read),
+                    // and the chain in slot `+4` (compile verified both).
+                    let Insn::DecChain { first, count } = code[(pc + 4) & mask] else {
+                        enter!(pc + 3)
                     };
-                    enter!(target as usize)
+                    dec_chain!(first, count, pc + 4)
                 }
                 Insn::Halt => break Ok(()),
             }

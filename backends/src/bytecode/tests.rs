@@ -163,7 +163,7 @@ fn bytecode_of(src: &str) -> Bytecode {
 }
 
 /// Whether an instruction is the one a test looks for.
-type InsnTest = fn(&Insn) -> bool;
+pub(crate) type InsnTest = fn(&Insn) -> bool;
 
 #[test]
 fn superinstructions_are_selected_and_agree() {
@@ -588,6 +588,93 @@ fn decrement_chains_switch_on_the_cell_exactly() {
                     let (expected, got) = both(src, &config, &input);
                     assert!(compare(&expected, &got).is_none(), "{src} {value} {fuel}");
                     assert_eq!(got.fuel_used, expected.fuel_used, "{src} {value} {fuel}");
+                }
+            }
+        }
+    }
+}
+
+/// Programs with the loop-exit superinstructions (`MoveLoopEndThenStart`, ...) and the chain
+/// entry, each with the instruction it must compile to and whether fuel compares exactly (no loop
+/// folded). Shared with the tiered tests (hand-overs at every threshold).
+pub(crate) const EXIT_FUSIONS: [(&str, InsnTest, bool); 7] = [
+    (
+        ",>,>,[.-<]>[.->]<<.",
+        |i| matches!(i, Insn::MoveLoopEndThenStart { .. }),
+        true,
+    ),
+    (
+        ",>,>,[[.-<]<]>>.",
+        |i| matches!(i, Insn::MoveLoopEndThenEnd { .. }),
+        true,
+    ),
+    (
+        ",>,>,>,[<[.-]<]",
+        |i| matches!(i, Insn::MoveLoopSkipThenEnd { .. }),
+        true,
+    ),
+    (
+        ",[,[.[-]][-]]",
+        |i| matches!(i, Insn::SetLoopEndThenSetEnd { .. }),
+        false,
+    ),
+    (
+        ",[[-]>,[.[-]]<]",
+        |i| matches!(i, Insn::SetLoopEndThenMoveEnd { .. }),
+        false,
+    ),
+    (
+        ",>,<+>[-[-[-[.[-]]>+.<]>+.<]>+.<]",
+        |i| matches!(i, Insn::AddMoveLoopStartChain { .. }),
+        false,
+    ),
+    // The self-interpreter's decode: flag tests (cell 2, read) on the way out of every level.
+    (
+        ",>,>,<[-[-[->[.[-]]<]>[.[-]]<]>[.[-]]<]>.",
+        |i| {
+            matches!(
+                i,
+                Insn::MoveLoopEndThenStart { .. } | Insn::MoveLoopSkipThenEnd { .. }
+            )
+        },
+        false,
+    ),
+];
+
+#[test]
+fn exit_fusions_agree_at_every_edge() {
+    // Each fused exit against the reference: the cells it tests at 0, 1 and 255, tapes of 1 to 6
+    // cells (the second block's guard fails, a move leaves the tape), and every fuel budget (fuel
+    // runs out at either test).
+    for (src, wanted, exact_fuel) in EXIT_FUSIONS {
+        let bc = bytecode_of(src);
+        assert!(bc.code().iter().any(wanted), "{src}: {:?}", bc.code());
+        for input in [
+            [0u8, 0, 0, 0, 0],
+            [1, 2, 3, 0, 1],
+            [3, 0, 1, 2, 0],
+            [255, 1, 0, 2, 1],
+            [2, 2, 2, 2, 2],
+            [1, 255, 255, 1, 0],
+        ] {
+            for tape_len in 1..=6 {
+                assert_agree(
+                    src,
+                    &Config::new(tape_len, EofPolicy::Zero, None).unwrap(),
+                    &input,
+                );
+            }
+            assert_agree(src, &Config::default(), &input);
+            let (full, _) = both(src, &Config::default().with_fuel(Some(10_000)), &input);
+            for fuel in 0..=full.fuel_used.min(600) + 1 {
+                for tape_len in [1, 3, 30_000] {
+                    let config = Config::new(tape_len, EofPolicy::Zero, Some(fuel)).unwrap();
+                    agree_where_decided(src, &config, &input);
+                    if exact_fuel {
+                        let (expected, got) = both(src, &config, &input);
+                        assert!(compare(&expected, &got).is_none(), "{src} {fuel}");
+                        assert_eq!(got.fuel_used, expected.fuel_used, "{src} {fuel}");
+                    }
                 }
             }
         }

@@ -145,6 +145,32 @@ fn hand_overs_continue_where_landing_tests_run() {
 }
 
 #[test]
+fn fused_exits_hand_over_at_every_threshold() {
+    // The interpreter's loop-exit superinstructions run two loop tests (and the chain entry a loop
+    // test and a decode) in one handler: the hook must still be asked at each body entry, with the
+    // state and fuel of the plain instructions.
+    for (src, _, _) in crate::bytecode::tests::EXIT_FUSIONS {
+        for tape_len in [1, 2, 3, 5, 8] {
+            for input in [
+                &[0u8][..],
+                &[1, 2, 3, 0, 1],
+                &[3, 0, 1, 2],
+                &[2; 6],
+                &[255, 1, 0, 2],
+            ] {
+                let config = Config::new(tape_len, EofPolicy::Zero, Some(10_000)).unwrap();
+                assert_all_agree(src, &config, input);
+            }
+        }
+        assert_all_agree(
+            src,
+            &Config::default().with_fuel(Some(10_000)),
+            &[4, 3, 2, 1],
+        );
+    }
+}
+
+#[test]
 fn eof_inside_compiled_loops_follows_the_policy() {
     // `,` keeps reading after the input ends; a non-zero EOF value keeps the loop going until fuel
     // runs out, which the comparison with the interpreter tier checks too.

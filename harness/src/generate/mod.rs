@@ -168,8 +168,9 @@ pub enum NodeKind {
     CountingNest,
     /// A [`Piece::Loop`] ending in a clear, `[ body [-] ]`: a conditional that runs at most once.
     Conditional,
-    /// Directly nested decrement-and-test levels, `[-[-[- inner ]>+.<]>+.<]`: the opcode decode of a
-    /// BF interpreter (a switch on the cell's value), see [`decode_chain`].
+    /// Directly nested decrement-and-test levels, `[-[-[- inner ]>+.<]>+.<]` (or, with an odd
+    /// number of levels, `[-[-[- inner ]>[.[-]]<]>[.[-]]<]`): the opcode decode of a BF
+    /// interpreter (a switch on the cell's value), see [`decode_chain`].
     Decode,
     /// A [`Piece::Counted`] whose body sets a cell at an offset (`>[-]+++<`) and runs a multiply
     /// loop at another offset: the shapes a loop solver must take at their own cells, see
@@ -179,20 +180,28 @@ pub enum NodeKind {
 
 /// `levels` (at least 1) directly nested loops, each starting with `-`: innermost `[- inner ]`, and
 /// around it `[- level >+.<]`, which marks on the next cell (and prints) that control came back
-/// through this level.
+/// through this level. With an odd number of levels each level instead leaves through a flag test
+/// on the next cell, `[- level >[.[-]]< ]`, as a BF self-interpreter's decode does: its exits run a
+/// loop end, a move and a loop test in a row (`<]>[`, a skipped `>[...]<]`, `[-]]<]`), the shapes
+/// the bytecode interpreter's exit superinstructions fuse. (The style follows from `levels`, not a
+/// draw of its own, so existing seeds keep generating the same stream.)
 pub(crate) fn decode_chain(levels: u8, inner: Vec<Piece>) -> Piece {
     let mut body = vec![Piece::Add(-1)];
     body.extend(inner);
     let mut level = Piece::Loop(body);
+    let flags = levels % 2 == 1;
     for _ in 1..levels.max(1) {
-        level = Piece::Loop(vec![
-            Piece::Add(-1),
-            level,
-            Piece::Move(1),
-            Piece::Add(1),
-            Piece::Output,
-            Piece::Move(-1),
-        ]);
+        let mark = if flags {
+            Piece::Loop(vec![Piece::Output, Piece::Clear(-1)])
+        } else {
+            Piece::Add(1)
+        };
+        let mut next = vec![Piece::Add(-1), level, Piece::Move(1), mark];
+        if !flags {
+            next.push(Piece::Output);
+        }
+        next.push(Piece::Move(-1));
+        level = Piece::Loop(next);
     }
     level
 }
