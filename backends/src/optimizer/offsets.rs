@@ -164,8 +164,9 @@ fn fits_shifted(op: &Op, pos: i64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::lower;
+    use crate::ir::{lower, MulTarget};
     use crate::optimizer::fold_runs;
+    use crate::optimizer::MAX_OFFSET;
     use crate::syntax::Program;
 
     fn run(src: &str) -> Vec<Node> {
@@ -174,6 +175,72 @@ mod tests {
 
     fn node(op: Op, start: u32, end: u32) -> Node {
         Node::new(op, Span { start, end })
+    }
+
+    /// The cells `nodes` touch, absolute from where the block starts (multiply targets included),
+    /// each checked to be within [`MAX_OFFSET`] of the pointer as the node sees it.
+    fn cells_touched_within_the_offset_range(nodes: &[Node]) -> Vec<i64> {
+        let fits = |v: i64| (-MAX_OFFSET..=MAX_OFFSET).contains(&v);
+        let (mut pos, mut cells) = (0i64, Vec::new());
+        for n in nodes {
+            let mut touch = |offset: i64| {
+                assert!(fits(offset), "offset {offset} in {nodes:?}");
+                cells.push(pos + offset);
+            };
+            match &n.op {
+                Op::Move { by } => {
+                    assert!(fits(*by as i64), "move {by} in {nodes:?}");
+                    pos += *by as i64;
+                }
+                Op::Add { offset, .. }
+                | Op::Set { offset, .. }
+                | Op::Output { offset }
+                | Op::Input { offset } => touch(*offset as i64),
+                Op::MulLoop { offset, targets } => {
+                    touch(*offset as i64);
+                    for t in targets.iter() {
+                        touch(*offset as i64 + t.offset as i64);
+                    }
+                }
+                _ => {}
+            }
+        }
+        cells
+    }
+
+    #[test]
+    fn offsets_stop_growing_at_the_largest_offset() {
+        let largest = MAX_OFFSET as i32;
+        let mul = |offset| Op::MulLoop {
+            offset,
+            targets: vec![MulTarget {
+                offset: 1,
+                factor: 1,
+            }]
+            .into(),
+        };
+        let add = |offset| Op::Add { offset, delta: 1 };
+        let blocks = [
+            vec![Op::Move { by: largest }, Op::Move { by: 1 }, add(0)],
+            vec![Op::Move { by: largest }, add(1)],
+            vec![Op::Move { by: largest }, Op::Output { offset: 1 }],
+            vec![Op::Move { by: largest }, mul(0)],
+            vec![Op::Move { by: largest - 1 }, mul(0), add(0)],
+            vec![Op::Move { by: -largest }, add(-1), mul(-1)],
+        ];
+        for ops in blocks {
+            let nodes: Vec<Node> = (0u32..)
+                .zip(ops)
+                .map(|(at, op)| node(op, at, at + 1))
+                .collect();
+            let expected = cells_touched_within_the_offset_range(&nodes);
+            let got = offsets(nodes.clone());
+            assert_eq!(
+                cells_touched_within_the_offset_range(&got),
+                expected,
+                "{nodes:?}"
+            );
+        }
     }
 
     #[test]
