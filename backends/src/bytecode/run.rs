@@ -125,15 +125,22 @@ impl Bytecode {
         macro_rules! loop_end {
             ($body:expr, $id:expr, $after:expr, $handed:expr) => {{
                 if tape[ptr] != 0 {
-                    if H::ACTIVE && hook.take_over($id) {
-                        // The taken-over loop tests the cell (non-zero), charges one fuel and enters
-                        // the body: exactly what jumping back would do.
-                        hand_over!($id, $handed)
-                    }
-                    spend!();
-                    enter!($body as usize)
+                    back_edge!($body, $id, $handed)
                 }
                 enter!($after)
+            }};
+        }
+        // The `]` at `pc` of a loop-exit fusion: its back edge, or on exit the landing test of the
+        // block at `pc + 2` when `check` (the first block's guard does not cover it); falls through
+        // into that block's one op.
+        macro_rules! exit_into_next {
+            ($body:expr, $check:expr) => {{
+                if tape[ptr] != 0 {
+                    back_edge!($body, loop_id(code[(pc + 1) & mask]), pc + 2)
+                }
+                if $check && !passes(code[(pc + 2) & mask], ptr) {
+                    enter!(pc + 2)
+                }
             }};
         }
 
@@ -303,12 +310,7 @@ impl Bytecode {
                     check,
                 } => {
                     ptr = ptr.wrapping_add_signed(by as isize);
-                    if tape[ptr] != 0 {
-                        back_edge!(body, loop_id(code[(pc + 1) & mask]), pc + 2)
-                    }
-                    if check && !passes(code[(pc + 2) & mask], ptr) {
-                        enter!(pc + 2)
-                    }
+                    exit_into_next!(body, check);
                     ptr = ptr.wrapping_add_signed(by2 as isize);
                     loop_start!(exit, loop_id(code[(pc + 4) & mask]), pc + 5)
                 }
@@ -320,12 +322,7 @@ impl Bytecode {
                     check,
                 } => {
                     ptr = ptr.wrapping_add_signed(by as isize);
-                    if tape[ptr] != 0 {
-                        back_edge!(body, loop_id(code[(pc + 1) & mask]), pc + 2)
-                    }
-                    if check && !passes(code[(pc + 2) & mask], ptr) {
-                        enter!(pc + 2)
-                    }
+                    exit_into_next!(body, check);
                     ptr = ptr.wrapping_add_signed(by2 as isize);
                     loop_end!(body2, loop_id(code[(pc + 4) & mask]), pc + 5, pc + 5)
                 }
@@ -340,12 +337,7 @@ impl Bytecode {
                 } => {
                     // In bounds: an access of a checked block (module doc).
                     *cell(tape, ptr, offset as i32) = value;
-                    if tape[ptr] != 0 {
-                        back_edge!(body, loop_id(code[(pc + 1) & mask]), pc + 2)
-                    }
-                    if check && !passes(code[(pc + 2) & mask], ptr) {
-                        enter!(pc + 2)
-                    }
+                    exit_into_next!(body, check);
                     // In bounds: an access of the checked block at `pc + 2` (its guard passed).
                     *cell(tape, ptr, offset2 as i32) = value2;
                     loop_end!(body2, loop_id(code[(pc + 4) & mask]), pc + 5, pc + 5)
@@ -360,12 +352,7 @@ impl Bytecode {
                 } => {
                     // In bounds: an access of a checked block (module doc).
                     *cell(tape, ptr, offset as i32) = value;
-                    if tape[ptr] != 0 {
-                        back_edge!(body, loop_id(code[(pc + 1) & mask]), pc + 2)
-                    }
-                    if check && !passes(code[(pc + 2) & mask], ptr) {
-                        enter!(pc + 2)
-                    }
+                    exit_into_next!(body, check);
                     ptr = ptr.wrapping_add_signed(by2 as isize);
                     loop_end!(body2, loop_id(code[(pc + 4) & mask]), pc + 5, pc + 5)
                 }
