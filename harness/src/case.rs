@@ -30,14 +30,16 @@ impl Case {
     }
 }
 
-/// The reference's run on a case: its outcome, whether it tried to read past the end of its input,
-/// and how long it took.
+/// The reference's run on a case: its outcome, how much of its input it read and whether it tried to
+/// read past the end, and how long it took.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReferenceRun {
     /// The outcome.
     pub outcome: Outcome,
     /// Whether a `,` found no input left (so the EOF policy mattered).
     pub read_past_eof: bool,
+    /// How many input bytes the program's `,` commands took (a prefix of the case's input).
+    pub input_read: usize,
     /// Wall time of the run.
     pub elapsed: std::time::Duration,
 }

@@ -1,6 +1,6 @@
 //! Engine dialects: what an external engine does where BF implementations legitimately differ (tape
-//! size and what lies beyond it, the cell stored at end of input, which output bytes it prints
-//! faithfully), and the one place that decides whether a case lies inside an engine's dialect.
+//! size and what lies beyond it, the cell stored at end of input, which input and output bytes it
+//! handles faithfully), and the one place that decides whether a case lies inside an engine's dialect.
 //!
 //! Every differential stage asks [`Dialect`]: the generators and the mutator shape cases to fit it
 //! ([`Dialect::fit`]), the reducer only tries configurations it allows ([`Dialect::may_use`]), and
@@ -15,7 +15,10 @@
 //! - `eof=unchanged|zero|max`: what `,` stores at end of input; `eof=none`: undefined, so a case whose
 //!   reference reads past its input is outside;
 //! - `output=bytes|ascii`: with `ascii` the engine prints only bytes 1–127 faithfully, so a case
-//!   whose reference prints any other byte is outside.
+//!   whose reference prints any other byte is outside;
+//! - `input=bytes|no-255`: with `no-255` a `,` that reads byte 255 acts as at end of input (a C
+//!   engine that keeps `getchar()` in a `char` and compares it with `EOF`), so a case whose reference
+//!   reads byte 255 is outside; generated and mutated inputs avoid the byte.
 //!
 //! An engine command with a `{tape_len}` / `{eof}` placeholder takes any tape length / EOF policy
 //! (the case's is substituted); one without is assumed to have exactly 30 000 cells / to leave the
@@ -59,6 +62,15 @@ pub enum Output {
     Ascii,
 }
 
+/// Which input bytes an engine reads faithfully.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// Every byte.
+    Bytes,
+    /// Every byte but 255, which reads as end of input.
+    No255,
+}
+
 /// An engine's dialect (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Dialect {
@@ -68,6 +80,8 @@ pub struct Dialect {
     pub eof: Eof,
     /// Output bytes.
     pub output: Output,
+    /// Input bytes.
+    pub input: Input,
 }
 
 /// Why a dialect key was rejected.
@@ -83,7 +97,8 @@ impl fmt::Display for DialectError {
 impl std::error::Error for DialectError {}
 
 /// The dialect keys, for error messages.
-pub const KEYS: &str = "tape=N or tape=N+, eof=unchanged|zero|max|none, output=bytes|ascii";
+pub const KEYS: &str =
+    "tape=N or tape=N+, eof=unchanged|zero|max|none, output=bytes|ascii, input=bytes|no-255";
 
 impl Dialect {
     /// The dialect of the contract itself: any tape, any EOF policy, every byte (registered backends).
@@ -91,6 +106,7 @@ impl Dialect {
         tape: Tape::Any,
         eof: Eof::Any,
         output: Output::Bytes,
+        input: Input::Bytes,
     };
 
     /// The default dialect of an engine command: what its placeholders allow, else 30 000 cells
@@ -108,6 +124,7 @@ impl Dialect {
                 Eof::Policy(EofPolicy::Unchanged)
             },
             output: Output::Bytes,
+            input: Input::Bytes,
         }
     }
 
@@ -149,6 +166,13 @@ impl Dialect {
                     "bytes" => Output::Bytes,
                     "ascii" => Output::Ascii,
                     _ => return bad("not an output kind"),
+                }
+            }
+            "input" => {
+                self.input = match value.trim() {
+                    "bytes" => Input::Bytes,
+                    "no-255" => Input::No255,
+                    _ => return bad("not an input kind"),
                 }
             }
             _ => return bad("unknown key"),
@@ -194,8 +218,8 @@ impl Dialect {
     }
 
     /// `case` made to fit this dialect, for the generators and the mutator: the pinned tape length
-    /// and EOF policy, and with `eof=none` at least one input byte per `,` command (so straight-line
-    /// reads stay inside the input).
+    /// and EOF policy, with `eof=none` at least one input byte per `,` command (so straight-line
+    /// reads stay inside the input), and with `input=no-255` each input byte 255 made 254.
     pub fn fit(&self, mut case: Case) -> Case {
         let mut config = case.config;
         if let Some(n) = self.pinned_tape_len() {
@@ -218,7 +242,37 @@ impl Dialect {
                 byte = if byte == 0x7e { 0x31 } else { byte + 1 };
             }
         }
+        if self.input == Input::No255 {
+            for byte in case.input.iter_mut().filter(|b| **b == 255) {
+                *byte = 254;
+            }
+        }
         case
+    }
+
+    /// Why a workload known by its configuration, input and expected output (a benchmark: no
+    /// reference run) lies outside this dialect, or `None`. Without a run, an input byte 255 counts
+    /// as read; leaving a `tape=N+` tape or reading past the input is not known here.
+    pub fn excludes_expected(
+        &self,
+        config: &Config,
+        input: &[u8],
+        expected_output: &[u8],
+    ) -> Option<String> {
+        if !self.may_use(config) {
+            return Some(format!(
+                "the configuration ({} cells, eof {}) is outside the engine's dialect",
+                config.tape_len(),
+                config.eof()
+            ));
+        }
+        if self.output == Output::Ascii && expected_output.iter().any(|&b| b == 0 || b > 127) {
+            return Some("the expected output has bytes outside 1-127 (output=ascii)".into());
+        }
+        if self.input == Input::No255 && input.contains(&255) {
+            return Some("the input has byte 255 (input=no-255)".into());
+        }
+        None
     }
 
     /// Why `case` lies outside this dialect, given the reference's run on it, or `None` when it is
@@ -268,6 +322,15 @@ impl Dialect {
                 ),
             }
         }
+        if self.input == Input::No255 {
+            let read = &case.input[..reference.input_read.min(case.input.len())];
+            if let Some(i) = read.iter().position(|&b| b == 255) {
+                return Some(format!(
+                    "the program reads byte 255 (input byte {i}), which the engine takes for end of \
+                     input (input=no-255)"
+                ));
+            }
+        }
         if self.output == Output::Ascii {
             if let Some((i, b)) =
                 (reference.outcome.output.iter().enumerate()).find(|(_, &b)| b == 0 || b >= 128)
@@ -295,8 +358,12 @@ impl fmt::Display for Dialect {
             Eof::Undefined => f.write_str(",eof=none")?,
         }
         match self.output {
-            Output::Bytes => f.write_str(",output=bytes"),
-            Output::Ascii => f.write_str(",output=ascii"),
+            Output::Bytes => f.write_str(",output=bytes")?,
+            Output::Ascii => f.write_str(",output=ascii")?,
+        }
+        match self.input {
+            Input::Bytes => f.write_str(",input=bytes"),
+            Input::No255 => f.write_str(",input=no-255"),
         }
     }
 }
@@ -312,6 +379,7 @@ mod tests {
         ReferenceRun {
             outcome,
             read_past_eof,
+            input_read: 0,
             elapsed: std::time::Duration::ZERO,
         }
     }
@@ -330,8 +398,12 @@ mod tests {
         let mut d = Dialect::of_command(false, true);
         assert_eq!(d.tape, Tape::Exactly(30_000));
         assert_eq!(d.eof, Eof::Any);
-        d.set_all("tape=30000+,eof=unchanged,output=ascii").unwrap();
-        assert_eq!(d.to_string(), "tape=30000+,eof=unchanged,output=ascii");
+        d.set_all("tape=30000+,eof=unchanged,output=ascii,input=no-255")
+            .unwrap();
+        assert_eq!(
+            d.to_string(),
+            "tape=30000+,eof=unchanged,output=ascii,input=no-255"
+        );
         d.set_all("tape=16, eof=none").unwrap();
         assert_eq!(d.tape, Tape::Exactly(16));
         assert_eq!(d.eof, Eof::Undefined);
@@ -340,6 +412,7 @@ mod tests {
             "tape=x+",
             "eof=maybe",
             "output=utf8",
+            "input=ascii",
             "colour=red",
             "tape",
         ] {
@@ -381,6 +454,47 @@ mod tests {
         assert!(d.excludes(&zero, &reference(&zero, false)).is_some());
         let a = case("+++++++[>+++++++++<-]>++.", b"", 30_000, EofPolicy::Zero);
         assert_eq!(d.excludes(&a, &reference(&a, false)), None);
+    }
+
+    #[test]
+    fn no_255_excludes_exactly_the_cases_that_read_byte_255() {
+        let mut d = Dialect::of_command(false, false);
+        d.set("input", "no-255").unwrap();
+        // The reference's own run says how much input the program took.
+        let run = |case: &Case| crate::oracle::reference_run(case, 1_000);
+        let reads = case(",++.", &[255], 30_000, EofPolicy::Unchanged);
+        let why = d.excludes(&reads, &run(&reads)).unwrap();
+        assert!(why.contains("byte 255 (input byte 0)"), "{why}");
+        assert_eq!(Dialect::ANY.excludes(&reads, &run(&reads)), None);
+        // A 255 the program never reads does not matter; one read later does.
+        let first = case(",.", &[7, 255], 30_000, EofPolicy::Unchanged);
+        assert_eq!(run(&first).input_read, 1);
+        assert_eq!(d.excludes(&first, &run(&first)), None);
+        let second = case(",.,.", &[7, 255], 30_000, EofPolicy::Unchanged);
+        let why = d.excludes(&second, &run(&second)).unwrap();
+        assert!(why.contains("input byte 1"), "{why}");
+        // Fitting keeps generated input inside the dialect.
+        let fitted = d.fit(case(",.,.", &[255, 1, 255], 30_000, EofPolicy::Unchanged));
+        assert_eq!(fitted.input, [254, 1, 254]);
+        assert_eq!(d.excludes(&fitted, &run(&fitted)), None);
+        assert_eq!(Dialect::ANY.fit(second.clone()).input, second.input);
+    }
+
+    #[test]
+    fn workloads_without_a_reference_run_are_judged_by_what_they_hold() {
+        let config = Config::default();
+        let mut d = Dialect::of_command(false, false);
+        assert_eq!(d.excludes_expected(&config, &[255], &[200]), None);
+        d.set_all("output=ascii").unwrap();
+        let why = d.excludes_expected(&config, b"", &[200]).unwrap();
+        assert!(why.contains("output=ascii"), "{why}");
+        assert_eq!(d.excludes_expected(&config, &[255], b"hi"), None);
+        d.set_all("input=no-255").unwrap();
+        let why = d.excludes_expected(&config, &[1, 255], b"hi").unwrap();
+        assert!(why.contains("input=no-255"), "{why}");
+        let other = Config::new(10, EofPolicy::Zero, None).unwrap();
+        let why = d.excludes_expected(&other, b"", b"hi").unwrap();
+        assert!(why.contains("10 cells"), "{why}");
     }
 
     #[test]

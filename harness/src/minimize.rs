@@ -11,7 +11,7 @@ use bfjit_backends::Status;
 
 use crate::case::{describe_outcome, Case};
 use crate::corpus::{config_text, ExpectedError};
-use crate::dialect::{Dialect, Eof, Output, Tape};
+use crate::dialect::{Dialect, Eof, Input, Output, Tape};
 use crate::external::{ExternalEngine, DEFAULT_TIMEOUT};
 use crate::oracle::{CaseReport, Class, Divergence, Engine, Verdict};
 
@@ -161,6 +161,10 @@ fn dialect_keys(dialect: &Dialect) -> String {
     match dialect.output {
         Output::Bytes => keys.push("output=bytes".into()),
         Output::Ascii => keys.push("output=ascii".into()),
+    }
+    match dialect.input {
+        Input::Bytes => {}
+        Input::No255 => keys.push("input=no-255".into()),
     }
     keys.join(",")
 }

@@ -32,6 +32,7 @@ struct Entry {
     input_len: usize,
     outcome: Outcome,
     read_past_eof: bool,
+    input_read: usize,
     elapsed: Duration,
 }
 
@@ -85,6 +86,7 @@ impl ReferenceCache {
             .then_some(ReferenceRun {
                 outcome: entry.outcome,
                 read_past_eof: entry.read_past_eof,
+                input_read: entry.input_read,
                 elapsed: entry.elapsed,
             })
     }
@@ -99,6 +101,7 @@ impl ReferenceCache {
             input_len: case.input.len(),
             outcome: run.outcome.clone(),
             read_past_eof: run.read_past_eof,
+            input_read: run.input_read,
             elapsed: run.elapsed,
         };
         let path = self.path(case);
@@ -142,6 +145,7 @@ mod tests {
         let mut run = ReferenceRun {
             outcome: crate::oracle::run_reference(&case, 100),
             read_past_eof: false,
+            input_read: 0,
             elapsed: Duration::from_millis(5),
         };
         cache.put(&case, &run);

@@ -58,7 +58,7 @@ fn beef_in_its_dialect_shows_no_dialect_difference() {
         "--engine",
         beef(),
         "--dialect",
-        "beef:tape=30000+,eof=unchanged,output=ascii",
+        "beef:tape=30000+,eof=unchanged,output=ascii,input=no-255",
         "--out",
         out_dir.path().to_str().unwrap(),
     ]);
@@ -107,6 +107,43 @@ fn beef_without_its_dialect_reports_the_differences() {
     // Bytes of 128 or more come out as text, and `<` at cell 0 succeeds.
     assert_eq!(out.status.code(), Some(3), "{stdout}");
     assert!(stdout.contains("beef "), "{stdout}");
+}
+
+#[test]
+fn beef_reads_byte_255_as_end_of_input_and_input_no_255_says_so() {
+    // `,++.` on input 0xff: the reference prints 1; beef takes the byte for end of input, leaves
+    // the cell at 0 and prints 2. Without `input=no-255` that is a wrong answer; with it, the case
+    // is outside beef's dialect and nothing was compared (exit 4, never 0).
+    let dir = tempfile::tempdir().unwrap();
+    let prog = dir.path().join("ff.bf");
+    std::fs::write(&prog, ",++.").unwrap();
+    std::fs::write(dir.path().join("ff.in"), [0xff]).unwrap();
+    let check = |dialect: &str| {
+        bfjit(&[
+            "check",
+            prog.to_str().unwrap(),
+            "--backends",
+            "none",
+            "--engine",
+            beef(),
+            "--dialect",
+            dialect,
+        ])
+    };
+    let out = check("beef:tape=30000+,output=ascii");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("1 ('\\u{1}') vs 2"), "{stdout}");
+    let out = check("beef:tape=30000+,output=ascii,input=no-255");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{stdout}");
+    assert!(stdout.contains("reads byte 255 (input byte 0)"), "{stdout}");
+    // Byte 254 beef reads like any other: inside the dialect, and it agrees.
+    std::fs::write(dir.path().join("ff.in"), [0xfe, 0x41]).unwrap();
+    std::fs::write(&prog, ",+++.").unwrap();
+    let out = check("beef:tape=30000+,output=ascii,input=no-255");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
 }
 
 #[test]

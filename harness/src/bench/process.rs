@@ -17,7 +17,7 @@ use super::results::{Cell, Stats, Verdict};
 use super::rounds::in_rounds;
 use super::{Plan, Workload};
 use crate::case::ExitInfo;
-use crate::dialect::{Dialect, Output};
+use crate::dialect::Dialect;
 use crate::external::ExternalEngine;
 use crate::process_group::{self, ProcessRun};
 
@@ -114,21 +114,12 @@ fn verify(run: &ProcessRun, workload: &Workload) -> Result<(), (Verdict, String)
 
 /// Why the workload is outside the engine's dialect, when it is (the cell is then skipped).
 fn outside_dialect(timed: &Timed, workload: &Workload) -> Option<String> {
-    let dialect = timed.dialect();
-    if !dialect.may_use(&workload.case.config) {
-        return Some(format!(
-            "not measured: the workload's configuration ({} cells, eof {}) is outside the engine's dialect",
-            workload.case.config.tape_len(),
-            workload.case.config.eof()
-        ));
-    }
-    let expected = workload.case.expected_output.as_deref().unwrap_or(&[]);
-    if dialect.output == Output::Ascii && expected.iter().any(|&b| b == 0 || b > 127) {
-        return Some(
-            "not measured: the expected output has bytes outside 1-127 (output=ascii)".into(),
-        );
-    }
-    None
+    let case = &workload.case;
+    let expected = case.expected_output.as_deref().unwrap_or(&[]);
+    let why = timed
+        .dialect()
+        .excludes_expected(&case.config, &case.input, expected)?;
+    Some(format!("not measured: {why}"))
 }
 
 /// A whole-process measurement: the statistics and whether the budget cut the runs short, or why

@@ -40,8 +40,8 @@ pub struct EngineArgs {
     pub engines: Vec<String>,
     /// An external engine's dialect: NAME:KEY=VALUE[,KEY=VALUE...] with tape=N (exactly N cells,
     /// leaving them is an error) or tape=N+ (at least N; beyond is the engine's business),
-    /// eof=unchanged|zero|max|none, output=bytes|ascii (only bytes 1-127 printed faithfully);
-    /// repeatable. Cases outside it are counted apart, never as divergences.
+    /// eof=unchanged|zero|max|none, output=bytes|ascii (only bytes 1-127 printed faithfully),
+    /// input=bytes|no-255 (byte 255 reads as end of input); repeatable. Cases outside it are counted apart, never as divergences.
     #[arg(long = "dialect", value_name = "NAME:K=V")]
     pub dialects: Vec<String>,
     /// A TOML file of external engines: a table per engine, `command` then dialect keys.

@@ -79,15 +79,15 @@ pub fn run_reference(case: &Case, budget: u64) -> Outcome {
     reference_run(case, budget).outcome
 }
 
-/// Runs the reference on `case` with a fuel budget, noting whether it read past its input and how
-/// long it took.
+/// Runs the reference on `case` with a fuel budget, noting how much input it read, whether it read
+/// past it, and how long it took.
 pub fn reference_run(case: &Case, budget: u64) -> ReferenceRun {
     reference_run_with(&bfjit_backends::reference::Reference, case, budget)
 }
 
 /// Runs `judge` where the protocol runs the reference: the reference itself, or a trusted stand-in
 /// for it that charges fuel exactly like it (the reducer's, see [`crate::reduce`]). Like
-/// [`reference_run`], notes whether it read past its input and how long it took.
+/// [`reference_run`], notes how much input it read, whether it read past it, and how long it took.
 pub fn reference_run_with(judge: &dyn Backend, case: &Case, budget: u64) -> ReferenceRun {
     let config = case.config.with_fuel(Some(budget));
     let executable = judge
@@ -96,6 +96,7 @@ pub fn reference_run_with(judge: &dyn Backend, case: &Case, budget: u64) -> Refe
     let start = Instant::now();
     let mut input = EofWatch {
         rest: &case.input,
+        taken: 0,
         hit_eof: false,
     };
     let mut output = Vec::new();
@@ -103,21 +104,28 @@ pub fn reference_run_with(judge: &dyn Backend, case: &Case, budget: u64) -> Refe
     ReferenceRun {
         outcome: Outcome::new(halt, output),
         read_past_eof: input.hit_eof,
+        input_read: input.taken,
         elapsed: start.elapsed(),
     }
 }
 
-/// Input that notes when a read finds none left (the runtime reads again only when a `,` needs a
-/// byte and its buffer is empty, so this is exactly "a `,` read past the input").
+/// Input that hands out one byte a read and notes when a read finds none left. The runtime reads
+/// again only when a `,` needs a byte and its buffer is empty, so `taken` is exactly the bytes the
+/// `,` commands took and `hit_eof` exactly "a `,` read past the input".
 struct EofWatch<'a> {
     rest: &'a [u8],
+    taken: usize,
     hit_eof: bool,
 }
 
 impl Read for EofWatch<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.rest.read(buf)?;
-        if n == 0 && !buf.is_empty() {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let n = self.rest.read(&mut buf[..1])?;
+        self.taken += n;
+        if n == 0 {
             self.hit_eof = true;
         }
         Ok(n)

@@ -12,8 +12,9 @@
 //! see [`crate::dialect`]): the tape length and EOF policy change only where the dialect lets the
 //! harness choose them ([`Dialect::may_use`]), so an engine pinned to `tape=30000` or `eof=zero`
 //! keeps them; a case whose reference run the dialect excludes (leaving a `tape=N+` tape, reading
-//! past the input under `eof=none`, printing a byte an `output=ascii` engine does not print) is
-//! judged outside the dialect by the oracle, not diverging, so it is never adopted. A starting case
+//! past the input under `eof=none`, printing a byte an `output=ascii` engine does not print, reading
+//! byte 255 under `input=no-255`) is judged outside the dialect by the oracle, not diverging, so it
+//! is never adopted. A starting case
 //! whose configuration the dialect does not allow is first made to fit it ([`Dialect::fit`]) when
 //! that still diverges, else its configuration is kept as it is.
 //!
