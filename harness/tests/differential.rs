@@ -304,8 +304,11 @@ fn fuzz_command_finds_the_external_engines_bug() {
         "buggy=python3 {} --tape-len {{tape_len}} --eof {{eof}} {{file}}",
         script.display()
     );
+    // Seed 3's stream reaches a byte of 128 or more within its first 3 programs, so a loaded machine
+    // (about one program a second) still meets the bug well inside the 60 seconds; pick another seed
+    // the same way when the generator's weights change.
     let out = Command::new(env!("CARGO_BIN_EXE_bfjit"))
-        .args(["fuzz", "--seconds", "60", "--cases", "150", "--seed", "5"])
+        .args(["fuzz", "--seconds", "60", "--cases", "150", "--seed", "3"])
         .args([
             "--backends",
             "reference",

@@ -5,8 +5,8 @@ use arbitrary::{Arbitrary, Unstructured};
 use bfjit_backends::{EofPolicy, DEFAULT_TAPE_LEN};
 
 use super::{
-    counting_level, decode_chain, LeafKind, NodeKind, Piece, Shape, LEAF_WEIGHTS, MAX_DEPTH,
-    NODE_WEIGHTS,
+    counting_level, decode_chain, offset_sets_level, LeafKind, NodeKind, Piece, Shape,
+    LEAF_WEIGHTS, MAX_DEPTH, NODE_WEIGHTS,
 };
 
 fn pick<K: Copy>(u: &mut Unstructured<'_>, table: &[(K, u32)]) -> arbitrary::Result<K> {
@@ -100,6 +100,17 @@ pub fn arb_piece(u: &mut Unstructured<'_>, depth: u32) -> arbitrary::Result<Piec
             body: counting_level(
                 arb_nonzero(u, 9)?,
                 arb_nonzero(u, 5)?,
+                (arb_nonzero(u, 3)?, arb_nonzero(u, 4)?),
+                arb_vec(u, 0..2, inner)?,
+            ),
+            balanced: true,
+        },
+        NodeKind::OffsetSets => Piece::Counted {
+            count: u.int_in_range(1..=6)?,
+            body: offset_sets_level(
+                arb_nonzero(u, 3)?,
+                arb_nonzero(u, 9)?,
+                arb_nonzero(u, 3)?,
                 (arb_nonzero(u, 3)?, arb_nonzero(u, 4)?),
                 arb_vec(u, 0..2, inner)?,
             ),

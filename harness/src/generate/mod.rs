@@ -121,13 +121,14 @@ pub const LEAF_WEIGHTS: [(LeafKind, u32); 9] = [
 ];
 
 /// Loop piece kinds with their weights, shared by both generators.
-pub const NODE_WEIGHTS: [(NodeKind, u32); 6] = [
+pub const NODE_WEIGHTS: [(NodeKind, u32); 7] = [
     (NodeKind::Counted, 4),
     (NodeKind::Loop, 1),
     (NodeKind::Nest, 1),
     (NodeKind::CountingNest, 2),
     (NodeKind::Conditional, 2),
     (NodeKind::Decode, 2),
+    (NodeKind::OffsetSets, 2),
 ];
 
 /// The kinds of leaf pieces.
@@ -171,6 +172,10 @@ pub enum NodeKind {
     /// number of levels, `[-[-[- inner ]>[.[-]]<]>[.[-]]<]`): the opcode decode of a BF
     /// interpreter (a switch on the cell's value), see [`decode_chain`].
     Decode,
+    /// A [`Piece::Counted`] whose body sets a cell at an offset (`>[-]+++<`) and runs a multiply
+    /// loop at another offset: the shapes a loop solver must take at their own cells, see
+    /// [`offset_sets_level`].
+    OffsetSets,
 }
 
 /// `levels` (at least 1) directly nested loops, each starting with `-`: innermost `[- inner ]`, and
@@ -213,6 +218,33 @@ pub(crate) fn counting_level(add: i8, step: i8, target: (i8, i8), inner: Vec<Pie
             step_first: true,
         },
         Piece::Move(-1),
+    ];
+    body.extend(inner);
+    body
+}
+
+/// The body of a [`NodeKind::OffsetSets`] level: at `set_at`, clear and add `value` (a set that
+/// every iteration restores); at `mul_at`, a multiply loop moving that cell to `target`; back; then
+/// `inner`. For example `>[-]+++<` `>>[->+<]<<`.
+pub(crate) fn offset_sets_level(
+    set_at: i8,
+    value: i8,
+    mul_at: i8,
+    target: (i8, i8),
+    inner: Vec<Piece>,
+) -> Vec<Piece> {
+    let mut body = vec![
+        Piece::Move(set_at),
+        Piece::Clear(-1),
+        Piece::Add(value),
+        Piece::Move(-set_at),
+        Piece::Move(mul_at),
+        Piece::Mul {
+            step: -1,
+            targets: vec![target],
+            step_first: true,
+        },
+        Piece::Move(-mul_at),
     ];
     body.extend(inner);
     body

@@ -7,8 +7,8 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
 
 use super::{
-    counting_level, decode_chain, weight, LeafKind, NodeKind, Piece, Shape, LEAF_WEIGHTS,
-    MAX_DEPTH, NODE_WEIGHTS,
+    counting_level, decode_chain, offset_sets_level, weight, LeafKind, NodeKind, Piece, Shape,
+    LEAF_WEIGHTS, MAX_DEPTH, NODE_WEIGHTS,
 };
 
 fn small_nonzero(max: i8) -> impl Strategy<Value = i8> {
@@ -104,6 +104,12 @@ fn piece_at_depth(depth: u32) -> BoxedStrategy<Piece> {
             }),
         w(Decode) => (2u8..=9, prop::collection::vec(inner.clone(), 0..2))
             .prop_map(|(levels, inner)| decode_chain(levels, inner)),
+        w(OffsetSets) => (1u8..=6, small_nonzero(3), small_nonzero(9), small_nonzero(3), (small_nonzero(3), small_nonzero(4)), prop::collection::vec(inner.clone(), 0..2))
+            .prop_map(|(count, set_at, value, mul_at, target, inner)| Piece::Counted {
+                count,
+                body: offset_sets_level(set_at, value, mul_at, target, inner),
+                balanced: true,
+            }),
         w(Conditional) => prop::collection::vec(inner, 0..3).prop_map(|mut body| {
             body.push(Piece::Clear(-1));
             Piece::Loop(body)
