@@ -193,3 +193,78 @@ impl Tape {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One step of the model test.
+    #[derive(Clone, Debug)]
+    enum Step {
+        Put(i64, Option<u8>),
+        Move(i64),
+        ForgetAll,
+        Reset,
+    }
+
+    /// Offsets near the pointer (inside the window), just beyond what one doubling covers, and far
+    /// beyond the window's limit (into the hash map).
+    fn offset() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            4 => -100i64..100,
+            3 => -600i64..600,
+            2 => -5000i64..5000,
+            1 => -70_000i64..70_000,
+        ]
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            8 => (offset(), proptest::option::of(any::<u8>())).prop_map(|(o, v)| Step::Put(o, v)),
+            3 => offset().prop_map(Step::Move),
+            1 => Just(Step::ForgetAll),
+            1 => Just(Step::Reset),
+        ]
+    }
+
+    proptest! {
+        /// The tape answers every read exactly like a plain map of the cells written since the last
+        /// forget (window growth, far cells and generations are invisible).
+        #[test]
+        fn tape_reads_back_what_a_plain_map_holds(steps in prop::collection::vec(step(), 1..120)) {
+            let mut tape = Tape::new();
+            let mut model: HashMap<i64, Option<u8>> = HashMap::new();
+            let (mut pos, mut rest) = (0i64, Some(0u8));
+            let mut touched = vec![0i64];
+            for step in steps {
+                match step {
+                    Step::Put(offset, value) => {
+                        tape.put(offset, value);
+                        model.insert(pos + offset, value);
+                        touched.push(pos + offset);
+                    }
+                    Step::Move(by) => {
+                        tape.apply(&Op::Move { by: by as i32 });
+                        pos += by;
+                    }
+                    Step::ForgetAll => {
+                        tape.forget_all();
+                        model.clear();
+                        rest = None;
+                    }
+                    Step::Reset => {
+                        tape.reset();
+                        model.clear();
+                        pos = 0;
+                        rest = Some(0);
+                    }
+                }
+                for &at in &touched {
+                    let expected = model.get(&at).copied().unwrap_or(rest);
+                    prop_assert_eq!(tape.get(at - pos), expected, "cell {}", at);
+                }
+            }
+        }
+    }
+}
