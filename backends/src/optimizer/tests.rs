@@ -468,6 +468,7 @@ fn pass_lists_parse_and_name_the_allowed_passes() {
         .to_string()
         .contains("fold-runs, clear, mul, scan, offsets, known, evaluate, dead-code"));
     assert!(PassList::preset(0).is_empty());
+    assert!(!PassList::preset(1).is_empty());
     assert_eq!(PassList::preset(1).passes(), &[Pass::FoldRuns]);
     assert_eq!(PassList::preset(2).passes(), &Pass::ALL);
     assert_eq!(PassList::only(&["scan"]).passes(), &[Pass::Scan]);
