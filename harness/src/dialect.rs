@@ -18,7 +18,10 @@
 //!   whose reference prints any other byte is outside;
 //! - `input=bytes|no-255`: with `no-255` a `,` that reads byte 255 acts as at end of input (a C
 //!   engine that keeps `getchar()` in a `char` and compares it with `EOF`), so a case whose reference
-//!   reads byte 255 is outside; generated and mutated inputs avoid the byte.
+//!   reads byte 255 is outside; generated and mutated inputs avoid the byte;
+//! - `comments=any|no-bang-hash`: with `no-bang-hash` the engine gives `!` (the start of input
+//!   inside the program file) and `#` (a debug dump) a meaning of their own, so a case whose program
+//!   text has either byte is outside.
 //!
 //! An engine command with a `{tape_len}` / `{eof}` placeholder takes any tape length / EOF policy
 //! (the case's is substituted); one without is assumed to have exactly 30 000 cells / to leave the
@@ -71,6 +74,15 @@ pub enum Input {
     No255,
 }
 
+/// Which bytes an engine ignores as comments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comments {
+    /// Every byte that is not one of the eight commands.
+    Any,
+    /// Every such byte but `!` and `#`.
+    NoBangHash,
+}
+
 /// An engine's dialect (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Dialect {
@@ -82,6 +94,8 @@ pub struct Dialect {
     pub output: Output,
     /// Input bytes.
     pub input: Input,
+    /// Comment bytes.
+    pub comments: Comments,
 }
 
 /// Why a dialect key was rejected.
@@ -97,8 +111,8 @@ impl fmt::Display for DialectError {
 impl std::error::Error for DialectError {}
 
 /// The dialect keys, for error messages.
-pub const KEYS: &str =
-    "tape=N or tape=N+, eof=unchanged|zero|max|none, output=bytes|ascii, input=bytes|no-255";
+pub const KEYS: &str = "tape=N or tape=N+, eof=unchanged|zero|max|none, output=bytes|ascii, \
+                        input=bytes|no-255, comments=any|no-bang-hash";
 
 impl Dialect {
     /// The dialect of the contract itself: any tape, any EOF policy, every byte (registered backends).
@@ -107,6 +121,7 @@ impl Dialect {
         eof: Eof::Any,
         output: Output::Bytes,
         input: Input::Bytes,
+        comments: Comments::Any,
     };
 
     /// The default dialect of an engine command: what its placeholders allow, else 30 000 cells
@@ -125,6 +140,7 @@ impl Dialect {
             },
             output: Output::Bytes,
             input: Input::Bytes,
+            comments: Comments::Any,
         }
     }
 
@@ -173,6 +189,13 @@ impl Dialect {
                     "bytes" => Input::Bytes,
                     "no-255" => Input::No255,
                     _ => return bad("not an input kind"),
+                }
+            }
+            "comments" => {
+                self.comments = match value.trim() {
+                    "any" => Comments::Any,
+                    "no-bang-hash" => Comments::NoBangHash,
+                    _ => return bad("not a comment kind"),
                 }
             }
             _ => return bad("unknown key"),
@@ -250,15 +273,19 @@ impl Dialect {
         case
     }
 
-    /// Why a workload known by its configuration, input and expected output (a benchmark: no
-    /// reference run) lies outside this dialect, or `None`. Without a run, an input byte 255 counts
-    /// as read; leaving a `tape=N+` tape or reading past the input is not known here.
+    /// Why a workload known by its source, configuration, input and expected output (a benchmark:
+    /// no reference run) lies outside this dialect, or `None`. Without a run, an input byte 255
+    /// counts as read; leaving a `tape=N+` tape or reading past the input is not known here.
     pub fn excludes_expected(
         &self,
+        source: &[u8],
         config: &Config,
         input: &[u8],
         expected_output: &[u8],
     ) -> Option<String> {
+        if let Some(why) = self.excludes_source(source) {
+            return Some(why);
+        }
         if !self.may_use(config) {
             return Some(format!(
                 "the configuration ({} cells, eof {}) is outside the engine's dialect",
@@ -275,9 +302,26 @@ impl Dialect {
         None
     }
 
+    /// Why a program text lies outside this dialect (`comments=no-bang-hash`), or `None`.
+    fn excludes_source(&self, source: &[u8]) -> Option<String> {
+        if self.comments == Comments::NoBangHash {
+            if let Some(i) = source.iter().position(|&b| b == b'!' || b == b'#') {
+                return Some(format!(
+                    "the program text has '{}' (byte {i}), which the engine does not take for a \
+                     comment (comments=no-bang-hash)",
+                    source[i] as char
+                ));
+            }
+        }
+        None
+    }
+
     /// Why `case` lies outside this dialect, given the reference's run on it, or `None` when it is
     /// inside (the engine's run is then compared with the reference's).
     pub fn excludes(&self, case: &Case, reference: &ReferenceRun) -> Option<String> {
+        if let Some(why) = self.excludes_source(case.program.source()) {
+            return Some(why);
+        }
         let cells = case.config.tape_len();
         match self.tape {
             Tape::Any => {}
@@ -362,8 +406,12 @@ impl fmt::Display for Dialect {
             Output::Ascii => f.write_str(",output=ascii")?,
         }
         match self.input {
-            Input::Bytes => f.write_str(",input=bytes"),
-            Input::No255 => f.write_str(",input=no-255"),
+            Input::Bytes => f.write_str(",input=bytes")?,
+            Input::No255 => f.write_str(",input=no-255")?,
+        }
+        match self.comments {
+            Comments::Any => f.write_str(",comments=any"),
+            Comments::NoBangHash => f.write_str(",comments=no-bang-hash"),
         }
     }
 }
@@ -398,11 +446,11 @@ mod tests {
         let mut d = Dialect::of_command(false, true);
         assert_eq!(d.tape, Tape::Exactly(30_000));
         assert_eq!(d.eof, Eof::Any);
-        d.set_all("tape=30000+,eof=unchanged,output=ascii,input=no-255")
+        d.set_all("tape=30000+,eof=unchanged,output=ascii,input=no-255,comments=no-bang-hash")
             .unwrap();
         assert_eq!(
             d.to_string(),
-            "tape=30000+,eof=unchanged,output=ascii,input=no-255"
+            "tape=30000+,eof=unchanged,output=ascii,input=no-255,comments=no-bang-hash"
         );
         d.set_all("tape=16, eof=none").unwrap();
         assert_eq!(d.tape, Tape::Exactly(16));
@@ -413,6 +461,7 @@ mod tests {
             "eof=maybe",
             "output=utf8",
             "input=ascii",
+            "comments=none",
             "colour=red",
             "tape",
         ] {
@@ -483,18 +532,39 @@ mod tests {
     #[test]
     fn workloads_without_a_reference_run_are_judged_by_what_they_hold() {
         let config = Config::default();
+        let src = b"+. ok! #";
         let mut d = Dialect::of_command(false, false);
-        assert_eq!(d.excludes_expected(&config, &[255], &[200]), None);
+        assert_eq!(d.excludes_expected(src, &config, &[255], &[200]), None);
         d.set_all("output=ascii").unwrap();
-        let why = d.excludes_expected(&config, b"", &[200]).unwrap();
+        let why = d.excludes_expected(src, &config, b"", &[200]).unwrap();
         assert!(why.contains("output=ascii"), "{why}");
-        assert_eq!(d.excludes_expected(&config, &[255], b"hi"), None);
+        assert_eq!(d.excludes_expected(src, &config, &[255], b"hi"), None);
         d.set_all("input=no-255").unwrap();
-        let why = d.excludes_expected(&config, &[1, 255], b"hi").unwrap();
+        let why = d.excludes_expected(src, &config, &[1, 255], b"hi").unwrap();
         assert!(why.contains("input=no-255"), "{why}");
         let other = Config::new(10, EofPolicy::Zero, None).unwrap();
-        let why = d.excludes_expected(&other, b"", b"hi").unwrap();
+        let why = d.excludes_expected(src, &other, b"", b"hi").unwrap();
         assert!(why.contains("10 cells"), "{why}");
+        d.set_all("comments=no-bang-hash").unwrap();
+        let why = d.excludes_expected(src, &config, b"", b"hi").unwrap();
+        assert!(why.contains("'!' (byte 5)"), "{why}");
+        assert_eq!(d.excludes_expected(b"+. ok", &config, b"", b"hi"), None);
+    }
+
+    #[test]
+    fn no_bang_hash_excludes_programs_with_those_comment_bytes() {
+        let mut d = Dialect::ANY;
+        d.set("comments", "no-bang-hash").unwrap();
+        for (src, outside) in [
+            ("+. hi!", true),
+            ("# dump\n+.", true),
+            ("+. plain text", false),
+        ] {
+            let c = case(src, b"", 30_000, EofPolicy::Zero);
+            let run = reference(&c, false);
+            assert_eq!(d.excludes(&c, &run).is_some(), outside, "{src}");
+            assert_eq!(Dialect::ANY.excludes(&c, &run), None, "{src}");
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use bfjit_backends::Status;
 
 use crate::case::{describe_outcome, Case};
 use crate::corpus::{config_text, ExpectedError};
-use crate::dialect::{Dialect, Eof, Input, Output, Tape};
+use crate::dialect::{Comments, Dialect, Eof, Input, Output, Tape};
 use crate::external::{ExternalEngine, DEFAULT_TIMEOUT};
 use crate::oracle::{CaseReport, Class, Divergence, Engine, Verdict};
 
@@ -165,6 +165,10 @@ fn dialect_keys(dialect: &Dialect) -> String {
     match dialect.input {
         Input::Bytes => {}
         Input::No255 => keys.push("input=no-255".into()),
+    }
+    match dialect.comments {
+        Comments::Any => {}
+        Comments::NoBangHash => keys.push("comments=no-bang-hash".into()),
     }
     keys.join(",")
 }

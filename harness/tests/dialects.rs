@@ -58,7 +58,7 @@ fn beef_in_its_dialect_shows_no_dialect_difference() {
         "--engine",
         beef(),
         "--dialect",
-        "beef:tape=30000+,eof=unchanged,output=ascii,input=no-255",
+        "beef:tape=30000+,eof=unchanged,output=ascii,input=no-255,comments=no-bang-hash",
         "--out",
         out_dir.path().to_str().unwrap(),
     ]);
@@ -110,7 +110,7 @@ fn beef_without_its_dialect_reports_the_differences() {
 }
 
 #[test]
-fn beef_reads_byte_255_as_end_of_input_and_input_no_255_says_so() {
+fn beef_reads_byte_255_as_end_of_input_and_bang_as_input_and_the_dialect_says_so() {
     // `,++.` on input 0xff: the reference prints 1; beef takes the byte for end of input, leaves
     // the cell at 0 and prints 2. Without `input=no-255` that is a wrong answer; with it, the case
     // is outside beef's dialect and nothing was compared (exit 4, never 0).
@@ -144,6 +144,16 @@ fn beef_reads_byte_255_as_end_of_input_and_input_no_255_says_so() {
     let out = check("beef:tape=30000+,output=ascii,input=no-255");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
+    // beef reads what follows a `!` in the program as input: `,+.!A` prints B where the reference
+    // (input 0xfe 0x41) prints 0xff. `comments=no-bang-hash` puts such a program outside.
+    std::fs::write(&prog, ",+.!A").unwrap();
+    let out = check("beef:tape=30000+,input=no-255");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    let out = check("beef:tape=30000+,input=no-255,comments=no-bang-hash");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{stdout}");
+    assert!(stdout.contains("comments=no-bang-hash"), "{stdout}");
 }
 
 #[test]

@@ -116,9 +116,12 @@ fn verify(run: &ProcessRun, workload: &Workload) -> Result<(), (Verdict, String)
 fn outside_dialect(timed: &Timed, workload: &Workload) -> Option<String> {
     let case = &workload.case;
     let expected = case.expected_output.as_deref().unwrap_or(&[]);
-    let why = timed
-        .dialect()
-        .excludes_expected(&case.config, &case.input, expected)?;
+    let why = timed.dialect().excludes_expected(
+        workload.program.source(),
+        &case.config,
+        &case.input,
+        expected,
+    )?;
     Some(format!("not measured: {why}"))
 }
 

@@ -52,7 +52,7 @@ pub struct Args {
     #[arg(long = "engine", value_name = "NAME=CMD")]
     pub engines: Vec<String>,
     /// An external engine's dialect: NAME:KEY=VALUE[,KEY=VALUE...] (tape=N|N+, eof=..., output=...,
-    /// input=...); workloads outside it are skipped for that engine.
+    /// input=..., comments=...); workloads outside it are skipped for that engine.
     #[arg(long = "dialect", value_name = "NAME:K=V")]
     pub dialects: Vec<String>,
     /// A TOML file of external engines (a table per engine: command, then dialect keys).

@@ -41,7 +41,8 @@ pub struct EngineArgs {
     /// An external engine's dialect: NAME:KEY=VALUE[,KEY=VALUE...] with tape=N (exactly N cells,
     /// leaving them is an error) or tape=N+ (at least N; beyond is the engine's business),
     /// eof=unchanged|zero|max|none, output=bytes|ascii (only bytes 1-127 printed faithfully),
-    /// input=bytes|no-255 (byte 255 reads as end of input); repeatable. Cases outside it are counted apart, never as divergences.
+    /// input=bytes|no-255 (byte 255 reads as end of input), comments=any|no-bang-hash (`!` and `#`
+    /// in the program mean something to the engine); repeatable. Cases outside it are counted apart, never as divergences.
     #[arg(long = "dialect", value_name = "NAME:K=V")]
     pub dialects: Vec<String>,
     /// A TOML file of external engines: a table per engine, `command` then dialect keys.

@@ -40,9 +40,9 @@ pub struct Args {
     #[arg(long = "engines", value_name = "FILE")]
     pub engine_file: Option<PathBuf>,
     /// The external engine's dialect: NAME:KEY=VALUE[,KEY=VALUE...] (tape=N or tape=N+,
-    /// eof=unchanged|zero|max|none, output=bytes|ascii, input=bytes|no-255, as for `check`);
-    /// repeatable. The reduced
-    /// case stays inside it: a pinned tape length or EOF policy is kept.
+    /// eof=unchanged|zero|max|none, output=bytes|ascii, input=bytes|no-255,
+    /// comments=any|no-bang-hash, as for `check`); repeatable. The reduced case stays inside it: a
+    /// pinned tape length or EOF policy is kept.
     #[arg(long = "dialect", value_name = "NAME:K=V")]
     pub dialects: Vec<String>,
     /// Number of tape cells of the diverging run (default: the one the engine's dialect pins).
