@@ -44,14 +44,14 @@ impl Backend for DynasmSimple {
 }
 
 mod x64 {
-    use dynasmrt::x64::Assembler;
     use dynasmrt::{dynasm, AssemblyOffset, DynasmApi};
 
     use crate::backend::{CompileError, Executable};
     use crate::config::Config;
     use crate::ir::plan::PlannedIr;
     use crate::ir::{Node, Span};
-    use crate::jit::one_to_one::{one_to_one_ir, translate, Emitter};
+    use crate::jit::memory::CodeBuffer;
+    use crate::jit::one_to_one::{one_to_one_ir, translate, Emitter, CODE_RESERVATION};
     use crate::jit::{
         entry_at, jit_exact, jit_input, jit_output, LoadedCode, OFFSET_FUEL, OFFSET_PTR,
         OFFSET_TAPE, OFFSET_TAPE_LEN, STATUS_OK, STATUS_OUT_OF_FUEL, STATUS_STOPPED,
@@ -70,6 +70,39 @@ mod x64 {
                 ; $($t)*
             )
         };
+    }
+
+    /// dynasm assembles straight into the buffer that becomes executable (no second copy).
+    impl DynasmApi for CodeBuffer {
+        fn offset(&self) -> AssemblyOffset {
+            AssemblyOffset(self.len())
+        }
+
+        fn push(&mut self, byte: u8) {
+            CodeBuffer::push(self, byte);
+        }
+
+        fn align(&mut self, alignment: usize, with: u8) {
+            while self.len() % alignment != 0 && !self.overflowed() {
+                CodeBuffer::push(self, with);
+            }
+        }
+    }
+
+    impl Extend<u8> for CodeBuffer {
+        fn extend<T: IntoIterator<Item = u8>>(&mut self, bytes: T) {
+            for byte in bytes {
+                CodeBuffer::push(self, byte);
+            }
+        }
+    }
+
+    impl<'a> Extend<&'a u8> for CodeBuffer {
+        fn extend<T: IntoIterator<Item = &'a u8>>(&mut self, bytes: T) {
+            for byte in bytes {
+                CodeBuffer::push(self, *byte);
+            }
+        }
     }
 
     /// A label: an index into [`DynasmEmitter::labels`].
@@ -95,7 +128,7 @@ mod x64 {
     /// label table and an 8-byte fixup list, where dynasm's labels and relocations would keep 16 and
     /// 32 bytes each (a dense program has more than one jump per command).
     struct DynasmEmitter {
-        ops: Assembler,
+        ops: CodeBuffer,
         /// Code offset of each label, or `UNBOUND`.
         labels: Vec<u32>,
         /// `(code offset of a rel32 field, label)` for each jump made before its label was bound.
@@ -112,7 +145,7 @@ mod x64 {
     }
 
     impl DynasmEmitter {
-        fn new(ops: Assembler) -> DynasmEmitter {
+        fn new(ops: CodeBuffer) -> DynasmEmitter {
             let mut e = DynasmEmitter {
                 ops,
                 labels: Vec::new(),
@@ -161,14 +194,14 @@ mod x64 {
         /// Points every forward jump at its label; an unbound label is a bug.
         fn patch_fixups(&mut self) -> Result<(), CompileError> {
             let fixups = std::mem::take(&mut self.fixups);
-            let mut code = self.ops.alter_uncommitted();
             for (at, label) in fixups {
                 let target = self.labels[label as usize];
                 if target == UNBOUND {
                     return Err(bug("a jump to a label never bound"));
                 }
-                code.goto(AssemblyOffset(at as usize));
-                code.push_i32(target.wrapping_sub(at + 4) as i32);
+                let at = at as usize;
+                let rel = target.wrapping_sub(at as u32 + 4) as i32;
+                self.ops[at..at + 4].copy_from_slice(&rel.to_le_bytes());
             }
             Ok(())
         }
@@ -384,34 +417,27 @@ mod x64 {
         nodes: Vec<Node>,
         config: &Config,
     ) -> Result<Box<dyn Executable>, CompileError> {
-        let planned = PlannedIr::new(program, nodes, config.tape_len())?;
-        let ops = Assembler::new_with_capacity(planned.nodes().len() * 12 + 256).map_err(bug)?;
-        let entry = ops.offset();
-        let mut emitter = DynasmEmitter::new(ops);
-        translate(&planned, config.metered(), &mut emitter)?;
-        // The IR and its plan are spent: freed before the code is copied into executable memory.
-        drop(planned);
-        if emitter.too_large {
+        let decided = PlannedIr::decide(program, nodes, config.tape_len())?;
+        let mut emitter = DynasmEmitter::new(CodeBuffer::new(CODE_RESERVATION)?);
+        // The IR is freed as the code is written.
+        translate(decided, config.metered(), &mut emitter)?;
+        if emitter.too_large || emitter.ops.overflowed() {
             return Err(CompileError::TooLarge(
                 "generated code of more than 2 GiB".into(),
             ));
         }
         emitter.patch_fixups()?;
-        // The label table goes too (the fixups went as they were patched).
-        let DynasmEmitter {
-            mut ops, labels, ..
-        } = emitter;
+        // The label table goes (the fixups went as they were patched); the code becomes executable
+        // where it was written.
+        let DynasmEmitter { ops, labels, .. } = emitter;
         drop(labels);
-        ops.commit().map_err(bug)?;
-        let code = ops
-            .finalize()
-            .map_err(|_| bug("the code buffer is still in use"))?;
-        // SAFETY: the buffer starts, at `entry`, a function assembled above that follows the `jit`
-        // calling convention; it is read-execute and lives in the executable, as long as the entry
-        // can be called. The code only touches cells its plan decisions cover (checked guards, blocks
+        let code = ops.finish()?;
+        // SAFETY: the memory starts with a function assembled above that follows the `jit` calling
+        // convention; it is read-execute and lives in the executable, as long as the entry can be
+        // called. The code only touches cells its plan decisions cover (checked guards, blocks
         // proven in bounds for this tape length) and scans check every step.
         let loaded = unsafe {
-            let entry = entry_at(code.ptr(entry));
+            let entry = entry_at(code.as_ptr());
             LoadedCode::new(code, entry, program, config)
         };
         Ok(Box::new(loaded))

@@ -51,10 +51,10 @@ pub(crate) mod x64 {
     use super::encode::{Code, Cond, Mem, RangeError, Reg};
     use crate::backend::{CompileError, Executable};
     use crate::config::Config;
-    use crate::ir::plan::PlannedIr;
+    use crate::ir::plan::{DecidedNodes, PlannedIr};
     use crate::ir::{Node, Span};
-    use crate::jit::memory::ExecutableMemory;
-    use crate::jit::one_to_one::{one_to_one_ir, translate, Emitter};
+    use crate::jit::memory::CodeBuffer;
+    use crate::jit::one_to_one::{one_to_one_ir, translate, Emitter, CODE_RESERVATION};
     use crate::jit::{
         entry_at, jit_exact, jit_input, jit_output, LoadedCode, OFFSET_FUEL, OFFSET_PTR,
         OFFSET_TAPE, OFFSET_TAPE_LEN, STATUS_OK, STATUS_OUT_OF_FUEL, STATUS_STOPPED,
@@ -98,7 +98,7 @@ pub(crate) mod x64 {
 
     /// Encodes one program through the shared walk.
     struct HandEmitter {
-        code: Code,
+        code: Code<CodeBuffer>,
         labels: Vec<LabelSlot>,
         stopped: usize,
         out_of_fuel: usize,
@@ -112,10 +112,10 @@ pub(crate) mod x64 {
     }
 
     impl HandEmitter {
-        fn new(nodes: usize) -> HandEmitter {
+        fn new(code: CodeBuffer) -> HandEmitter {
             let mut e = HandEmitter {
-                code: Code::with_capacity(nodes * 12 + 256),
-                labels: Vec::with_capacity(nodes / 2 + 8),
+                code: Code::on(code),
+                labels: Vec::new(),
                 stopped: 0,
                 out_of_fuel: 0,
                 ret: 0,
@@ -135,6 +135,10 @@ pub(crate) mod x64 {
 
         /// Points the jump whose `rel32` is at `at` to `label`, now or when the label is bound.
         fn link(&mut self, at: usize, label: usize) {
+            if self.code.bytes.overflowed() {
+                // The code is refused; its jump fields may not have been written.
+                return;
+            }
             match self.labels[label] {
                 LabelSlot::Bound(target) => self.patch(at, target as usize),
                 LabelSlot::Waiting(previous) => {
@@ -209,6 +213,9 @@ pub(crate) mod x64 {
         }
 
         fn bind(&mut self, label: usize) {
+            if self.code.bytes.overflowed() {
+                return;
+            }
             let here = self.code.pos();
             let mut next = match self.labels[label] {
                 LabelSlot::Waiting(last) => last,
@@ -363,10 +370,13 @@ pub(crate) mod x64 {
         }
     }
 
-    /// The machine code for planned IR under `config`.
-    pub(crate) fn encode(planned: &PlannedIr, config: &Config) -> Result<Vec<u8>, CompileError> {
-        let mut emitter = HandEmitter::new(planned.nodes().len());
-        translate(planned, config.metered(), &mut emitter)?;
+    /// The machine code for decided IR under `config`, still writable.
+    pub(crate) fn encode(nodes: DecidedNodes, config: &Config) -> Result<CodeBuffer, CompileError> {
+        let mut emitter = HandEmitter::new(CodeBuffer::new(CODE_RESERVATION)?);
+        translate(nodes, config.metered(), &mut emitter)?;
+        if emitter.code.bytes.overflowed() {
+            emitter.fail(CompileError::TooLarge(RangeError.to_string()));
+        }
         if let Some(e) = emitter.error {
             return Err(e);
         }
@@ -390,12 +400,8 @@ pub(crate) mod x64 {
         nodes: Vec<Node>,
         config: &Config,
     ) -> Result<Box<dyn Executable>, CompileError> {
-        let planned = PlannedIr::new(program, nodes, config.tape_len())?;
-        let bytes = encode(&planned, config)?;
-        // The IR and its plan are spent: freed before the code is copied into executable memory.
-        drop(planned);
-        let code = ExecutableMemory::new(&bytes)?;
-        drop(bytes);
+        // The IR is freed as the code is written, and the code becomes executable where it was written.
+        let code = encode(PlannedIr::decide(program, nodes, config.tape_len())?, config)?.finish()?;
         // SAFETY: the memory starts with a complete function encoded above that follows the `jit`
         // calling convention; it is read-execute and lives in the executable, as long as the entry can
         // be called. The code only touches cells its plan decisions cover and scans check every step.

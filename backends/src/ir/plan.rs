@@ -21,6 +21,10 @@
 //! (a dead loop that moves, or a pass bug) resets the range after it to the whole tape, and makes the
 //! loops around it unbalanced. So every decision holds for every run, whichever path each block took.
 
+mod consume;
+
+pub use consume::DecidedNodes;
+
 use super::blocks::{in_block, node_reach};
 use super::{Node, Op, Span};
 use crate::syntax::{CmdKind, Program};
@@ -144,7 +148,7 @@ pub struct PlannedIr {
 
 /// A [`Decision`] without the offsets, which a `Check` always takes from its guard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum DecisionKind {
+pub(crate) enum DecisionKind {
     Always,
     Never,
     Check,
@@ -176,6 +180,21 @@ impl From<CompactRange> for PtrRange {
     }
 }
 
+impl DecisionKind {
+    /// The decision of `guard` (a `Check` takes its offsets from it).
+    #[inline]
+    fn of(self, guard: &Node) -> Decision {
+        match self {
+            DecisionKind::Always => Decision::Always,
+            DecisionKind::Never => Decision::Never,
+            DecisionKind::Check => match guard.op {
+                Op::Guard { lo, hi, .. } => Decision::Check { lo, hi },
+                _ => unreachable!("only guards are checked"),
+            },
+        }
+    }
+}
+
 impl PlannedIr {
     /// Verifies guarded IR `nodes` of `program` and decides every guard for a tape of `tape_len`
     /// cells, the pointer starting at 0 before node 0.
@@ -189,13 +208,31 @@ impl PlannedIr {
         }
         let trusted = verify(program, &nodes)?;
         let balanced = balanced_loops(&nodes, &trusted);
-        let (decisions, entries) = analyse(&nodes, &trusted, &balanced, tape_len)?;
+        let (decisions, entries) = analyse(&nodes, &trusted, &balanced, tape_len, true)?;
         Ok(PlannedIr {
             nodes,
             decisions,
             entries,
             tape_len,
         })
+    }
+
+    /// Verifies and decides guarded IR `nodes` of `program` as [`PlannedIr::new`] does, for a code
+    /// generator that walks it once in order and needs only the decisions: the pointer ranges are
+    /// not kept, and the nodes are handed over one by one and freed as the walk goes.
+    pub fn decide(
+        program: &Program,
+        nodes: Vec<Node>,
+        tape_len: usize,
+    ) -> Result<DecidedNodes, PlanError> {
+        if tape_len == 0 || tape_len > crate::MAX_TAPE_LEN {
+            return Err(PlanError::TapeLen(tape_len));
+        }
+        let trusted = verify(program, &nodes)?;
+        let balanced = balanced_loops(&nodes, &trusted);
+        let (decisions, _) = analyse(&nodes, &trusted, &balanced, tape_len, false)?;
+        drop((trusted, balanced));
+        Ok(DecidedNodes::new(nodes, decisions))
     }
 
     /// The guarded IR.
@@ -206,14 +243,7 @@ impl PlannedIr {
     /// The decision of the guard at node `guard` (`Always` for any other node).
     #[inline]
     pub fn decision(&self, guard: usize) -> Decision {
-        match self.decisions[guard] {
-            DecisionKind::Always => Decision::Always,
-            DecisionKind::Never => Decision::Never,
-            DecisionKind::Check => match self.nodes[guard].op {
-                Op::Guard { lo, hi, .. } => Decision::Check { lo, hi },
-                _ => unreachable!("only guards are checked"),
-            },
-        }
+        self.decisions[guard].of(&self.nodes[guard])
     }
 
     /// The range the pointer lies in whenever control enters node `node` (or reaches the end, for
@@ -368,22 +398,30 @@ fn decide(lo: i32, hi: i32, range: PtrRange, tape_len: usize) -> Decision {
     Decision::Check { lo, hi }
 }
 
-/// The pointer-range analysis and the decisions: one forward walk, loops matched with a stack.
+/// The pointer-range analysis and the decisions: one forward walk, loops matched with a stack. The
+/// range at every node is kept only `with_entries` (else the entries come back empty).
 fn analyse(
     nodes: &[Node],
     trusted: &[bool],
     balanced: &[bool],
     tape_len: usize,
+    with_entries: bool,
 ) -> Result<(Vec<DecisionKind>, Vec<CompactRange>), PlanError> {
     let last = tape_len - 1;
     let full = PtrRange { lo: 0, hi: last };
     let mut decisions = vec![DecisionKind::Always; nodes.len()];
-    let mut entries = vec![CompactRange::from(full); nodes.len() + 1];
+    let kept = if with_entries { nodes.len() + 1 } else { 0 };
+    let mut entries = vec![CompactRange::from(full); kept];
+    let record = |entries: &mut Vec<CompactRange>, i: usize, range: PtrRange| {
+        if let Some(entry) = entries.get_mut(i) {
+            *entry = range.into();
+        }
+    };
     let mut range = PtrRange { lo: 0, hi: 0 };
     let mut heads: Vec<(PtrRange, bool)> = Vec::new();
     let mut i = 0;
     while i < nodes.len() {
-        entries[i] = range.into();
+        record(&mut entries, i, range);
         match nodes[i].op {
             Op::Guard { lo, hi, len } => {
                 let end = i + 1 + len as usize;
@@ -409,7 +447,7 @@ fn analyse(
             }
             Op::LoopStart => {
                 let head = if balanced[i] { range } else { full };
-                entries[i] = head.into();
+                record(&mut entries, i, head);
                 heads.push((head, balanced[i]));
                 range = head;
             }
@@ -422,7 +460,7 @@ fn analyse(
         }
         i += 1;
     }
-    entries[nodes.len()] = range.into();
+    record(&mut entries, nodes.len(), range);
     Ok((decisions, entries))
 }
 

@@ -10,7 +10,7 @@
 //! Loops get one label pair each from an explicit stack, so nesting depth costs no Rust stack.
 
 use crate::backend::CompileError;
-use crate::ir::plan::{Decision, PlannedIr};
+use crate::ir::plan::{DecidedNodes, Decision};
 use crate::ir::{Node, Op, Span};
 use crate::syntax::Program;
 
@@ -61,6 +61,10 @@ pub(crate) trait Emitter {
     fn epilogue(&mut self);
 }
 
+/// The address space a one-to-one JIT reserves for its code ([`crate::jit::memory::CodeBuffer`]):
+/// `rel32` jumps reach 2 GiB, so no program's code may be larger; pages cost memory once written.
+pub(crate) const CODE_RESERVATION: usize = 1 << 31;
+
 /// The IR the one-to-one JITs translate: run-length folded, guarded.
 pub(crate) fn one_to_one_ir(program: &Program) -> Vec<Node> {
     crate::optimizer::fold_runs_only(program)
@@ -70,30 +74,27 @@ fn codegen(what: &str) -> CompileError {
     CompileError::Bug(format!("one-to-one JIT translation: {what}"))
 }
 
-/// Translates planned IR through `e`, charging fuel at loop-body entries when `metered`. Guards are
-/// emitted as the plan decided them; the plan verified each against its block.
+/// Translates decided IR through `e`, charging fuel at loop-body entries when `metered`. Guards are
+/// emitted as the plan decided them; the plan verified each against its block. The IR is consumed
+/// (and freed) as the code is written.
 pub(crate) fn translate<E: Emitter>(
-    planned: &PlannedIr,
+    mut nodes: DecidedNodes,
     metered: bool,
     e: &mut E,
 ) -> Result<(), CompileError> {
-    let nodes = planned.nodes();
     let mut loops: Vec<(E::Label, E::Label)> = Vec::new();
     let mut stubs: Vec<(E::Label, E::Label, Span)> = Vec::new();
     // The guarded block being emitted: nodes left in it and the label after it (none when the guard
     // needs no check).
     let mut block: Option<(u32, Option<E::Label>)> = None;
     e.prologue();
-    let mut i = 0;
-    while i < nodes.len() {
-        let node = &nodes[i];
-        i += 1;
+    while let Some((node, decision)) = nodes.next() {
         match &node.op {
             Op::Guard { len, .. } => {
                 if *len == 0 {
                     continue;
                 }
-                match planned.decision(i - 1) {
+                match decision {
                     Decision::Always => block = Some((*len, None)),
                     Decision::Never => {
                         // The block's nodes never run: only the jump to its exact fallback is emitted.
@@ -101,7 +102,9 @@ pub(crate) fn translate<E: Emitter>(
                         e.jump(fail);
                         e.bind(resume);
                         stubs.push((fail, resume, node.span));
-                        i += *len as usize;
+                        for _ in 0..*len {
+                            nodes.next().ok_or_else(|| codegen("a block past the end"))?;
+                        }
                     }
                     Decision::Check { lo, hi } => {
                         let (fail, resume) = (e.new_label(), e.new_label());
