@@ -401,7 +401,11 @@ pub(crate) mod x64 {
         config: &Config,
     ) -> Result<Box<dyn Executable>, CompileError> {
         // The IR is freed as the code is written, and the code becomes executable where it was written.
-        let code = encode(PlannedIr::decide(program, nodes, config.tape_len())?, config)?.finish()?;
+        let code = encode(
+            PlannedIr::decide(program, nodes, config.tape_len())?,
+            config,
+        )?
+        .finish()?;
         // SAFETY: the memory starts with a complete function encoded above that follows the `jit`
         // calling convention; it is read-execute and lives in the executable, as long as the entry can
         // be called. The code only touches cells its plan decisions cover and scans check every step.

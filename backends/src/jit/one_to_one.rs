@@ -103,7 +103,9 @@ pub(crate) fn translate<E: Emitter>(
                         e.bind(resume);
                         stubs.push((fail, resume, node.span));
                         for _ in 0..*len {
-                            nodes.next().ok_or_else(|| codegen("a block past the end"))?;
+                            nodes
+                                .next()
+                                .ok_or_else(|| codegen("a block past the end"))?;
                         }
                     }
                     Decision::Check { lo, hi } => {

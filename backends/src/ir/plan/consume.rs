@@ -1,39 +1,40 @@
-//! Planned IR handed to a code generator one node at a time: the nodes are cut into chunks up front
-//! (from the back, so the IR is never held twice) and each chunk is freed once walked, so the code a
-//! one-to-one JIT writes takes the IR's place in memory instead of adding to it.
+//! Planned IR handed to a code generator one node at a time, freed as the walk goes, so the code a
+//! one-to-one JIT writes takes the IR's place in memory instead of adding to it. The nodes are
+//! reversed in place and taken from the back; the vector is shrunk every so often (a large vector
+//! shrinks in place, handing its freed pages back to the system).
 
 use super::{Decision, DecisionKind};
 use crate::ir::Node;
 
-/// Nodes per chunk: small next to a large IR, large enough that the cutting costs nothing.
+/// The fewest spare nodes worth a shrink: small next to a large IR, large enough that shrinking
+/// costs nothing.
 const CHUNK: usize = 1 << 16;
 
 /// Verified, decided guarded IR, consumed in order: yields each node with its decision (`Always` for
 /// nodes that are not guards). Made by [`super::PlannedIr::decide`].
 pub struct DecidedNodes {
-    /// The chunks not reached yet, the next one last.
-    chunks: Vec<Vec<Node>>,
-    /// The chunk being walked.
-    current: std::vec::IntoIter<Node>,
-    /// Per node, its decision kind.
-    decisions: std::vec::IntoIter<DecisionKind>,
+    /// The nodes not reached yet, the next one last.
+    nodes: Vec<Node>,
+    /// Their decision kinds, in the same order.
+    decisions: Vec<DecisionKind>,
 }
 
 impl DecidedNodes {
-    pub(super) fn new(mut nodes: Vec<Node>, decisions: Vec<DecisionKind>) -> DecidedNodes {
+    pub(super) fn new(mut nodes: Vec<Node>, mut decisions: Vec<DecisionKind>) -> DecidedNodes {
         debug_assert_eq!(nodes.len(), decisions.len());
-        let mut chunks = Vec::with_capacity(nodes.len() / CHUNK + 1);
-        while nodes.len() > CHUNK {
-            let at = (nodes.len() - 1) / CHUNK * CHUNK;
-            chunks.push(nodes.split_off(at));
-            // A large vector shrinks in place (its freed pages go back to the system).
-            nodes.shrink_to_fit();
-        }
-        DecidedNodes {
-            chunks,
-            current: nodes.into_iter(),
-            decisions: decisions.into_iter(),
-        }
+        nodes.reverse();
+        decisions.reverse();
+        DecidedNodes { nodes, decisions }
+    }
+}
+
+/// Gives back the spare room of `v` once it is at least [`CHUNK`] items and an eighth of it (so a
+/// shrink that copies costs a constant factor overall).
+#[inline]
+fn release<T>(v: &mut Vec<T>) {
+    let spare = v.capacity() - v.len();
+    if spare >= CHUNK && spare >= v.capacity() / 8 {
+        v.shrink_to_fit();
     }
 }
 
@@ -42,14 +43,13 @@ impl Iterator for DecidedNodes {
 
     #[inline]
     fn next(&mut self) -> Option<(Node, Decision)> {
-        let node = match self.current.next() {
-            Some(node) => node,
-            None => {
-                self.current = self.chunks.pop()?.into_iter();
-                self.current.next()?
-            }
-        };
-        let decision = self.decisions.next()?.of(&node);
+        let node = self.nodes.pop()?;
+        let kind = self.decisions.pop()?;
+        if self.nodes.len() % CHUNK == 0 {
+            release(&mut self.nodes);
+            release(&mut self.decisions);
+        }
+        let decision = kind.of(&node);
         Some((node, decision))
     }
 }
