@@ -50,6 +50,7 @@ mod x64 {
     use crate::config::Config;
     use crate::ir::plan::PlannedIr;
     use crate::ir::{Node, Span};
+    use crate::jit::labels::{Label, Labels};
     use crate::jit::memory::CodeBuffer;
     use crate::jit::one_to_one::{one_to_one_ir, translate, Emitter, CODE_RESERVATION};
     use crate::jit::{
@@ -105,12 +106,6 @@ mod x64 {
         }
     }
 
-    /// A label: an index into [`DynasmEmitter::labels`].
-    type Label = u32;
-
-    /// A label not bound yet.
-    const UNBOUND: u32 = u32::MAX;
-
     /// The `rel32` jumps and calls, by opcode bytes.
     const JMP: &[u8] = &[0xe9];
     const CALL: &[u8] = &[0xe8];
@@ -124,17 +119,14 @@ mod x64 {
     /// Assembles one program through the shared walk.
     ///
     /// Jumps to labels are `rel32` forms encoded here (the bytes dynasm emits for a jump to a dynamic
-    /// label): a jump back is complete at once, a jump forward is patched at the end from a 4-byte
-    /// label table and an 8-byte fixup list, where dynasm's labels and relocations would keep 16 and
-    /// 32 bytes each (a dense program has more than one jump per command).
+    /// label), linked through the shared label table ([`crate::jit::labels`]: 4 bytes a live label,
+    /// no fixup records), where dynasm's labels and relocations would keep 16 and 32 bytes each (a
+    /// dense program has more than one jump per command).
     struct DynasmEmitter {
         ops: CodeBuffer,
-        /// Code offset of each label, or `UNBOUND`.
-        labels: Vec<u32>,
-        /// `(code offset of a rel32 field, label)` for each jump made before its label was bound.
-        fixups: Vec<(u32, Label)>,
-        /// Whether the code outgrew 32-bit offsets (the program is refused).
-        too_large: bool,
+        labels: Labels,
+        /// The first thing that went wrong while linking.
+        error: Option<CompileError>,
         stopped: Label,
         out_of_fuel: Label,
         ret: Label,
@@ -148,9 +140,8 @@ mod x64 {
         fn new(ops: CodeBuffer) -> DynasmEmitter {
             let mut e = DynasmEmitter {
                 ops,
-                labels: Vec::new(),
-                fixups: Vec::new(),
-                too_large: false,
+                labels: Labels::default(),
+                error: None,
                 stopped: 0,
                 out_of_fuel: 0,
                 ret: 0,
@@ -167,43 +158,18 @@ mod x64 {
             e
         }
 
-        /// The current code offset; code beyond 2 GiB (where a `rel32` may not reach) is refused.
-        fn here(&mut self) -> u32 {
-            match i32::try_from(self.ops.offset().0) {
-                Ok(at) => at as u32,
-                Err(_) => {
-                    self.too_large = true;
-                    0
-                }
-            }
-        }
-
         /// A `rel32` jump or call (`opcode`) to `label`.
         fn jump_to(&mut self, opcode: &[u8], label: Label) {
             self.ops.extend(opcode.iter().copied());
-            let at = self.here();
-            match self.labels[label as usize] {
-                UNBOUND => {
-                    self.fixups.push((at, label));
-                    self.ops.push_i32(0);
-                }
-                target => self.ops.push_i32(target.wrapping_sub(at + 4) as i32),
+            let at = self.ops.len();
+            self.ops.push_i32(0);
+            if self.ops.overflowed() {
+                // The code is refused; its jump fields may not have been written.
+                return;
             }
-        }
-
-        /// Points every forward jump at its label; an unbound label is a bug.
-        fn patch_fixups(&mut self) -> Result<(), CompileError> {
-            let fixups = std::mem::take(&mut self.fixups);
-            for (at, label) in fixups {
-                let target = self.labels[label as usize];
-                if target == UNBOUND {
-                    return Err(bug("a jump to a label never bound"));
-                }
-                let at = at as usize;
-                let rel = target.wrapping_sub(at as u32 + 4) as i32;
-                self.ops[at..at + 4].copy_from_slice(&rel.to_le_bytes());
+            if let Err(e) = self.labels.link(&mut self.ops, at, label) {
+                self.error.get_or_insert(e);
             }
-            Ok(())
         }
 
         /// Writes the pointer index back to the state (before a callback or a return).
@@ -234,16 +200,23 @@ mod x64 {
         type Label = Label;
 
         fn new_label(&mut self) -> Label {
-            self.labels.push(UNBOUND);
-            u32::try_from(self.labels.len() - 1).unwrap_or_else(|_| {
-                self.too_large = true;
-                0
-            })
+            self.labels.new_label()
         }
 
         fn bind(&mut self, label: Label) {
-            let here = self.here();
-            self.labels[label as usize] = here;
+            if self.ops.overflowed() {
+                return;
+            }
+            let here = self.ops.len();
+            if let Err(e) = self.labels.bind(&mut self.ops, label, here) {
+                self.error.get_or_insert(e);
+            }
+        }
+
+        fn release(&mut self, label: Label) {
+            if let Err(e) = self.labels.release(label) {
+                self.error.get_or_insert(e);
+            }
         }
 
         fn prologue(&mut self) {
@@ -330,6 +303,8 @@ mod x64 {
             asm!(self.ops; mov a_ptr, rax);
             self.jump_to(JMP, top);
             self.bind(done);
+            self.release(top);
+            self.release(done);
         }
 
         fn jump_if_zero(&mut self, target: Label) {
@@ -421,14 +396,18 @@ mod x64 {
         let mut emitter = DynasmEmitter::new(CodeBuffer::new(CODE_RESERVATION)?);
         // The IR is freed as the code is written.
         translate(decided, config.metered(), &mut emitter)?;
-        if emitter.too_large || emitter.ops.overflowed() {
+        if emitter.ops.overflowed() {
             return Err(CompileError::TooLarge(
                 "generated code of more than 2 GiB".into(),
             ));
         }
-        emitter.patch_fixups()?;
-        // The label table goes (the fixups went as they were patched); the code becomes executable
-        // where it was written.
+        if let Some(e) = emitter.error {
+            return Err(e);
+        }
+        if !emitter.labels.all_bound() {
+            return Err(bug("a jump to a label never bound"));
+        }
+        // The label table goes; the code becomes executable where it was written.
         let DynasmEmitter { ops, labels, .. } = emitter;
         drop(labels);
         let code = ops.finish()?;

@@ -206,9 +206,9 @@ impl PlannedIr {
         if tape_len == 0 || tape_len > crate::MAX_TAPE_LEN {
             return Err(PlanError::TapeLen(tape_len));
         }
-        let trusted = verify(program, &nodes)?;
-        let balanced = balanced_loops(&nodes, &trusted);
-        let (decisions, entries) = analyse(&nodes, &trusted, &balanced, tape_len, true)?;
+        let mut facts = verify(program, &nodes)?;
+        balanced_loops(&nodes, &mut facts);
+        let (decisions, entries) = analyse(&nodes, &facts, tape_len, true)?;
         Ok(PlannedIr {
             nodes,
             decisions,
@@ -228,10 +228,10 @@ impl PlannedIr {
         if tape_len == 0 || tape_len > crate::MAX_TAPE_LEN {
             return Err(PlanError::TapeLen(tape_len));
         }
-        let trusted = verify(program, &nodes)?;
-        let balanced = balanced_loops(&nodes, &trusted);
-        let (decisions, _) = analyse(&nodes, &trusted, &balanced, tape_len, false)?;
-        drop((trusted, balanced));
+        let mut facts = verify(program, &nodes)?;
+        balanced_loops(&nodes, &mut facts);
+        let (decisions, _) = analyse(&nodes, &facts, tape_len, false)?;
+        drop(facts);
         Ok(DecidedNodes::new(nodes, decisions))
     }
 
@@ -337,16 +337,17 @@ fn fallback_moves_like_block(program: &Program, span: Span, net: i64) -> bool {
     opens.is_empty() && pos == net
 }
 
-/// For each `LoopStart` index, whether its loop is balanced: its body's moves add up to zero and it
+/// Marks in `facts`, at each `LoopStart` index, whether its loop is balanced (`facts` holds, at each
+/// guard, whether its fallback is trusted, as [`verify`] left it; the two kinds of node never share an
+/// index, so one byte a node serves both): its body's moves add up to zero and it
 /// holds no scan, no unbalanced loop and no guard whose fallback may move otherwise than its block, so
 /// the pointer is the same at every test of the loop. (Other indices hold `false`.)
-fn balanced_loops(nodes: &[Node], trusted: &[bool]) -> Vec<bool> {
+fn balanced_loops(nodes: &[Node], facts: &mut [bool]) {
     struct Frame {
         start: usize,
         net: i64,
         ok: bool,
     }
-    let mut balanced = vec![false; nodes.len()];
     let mut stack: Vec<Frame> = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         let spoil = match node.op {
@@ -361,7 +362,7 @@ fn balanced_loops(nodes: &[Node], trusted: &[bool]) -> Vec<bool> {
             Op::LoopEnd => {
                 let Some(frame) = stack.pop() else { continue };
                 let ok = frame.ok && frame.net == 0;
-                balanced[frame.start] = ok;
+                facts[frame.start] = ok;
                 !ok
             }
             Op::Move { by } => {
@@ -371,7 +372,7 @@ fn balanced_loops(nodes: &[Node], trusted: &[bool]) -> Vec<bool> {
                 false
             }
             Op::Scan { .. } => true,
-            Op::Guard { .. } => !trusted[i],
+            Op::Guard { .. } => !facts[i],
             _ => false,
         };
         if spoil {
@@ -380,7 +381,6 @@ fn balanced_loops(nodes: &[Node], trusted: &[bool]) -> Vec<bool> {
             }
         }
     }
-    balanced
 }
 
 /// Decides a guard reaching `lo ..= hi` with the pointer in `range` on a tape of `tape_len` cells.
@@ -402,8 +402,7 @@ fn decide(lo: i32, hi: i32, range: PtrRange, tape_len: usize) -> Decision {
 /// range at every node is kept only `with_entries` (else the entries come back empty).
 fn analyse(
     nodes: &[Node],
-    trusted: &[bool],
-    balanced: &[bool],
+    facts: &[bool],
     tape_len: usize,
     with_entries: bool,
 ) -> Result<(Vec<DecisionKind>, Vec<CompactRange>), PlanError> {
@@ -433,7 +432,7 @@ fn analyse(
                 };
                 // Block nodes: the pointer is somewhere on the tape (they are never entry points).
                 let net = net_move(&nodes[i + 1..end]);
-                range = if trusted[i] || decision == Decision::Always {
+                range = if facts[i] || decision == Decision::Always {
                     let shift = |p: usize| (p as i64 + net).clamp(0, last as i64) as usize;
                     PtrRange {
                         lo: shift(range.lo),
@@ -446,9 +445,9 @@ fn analyse(
                 continue;
             }
             Op::LoopStart => {
-                let head = if balanced[i] { range } else { full };
+                let head = if facts[i] { range } else { full };
                 record(&mut entries, i, head);
-                heads.push((head, balanced[i]));
+                heads.push((head, facts[i]));
                 range = head;
             }
             Op::LoopEnd => {

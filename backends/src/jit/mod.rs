@@ -17,6 +17,7 @@
 //! (it keeps the code alive and runs it on a fresh machine), and `enter` is the one function that calls
 //! generated code (the tiered JIT calls it too). `one_to_one` is the walk the one-to-one JITs share.
 
+pub(crate) mod labels;
 mod loaded;
 pub mod memory;
 pub(crate) mod one_to_one;

@@ -7,7 +7,8 @@
 //! stubs (one per guard and scan, each running its span exactly through `jit_exact` and jumping back),
 //! then the shared exits (stopped by a callback, out of fuel) and the epilogue.
 //!
-//! Loops get one label pair each from an explicit stack, so nesting depth costs no Rust stack.
+//! Loops get one label pair each from an explicit stack, so nesting depth costs no Rust stack. Every
+//! label is released once bound and jumped to ([`crate::jit::labels`]), so only live ones take room.
 
 use crate::backend::CompileError;
 use crate::ir::plan::{DecidedNodes, Decision};
@@ -25,6 +26,8 @@ pub(crate) trait Emitter {
     fn new_label(&mut self) -> Self::Label;
     /// Binds `label` to the current position.
     fn bind(&mut self, label: Self::Label);
+    /// Gives `label` back for reuse: it is bound and no jump to it follows.
+    fn release(&mut self, label: Self::Label);
     /// Saves registers and loads the tape registers from the state.
     fn prologue(&mut self);
     /// Jumps to `fail` unless `ptr + lo >= 0` and `ptr + hi < tape_len`.
@@ -83,6 +86,7 @@ pub(crate) fn translate<E: Emitter>(
     e: &mut E,
 ) -> Result<(), CompileError> {
     let mut loops: Vec<(E::Label, E::Label)> = Vec::new();
+    // The cold stubs to emit after the code (16 bytes each with 4-byte labels).
     let mut stubs: Vec<(E::Label, E::Label, Span)> = Vec::new();
     // The guarded block being emitted: nodes left in it and the label after it (none when the guard
     // needs no check).
@@ -151,6 +155,8 @@ pub(crate) fn translate<E: Emitter>(
                 let (body, end) = loops.pop().ok_or_else(|| codegen("unbalanced loop end"))?;
                 e.jump_if_nonzero(body);
                 e.bind(end);
+                e.release(body);
+                e.release(end);
             }
         }
         if let Some((left, resume)) = &mut block {
@@ -171,6 +177,8 @@ pub(crate) fn translate<E: Emitter>(
         e.bind(fail);
         e.exact(span);
         e.jump(resume);
+        e.release(fail);
+        e.release(resume);
     }
     e.epilogue();
     Ok(())

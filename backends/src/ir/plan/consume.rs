@@ -28,12 +28,12 @@ impl DecidedNodes {
     }
 }
 
-/// Gives back the spare room of `v` once it is at least [`CHUNK`] items and an eighth of it (so a
+/// Gives back the spare room of `v` once it is at least [`CHUNK`] items and a sixteenth of it (so a
 /// shrink that copies costs a constant factor overall).
 #[inline]
 fn release<T>(v: &mut Vec<T>) {
     let spare = v.capacity() - v.len();
-    if spare >= CHUNK && spare >= v.capacity() / 8 {
+    if spare >= CHUNK && spare >= v.capacity() / 16 {
         v.shrink_to_fit();
     }
 }
