@@ -343,25 +343,23 @@ fn fallback_moves_like_block(program: &Program, span: Span, net: i64) -> bool {
 /// holds no scan, no unbalanced loop and no guard whose fallback may move otherwise than its block, so
 /// the pointer is the same at every test of the loop. (Other indices hold `false`.)
 fn balanced_loops(nodes: &[Node], facts: &mut [bool]) {
+    // An open loop: its `LoopStart` index (whose fact says whether it is still balanced, so a
+    // frame is 16 bytes: a million nested loops are a million frames) and its body's net move.
     struct Frame {
         start: usize,
         net: i64,
-        ok: bool,
     }
     let mut stack: Vec<Frame> = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         let spoil = match node.op {
             Op::LoopStart => {
-                stack.push(Frame {
-                    start: i,
-                    net: 0,
-                    ok: true,
-                });
+                facts[i] = true;
+                stack.push(Frame { start: i, net: 0 });
                 false
             }
             Op::LoopEnd => {
                 let Some(frame) = stack.pop() else { continue };
-                let ok = frame.ok && frame.net == 0;
+                let ok = facts[frame.start] && frame.net == 0;
                 facts[frame.start] = ok;
                 !ok
             }
@@ -376,8 +374,8 @@ fn balanced_loops(nodes: &[Node], facts: &mut [bool]) {
             _ => false,
         };
         if spoil {
-            if let Some(top) = stack.last_mut() {
-                top.ok = false;
+            if let Some(top) = stack.last() {
+                facts[top.start] = false;
             }
         }
     }
@@ -417,7 +415,8 @@ fn analyse(
         }
     };
     let mut range = PtrRange { lo: 0, hi: 0 };
-    let mut heads: Vec<(PtrRange, bool)> = Vec::new();
+    // The range at each open loop's test and whether it holds after the loop: 12 bytes a loop.
+    let mut heads: Vec<(CompactRange, bool)> = Vec::new();
     let mut i = 0;
     while i < nodes.len() {
         record(&mut entries, i, range);
@@ -447,11 +446,12 @@ fn analyse(
             Op::LoopStart => {
                 let head = if facts[i] { range } else { full };
                 record(&mut entries, i, head);
-                heads.push((head, facts[i]));
+                heads.push((head.into(), facts[i]));
                 range = head;
             }
             Op::LoopEnd => {
                 let (head, kept) = heads.pop().ok_or(PlanError::Unbalanced(i))?;
+                let head = PtrRange::from(head);
                 range = if kept { head } else { full };
             }
             Op::Scan { .. } => range = full,
