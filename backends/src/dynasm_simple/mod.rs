@@ -84,7 +84,7 @@ mod x64 {
         }
 
         fn align(&mut self, alignment: usize, with: u8) {
-            while self.len() % alignment != 0 && !self.overflowed() {
+            while !self.len().is_multiple_of(alignment) && !self.overflowed() {
                 CodeBuffer::push(self, with);
             }
         }

@@ -30,11 +30,20 @@ impl DecidedNodes {
 
 /// Gives back the spare room of `v` once it is at least [`CHUNK`] items and a sixteenth of it (so a
 /// shrink that copies costs a constant factor overall).
-#[inline]
 fn release<T>(v: &mut Vec<T>) {
     let spare = v.capacity() - v.len();
     if spare >= CHUNK && spare >= v.capacity() / 16 {
         v.shrink_to_fit();
+    }
+}
+
+impl DecidedNodes {
+    /// Gives back the room of the nodes taken so far (out of the hot path of [`Iterator::next`]).
+    #[cold]
+    #[inline(never)]
+    fn release(&mut self) {
+        release(&mut self.nodes);
+        release(&mut self.decisions);
     }
 }
 
@@ -45,9 +54,8 @@ impl Iterator for DecidedNodes {
     fn next(&mut self) -> Option<(Node, Decision)> {
         let node = self.nodes.pop()?;
         let kind = self.decisions.pop()?;
-        if self.nodes.len() % CHUNK == 0 {
-            release(&mut self.nodes);
-            release(&mut self.decisions);
+        if self.nodes.len().is_multiple_of(CHUNK) {
+            self.release();
         }
         let decision = kind.of(&node);
         Some((node, decision))
