@@ -8,7 +8,8 @@
 //! failure runs the block exactly through `jit_exact` (from a cold stub after the main code).
 //!
 //! The walk from planned IR to emitter calls is [`crate::jit::one_to_one`], shared with `handjit`.
-//! Code is assembled on any host; running it needs x86-64 ([`crate::jit::require_x86_64`]).
+//! Code is assembled (by dynasm, straight into a [`crate::jit::memory::CodeBuffer`]) on any Unix host;
+//! running it needs x86-64 ([`crate::jit::require_x86_64`]).
 
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests;
@@ -30,7 +31,7 @@ impl Backend for DynasmSimple {
     }
 
     fn availability(&self) -> Availability {
-        crate::jit::x86_64_availability()
+        crate::jit::x86_64_unix_availability()
     }
 
     fn compile(

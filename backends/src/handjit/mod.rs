@@ -30,11 +30,7 @@ impl Backend for HandJit {
     }
 
     fn availability(&self) -> Availability {
-        if cfg!(all(target_arch = "x86_64", unix)) {
-            Availability::Available
-        } else {
-            Availability::Unsupported("needs an x86-64 Unix host".into())
-        }
+        crate::jit::x86_64_unix_availability()
     }
 
     fn compile(

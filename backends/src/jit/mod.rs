@@ -41,6 +41,16 @@ pub fn x86_64_availability() -> Availability {
     }
 }
 
+/// The availability of a one-to-one JIT: its code needs an x86-64 host and is written into pages
+/// mapped by hand ([`memory`], Unix only).
+pub fn x86_64_unix_availability() -> Availability {
+    if cfg!(all(target_arch = "x86_64", unix)) {
+        Availability::Available
+    } else {
+        Availability::Unsupported("needs an x86-64 Unix host".into())
+    }
+}
+
 /// The one check (and error) of every backend whose generated code needs an x86-64 host: `Ok` there,
 /// the environment error elsewhere.
 pub(crate) fn require_x86_64() -> Result<(), CompileError> {
