@@ -4,7 +4,8 @@
 //!
 //! A counting global allocator records the live and peak heap bytes of this test binary; the one test
 //! in it runs the backends one after another, so the peak of each measurement is its own. Machine code
-//! lives in mmap'd pages the allocator does not see; it is far smaller than the IR it comes from.
+//! lives in mmap'd pages the allocator does not see (the one-to-one JITs write it there directly); it
+//! is smaller than the IR it comes from, which they free as they write it.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -127,10 +128,14 @@ fn peak_heap_per_command_is_small_on_every_backend() {
         nest.extend_from_slice(b"<-]");
     }
     nest.push(b'.');
-    for (shape, source, bound) in [
-        ("long run", &runs, 12.0),
-        ("random +-<>", &mixed, 40.0),
-        ("deep nest", &nest, 200.0),
+    // The one-to-one JITs write their code into its own mapping (not heap) and free the planned IR
+    // as they translate it, so their heap peak is the folding's and the plan's (measured 10.0, 30.5
+    // and 77.5 bytes a command).
+    let one_to_one = ["dynasm-simple", "handjit"];
+    for (shape, source, bound, one_to_one_bound) in [
+        ("long run", &runs, 12.0, 12.0),
+        ("random +-<>", &mixed, 40.0, 32.0),
+        ("deep nest", &nest, 200.0, 85.0),
     ] {
         for (backend, per_command) in bytes_per_command(source) {
             println!("{shape:<12} {backend:<14} {per_command:>6.1} bytes per command");
@@ -138,6 +143,13 @@ fn peak_heap_per_command_is_small_on_every_backend() {
                 per_command <= bound,
                 "{backend} on {shape}: {per_command:.1} bytes per command (bound {bound})"
             );
+            if one_to_one.contains(&backend) {
+                assert!(
+                    per_command <= one_to_one_bound,
+                    "{backend} on {shape}: {per_command:.1} bytes per command \
+                     (bound {one_to_one_bound})"
+                );
+            }
         }
     }
 }

@@ -8,7 +8,8 @@
 //! failure runs the block exactly through `jit_exact` (from a cold stub after the main code).
 //!
 //! The walk from planned IR to emitter calls is [`crate::jit::one_to_one`], shared with `handjit`.
-//! Code is assembled on any host; running it needs x86-64 ([`crate::jit::require_x86_64`]).
+//! Code is assembled (by dynasm, straight into a [`crate::jit::memory::CodeBuffer`]) on any Unix host;
+//! running it needs x86-64 ([`crate::jit::require_x86_64`]).
 
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests;
@@ -30,7 +31,7 @@ impl Backend for DynasmSimple {
     }
 
     fn availability(&self) -> Availability {
-        crate::jit::x86_64_availability()
+        crate::jit::x86_64_unix_availability()
     }
 
     fn compile(
@@ -44,14 +45,15 @@ impl Backend for DynasmSimple {
 }
 
 mod x64 {
-    use dynasmrt::x64::Assembler;
     use dynasmrt::{dynasm, AssemblyOffset, DynasmApi};
 
     use crate::backend::{CompileError, Executable};
     use crate::config::Config;
     use crate::ir::plan::PlannedIr;
     use crate::ir::{Node, Span};
-    use crate::jit::one_to_one::{one_to_one_ir, translate, Emitter};
+    use crate::jit::labels::{Label, Labels};
+    use crate::jit::memory::CodeBuffer;
+    use crate::jit::one_to_one::{one_to_one_ir, translate, Emitter, CODE_RESERVATION};
     use crate::jit::{
         entry_at, jit_exact, jit_input, jit_output, LoadedCode, OFFSET_FUEL, OFFSET_PTR,
         OFFSET_TAPE, OFFSET_TAPE_LEN, STATUS_OK, STATUS_OUT_OF_FUEL, STATUS_STOPPED,
@@ -72,11 +74,38 @@ mod x64 {
         };
     }
 
-    /// A label: an index into [`DynasmEmitter::labels`].
-    type Label = u32;
+    /// dynasm assembles straight into the buffer that becomes executable (no second copy).
+    impl DynasmApi for CodeBuffer {
+        fn offset(&self) -> AssemblyOffset {
+            AssemblyOffset(self.len())
+        }
 
-    /// A label not bound yet.
-    const UNBOUND: u32 = u32::MAX;
+        fn push(&mut self, byte: u8) {
+            CodeBuffer::push(self, byte);
+        }
+
+        fn align(&mut self, alignment: usize, with: u8) {
+            while !self.len().is_multiple_of(alignment) && !self.overflowed() {
+                CodeBuffer::push(self, with);
+            }
+        }
+    }
+
+    impl Extend<u8> for CodeBuffer {
+        fn extend<T: IntoIterator<Item = u8>>(&mut self, bytes: T) {
+            for byte in bytes {
+                CodeBuffer::push(self, byte);
+            }
+        }
+    }
+
+    impl<'a> Extend<&'a u8> for CodeBuffer {
+        fn extend<T: IntoIterator<Item = &'a u8>>(&mut self, bytes: T) {
+            for byte in bytes {
+                CodeBuffer::push(self, *byte);
+            }
+        }
+    }
 
     /// The `rel32` jumps and calls, by opcode bytes.
     const JMP: &[u8] = &[0xe9];
@@ -91,17 +120,14 @@ mod x64 {
     /// Assembles one program through the shared walk.
     ///
     /// Jumps to labels are `rel32` forms encoded here (the bytes dynasm emits for a jump to a dynamic
-    /// label): a jump back is complete at once, a jump forward is patched at the end from a 4-byte
-    /// label table and an 8-byte fixup list, where dynasm's labels and relocations would keep 16 and
-    /// 32 bytes each (a dense program has more than one jump per command).
+    /// label), linked through the shared label table ([`crate::jit::labels`]: 4 bytes a live label,
+    /// no fixup records), where dynasm's labels and relocations would keep 16 and 32 bytes each (a
+    /// dense program has more than one jump per command).
     struct DynasmEmitter {
-        ops: Assembler,
-        /// Code offset of each label, or `UNBOUND`.
-        labels: Vec<u32>,
-        /// `(code offset of a rel32 field, label)` for each jump made before its label was bound.
-        fixups: Vec<(u32, Label)>,
-        /// Whether the code outgrew 32-bit offsets (the program is refused).
-        too_large: bool,
+        ops: CodeBuffer,
+        labels: Labels,
+        /// The first thing that went wrong while linking.
+        error: Option<CompileError>,
         stopped: Label,
         out_of_fuel: Label,
         ret: Label,
@@ -112,12 +138,11 @@ mod x64 {
     }
 
     impl DynasmEmitter {
-        fn new(ops: Assembler) -> DynasmEmitter {
+        fn new(ops: CodeBuffer) -> DynasmEmitter {
             let mut e = DynasmEmitter {
                 ops,
-                labels: Vec::new(),
-                fixups: Vec::new(),
-                too_large: false,
+                labels: Labels::default(),
+                error: None,
                 stopped: 0,
                 out_of_fuel: 0,
                 ret: 0,
@@ -134,43 +159,18 @@ mod x64 {
             e
         }
 
-        /// The current code offset; code beyond 2 GiB (where a `rel32` may not reach) is refused.
-        fn here(&mut self) -> u32 {
-            match i32::try_from(self.ops.offset().0) {
-                Ok(at) => at as u32,
-                Err(_) => {
-                    self.too_large = true;
-                    0
-                }
-            }
-        }
-
         /// A `rel32` jump or call (`opcode`) to `label`.
         fn jump_to(&mut self, opcode: &[u8], label: Label) {
             self.ops.extend(opcode.iter().copied());
-            let at = self.here();
-            match self.labels[label as usize] {
-                UNBOUND => {
-                    self.fixups.push((at, label));
-                    self.ops.push_i32(0);
-                }
-                target => self.ops.push_i32(target.wrapping_sub(at + 4) as i32),
+            let at = self.ops.len();
+            self.ops.push_i32(0);
+            if self.ops.overflowed() {
+                // The code is refused; its jump fields may not have been written.
+                return;
             }
-        }
-
-        /// Points every forward jump at its label; an unbound label is a bug.
-        fn patch_fixups(&mut self) -> Result<(), CompileError> {
-            let fixups = std::mem::take(&mut self.fixups);
-            let mut code = self.ops.alter_uncommitted();
-            for (at, label) in fixups {
-                let target = self.labels[label as usize];
-                if target == UNBOUND {
-                    return Err(bug("a jump to a label never bound"));
-                }
-                code.goto(AssemblyOffset(at as usize));
-                code.push_i32(target.wrapping_sub(at + 4) as i32);
+            if let Err(e) = self.labels.link(&mut self.ops, at, label) {
+                self.error.get_or_insert(e);
             }
-            Ok(())
         }
 
         /// Writes the pointer index back to the state (before a callback or a return).
@@ -201,16 +201,23 @@ mod x64 {
         type Label = Label;
 
         fn new_label(&mut self) -> Label {
-            self.labels.push(UNBOUND);
-            u32::try_from(self.labels.len() - 1).unwrap_or_else(|_| {
-                self.too_large = true;
-                0
-            })
+            self.labels.new_label()
         }
 
         fn bind(&mut self, label: Label) {
-            let here = self.here();
-            self.labels[label as usize] = here;
+            if self.ops.overflowed() {
+                return;
+            }
+            let here = self.ops.len();
+            if let Err(e) = self.labels.bind(&mut self.ops, label, here) {
+                self.error.get_or_insert(e);
+            }
+        }
+
+        fn release(&mut self, label: Label) {
+            if let Err(e) = self.labels.release(label) {
+                self.error.get_or_insert(e);
+            }
         }
 
         fn prologue(&mut self) {
@@ -297,6 +304,8 @@ mod x64 {
             asm!(self.ops; mov a_ptr, rax);
             self.jump_to(JMP, top);
             self.bind(done);
+            self.release(top);
+            self.release(done);
         }
 
         fn jump_if_zero(&mut self, target: Label) {
@@ -384,34 +393,31 @@ mod x64 {
         nodes: Vec<Node>,
         config: &Config,
     ) -> Result<Box<dyn Executable>, CompileError> {
-        let planned = PlannedIr::new(program, nodes, config.tape_len())?;
-        let ops = Assembler::new_with_capacity(planned.nodes().len() * 12 + 256).map_err(bug)?;
-        let entry = ops.offset();
-        let mut emitter = DynasmEmitter::new(ops);
-        translate(&planned, config.metered(), &mut emitter)?;
-        // The IR and its plan are spent: freed before the code is copied into executable memory.
-        drop(planned);
-        if emitter.too_large {
+        let decided = PlannedIr::decide(program, nodes, config.tape_len())?;
+        let mut emitter = DynasmEmitter::new(CodeBuffer::new(CODE_RESERVATION)?);
+        // The IR is freed as the code is written.
+        translate(decided, config.metered(), &mut emitter)?;
+        if emitter.ops.overflowed() {
             return Err(CompileError::TooLarge(
                 "generated code of more than 2 GiB".into(),
             ));
         }
-        emitter.patch_fixups()?;
-        // The label table goes too (the fixups went as they were patched).
-        let DynasmEmitter {
-            mut ops, labels, ..
-        } = emitter;
+        if let Some(e) = emitter.error {
+            return Err(e);
+        }
+        if !emitter.labels.all_bound() {
+            return Err(bug("a jump to a label never bound"));
+        }
+        // The label table goes; the code becomes executable where it was written.
+        let DynasmEmitter { ops, labels, .. } = emitter;
         drop(labels);
-        ops.commit().map_err(bug)?;
-        let code = ops
-            .finalize()
-            .map_err(|_| bug("the code buffer is still in use"))?;
-        // SAFETY: the buffer starts, at `entry`, a function assembled above that follows the `jit`
-        // calling convention; it is read-execute and lives in the executable, as long as the entry
-        // can be called. The code only touches cells its plan decisions cover (checked guards, blocks
+        let code = ops.finish()?;
+        // SAFETY: the memory starts with a function assembled above that follows the `jit` calling
+        // convention; it is read-execute and lives in the executable, as long as the entry can be
+        // called. The code only touches cells its plan decisions cover (checked guards, blocks
         // proven in bounds for this tape length) and scans check every step.
         let loaded = unsafe {
-            let entry = entry_at(code.ptr(entry));
+            let entry = entry_at(code.as_ptr());
             LoadedCode::new(code, entry, program, config)
         };
         Ok(Box::new(loaded))

@@ -30,11 +30,7 @@ impl Backend for HandJit {
     }
 
     fn availability(&self) -> Availability {
-        if cfg!(all(target_arch = "x86_64", unix)) {
-            Availability::Available
-        } else {
-            Availability::Unsupported("needs an x86-64 Unix host".into())
-        }
+        crate::jit::x86_64_unix_availability()
     }
 
     fn compile(
@@ -51,10 +47,11 @@ pub(crate) mod x64 {
     use super::encode::{Code, Cond, Mem, RangeError, Reg};
     use crate::backend::{CompileError, Executable};
     use crate::config::Config;
-    use crate::ir::plan::PlannedIr;
+    use crate::ir::plan::{DecidedNodes, PlannedIr};
     use crate::ir::{Node, Span};
-    use crate::jit::memory::ExecutableMemory;
-    use crate::jit::one_to_one::{one_to_one_ir, translate, Emitter};
+    use crate::jit::labels::{Label, Labels};
+    use crate::jit::memory::CodeBuffer;
+    use crate::jit::one_to_one::{one_to_one_ir, translate, Emitter, CODE_RESERVATION};
     use crate::jit::{
         entry_at, jit_exact, jit_input, jit_output, LoadedCode, OFFSET_FUEL, OFFSET_PTR,
         OFFSET_TAPE, OFFSET_TAPE_LEN, STATUS_OK, STATUS_OUT_OF_FUEL, STATUS_STOPPED,
@@ -82,40 +79,26 @@ pub(crate) mod x64 {
         Mem::base(STATE, offset)
     }
 
-    /// No jump: the end of a chain of waiting jumps.
-    const NONE: u32 = u32::MAX;
-
-    /// A label: where it is bound, or the last of the jumps waiting for it. The waiting jumps form a
-    /// chain through their own `rel32` fields (each holds the position of the previous one), so a
-    /// label costs no allocation; binding walks the chain and patches every jump.
-    #[derive(Clone, Copy)]
-    enum LabelSlot {
-        Waiting(u32),
-        /// The code offset (held in 32 bits, as the waiting chain is: a label table is 8 bytes a
-        /// label; a `rel32` cannot reach past 2 GiB anyway).
-        Bound(u32),
-    }
-
     /// Encodes one program through the shared walk.
     struct HandEmitter {
-        code: Code,
-        labels: Vec<LabelSlot>,
-        stopped: usize,
-        out_of_fuel: usize,
-        ret: usize,
+        code: Code<CodeBuffer>,
+        labels: Labels,
+        stopped: Label,
+        out_of_fuel: Label,
+        ret: Label,
         /// Shared tails of the `jit_output`, `jit_input` and `jit_exact` calls (see `thunk`).
-        output_thunk: usize,
-        input_thunk: usize,
-        exact_thunk: usize,
+        output_thunk: Label,
+        input_thunk: Label,
+        exact_thunk: Label,
         /// The first thing that went wrong while encoding.
         error: Option<CompileError>,
     }
 
     impl HandEmitter {
-        fn new(nodes: usize) -> HandEmitter {
+        fn new(code: CodeBuffer) -> HandEmitter {
             let mut e = HandEmitter {
-                code: Code::with_capacity(nodes * 12 + 256),
-                labels: Vec::with_capacity(nodes / 2 + 8),
+                code: Code::on(code),
+                labels: Labels::default(),
                 stopped: 0,
                 out_of_fuel: 0,
                 ret: 0,
@@ -134,23 +117,13 @@ pub(crate) mod x64 {
         }
 
         /// Points the jump whose `rel32` is at `at` to `label`, now or when the label is bound.
-        fn link(&mut self, at: usize, label: usize) {
-            match self.labels[label] {
-                LabelSlot::Bound(target) => self.patch(at, target as usize),
-                LabelSlot::Waiting(previous) => {
-                    let Ok(here) = u32::try_from(at) else {
-                        self.fail(CompileError::TooLarge(RangeError.to_string()));
-                        return;
-                    };
-                    self.code.bytes[at..at + 4].copy_from_slice(&previous.to_le_bytes());
-                    self.labels[label] = LabelSlot::Waiting(here);
-                }
+        fn link(&mut self, at: usize, label: Label) {
+            if self.code.bytes.overflowed() {
+                // The code is refused; its jump fields may not have been written.
+                return;
             }
-        }
-
-        fn patch(&mut self, at: usize, target: usize) {
-            if let Err(e) = self.code.patch(at, target) {
-                self.fail(CompileError::TooLarge(e.to_string()));
+            if let Err(e) = self.labels.link(&mut self.code.bytes, at, label) {
+                self.fail(e);
             }
         }
 
@@ -158,20 +131,13 @@ pub(crate) mod x64 {
             self.error.get_or_insert(error);
         }
 
-        /// Whether every label with jumps to it has been bound.
-        fn all_bound(&self) -> bool {
-            self.labels
-                .iter()
-                .all(|l| !matches!(l, LabelSlot::Waiting(w) if *w != NONE))
-        }
-
-        fn jcc(&mut self, cond: Cond, label: usize) {
+        fn jcc(&mut self, cond: Cond, label: Label) {
             let at = self.code.jcc(cond);
             self.link(at, label);
         }
 
         /// Calls the shared tail at `label`.
-        fn call(&mut self, label: usize) {
+        fn call(&mut self, label: Label) {
             let at = self.code.call_rel();
             self.link(at, label);
         }
@@ -179,7 +145,7 @@ pub(crate) mod x64 {
         /// A shared call tail at `label`, reached by `call`: writes the pointer back, passes the
         /// state as the first argument (the others are already in place) and tail-jumps to `target`,
         /// which returns straight to the call site (the stack is aligned as at a direct call).
-        fn thunk(&mut self, label: usize, target: usize, ptr_in_rcx: bool) {
+        fn thunk(&mut self, label: Label, target: usize, ptr_in_rcx: bool) {
             self.bind(label);
             self.store_ptr();
             self.code.mov_rr(Reg::Rdi, STATE);
@@ -201,32 +167,25 @@ pub(crate) mod x64 {
     }
 
     impl Emitter for HandEmitter {
-        type Label = usize;
+        type Label = Label;
 
-        fn new_label(&mut self) -> usize {
-            self.labels.push(LabelSlot::Waiting(NONE));
-            self.labels.len() - 1
+        fn new_label(&mut self) -> Label {
+            self.labels.new_label()
         }
 
-        fn bind(&mut self, label: usize) {
-            let here = self.code.pos();
-            let mut next = match self.labels[label] {
-                LabelSlot::Waiting(last) => last,
-                LabelSlot::Bound(_) => {
-                    self.fail(CompileError::Bug("a label bound twice".into()));
-                    return;
-                }
-            };
-            let Ok(bound) = u32::try_from(here) else {
-                self.fail(CompileError::TooLarge(RangeError.to_string()));
+        fn bind(&mut self, label: Label) {
+            if self.code.bytes.overflowed() {
                 return;
-            };
-            self.labels[label] = LabelSlot::Bound(bound);
-            while next != NONE {
-                let at = next as usize;
-                let field: [u8; 4] = self.code.bytes[at..at + 4].try_into().expect("4 bytes");
-                next = u32::from_le_bytes(field);
-                self.patch(at, here);
+            }
+            let here = self.code.pos();
+            if let Err(e) = self.labels.bind(&mut self.code.bytes, label, here) {
+                self.fail(e);
+            }
+        }
+
+        fn release(&mut self, label: Label) {
+            if let Err(e) = self.labels.release(label) {
+                self.fail(e);
             }
         }
 
@@ -243,7 +202,7 @@ pub(crate) mod x64 {
             c.mov_load(PTR, field(OFFSET_PTR));
         }
 
-        fn guard(&mut self, lo: i32, hi: i32, fail: usize) {
+        fn guard(&mut self, lo: i32, hi: i32, fail: Label) {
             if lo < 0 {
                 self.code.cmp_imm(PTR, -lo);
                 self.jcc(Cond::L, fail);
@@ -288,7 +247,7 @@ pub(crate) mod x64 {
             self.check_flag();
         }
 
-        fn scan(&mut self, stride: i32, fail: usize) {
+        fn scan(&mut self, stride: i32, fail: Label) {
             let (top, done) = (self.new_label(), self.new_label());
             self.bind(top);
             self.code.cmp8_imm(cell(0), 0);
@@ -304,14 +263,16 @@ pub(crate) mod x64 {
             self.code.mov_rr(PTR, TMP);
             self.jump(top);
             self.bind(done);
+            self.release(top);
+            self.release(done);
         }
 
-        fn jump_if_zero(&mut self, target: usize) {
+        fn jump_if_zero(&mut self, target: Label) {
             self.code.cmp8_imm(cell(0), 0);
             self.jcc(Cond::E, target);
         }
 
-        fn jump_if_nonzero(&mut self, target: usize) {
+        fn jump_if_nonzero(&mut self, target: Label) {
             self.code.cmp8_imm(cell(0), 0);
             self.jcc(Cond::Ne, target);
         }
@@ -336,7 +297,7 @@ pub(crate) mod x64 {
             self.code.mov_rr(PTR, Reg::Rax);
         }
 
-        fn jump(&mut self, target: usize) {
+        fn jump(&mut self, target: Label) {
             let at = self.code.jmp();
             self.link(at, target);
         }
@@ -363,14 +324,17 @@ pub(crate) mod x64 {
         }
     }
 
-    /// The machine code for planned IR under `config`.
-    pub(crate) fn encode(planned: &PlannedIr, config: &Config) -> Result<Vec<u8>, CompileError> {
-        let mut emitter = HandEmitter::new(planned.nodes().len());
-        translate(planned, config.metered(), &mut emitter)?;
+    /// The machine code for decided IR under `config`, still writable.
+    pub(crate) fn encode(nodes: DecidedNodes, config: &Config) -> Result<CodeBuffer, CompileError> {
+        let mut emitter = HandEmitter::new(CodeBuffer::new(CODE_RESERVATION)?);
+        translate(nodes, config.metered(), &mut emitter)?;
+        if emitter.code.bytes.overflowed() {
+            emitter.fail(CompileError::TooLarge(RangeError.to_string()));
+        }
         if let Some(e) = emitter.error {
             return Err(e);
         }
-        if !emitter.all_bound() {
+        if !emitter.labels.all_bound() {
             return Err(CompileError::Bug("a jump to an unbound label".into()));
         }
         Ok(emitter.code.bytes)
@@ -390,12 +354,12 @@ pub(crate) mod x64 {
         nodes: Vec<Node>,
         config: &Config,
     ) -> Result<Box<dyn Executable>, CompileError> {
-        let planned = PlannedIr::new(program, nodes, config.tape_len())?;
-        let bytes = encode(&planned, config)?;
-        // The IR and its plan are spent: freed before the code is copied into executable memory.
-        drop(planned);
-        let code = ExecutableMemory::new(&bytes)?;
-        drop(bytes);
+        // The IR is freed as the code is written, and the code becomes executable where it was written.
+        let code = encode(
+            PlannedIr::decide(program, nodes, config.tape_len())?,
+            config,
+        )?
+        .finish()?;
         // SAFETY: the memory starts with a complete function encoded above that follows the `jit`
         // calling convention; it is read-execute and lives in the executable, as long as the entry can
         // be called. The code only touches cells its plan decisions cover and scans check every step.

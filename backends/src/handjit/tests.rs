@@ -13,8 +13,8 @@ fn generated_code_decodes_completely() {
     let program = Program::parse("+[>,.<-]>[<]++[->+++<]").unwrap();
     let nodes = crate::ir::blocks::guard(&program, crate::ir::lower(&program));
     let config = Config::default().with_fuel(Some(9));
-    let planned = crate::ir::plan::PlannedIr::new(&program, nodes, config.tape_len()).unwrap();
-    let bytes = encode(&planned, &config).unwrap();
+    let planned = crate::ir::plan::PlannedIr::decide(&program, nodes, config.tape_len()).unwrap();
+    let bytes = encode(planned, &config).unwrap();
     let mut decoder = iced_x86::Decoder::new(64, &bytes, iced_x86::DecoderOptions::NONE);
     let mut count = 0;
     while decoder.can_decode() {

@@ -21,6 +21,10 @@
 //! (a dead loop that moves, or a pass bug) resets the range after it to the whole tape, and makes the
 //! loops around it unbalanced. So every decision holds for every run, whichever path each block took.
 
+mod consume;
+
+pub use consume::DecidedNodes;
+
 use super::blocks::{in_block, node_reach};
 use super::{Node, Op, Span};
 use crate::syntax::{CmdKind, Program};
@@ -144,7 +148,7 @@ pub struct PlannedIr {
 
 /// A [`Decision`] without the offsets, which a `Check` always takes from its guard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum DecisionKind {
+pub(crate) enum DecisionKind {
     Always,
     Never,
     Check,
@@ -176,6 +180,21 @@ impl From<CompactRange> for PtrRange {
     }
 }
 
+impl DecisionKind {
+    /// The decision of `guard` (a `Check` takes its offsets from it).
+    #[inline]
+    fn of(self, guard: &Node) -> Decision {
+        match self {
+            DecisionKind::Always => Decision::Always,
+            DecisionKind::Never => Decision::Never,
+            DecisionKind::Check => match guard.op {
+                Op::Guard { lo, hi, .. } => Decision::Check { lo, hi },
+                _ => unreachable!("only guards are checked"),
+            },
+        }
+    }
+}
+
 impl PlannedIr {
     /// Verifies guarded IR `nodes` of `program` and decides every guard for a tape of `tape_len`
     /// cells, the pointer starting at 0 before node 0.
@@ -187,15 +206,33 @@ impl PlannedIr {
         if tape_len == 0 || tape_len > crate::MAX_TAPE_LEN {
             return Err(PlanError::TapeLen(tape_len));
         }
-        let trusted = verify(program, &nodes)?;
-        let balanced = balanced_loops(&nodes, &trusted);
-        let (decisions, entries) = analyse(&nodes, &trusted, &balanced, tape_len)?;
+        let mut facts = verify(program, &nodes)?;
+        balanced_loops(&nodes, &mut facts);
+        let (decisions, entries) = analyse(&nodes, &facts, tape_len, true)?;
         Ok(PlannedIr {
             nodes,
             decisions,
             entries,
             tape_len,
         })
+    }
+
+    /// Verifies and decides guarded IR `nodes` of `program` as [`PlannedIr::new`] does, for a code
+    /// generator that walks it once in order and needs only the decisions: the pointer ranges are
+    /// not kept, and the nodes are handed over one by one and freed as the walk goes.
+    pub fn decide(
+        program: &Program,
+        nodes: Vec<Node>,
+        tape_len: usize,
+    ) -> Result<DecidedNodes, PlanError> {
+        if tape_len == 0 || tape_len > crate::MAX_TAPE_LEN {
+            return Err(PlanError::TapeLen(tape_len));
+        }
+        let mut facts = verify(program, &nodes)?;
+        balanced_loops(&nodes, &mut facts);
+        let (decisions, _) = analyse(&nodes, &facts, tape_len, false)?;
+        drop(facts);
+        Ok(DecidedNodes::new(nodes, decisions))
     }
 
     /// The guarded IR.
@@ -206,14 +243,7 @@ impl PlannedIr {
     /// The decision of the guard at node `guard` (`Always` for any other node).
     #[inline]
     pub fn decision(&self, guard: usize) -> Decision {
-        match self.decisions[guard] {
-            DecisionKind::Always => Decision::Always,
-            DecisionKind::Never => Decision::Never,
-            DecisionKind::Check => match self.nodes[guard].op {
-                Op::Guard { lo, hi, .. } => Decision::Check { lo, hi },
-                _ => unreachable!("only guards are checked"),
-            },
-        }
+        self.decisions[guard].of(&self.nodes[guard])
     }
 
     /// The range the pointer lies in whenever control enters node `node` (or reaches the end, for
@@ -307,31 +337,30 @@ fn fallback_moves_like_block(program: &Program, span: Span, net: i64) -> bool {
     opens.is_empty() && pos == net
 }
 
-/// For each `LoopStart` index, whether its loop is balanced: its body's moves add up to zero and it
+/// Marks in `facts`, at each `LoopStart` index, whether its loop is balanced (`facts` holds, at each
+/// guard, whether its fallback is trusted, as [`verify`] left it; the two kinds of node never share an
+/// index, so one byte a node serves both): its body's moves add up to zero and it
 /// holds no scan, no unbalanced loop and no guard whose fallback may move otherwise than its block, so
 /// the pointer is the same at every test of the loop. (Other indices hold `false`.)
-fn balanced_loops(nodes: &[Node], trusted: &[bool]) -> Vec<bool> {
+fn balanced_loops(nodes: &[Node], facts: &mut [bool]) {
+    // An open loop: its `LoopStart` index (whose fact says whether it is still balanced, so a
+    // frame is 16 bytes: a million nested loops are a million frames) and its body's net move.
     struct Frame {
         start: usize,
         net: i64,
-        ok: bool,
     }
-    let mut balanced = vec![false; nodes.len()];
     let mut stack: Vec<Frame> = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         let spoil = match node.op {
             Op::LoopStart => {
-                stack.push(Frame {
-                    start: i,
-                    net: 0,
-                    ok: true,
-                });
+                facts[i] = true;
+                stack.push(Frame { start: i, net: 0 });
                 false
             }
             Op::LoopEnd => {
                 let Some(frame) = stack.pop() else { continue };
-                let ok = frame.ok && frame.net == 0;
-                balanced[frame.start] = ok;
+                let ok = facts[frame.start] && frame.net == 0;
+                facts[frame.start] = ok;
                 !ok
             }
             Op::Move { by } => {
@@ -341,16 +370,15 @@ fn balanced_loops(nodes: &[Node], trusted: &[bool]) -> Vec<bool> {
                 false
             }
             Op::Scan { .. } => true,
-            Op::Guard { .. } => !trusted[i],
+            Op::Guard { .. } => !facts[i],
             _ => false,
         };
         if spoil {
-            if let Some(top) = stack.last_mut() {
-                top.ok = false;
+            if let Some(top) = stack.last() {
+                facts[top.start] = false;
             }
         }
     }
-    balanced
 }
 
 /// Decides a guard reaching `lo ..= hi` with the pointer in `range` on a tape of `tape_len` cells.
@@ -368,22 +396,30 @@ fn decide(lo: i32, hi: i32, range: PtrRange, tape_len: usize) -> Decision {
     Decision::Check { lo, hi }
 }
 
-/// The pointer-range analysis and the decisions: one forward walk, loops matched with a stack.
+/// The pointer-range analysis and the decisions: one forward walk, loops matched with a stack. The
+/// range at every node is kept only `with_entries` (else the entries come back empty).
 fn analyse(
     nodes: &[Node],
-    trusted: &[bool],
-    balanced: &[bool],
+    facts: &[bool],
     tape_len: usize,
+    with_entries: bool,
 ) -> Result<(Vec<DecisionKind>, Vec<CompactRange>), PlanError> {
     let last = tape_len - 1;
     let full = PtrRange { lo: 0, hi: last };
     let mut decisions = vec![DecisionKind::Always; nodes.len()];
-    let mut entries = vec![CompactRange::from(full); nodes.len() + 1];
+    let kept = if with_entries { nodes.len() + 1 } else { 0 };
+    let mut entries = vec![CompactRange::from(full); kept];
+    let record = |entries: &mut Vec<CompactRange>, i: usize, range: PtrRange| {
+        if let Some(entry) = entries.get_mut(i) {
+            *entry = range.into();
+        }
+    };
     let mut range = PtrRange { lo: 0, hi: 0 };
-    let mut heads: Vec<(PtrRange, bool)> = Vec::new();
+    // The range at each open loop's test and whether it holds after the loop: 12 bytes a loop.
+    let mut heads: Vec<(CompactRange, bool)> = Vec::new();
     let mut i = 0;
     while i < nodes.len() {
-        entries[i] = range.into();
+        record(&mut entries, i, range);
         match nodes[i].op {
             Op::Guard { lo, hi, len } => {
                 let end = i + 1 + len as usize;
@@ -395,7 +431,7 @@ fn analyse(
                 };
                 // Block nodes: the pointer is somewhere on the tape (they are never entry points).
                 let net = net_move(&nodes[i + 1..end]);
-                range = if trusted[i] || decision == Decision::Always {
+                range = if facts[i] || decision == Decision::Always {
                     let shift = |p: usize| (p as i64 + net).clamp(0, last as i64) as usize;
                     PtrRange {
                         lo: shift(range.lo),
@@ -408,13 +444,14 @@ fn analyse(
                 continue;
             }
             Op::LoopStart => {
-                let head = if balanced[i] { range } else { full };
-                entries[i] = head.into();
-                heads.push((head, balanced[i]));
+                let head = if facts[i] { range } else { full };
+                record(&mut entries, i, head);
+                heads.push((head.into(), facts[i]));
                 range = head;
             }
             Op::LoopEnd => {
                 let (head, kept) = heads.pop().ok_or(PlanError::Unbalanced(i))?;
+                let head = PtrRange::from(head);
                 range = if kept { head } else { full };
             }
             Op::Scan { .. } => range = full,
@@ -422,7 +459,7 @@ fn analyse(
         }
         i += 1;
     }
-    entries[nodes.len()] = range.into();
+    record(&mut entries, nodes.len(), range);
     Ok((decisions, entries))
 }
 

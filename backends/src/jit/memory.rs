@@ -1,10 +1,183 @@
-//! Executable memory mapped by hand: machine code is copied into fresh read-write pages, which are then
-//! switched to read-execute before anything runs. The pages are never writable and executable at once,
-//! and they are unmapped when the owner is dropped.
+//! Executable memory mapped by hand. Machine code is written into a [`CodeBuffer`]: a reserved
+//! read-write anonymous mapping filled from its start, whose untouched pages cost no memory, so a code
+//! generator needs neither a growing vector nor a second copy. [`CodeBuffer::finish`] unmaps the
+//! unused tail and switches the code's pages to read-execute before anything runs: the pages are never
+//! writable and executable at once, and they are unmapped when the owner is dropped. This module is
+//! the one place that maps, protects and unmaps code pages.
 
 pub use crate::error::MemoryError;
 
-/// Read-execute pages holding a copy of some machine code; unmapped on drop.
+/// The size of the system's pages.
+#[cfg(unix)]
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if page > 0 {
+        page as usize
+    } else {
+        4096
+    }
+}
+
+/// Machine code being written: up to `reserved` bytes of read-write pages, filled from the start.
+/// Bytes pushed beyond the reservation are dropped and the buffer marked [`overflowed`](Self::overflowed).
+pub struct CodeBuffer {
+    base: *mut u8,
+    reserved: usize,
+    len: usize,
+    overflowed: bool,
+}
+
+// SAFETY: the mapping is owned by this value alone and only reached through `&self`/`&mut self`.
+unsafe impl Send for CodeBuffer {}
+
+impl CodeBuffer {
+    /// Reserves room for `reserved` bytes of code (address space only: a page costs memory once it
+    /// is written).
+    #[cfg(unix)]
+    pub fn new(reserved: usize) -> Result<CodeBuffer, MemoryError> {
+        let reserved = reserved.max(1).div_ceil(page_size()) * page_size();
+        // SAFETY: an anonymous private mapping at an address of the kernel's choosing; it aliases no
+        // Rust object. The result is checked against MAP_FAILED before use.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                reserved,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(MemoryError::Map(std::io::Error::last_os_error().into()));
+        }
+        Ok(CodeBuffer {
+            base: base as *mut u8,
+            reserved,
+            len: 0,
+            overflowed: false,
+        })
+    }
+
+    /// Hand-mapped executable memory is only implemented on Unix.
+    #[cfg(not(unix))]
+    pub fn new(_reserved: usize) -> Result<CodeBuffer, MemoryError> {
+        Err(MemoryError::Unsupported)
+    }
+
+    /// The number of bytes written (the offset of the next byte).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing has been written.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether some bytes did not fit in the reservation (and were dropped).
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
+    /// Appends one byte.
+    #[inline]
+    pub fn push(&mut self, byte: u8) {
+        self.extend_from_slice(&[byte]);
+    }
+
+    /// Appends `bytes`.
+    #[inline]
+    pub fn extend_from_slice(&mut self, bytes: &[u8]) {
+        if bytes.len() > self.reserved - self.len {
+            self.overflowed = true;
+            return;
+        }
+        // SAFETY: `base + len .. base + len + bytes.len()` lies within the read-write mapping this
+        // value owns (checked just above), which no Rust reference aliases, and `bytes` cannot
+        // overlap it (every reference into it borrows `self`).
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.base.add(self.len), bytes.len())
+        };
+        self.len += bytes.len();
+    }
+
+    /// Makes the written bytes read-execute, unmapping the rest of the reservation.
+    #[cfg(unix)]
+    pub fn finish(self) -> Result<ExecutableMemory, MemoryError> {
+        if self.len == 0 {
+            return Err(MemoryError::Empty);
+        }
+        let mapped = self.len.div_ceil(page_size()) * page_size();
+        let (base, reserved, len) = (self.base, self.reserved, self.len);
+        std::mem::forget(self);
+        let unmap = |from: usize| {
+            if from < reserved {
+                // SAFETY: `base + from .. base + reserved` is the unused tail of the mapping made in
+                // `new`, page-aligned, and nothing references it.
+                unsafe { libc::munmap(base.add(from) as *mut libc::c_void, reserved - from) };
+            }
+        };
+        unmap(mapped);
+        // SAFETY: `base..base + mapped` is the part of the mapping kept above.
+        let rc = unsafe {
+            libc::mprotect(
+                base as *mut libc::c_void,
+                mapped,
+                libc::PROT_READ | libc::PROT_EXEC,
+            )
+        };
+        if rc != 0 {
+            let err = std::io::Error::last_os_error();
+            unmap(0);
+            return Err(MemoryError::Protect(err.into()));
+        }
+        Ok(ExecutableMemory { base, mapped, len })
+    }
+
+    /// Hand-mapped executable memory is only implemented on Unix.
+    #[cfg(not(unix))]
+    pub fn finish(self) -> Result<ExecutableMemory, MemoryError> {
+        Err(MemoryError::Unsupported)
+    }
+}
+
+impl std::ops::Deref for CodeBuffer {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: `base` points to `len` initialized bytes of the mapping this value owns, which live
+        // as long as `self`.
+        unsafe { std::slice::from_raw_parts(self.base, self.len) }
+    }
+}
+
+impl std::ops::DerefMut for CodeBuffer {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        if self.len == 0 {
+            return &mut [];
+        }
+        // SAFETY: as for `deref`; the pages are writable and `&mut self` makes the slice unique.
+        unsafe { std::slice::from_raw_parts_mut(self.base, self.len) }
+    }
+}
+
+impl Drop for CodeBuffer {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        // SAFETY: `base..base + reserved` is the mapping this value owns; nothing references it.
+        unsafe {
+            libc::munmap(self.base as *mut libc::c_void, self.reserved);
+        }
+    }
+}
+
+/// Read-execute pages holding some machine code; unmapped on drop.
 pub struct ExecutableMemory {
     base: *mut u8,
     mapped: usize,
@@ -18,60 +191,15 @@ unsafe impl Send for ExecutableMemory {}
 unsafe impl Sync for ExecutableMemory {}
 
 impl ExecutableMemory {
-    /// Maps `code` into new pages and makes them read-execute (never writable and executable at once).
-    #[cfg(unix)]
+    /// Maps a copy of `code` into new pages and makes them read-execute (never writable and
+    /// executable at once).
     pub fn new(code: &[u8]) -> Result<ExecutableMemory, MemoryError> {
         if code.is_empty() {
             return Err(MemoryError::Empty);
         }
-        // SAFETY: sysconf has no preconditions.
-        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-        let page = if page > 0 { page as usize } else { 4096 };
-        let mapped = code.len().div_ceil(page) * page;
-        // SAFETY: an anonymous private mapping at an address of the kernel's choosing; it aliases no Rust
-        // object. The result is checked against MAP_FAILED before use.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                mapped,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return Err(MemoryError::Map(std::io::Error::last_os_error().into()));
-        }
-        let base = base as *mut u8;
-        // SAFETY: `base` points to `mapped >= code.len()` writable bytes that nothing else references, and
-        // `code` cannot overlap a mapping made just now.
-        unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), base, code.len()) };
-        // SAFETY: `base..base + mapped` is exactly the mapping made above.
-        let rc = unsafe {
-            libc::mprotect(
-                base as *mut libc::c_void,
-                mapped,
-                libc::PROT_READ | libc::PROT_EXEC,
-            )
-        };
-        if rc != 0 {
-            let err = std::io::Error::last_os_error();
-            // SAFETY: unmapping the mapping made above, which nothing references.
-            unsafe { libc::munmap(base as *mut libc::c_void, mapped) };
-            return Err(MemoryError::Protect(err.into()));
-        }
-        Ok(ExecutableMemory {
-            base,
-            mapped,
-            len: code.len(),
-        })
-    }
-
-    /// Hand-mapped executable memory is only implemented on Unix.
-    #[cfg(not(unix))]
-    pub fn new(_code: &[u8]) -> Result<ExecutableMemory, MemoryError> {
-        Err(MemoryError::Unsupported)
+        let mut buffer = CodeBuffer::new(code.len())?;
+        buffer.extend_from_slice(code);
+        buffer.finish()
     }
 
     /// The address of the first code byte.
@@ -124,7 +252,35 @@ mod tests {
     }
 
     #[test]
+    fn a_code_buffer_is_written_in_place_and_refuses_what_does_not_fit() {
+        let mut buffer = CodeBuffer::new(5000).unwrap();
+        assert!(buffer.is_empty());
+        let code: Vec<u8> = (0..5000u32).map(|i| (i * 7) as u8).collect();
+        buffer.extend_from_slice(&code[..4000]);
+        buffer.push(code[4000]);
+        buffer.extend_from_slice(&code[4001..]);
+        buffer[0] = 0xc3;
+        assert_eq!(buffer.len(), 5000);
+        assert!(!buffer.overflowed());
+        // The reservation is whole pages: fill it, then one byte more is refused.
+        let reserved = 5000usize.div_ceil(page_size()) * page_size();
+        let room = reserved - 5000;
+        buffer.extend_from_slice(&vec![0; room]);
+        assert!(!buffer.overflowed());
+        buffer.push(0);
+        assert!(buffer.overflowed());
+        assert_eq!(buffer.len(), reserved);
+        let mem = buffer.finish().unwrap();
+        assert_eq!(mem.bytes()[0], 0xc3);
+        assert_eq!(mem.bytes()[1..5000], code[1..]);
+    }
+
+    #[test]
     fn empty_code_is_an_error() {
+        assert!(matches!(
+            CodeBuffer::new(100).unwrap().finish(),
+            Err(MemoryError::Empty)
+        ));
         assert!(matches!(
             ExecutableMemory::new(&[]),
             Err(MemoryError::Empty)

@@ -17,6 +17,7 @@
 //! (it keeps the code alive and runs it on a fresh machine), and `enter` is the one function that calls
 //! generated code (the tiered JIT calls it too). `one_to_one` is the walk the one-to-one JITs share.
 
+pub(crate) mod labels;
 mod loaded;
 pub mod memory;
 pub(crate) mod one_to_one;
@@ -37,6 +38,16 @@ pub fn x86_64_availability() -> Availability {
         Availability::Available
     } else {
         Availability::Unsupported("needs an x86-64 host".into())
+    }
+}
+
+/// The availability of a one-to-one JIT: its code needs an x86-64 host and is written into pages
+/// mapped by hand ([`memory`], Unix only).
+pub fn x86_64_unix_availability() -> Availability {
+    if cfg!(all(target_arch = "x86_64", unix)) {
+        Availability::Available
+    } else {
+        Availability::Unsupported("needs an x86-64 Unix host".into())
     }
 }
 

@@ -7,10 +7,11 @@
 //! stubs (one per guard and scan, each running its span exactly through `jit_exact` and jumping back),
 //! then the shared exits (stopped by a callback, out of fuel) and the epilogue.
 //!
-//! Loops get one label pair each from an explicit stack, so nesting depth costs no Rust stack.
+//! Loops get one label pair each from an explicit stack, so nesting depth costs no Rust stack. Every
+//! label is released once bound and jumped to ([`crate::jit::labels`]), so only live ones take room.
 
 use crate::backend::CompileError;
-use crate::ir::plan::{Decision, PlannedIr};
+use crate::ir::plan::{DecidedNodes, Decision};
 use crate::ir::{Node, Op, Span};
 use crate::syntax::Program;
 
@@ -25,6 +26,8 @@ pub(crate) trait Emitter {
     fn new_label(&mut self) -> Self::Label;
     /// Binds `label` to the current position.
     fn bind(&mut self, label: Self::Label);
+    /// Gives `label` back for reuse: it is bound and no jump to it follows.
+    fn release(&mut self, label: Self::Label);
     /// Saves registers and loads the tape registers from the state.
     fn prologue(&mut self);
     /// Jumps to `fail` unless `ptr + lo >= 0` and `ptr + hi < tape_len`.
@@ -61,6 +64,10 @@ pub(crate) trait Emitter {
     fn epilogue(&mut self);
 }
 
+/// The address space a one-to-one JIT reserves for its code ([`crate::jit::memory::CodeBuffer`]):
+/// `rel32` jumps reach 2 GiB, so no program's code may be larger; pages cost memory once written.
+pub(crate) const CODE_RESERVATION: usize = 1 << 31;
+
 /// The IR the one-to-one JITs translate: run-length folded, guarded.
 pub(crate) fn one_to_one_ir(program: &Program) -> Vec<Node> {
     crate::optimizer::fold_runs_only(program)
@@ -70,30 +77,28 @@ fn codegen(what: &str) -> CompileError {
     CompileError::Bug(format!("one-to-one JIT translation: {what}"))
 }
 
-/// Translates planned IR through `e`, charging fuel at loop-body entries when `metered`. Guards are
-/// emitted as the plan decided them; the plan verified each against its block.
+/// Translates decided IR through `e`, charging fuel at loop-body entries when `metered`. Guards are
+/// emitted as the plan decided them; the plan verified each against its block. The IR is consumed
+/// (and freed) as the code is written.
 pub(crate) fn translate<E: Emitter>(
-    planned: &PlannedIr,
+    mut nodes: DecidedNodes,
     metered: bool,
     e: &mut E,
 ) -> Result<(), CompileError> {
-    let nodes = planned.nodes();
     let mut loops: Vec<(E::Label, E::Label)> = Vec::new();
+    // The cold stubs to emit after the code (16 bytes each with 4-byte labels).
     let mut stubs: Vec<(E::Label, E::Label, Span)> = Vec::new();
     // The guarded block being emitted: nodes left in it and the label after it (none when the guard
     // needs no check).
     let mut block: Option<(u32, Option<E::Label>)> = None;
     e.prologue();
-    let mut i = 0;
-    while i < nodes.len() {
-        let node = &nodes[i];
-        i += 1;
+    while let Some((node, decision)) = nodes.next() {
         match &node.op {
             Op::Guard { len, .. } => {
                 if *len == 0 {
                     continue;
                 }
-                match planned.decision(i - 1) {
+                match decision {
                     Decision::Always => block = Some((*len, None)),
                     Decision::Never => {
                         // The block's nodes never run: only the jump to its exact fallback is emitted.
@@ -101,7 +106,11 @@ pub(crate) fn translate<E: Emitter>(
                         e.jump(fail);
                         e.bind(resume);
                         stubs.push((fail, resume, node.span));
-                        i += *len as usize;
+                        for _ in 0..*len {
+                            nodes
+                                .next()
+                                .ok_or_else(|| codegen("a block past the end"))?;
+                        }
                     }
                     Decision::Check { lo, hi } => {
                         let (fail, resume) = (e.new_label(), e.new_label());
@@ -146,6 +155,8 @@ pub(crate) fn translate<E: Emitter>(
                 let (body, end) = loops.pop().ok_or_else(|| codegen("unbalanced loop end"))?;
                 e.jump_if_nonzero(body);
                 e.bind(end);
+                e.release(body);
+                e.release(end);
             }
         }
         if let Some((left, resume)) = &mut block {
@@ -166,6 +177,8 @@ pub(crate) fn translate<E: Emitter>(
         e.bind(fail);
         e.exact(span);
         e.jump(resume);
+        e.release(fail);
+        e.release(resume);
     }
     e.epilogue();
     Ok(())

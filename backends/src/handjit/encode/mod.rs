@@ -5,6 +5,8 @@
 //! `rsp`/`r12` or there is an index. Jumps are always `rel32` and return the position of their
 //! displacement so it can be patched when the target is known.
 
+use crate::jit::memory::CodeBuffer;
+
 /// A 64-bit general-purpose register, numbered as the hardware numbers it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[allow(dead_code)]
@@ -109,11 +111,43 @@ pub enum Cond {
     L = 0xc,
 }
 
+/// Where [`Code`] writes its bytes: a vector, or a [`CodeBuffer`] that becomes executable in place.
+pub trait Sink: std::ops::DerefMut<Target = [u8]> {
+    /// Appends one byte.
+    fn push(&mut self, byte: u8);
+    /// Appends `bytes`.
+    fn extend_from_slice(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    #[inline]
+    fn push(&mut self, byte: u8) {
+        Vec::push(self, byte);
+    }
+
+    #[inline]
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        Vec::extend_from_slice(self, bytes);
+    }
+}
+
+impl Sink for CodeBuffer {
+    #[inline]
+    fn push(&mut self, byte: u8) {
+        CodeBuffer::push(self, byte);
+    }
+
+    #[inline]
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        CodeBuffer::extend_from_slice(self, bytes);
+    }
+}
+
 /// A growing buffer of machine code.
 #[derive(Default)]
-pub struct Code {
+pub struct Code<S = Vec<u8>> {
     /// The bytes emitted so far.
-    pub bytes: Vec<u8>,
+    pub bytes: S,
 }
 
 fn fits_i8(v: i32) -> bool {
@@ -125,12 +159,12 @@ impl Code {
     pub fn new() -> Code {
         Code::default()
     }
+}
 
-    /// An empty buffer with room for `bytes` bytes.
-    pub fn with_capacity(bytes: usize) -> Code {
-        Code {
-            bytes: Vec::with_capacity(bytes),
-        }
+impl<S: Sink> Code<S> {
+    /// Code written into `bytes` (after what it holds).
+    pub fn on(bytes: S) -> Code<S> {
+        Code { bytes }
     }
 
     /// The offset of the next byte.
