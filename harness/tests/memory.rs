@@ -115,9 +115,12 @@ fn peak_heap_per_command_is_small_on_every_backend() {
     }
     mixed.push(b'.');
     // A deep nest `+[>[>[>…<-]<-]<-]` (five commands a level): seven IR nodes a level, and two
-    // checked blocks and a loop a level in the JITs (measured 82 to 172 bytes a command, 188 for
+    // checked blocks and a loop a level in the JITs (measured 67 to 139 bytes a command, 198 for
     // tiered-0, which holds the bytecode and the IR while it compiles the whole nest; a moving
     // reallocation counts old and new at once, so doubling vectors weigh more here than in RSS).
+    // The bytecode tiers hold the IR, its one-byte-a-node plan and the code, and nothing per slot
+    // beside them (measured 78 for bytecode, which frees the IR before padding the code, 89 for the
+    // tiered ones, which keep it; 172 and 188 with the compiler's per-slot landing tables).
     let depth = n / 5;
     let mut nest = b"+".to_vec();
     for _ in 0..depth {
@@ -134,6 +137,13 @@ fn peak_heap_per_command_is_small_on_every_backend() {
     ] {
         for (backend, per_command) in bytes_per_command(source) {
             println!("{shape:<12} {backend:<14} {per_command:>6.1} bytes per command");
+            let bytecode_tier =
+                ["bytecode", "tiered", "tiered-1", "tiered-never"].contains(&backend);
+            let bound = if shape == "deep nest" && bytecode_tier {
+                95.0
+            } else {
+                bound
+            };
             assert!(
                 per_command <= bound,
                 "{backend} on {shape}: {per_command:.1} bytes per command (bound {bound})"

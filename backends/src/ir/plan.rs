@@ -21,6 +21,8 @@
 //! (a dead loop that moves, or a pass bug) resets the range after it to the whole tape, and makes the
 //! loops around it unbalanced. So every decision holds for every run, whichever path each block took.
 
+use std::sync::OnceLock;
+
 use super::blocks::{in_block, node_reach};
 use super::{Node, Op, Span};
 use crate::syntax::{CmdKind, Program};
@@ -132,22 +134,53 @@ impl std::error::Error for PlanError {}
 #[derive(Clone, Debug)]
 pub struct PlannedIr {
     nodes: Vec<Node>,
-    /// Per node, one byte: which decision (a `Check` takes its offsets from the guard); meaningful at
-    /// guards (other entries are `Always`).
-    decisions: Vec<DecisionKind>,
+    /// Per node, one byte: which decision (a `Check` takes its offsets from the guard) and whether
+    /// the guard's fallback moves like its block; meaningful at guards (other entries are `Always`,
+    /// untrusted).
+    guards: Vec<GuardPlan>,
+    /// The pointer's range when control enters node 0 (what a whole-program emitter asks).
+    first_entry: CompactRange,
     /// Per node, and one past the last: the pointer's range when control enters the node (for a
     /// `LoopStart`: at the loop's test, from the `[` and from every back edge alike), in 32 bits
-    /// (a tape has at most [`crate::MAX_TAPE_LEN`] cells).
-    entries: Vec<CompactRange>,
+    /// (a tape has at most [`crate::MAX_TAPE_LEN`] cells). Made by the first [`PlannedIr::entry_range`]
+    /// of another node (the analysis walked again): emitters that never ask (the bytecode, a whole
+    /// program's code) never hold these 8 bytes a node.
+    entries: OnceLock<Vec<CompactRange>>,
     tape_len: usize,
+}
+
+/// What the plan keeps of one guard, in one byte: its [`DecisionKind`] in the low two bits, and
+/// [`GuardPlan::TRUSTED`] when its fallback is proven to move like its block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct GuardPlan(u8);
+
+impl GuardPlan {
+    const TRUSTED: u8 = 1 << 2;
+
+    fn new(decision: DecisionKind, trusted: bool) -> GuardPlan {
+        GuardPlan(decision as u8 | if trusted { GuardPlan::TRUSTED } else { 0 })
+    }
+
+    fn decision(self) -> DecisionKind {
+        match self.0 & 3 {
+            0 => DecisionKind::Always,
+            1 => DecisionKind::Never,
+            _ => DecisionKind::Check,
+        }
+    }
+
+    fn trusted(self) -> bool {
+        self.0 & GuardPlan::TRUSTED != 0
+    }
 }
 
 /// A [`Decision`] without the offsets, which a `Check` always takes from its guard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 enum DecisionKind {
-    Always,
-    Never,
-    Check,
+    Always = 0,
+    Never = 1,
+    Check = 2,
 }
 
 /// A [`PtrRange`] in 32 bits a side.
@@ -189,11 +222,23 @@ impl PlannedIr {
         }
         let trusted = verify(program, &nodes)?;
         let balanced = balanced_loops(&nodes, &trusted);
-        let (decisions, entries) = analyse(&nodes, &trusted, &balanced, tape_len)?;
+        let mut first_entry = CompactRange::from(PtrRange { lo: 0, hi: 0 });
+        let decisions = analyse(&nodes, &trusted, &balanced, tape_len, |node, range| {
+            if node == 0 {
+                first_entry = range.into();
+            }
+        })?;
+        drop(balanced);
+        let guards = decisions
+            .into_iter()
+            .zip(trusted)
+            .map(|(decision, trusted)| GuardPlan::new(decision, trusted))
+            .collect();
         Ok(PlannedIr {
             nodes,
-            decisions,
-            entries,
+            guards,
+            first_entry,
+            entries: OnceLock::new(),
             tape_len,
         })
     }
@@ -206,7 +251,7 @@ impl PlannedIr {
     /// The decision of the guard at node `guard` (`Always` for any other node).
     #[inline]
     pub fn decision(&self, guard: usize) -> Decision {
-        match self.decisions[guard] {
+        match self.guards[guard].decision() {
             DecisionKind::Always => Decision::Always,
             DecisionKind::Never => Decision::Never,
             DecisionKind::Check => match self.nodes[guard].op {
@@ -220,7 +265,31 @@ impl PlannedIr {
     /// `node == nodes().len()`): generated code that starts at that node (a whole program at node 0, a
     /// tiered loop at its `LoopStart`) may assume it.
     pub fn entry_range(&self, node: usize) -> PtrRange {
-        self.entries[node].into()
+        if node == 0 {
+            return self.first_entry.into();
+        }
+        self.entries.get_or_init(|| self.walk_entries())[node].into()
+    }
+
+    /// The entry range of every node, and one past the last: the analysis of [`PlannedIr::new`]
+    /// walked again (it succeeded then, on these very nodes).
+    fn walk_entries(&self) -> Vec<CompactRange> {
+        let trusted: Vec<bool> = self.guards.iter().map(|g| g.trusted()).collect();
+        let balanced = balanced_loops(&self.nodes, &trusted);
+        let full = PtrRange {
+            lo: 0,
+            hi: self.tape_len - 1,
+        };
+        let mut entries = vec![CompactRange::from(full); self.nodes.len() + 1];
+        analyse(
+            &self.nodes,
+            &trusted,
+            &balanced,
+            self.tape_len,
+            |node, range| entries[node] = range.into(),
+        )
+        .expect("the analysis succeeded when the IR was planned");
+        entries
     }
 
     /// The tape length the decisions are for.
@@ -369,21 +438,23 @@ fn decide(lo: i32, hi: i32, range: PtrRange, tape_len: usize) -> Decision {
 }
 
 /// The pointer-range analysis and the decisions: one forward walk, loops matched with a stack.
+/// Tells `entry` the range at each node control can enter, and one past the last (a node told twice
+/// takes the second; block nodes, never entered, are not told: their range is the whole tape).
 fn analyse(
     nodes: &[Node],
     trusted: &[bool],
     balanced: &[bool],
     tape_len: usize,
-) -> Result<(Vec<DecisionKind>, Vec<CompactRange>), PlanError> {
+    mut entry: impl FnMut(usize, PtrRange),
+) -> Result<Vec<DecisionKind>, PlanError> {
     let last = tape_len - 1;
     let full = PtrRange { lo: 0, hi: last };
     let mut decisions = vec![DecisionKind::Always; nodes.len()];
-    let mut entries = vec![CompactRange::from(full); nodes.len() + 1];
     let mut range = PtrRange { lo: 0, hi: 0 };
     let mut heads: Vec<(PtrRange, bool)> = Vec::new();
     let mut i = 0;
     while i < nodes.len() {
-        entries[i] = range.into();
+        entry(i, range);
         match nodes[i].op {
             Op::Guard { lo, hi, len } => {
                 let end = i + 1 + len as usize;
@@ -409,7 +480,7 @@ fn analyse(
             }
             Op::LoopStart => {
                 let head = if balanced[i] { range } else { full };
-                entries[i] = head.into();
+                entry(i, head);
                 heads.push((head, balanced[i]));
                 range = head;
             }
@@ -422,8 +493,8 @@ fn analyse(
         }
         i += 1;
     }
-    entries[nodes.len()] = range.into();
-    Ok((decisions, entries))
+    entry(nodes.len(), range);
+    Ok(decisions)
 }
 
 #[cfg(test)]
