@@ -47,8 +47,14 @@ fn block_guard(planned: &PlannedIr, index: usize) -> Option<BlockGuard> {
     }
 }
 
-/// Flattens planned IR of `program` (one instruction per node, plus a final `Halt`).
-pub(super) fn compile(program: &Program, planned: &PlannedIr) -> Result<Bytecode, CompileError> {
+/// Flattens planned IR of `program` (one instruction per node, plus a final `Halt`), unpadded
+/// ([`pad`] finishes it); `padded` reserves room for the padding at once (no reallocation later,
+/// for a caller that keeps the IR), else the code is sized exactly.
+pub(super) fn compile(
+    program: &Program,
+    planned: &PlannedIr,
+    padded: bool,
+) -> Result<Bytecode, CompileError> {
     let nodes = planned.nodes();
     if nodes.len() > MAX_INSNS {
         return Err(CompileError::TooLarge(format!(
@@ -56,21 +62,34 @@ pub(super) fn compile(program: &Program, planned: &PlannedIr) -> Result<Bytecode
             nodes.len()
         )));
     }
+    // The side tables sized exactly up front (a deep nest has a block and a loop every few nodes:
+    // grown by doubling they would hold up to twice that).
+    let (mut guards, mut scans, mut loops) = (0, 0, 0);
+    for node in nodes {
+        match node.op {
+            Op::Guard { .. } => guards += 1,
+            Op::Scan { .. } => scans += 1,
+            Op::LoopStart => loops += 1,
+            _ => {}
+        }
+    }
     let mut bc = Bytecode {
         program: program.clone(),
-        code: Vec::with_capacity((nodes.len() + 1).next_power_of_two()),
+        code: Vec::with_capacity(if padded {
+            (nodes.len() + 1).next_power_of_two()
+        } else {
+            nodes.len() + 1
+        }),
         len: 0,
-        blocks: Vec::new(),
+        blocks: Vec::with_capacity(guards),
         targets: Vec::new(),
-        scans: Vec::new(),
-        loop_headers: Vec::new(),
+        scans: Vec::with_capacity(scans),
+        loop_headers: Vec::with_capacity(loops),
         chains: Vec::new(),
         tape_len: planned.tape_len(),
     };
     // Whether each slot is inside a block after its first node: no jump may land there.
     let mut inside = vec![false; nodes.len() + 1];
-    // What each guard verifies, for the landing tests jumps can skip.
-    let mut landings = Landings::new(nodes.len() + 1);
     let mut open: Vec<usize> = Vec::new();
     for (index, node) in nodes.iter().enumerate() {
         let insn = match &node.op {
@@ -87,7 +106,6 @@ pub(super) fn compile(program: &Program, planned: &PlannedIr) -> Result<Bytecode
                     span: node.span,
                     skip: (index + 1 + guard.len) as u32,
                 });
-                landings.add_block(index, guard.check, planned.decision(index), body);
                 let (lo, hi) = guard.check;
                 let width = hi as i64 - lo as i64;
                 Insn::Guard {
@@ -172,14 +190,11 @@ pub(super) fn compile(program: &Program, planned: &PlannedIr) -> Result<Bytecode
     fuse_walks(&mut bc.code);
     fuse_chains(&mut bc);
     fuse_chain_entries(&mut bc.code, bc.tape_len);
+    // What each guard verifies, for the landing tests jumps can skip.
+    let landings = Landings::new(planned);
     landings.skip_implied(&mut bc);
     fuse_exits(&mut bc, &landings);
     check_targets(&bc, &inside)?;
-    // The padding grows the code: free the per-slot tables first, so the compile's peak heap stays
-    // what it was without padding.
-    drop(landings);
-    drop(inside);
-    pad(&mut bc);
     Ok(bc)
 }
 
@@ -323,9 +338,12 @@ fn check_targets(bc: &Bytecode, inside: &[bool]) -> Result<(), CompileError> {
 /// with `mask = len - 1`: an index the compiler sees is in bounds (no bounds check per fetch),
 /// and, since `check_targets` verified that every place execution continues at is an index of
 /// the program's code, always `pc` itself.
-fn pad(bc: &mut Bytecode) {
+pub(super) fn pad(bc: &mut Bytecode) {
     bc.len = bc.code.len();
-    bc.code.resize(bc.len.next_power_of_two(), Insn::Halt);
+    let padded = bc.len.next_power_of_two();
+    // Exactly: an amortized growth could reserve twice the program's code.
+    bc.code.reserve_exact(padded - bc.len);
+    bc.code.resize(padded, Insn::Halt);
 }
 
 fn bad(what: &str) -> CompileError {

@@ -177,7 +177,7 @@ fn one_op_block(bc: &Bytecode, g: usize) -> Option<(ExitOp, Insn)> {
 /// (BF before/after: the `<]>[` of `[[-]<]>[-]` runs as one `MoveLoopEndThenStart`, not a
 /// `MoveLoopEnd` then a `MoveLoopStart`; `>[-]<]>[-]<]` ends in a `SetLoopEndThenSetEnd`).
 /// Runs after the landing skips, so the targets it copies are final.
-pub(super) fn fuse_exits(bc: &mut Bytecode, landings: &Landings) {
+pub(super) fn fuse_exits(bc: &mut Bytecode, landings: &Landings<'_>) {
     for m in 0..bc.code.len() {
         let fused = match bc.code[m] {
             Insn::MoveLoopEnd { by, body, .. } => match one_op_block(bc, m + 2) {

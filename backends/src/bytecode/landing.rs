@@ -20,8 +20,9 @@
 
 use super::insn::Insn;
 use super::Bytecode;
-use crate::ir::plan::Decision;
-use crate::ir::{Node, Op};
+use crate::ir::blocks::in_block;
+use crate::ir::plan::{Decision, PlannedIr};
+use crate::ir::Op;
 
 /// Where a slot of a checked block leaves the pointer, and what its block's guard verified.
 #[derive(Clone, Copy, Debug)]
@@ -34,59 +35,72 @@ struct Spot {
     pos: i64,
 }
 
-/// What each guard verifies and where each slot of a block stands, indexed by slot.
-pub(super) struct Landings {
-    /// The range a guard slot tests, when some pointer can pass it.
-    tests: Vec<Option<(i64, i64)>>,
-    /// Whether a guard slot always passes (the plan's `Always`).
-    proven: Vec<bool>,
-    /// The standing of each slot of a block whose guard can pass.
-    spots: Vec<Option<Spot>>,
+/// What each guard verifies and where each slot of a block stands, read from the planned IR (slot
+/// `i` is IR node `i`) when asked: no per-slot table is held (a deep nest has a guard every few
+/// slots, and three tables of them weighed 57 bytes a slot).
+pub(super) struct Landings<'a> {
+    planned: &'a PlannedIr,
 }
 
-impl Landings {
-    /// No guards yet, for `slots` slots.
-    pub(super) fn new(slots: usize) -> Landings {
-        Landings {
-            tests: vec![None; slots],
-            proven: vec![false; slots],
-            spots: vec![None; slots],
+impl<'a> Landings<'a> {
+    /// The landing facts of `planned`'s guards.
+    pub(super) fn new(planned: &'a PlannedIr) -> Landings<'a> {
+        Landings { planned }
+    }
+
+    /// The range the guard at slot `slot` tests and whether it always passes (the plan's
+    /// `Always`), when it is a guard some pointer can pass.
+    fn test(&self, slot: usize) -> Option<((i64, i64), bool)> {
+        let Op::Guard { lo, hi, .. } = self.planned.nodes().get(slot)?.op else {
+            return None;
+        };
+        match self.planned.decision(slot) {
+            Decision::Never => None,
+            Decision::Always => Some(((lo as i64, hi as i64), true)),
+            Decision::Check { lo, hi } => Some(((lo as i64, hi as i64), false)),
         }
     }
 
-    /// Records the guard at slot `index`, testing `check` as `decision` says, and its block `body`.
-    pub(super) fn add_block(
-        &mut self,
-        index: usize,
-        check: (i32, i32),
-        decision: Decision,
-        body: &[Node],
-    ) {
-        if decision == Decision::Never {
-            return;
-        }
-        self.proven[index] = decision == Decision::Always;
-        let (lo, hi) = (check.0 as i64, check.1 as i64);
-        self.tests[index] = Some((lo, hi));
+    /// The standing of slot `slot` in its block, when it is a block slot (not the guard) of a block
+    /// whose guard can pass. Walks back to the block's guard: every slot asked about ends a block
+    /// (it is the last to move the pointer before a fused loop test), so each block is walked a
+    /// fixed number of times.
+    fn spot(&self, slot: usize) -> Option<Spot> {
+        let nodes = self.planned.nodes();
         let mut pos = 0i64;
-        for (k, node) in body.iter().enumerate() {
-            if let Op::Move { by } = node.op {
+        let mut at = slot;
+        loop {
+            let op = &nodes.get(at)?.op;
+            if !in_block(op) {
+                break;
+            }
+            if let Op::Move { by } = *op {
                 pos += by as i64;
             }
-            self.spots[index + 1 + k] = Some(Spot { lo, hi, pos });
+            at = at.checked_sub(1)?;
         }
+        let Op::Guard { len, .. } = nodes[at].op else {
+            return None;
+        };
+        if at == slot || slot > at + len as usize {
+            return None;
+        }
+        let ((lo, hi), _) = self.test(at)?;
+        Some(Spot { lo, hi, pos })
     }
 
     /// Whether the guard at slot `target` passes on a transfer from slot `from` (a slot of a checked
     /// block whose node was the last to move the pointer, or `None` for any other transfer).
     fn implied(&self, from: Option<usize>, target: usize) -> bool {
-        if self.proven.get(target) == Some(&true) {
+        let Some(((lo, hi), proven)) = self.test(target) else {
+            return false;
+        };
+        if proven {
             return true;
         }
-        let spot = from.and_then(|f| self.spots.get(f).copied().flatten());
-        match (spot, self.tests.get(target).copied().flatten()) {
-            (Some(s), Some((lo, hi))) => s.lo <= s.pos + lo && s.pos + hi <= s.hi,
-            _ => false,
+        match from.and_then(|f| self.spot(f)) {
+            Some(s) => s.lo <= s.pos + lo && s.pos + hi <= s.hi,
+            None => false,
         }
     }
 
@@ -97,11 +111,11 @@ impl Landings {
         self.implied(Some(from), target)
     }
 
-    /// `target`, or the slot after it when it is a guard (`guards[target]`) that passes on a transfer
+    /// `target`, or the slot after it when it is a guard slot of `code` that passes on a transfer
     /// from `from`.
-    fn past(&self, guards: &[bool], from: Option<usize>, target: u32) -> u32 {
+    fn past(&self, code: &[Insn], from: Option<usize>, target: u32) -> u32 {
         let t = target as usize;
-        if guards.get(t) == Some(&true) && self.implied(from, t) {
+        if matches!(code.get(t), Some(Insn::Guard { .. })) && self.implied(from, t) {
             target + 1
         } else {
             target
@@ -112,14 +126,10 @@ impl Landings {
     /// and `LoopEnd` targets stay (they delimit a loop's slots, [`Bytecode::loop_slots`]), and so do
     /// walk loops' bodies (which name their guard).
     pub(super) fn skip_implied(&self, bc: &mut Bytecode) {
-        let guards: Vec<bool> = bc
-            .code
-            .iter()
-            .map(|insn| matches!(insn, Insn::Guard { .. }))
-            .collect();
-        for (i, insn) in bc.code.iter_mut().enumerate() {
+        for i in 0..bc.code.len() {
+            let mut insn = bc.code[i];
             // The explicit target, and the slot whose node last moved the pointer before the jump.
-            let (target, from) = match insn {
+            let (target, from) = match &mut insn {
                 Insn::MoveLoopEnd { body: t, .. }
                 | Insn::SetLoopEnd { body: t, .. }
                 | Insn::AddLoopEnd { body: t, .. }
@@ -130,10 +140,11 @@ impl Landings {
                 | Insn::AddMoveLoopStartChain { exit: t, .. } => (t, i + 1),
                 _ => continue,
             };
-            *target = self.past(&guards, Some(from), *target);
+            *target = self.past(&bc.code, Some(from), *target);
+            bc.code[i] = insn;
         }
-        for t in &mut bc.chains {
-            *t = self.past(&guards, None, *t);
+        for k in 0..bc.chains.len() {
+            bc.chains[k] = self.past(&bc.code, None, bc.chains[k]);
         }
     }
 }

@@ -66,7 +66,7 @@ impl Backend for BytecodeBackend {
         let nodes = crate::optimizer::optimize_default(program);
         let planned = PlannedIr::new(program, nodes, config.tape_len())?;
         Ok(Box::new(BytecodeRun {
-            code: Bytecode::compile(program, &planned)?,
+            code: Bytecode::compile_owned(program, planned)?,
             config: *config,
         }))
     }
@@ -146,7 +146,18 @@ impl Bytecode {
     /// Flattens planned IR of `program` (one instruction per node, plus a final `Halt`); each guard
     /// checks what its plan decision says.
     pub fn compile(program: &Program, planned: &PlannedIr) -> Result<Bytecode, CompileError> {
-        compile::compile(program, planned)
+        let mut bc = compile::compile(program, planned, true)?;
+        compile::pad(&mut bc);
+        Ok(bc)
+    }
+
+    /// [`Bytecode::compile`], freeing the planned IR before the code is padded: for a caller that
+    /// needs the IR no more (the padded code and the IR are never held at once).
+    pub fn compile_owned(program: &Program, planned: PlannedIr) -> Result<Bytecode, CompileError> {
+        let mut bc = compile::compile(program, &planned, false)?;
+        drop(planned);
+        compile::pad(&mut bc);
+        Ok(bc)
     }
 
     /// The instructions, ending with `Halt`.

@@ -21,6 +21,8 @@
 //! (a dead loop that moves, or a pass bug) resets the range after it to the whole tape, and makes the
 //! loops around it unbalanced. So every decision holds for every run, whichever path each block took.
 
+use std::sync::OnceLock;
+
 mod consume;
 
 pub use consume::DecidedNodes;
@@ -136,22 +138,68 @@ impl std::error::Error for PlanError {}
 #[derive(Clone, Debug)]
 pub struct PlannedIr {
     nodes: Vec<Node>,
-    /// Per node, one byte: which decision (a `Check` takes its offsets from the guard); meaningful at
-    /// guards (other entries are `Always`).
-    decisions: Vec<DecisionKind>,
+    /// Per node, one byte: which decision (a `Check` takes its offsets from the guard) and whether
+    /// the guard's fallback moves like its block; meaningful at guards (other entries are `Always`,
+    /// untrusted).
+    guards: Vec<GuardPlan>,
+    /// The pointer's range when control enters node 0 (what a whole-program emitter asks).
+    first_entry: CompactRange,
     /// Per node, and one past the last: the pointer's range when control enters the node (for a
     /// `LoopStart`: at the loop's test, from the `[` and from every back edge alike), in 32 bits
-    /// (a tape has at most [`crate::MAX_TAPE_LEN`] cells).
-    entries: Vec<CompactRange>,
+    /// (a tape has at most [`crate::MAX_TAPE_LEN`] cells). Made by the first [`PlannedIr::entry_range`]
+    /// of another node (the analysis walked again): emitters that never ask (the bytecode, a whole
+    /// program's code) never hold these 8 bytes a node.
+    entries: OnceLock<Vec<CompactRange>>,
     tape_len: usize,
+}
+
+/// What the plan keeps of one guard, in one byte: its [`DecisionKind`] in the low two bits, and
+/// [`GuardPlan::TRUSTED`] when its fallback is proven to move like its block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct GuardPlan(u8);
+
+impl GuardPlan {
+    const TRUSTED: u8 = 1 << 2;
+
+    fn new(decision: DecisionKind, trusted: bool) -> GuardPlan {
+        GuardPlan(decision as u8 | if trusted { GuardPlan::TRUSTED } else { 0 })
+    }
+
+    fn decision(self) -> DecisionKind {
+        match self.0 & 3 {
+            0 => DecisionKind::Always,
+            1 => DecisionKind::Never,
+            _ => DecisionKind::Check,
+        }
+    }
+
+    fn trusted(self) -> bool {
+        self.0 & GuardPlan::TRUSTED != 0
+    }
 }
 
 /// A [`Decision`] without the offsets, which a `Check` always takes from its guard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub(crate) enum DecisionKind {
-    Always,
-    Never,
-    Check,
+    Always = 0,
+    Never = 1,
+    Check = 2,
+}
+
+impl DecisionKind {
+    /// The decision of `guard` (a `Check` takes its offsets from it).
+    #[inline]
+    fn of(self, guard: &Node) -> Decision {
+        match self {
+            DecisionKind::Always => Decision::Always,
+            DecisionKind::Never => Decision::Never,
+            DecisionKind::Check => match guard.op {
+                Op::Guard { lo, hi, .. } => Decision::Check { lo, hi },
+                _ => unreachable!("only guards are checked"),
+            },
+        }
+    }
 }
 
 /// A [`PtrRange`] in 32 bits a side.
@@ -180,21 +228,6 @@ impl From<CompactRange> for PtrRange {
     }
 }
 
-impl DecisionKind {
-    /// The decision of `guard` (a `Check` takes its offsets from it).
-    #[inline]
-    fn of(self, guard: &Node) -> Decision {
-        match self {
-            DecisionKind::Always => Decision::Always,
-            DecisionKind::Never => Decision::Never,
-            DecisionKind::Check => match guard.op {
-                Op::Guard { lo, hi, .. } => Decision::Check { lo, hi },
-                _ => unreachable!("only guards are checked"),
-            },
-        }
-    }
-}
-
 impl PlannedIr {
     /// Verifies guarded IR `nodes` of `program` and decides every guard for a tape of `tape_len`
     /// cells, the pointer starting at 0 before node 0.
@@ -208,11 +241,24 @@ impl PlannedIr {
         }
         let mut facts = verify(program, &nodes)?;
         balanced_loops(&nodes, &mut facts);
-        let (decisions, entries) = analyse(&nodes, &facts, tape_len, true)?;
+        let mut first_entry = CompactRange::from(PtrRange { lo: 0, hi: 0 });
+        let decisions = analyse(&nodes, &facts, tape_len, |node, range| {
+            if node == 0 {
+                first_entry = range.into();
+            }
+        })?;
+        // At a guard its fact is whether the fallback is trusted (at a loop start, its balance,
+        // which `walk_entries` works out again).
+        let guards = decisions
+            .into_iter()
+            .zip(facts)
+            .map(|(decision, fact)| GuardPlan::new(decision, fact))
+            .collect();
         Ok(PlannedIr {
             nodes,
-            decisions,
-            entries,
+            guards,
+            first_entry,
+            entries: OnceLock::new(),
             tape_len,
         })
     }
@@ -230,11 +276,10 @@ impl PlannedIr {
         }
         let mut facts = verify(program, &nodes)?;
         balanced_loops(&nodes, &mut facts);
-        let (decisions, _) = analyse(&nodes, &facts, tape_len, false)?;
+        let decisions = analyse(&nodes, &facts, tape_len, |_, _| {})?;
         drop(facts);
         Ok(DecidedNodes::new(nodes, decisions))
     }
-
     /// The guarded IR.
     pub fn nodes(&self) -> &[Node] {
         &self.nodes
@@ -243,14 +288,34 @@ impl PlannedIr {
     /// The decision of the guard at node `guard` (`Always` for any other node).
     #[inline]
     pub fn decision(&self, guard: usize) -> Decision {
-        self.decisions[guard].of(&self.nodes[guard])
+        self.guards[guard].decision().of(&self.nodes[guard])
     }
 
     /// The range the pointer lies in whenever control enters node `node` (or reaches the end, for
     /// `node == nodes().len()`): generated code that starts at that node (a whole program at node 0, a
     /// tiered loop at its `LoopStart`) may assume it.
     pub fn entry_range(&self, node: usize) -> PtrRange {
-        self.entries[node].into()
+        if node == 0 {
+            return self.first_entry.into();
+        }
+        self.entries.get_or_init(|| self.walk_entries())[node].into()
+    }
+
+    /// The entry range of every node, and one past the last: the analysis of [`PlannedIr::new`]
+    /// walked again (it succeeded then, on these very nodes).
+    fn walk_entries(&self) -> Vec<CompactRange> {
+        let mut facts: Vec<bool> = self.guards.iter().map(|g| g.trusted()).collect();
+        balanced_loops(&self.nodes, &mut facts);
+        let full = PtrRange {
+            lo: 0,
+            hi: self.tape_len - 1,
+        };
+        let mut entries = vec![CompactRange::from(full); self.nodes.len() + 1];
+        analyse(&self.nodes, &facts, self.tape_len, |node, range| {
+            entries[node] = range.into()
+        })
+        .expect("the analysis succeeded when the IR was planned");
+        entries
     }
 
     /// The tape length the decisions are for.
@@ -396,30 +461,24 @@ fn decide(lo: i32, hi: i32, range: PtrRange, tape_len: usize) -> Decision {
     Decision::Check { lo, hi }
 }
 
-/// The pointer-range analysis and the decisions: one forward walk, loops matched with a stack. The
-/// range at every node is kept only `with_entries` (else the entries come back empty).
+/// The pointer-range analysis and the decisions: one forward walk, loops matched with a stack;
+/// `facts` as [`balanced_loops`] left them. Tells `entry` the range at each node control can enter, and one past the last (a node told twice
+/// takes the second; block nodes, never entered, are not told: their range is the whole tape).
 fn analyse(
     nodes: &[Node],
     facts: &[bool],
     tape_len: usize,
-    with_entries: bool,
-) -> Result<(Vec<DecisionKind>, Vec<CompactRange>), PlanError> {
+    mut entry: impl FnMut(usize, PtrRange),
+) -> Result<Vec<DecisionKind>, PlanError> {
     let last = tape_len - 1;
     let full = PtrRange { lo: 0, hi: last };
     let mut decisions = vec![DecisionKind::Always; nodes.len()];
-    let kept = if with_entries { nodes.len() + 1 } else { 0 };
-    let mut entries = vec![CompactRange::from(full); kept];
-    let record = |entries: &mut Vec<CompactRange>, i: usize, range: PtrRange| {
-        if let Some(entry) = entries.get_mut(i) {
-            *entry = range.into();
-        }
-    };
     let mut range = PtrRange { lo: 0, hi: 0 };
     // The range at each open loop's test and whether it holds after the loop: 12 bytes a loop.
     let mut heads: Vec<(CompactRange, bool)> = Vec::new();
     let mut i = 0;
     while i < nodes.len() {
-        record(&mut entries, i, range);
+        entry(i, range);
         match nodes[i].op {
             Op::Guard { lo, hi, len } => {
                 let end = i + 1 + len as usize;
@@ -445,7 +504,7 @@ fn analyse(
             }
             Op::LoopStart => {
                 let head = if facts[i] { range } else { full };
-                record(&mut entries, i, head);
+                entry(i, head);
                 heads.push((head.into(), facts[i]));
                 range = head;
             }
@@ -459,8 +518,8 @@ fn analyse(
         }
         i += 1;
     }
-    record(&mut entries, nodes.len(), range);
-    Ok((decisions, entries))
+    entry(nodes.len(), range);
+    Ok(decisions)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::compact::Compactor;
 use super::known::KnownValues;
 use super::{fits, FactsCache};
 use crate::ir::{loop_partners, Node, Op};
@@ -40,22 +41,27 @@ pub(crate) fn evaluate_with(mut nodes: Vec<Node>, cache: &mut FactsCache) -> Vec
     let known = cache.get(&nodes);
     let partners = loop_partners(&nodes);
     let mut budget = PASS_BUDGET;
-    let mut out = Vec::with_capacity(nodes.len());
+    // Written over the input as it is read (see `Compactor`): a loop is read whole before its sets
+    // are put out, and only slots before the read position are written.
+    let mut out = Compactor::default();
     let mut i = 0;
     while i < nodes.len() {
         if matches!(nodes[i].op, Op::LoopStart) && budget > 0 {
             let end = partners[i] as usize;
             if let Some(sets) = run_loop(&nodes, &partners, i, known, &mut budget) {
                 let span = nodes[i].span.merge(nodes[end].span);
-                out.extend(sets.into_iter().map(|op| Node::new(op, span)));
+                for op in sets {
+                    out.put(&mut nodes, end + 1, Node::new(op, span));
+                }
                 i = end + 1;
                 continue;
             }
         }
-        out.push(super::take(&mut nodes, i));
+        out.keep(&mut nodes, i);
         i += 1;
     }
-    out
+    drop(partners);
+    out.finish(nodes)
 }
 
 /// Runs the loop starting at `nodes[start]` on its known entry values; the sets it amounts to.

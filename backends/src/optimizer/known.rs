@@ -21,7 +21,9 @@ use std::collections::HashSet;
 
 use crate::ir::{Node, Op};
 
+mod node_set;
 mod tape;
+use node_set::NodeSet;
 use tape::Tape;
 
 /// The most distinct cells a loop body may touch for the loop to be summarized.
@@ -50,27 +52,44 @@ pub struct LoopSummary<'a> {
 pub struct LoopSummaries {
     /// The `written` then `touched` cells of each summarized loop, one loop after the other.
     cells: Vec<i64>,
-    /// Per summarized loop: where its `written` starts, where its `touched` starts and ends in
-    /// `cells`, and its `io`.
-    loops: Vec<(u32, u32, u32, bool)>,
-    /// For each node: for a balanced loop's `[`, its index in `loops`; [`NOT_SUMMARIZED`] otherwise
-    /// (4 bytes a node: most nodes are not a summarized `[`).
-    of: Vec<u32>,
+    /// Per summarized loop, innermost first (in the order of their `]`): where its `written`
+    /// starts, where its `touched` starts and ends in `cells`, and its `io`.
+    loops: Vec<SummarizedLoop>,
+    /// The `[` of every summarized loop (no table entry a node: most nodes are not a summarized
+    /// `[`).
+    starts: NodeSet,
+    /// By a `[`'s position in `starts`: its loop's index in `loops`.
+    order: Vec<u32>,
 }
 
-/// The `of` entry of a node that is not the `[` of a summarized loop.
-const NOT_SUMMARIZED: u32 = u32::MAX;
+/// Where one summarized loop's facts lie in [`LoopSummaries`].
+#[derive(Clone, Copy, Debug)]
+struct SummarizedLoop {
+    /// The index of its `[`.
+    start: u32,
+    written: u32,
+    touched: u32,
+    end: u32,
+    io: bool,
+}
 
 impl LoopSummaries {
     /// The summary of the loop whose `[` is node `index`, when it is balanced.
+    #[inline]
     pub fn get(&self, index: usize) -> Option<LoopSummary<'_>> {
-        let at = *self.of.get(index)?;
-        let &(w, t, end, io) = self.loops.get(at as usize)?;
-        Some(LoopSummary {
-            written: &self.cells[w as usize..t as usize],
-            touched: &self.cells[t as usize..end as usize],
-            io,
-        })
+        let at = self.order[self.starts.position(index)?];
+        Some(self.summary(at as usize))
+    }
+
+    /// The summary of summarized loop number `at`.
+    #[inline]
+    fn summary(&self, at: usize) -> LoopSummary<'_> {
+        let l = self.loops[at];
+        LoopSummary {
+            written: &self.cells[l.written as usize..l.touched as usize],
+            touched: &self.cells[l.touched as usize..l.end as usize],
+            io: l.io,
+        }
     }
 }
 
@@ -111,11 +130,7 @@ pub fn summarize_loops(nodes: &[Node]) -> LoopSummaries {
             stack.push(at);
         }
     }
-    let mut summaries = LoopSummaries {
-        cells: Vec::new(),
-        loops: Vec::new(),
-        of: vec![NOT_SUMMARIZED; nodes.len()],
-    };
+    let mut summaries = LoopSummaries::default();
     let mut open: Vec<Open> = Vec::new();
     let (mut written, mut touched): (Vec<i64>, Vec<i64>) = (Vec::new(), Vec::new());
     for (i, node) in nodes.iter().enumerate() {
@@ -139,19 +154,25 @@ pub fn summarize_loops(nodes: &[Node]) -> LoopSummaries {
             let inner = open.pop().expect("IR loops are balanced");
             let balanced =
                 inner.ok && inner.pos == 0 && touched.len() - inner.touched.base <= MAX_LOOP_CELLS;
-            if balanced {
+            let summarized = balanced.then(|| {
                 let cells = &mut summaries.cells;
                 let w = cells.len() as u32;
                 cells.extend_from_slice(&written[inner.written.base..]);
                 let t = cells.len() as u32;
                 cells.extend_from_slice(&touched[inner.touched.base..]);
-                summaries.of[inner.start] = summaries.loops.len() as u32;
-                summaries.loops.push((w, t, cells.len() as u32, inner.io));
-            }
+                summaries.loops.push(SummarizedLoop {
+                    start: inner.start as u32,
+                    written: w,
+                    touched: t,
+                    end: cells.len() as u32,
+                    io: inner.io,
+                });
+                summaries.loops.len() - 1
+            });
             written.truncate(inner.written.base);
             touched.truncate(inner.touched.base);
             if let Some(parent) = open.last_mut() {
-                match summaries.get(inner.start) {
+                match summarized.map(|at| summaries.summary(at)) {
                     Some(s) if parent.ok => {
                         for &w in s.written {
                             note(&mut touched, &mut parent.touched, parent.pos + w);
@@ -207,6 +228,16 @@ pub fn summarize_loops(nodes: &[Node]) -> LoopSummaries {
         if touched.len() - top.touched.base > MAX_LOOP_CELLS {
             top.ok = false;
         }
+    }
+    summaries.starts = NodeSet::new(nodes.len());
+    for l in &summaries.loops {
+        summaries.starts.insert(l.start as usize);
+    }
+    summaries.starts.finish();
+    summaries.order = vec![0; summaries.loops.len()];
+    for (at, l) in summaries.loops.iter().enumerate() {
+        let position = summaries.starts.position(l.start as usize);
+        summaries.order[position.expect("just inserted")] = at as u32;
     }
     summaries
 }

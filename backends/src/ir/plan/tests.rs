@@ -252,3 +252,25 @@ proptest! {
         prop_assert_eq!(compare(&want, &got), None, "{} on {} cells", src, tape_len);
     }
 }
+
+#[test]
+fn the_entry_table_is_made_on_first_use_and_agrees_with_the_first_entry() {
+    // Node 0 a guard, node 0 an unbalanced loop (the whole tape), node 0 a balanced loop.
+    for src in [">+<[-]", "[>]+", "[->+<]>"] {
+        let planned = plan(src, 30);
+        // The bytecode and whole-program code ask for node 0 at most: no table is made.
+        let first = planned.entry_range(0);
+        assert!(planned.entries.get().is_none(), "{src}");
+        // Asking for another node walks the analysis again; node 0 agrees with the kept entry.
+        let end = planned.entry_range(planned.nodes().len());
+        assert!(planned.entries.get().is_some(), "{src}");
+        assert_eq!(PtrRange::from(planned.walk_entries()[0]), first, "{src}");
+        assert_eq!(
+            PtrRange::from(*planned.entries.get().unwrap().last().unwrap()),
+            end,
+            "{src}"
+        );
+    }
+    assert_eq!(plan("[>]+", 30).entry_range(0), PtrRange { lo: 0, hi: 29 });
+    assert_eq!(plan(">+<", 30).entry_range(0), PtrRange { lo: 0, hi: 0 });
+}
