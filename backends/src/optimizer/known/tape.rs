@@ -228,6 +228,21 @@ mod tests {
         ]
     }
 
+    #[test]
+    fn a_cell_exactly_at_the_window_limit_reads_back_after_the_window_grows_over_it() {
+        let mut tape = Tape::new();
+        tape.put(0, Some(1));
+        // The window may span exactly `WINDOW_CELLS` cells: this one is inside (not a far cell that
+        // a later growth would hide).
+        let edge = -64 + WINDOW_CELLS as i64 - 1;
+        tape.put(edge, Some(7));
+        for at in (0..edge).step_by(100) {
+            tape.put(at, Some(2));
+        }
+        assert_eq!(tape.get(edge), Some(7));
+        assert_eq!(tape.get(edge + 1), Some(0));
+    }
+
     proptest! {
         /// The tape answers every read exactly like a plain map of the cells written since the last
         /// forget (window growth, far cells and generations are invisible).
