@@ -201,6 +201,17 @@ fn a_multiply_loop_records_its_cell_and_every_target() {
     let known = KnownValues::analyze(&nodes);
     assert_eq!(known.before(at, 2), Some(3), "{:?}", known.facts_of(at));
     assert_eq!(known.before(at, 0), None);
+    // From a known cell 0: its fact is recorded first, and the target's must still follow.
+    let nodes = crate::optimizer::mul(fold_runs(lower(
+        &Program::parse("++>>+++<<[->>++<<]").unwrap(),
+    )));
+    let at = nodes
+        .iter()
+        .position(|n| matches!(n.op, Op::MulLoop { .. }))
+        .expect("the loop is a multiply-add");
+    let known = KnownValues::analyze(&nodes);
+    assert_eq!(known.before(at, 0), Some(2), "{:?}", known.facts_of(at));
+    assert_eq!(known.before(at, 2), Some(3), "{:?}", known.facts_of(at));
 }
 
 #[test]
