@@ -236,13 +236,8 @@ impl PlannedIr {
         nodes: Vec<Node>,
         tape_len: usize,
     ) -> Result<PlannedIr, PlanError> {
-        if tape_len == 0 || tape_len > crate::MAX_TAPE_LEN {
-            return Err(PlanError::TapeLen(tape_len));
-        }
-        let mut facts = verify(program, &nodes)?;
-        balanced_loops(&nodes, &mut facts);
         let mut first_entry = CompactRange::from(PtrRange { lo: 0, hi: 0 });
-        let decisions = analyse(&nodes, &facts, tape_len, |node, range| {
+        let (decisions, facts) = plan(program, &nodes, tape_len, |node, range| {
             if node == 0 {
                 first_entry = range.into();
             }
@@ -271,15 +266,10 @@ impl PlannedIr {
         nodes: Vec<Node>,
         tape_len: usize,
     ) -> Result<DecidedNodes, PlanError> {
-        if tape_len == 0 || tape_len > crate::MAX_TAPE_LEN {
-            return Err(PlanError::TapeLen(tape_len));
-        }
-        let mut facts = verify(program, &nodes)?;
-        balanced_loops(&nodes, &mut facts);
-        let decisions = analyse(&nodes, &facts, tape_len, |_, _| {})?;
-        drop(facts);
+        let (decisions, _) = plan(program, &nodes, tape_len, |_, _| {})?;
         Ok(DecidedNodes::new(nodes, decisions))
     }
+
     /// The guarded IR.
     pub fn nodes(&self) -> &[Node] {
         &self.nodes
@@ -322,6 +312,24 @@ impl PlannedIr {
     pub fn tape_len(&self) -> usize {
         self.tape_len
     }
+}
+
+/// What [`PlannedIr::new`] and [`PlannedIr::decide`] share: checks the tape length, verifies `nodes`
+/// and decides every guard, telling `entry` the ranges as [`analyse`] does. Returns the decisions and
+/// each node's fact as [`balanced_loops`] leaves it (at a guard, whether its fallback is trusted).
+fn plan(
+    program: &Program,
+    nodes: &[Node],
+    tape_len: usize,
+    entry: impl FnMut(usize, PtrRange),
+) -> Result<(Vec<DecisionKind>, Vec<bool>), PlanError> {
+    if tape_len == 0 || tape_len > crate::MAX_TAPE_LEN {
+        return Err(PlanError::TapeLen(tape_len));
+    }
+    let mut facts = verify(program, nodes)?;
+    balanced_loops(nodes, &mut facts);
+    let decisions = analyse(nodes, &facts, tape_len, entry)?;
+    Ok((decisions, facts))
 }
 
 /// Checks every guard against its block and the loops' balance; returns, per node, whether the guard
